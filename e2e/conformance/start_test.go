@@ -1,0 +1,15 @@
+package conformance
+
+import (
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/testserver"
+)
+
+// startServer starts the server under test in-process with the conformance
+// profile (examples/conformance.yaml) and returns its base URL; it is
+// stopped when the test ends.
+func startServer(t *testing.T) string {
+	t.Helper()
+	return testserver.Start(t, "conformance")
+}

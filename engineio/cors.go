@@ -1,0 +1,87 @@
+package engineio
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+func (c *CORS) allowAll() bool {
+	for _, o := range c.Origins {
+		if o == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *CORS) allowed(origin string) bool {
+	for _, o := range c.Origins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// setHeaders adds the CORS response headers for a polling request.
+func (c *CORS) setHeaders(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || len(c.Origins) == 0 {
+		return
+	}
+	h := w.Header()
+	if c.allowAll() && !c.Credentials {
+		h.Set("Access-Control-Allow-Origin", "*")
+		return
+	}
+	h.Add("Vary", "Origin")
+	if !c.allowed(origin) {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	if c.Credentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+}
+
+// preflight answers an OPTIONS request.
+func (c *CORS) preflight(w http.ResponseWriter, r *http.Request) {
+	c.setHeaders(w, r)
+	h := w.Header()
+	if h.Get("Access-Control-Allow-Origin") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET,POST,OPTIONS")
+		if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+			h.Set("Access-Control-Allow-Headers", rh)
+			h.Add("Vary", "Access-Control-Request-Headers")
+		}
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// allowWebSocket decides whether a WebSocket from this request's Origin is
+// accepted. Browsers always send Origin; other clients usually do not.
+func (c *CORS) allowWebSocket(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if len(c.Origins) > 0 {
+		return c.allowed(origin)
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+// validHeaderValue reports whether v has no characters that are invalid in
+// an HTTP header value (the reference server refuses such Origins).
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		b := v[i]
+		if (b < 0x20 && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
+}

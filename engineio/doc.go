@@ -1,0 +1,12 @@
+// Package engineio implements the server side of the Engine.IO protocol,
+// revision 4 (the transport under Socket.IO v3 and v4 clients).
+//
+// A Server accepts sessions over HTTP long-polling and WebSocket, upgrades
+// polling sessions to WebSocket, keeps them alive with heartbeats and hands
+// every message to a SessionHandler. Outgoing data is queued per session as
+// immutable, pre-encoded Messages, so that one Message can be written to any
+// number of sessions without being encoded again: this is what makes a
+// broadcast cost one encoding plus one memcpy-and-write per recipient.
+//
+// Spec: https://github.com/socketio/engine.io-protocol (v4).
+package engineio

@@ -1,0 +1,74 @@
+package engineio
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// Handshake and request errors, with the codes the spec defines for the
+// JSON body of an HTTP 400 answer.
+type requestError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	status  int
+}
+
+var (
+	errUnknownTransport   = &requestError{0, "Transport unknown", http.StatusBadRequest}
+	errUnknownSID         = &requestError{1, "Session ID unknown", http.StatusBadRequest}
+	errBadHandshakeMethod = &requestError{2, "Bad handshake method", http.StatusBadRequest}
+	errBadRequest         = &requestError{3, "Bad request", http.StatusBadRequest}
+	errForbidden          = &requestError{4, "Forbidden", http.StatusForbidden}
+	errUnsupportedVersion = &requestError{5, "Unsupported protocol version", http.StatusBadRequest}
+)
+
+func (e *requestError) Error() string { return e.Message }
+
+func writeRequestError(w http.ResponseWriter, e *requestError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(e)
+}
+
+// CloseReason says why a session ended. The strings are those of the
+// reference implementation, so the Socket.IO layer can pass them on as
+// disconnect reasons unchanged.
+type CloseReason string
+
+// Close reasons.
+const (
+	// ReasonTransportClose: the client closed the connection or the
+	// transport went away (TCP closed, close packet, WebSocket close).
+	ReasonTransportClose CloseReason = "transport close"
+	// ReasonTransportError: the transport failed (write error, overlapping
+	// polling requests, a send queue over its limit).
+	ReasonTransportError CloseReason = "transport error"
+	// ReasonPingTimeout: no pong within pingTimeout after a ping.
+	ReasonPingTimeout CloseReason = "ping timeout"
+	// ReasonParseError: the client sent something that is not Engine.IO.
+	ReasonParseError CloseReason = "parse error"
+	// ReasonForcedClose: the server closed the session (Session.Close).
+	ReasonForcedClose CloseReason = "forced close"
+	// ReasonServerShutdown: the server is shutting down.
+	ReasonServerShutdown CloseReason = "server shutting down"
+)
+
+// Errors returned by Session.Send.
+var (
+	// ErrClosed: the session is closed; nothing was queued.
+	ErrClosed = errors.New("engineio: session closed")
+	// ErrDropped: a volatile send was dropped because the transport was busy.
+	ErrDropped = errors.New("engineio: volatile message dropped")
+	// ErrQueueFull: the session's send queue went over MaxBufferedBytes; the
+	// session has been closed (a client that does not read cannot be allowed
+	// to hold unbounded memory).
+	ErrQueueFull = errors.New("engineio: send queue full")
+)
+
+var (
+	errInvalidPacket = errors.New("engineio: invalid packet")
+	errPayloadTooBig = errors.New("engineio: payload too large")
+)

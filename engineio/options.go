@@ -1,0 +1,81 @@
+package engineio
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Options configure a Server. The zero value is usable: every field has the
+// reference implementation's default.
+type Options struct {
+	// PingInterval is how often the server pings a client (default 25s).
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for the pong before it
+	// closes the session (default 20s). PingInterval+PingTimeout is also
+	// how long a vanished client holds resources.
+	PingTimeout time.Duration
+	// UpgradeTimeout bounds a transport upgrade, from the WebSocket
+	// request to the client's upgrade packet (default 10s).
+	UpgradeTimeout time.Duration
+	// MaxPayload is the largest message, or polling POST body, accepted
+	// from a client, in bytes (default 1,000,000). Larger input closes the
+	// session; it is advertised to clients in the handshake.
+	MaxPayload int64
+	// MaxBufferedBytes bounds each session's outgoing queue (default
+	// 1 MiB). A client that stops reading is disconnected once its queue
+	// passes the bound; volatile messages are dropped before that.
+	// Dangerous to raise far: it is memory per slow client.
+	MaxBufferedBytes int
+	// WriteTimeout bounds one write to a client (default 10s).
+	WriteTimeout time.Duration
+	// DisablePolling and DisableWebSocket turn a transport off. With
+	// polling off, clients must connect with transports: ["websocket"].
+	DisablePolling   bool
+	DisableWebSocket bool
+	// CORS controls cross-origin polling requests and which Origins may
+	// open a WebSocket.
+	CORS CORS
+	// AllowRequest, when set, is called for every handshake; an error
+	// refuses it with HTTP 403 (code 4, "Forbidden").
+	AllowRequest func(r *http.Request) error
+	// Logger receives transport errors at debug level (default: discard).
+	Logger *slog.Logger
+}
+
+// CORS configures cross-origin access.
+//
+// With no Origins, browsers can only use the server from its own origin:
+// no CORS headers are sent, and a WebSocket whose Origin header names
+// another host is refused (this prevents cross-site WebSocket hijacking).
+// "*" allows every origin; it is dangerous with cookie-based auth.
+type CORS struct {
+	Origins     []string
+	Credentials bool
+}
+
+func (o *Options) withDefaults() Options {
+	c := *o
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = 10 * time.Second
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 1_000_000
+	}
+	if c.MaxBufferedBytes <= 0 {
+		c.MaxBufferedBytes = 1 << 20
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

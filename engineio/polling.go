@@ -1,0 +1,121 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+	"net/http"
+)
+
+// servePoll answers a long-polling GET: it waits until something is queued
+// (a ping at the latest after PingInterval) and returns all of it.
+func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.ws != nil || s.state == stateClosed {
+		// Upgraded sessions no longer accept polling requests.
+		s.mu.Unlock()
+		writeRequestError(w, errBadRequest)
+		return
+	}
+	if s.polling {
+		// At most one pending GET per session: a second one is a broken
+		// or malicious client; the first GET gets the close packet.
+		s.mu.Unlock()
+		writeRequestError(w, errBadRequest)
+		s.close(ReasonTransportError, errors.New("engineio: overlapping polling requests"))
+		return
+	}
+	s.polling = true
+	for len(s.queue) == 0 && s.state == stateOpen && !s.upgrading && s.ws == nil {
+		s.mu.Unlock()
+		select {
+		case <-s.poll:
+		case <-r.Context().Done():
+			s.mu.Lock()
+			s.polling = false
+			s.mu.Unlock()
+			s.close(ReasonTransportClose, errors.New("engineio: poll request closed prematurely"))
+			return
+		}
+		s.mu.Lock()
+	}
+	var msgs []*Message
+	switch {
+	case s.ws != nil:
+		// Upgrade completed while we waited: the queue belongs to the
+		// WebSocket now. Release the GET.
+		msgs = []*Message{msgNoop}
+	case len(s.queue) > 0:
+		msgs = s.queue
+		s.queue, s.queueBytes = nil, 0
+		if s.state != stateOpen {
+			msgs = append(msgs, s.closeMsg)
+		}
+	case s.state != stateOpen:
+		msgs = []*Message{s.closeMsg}
+	default: // upgrading
+		msgs = []*Message{msgNoop}
+	}
+	s.polling = false
+	done := s.state != stateOpen
+	s.mu.Unlock()
+	writePayload(w, msgs)
+	if done {
+		s.finish()
+	}
+}
+
+// servePost reads a payload of packets sent by the client.
+func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
+	max := s.srv.opts.MaxPayload
+	if r.ContentLength > max {
+		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		s.close(ReasonTransportError, errPayloadTooBig)
+		return
+	}
+	s.mu.Lock()
+	if s.ws != nil || s.state != stateOpen {
+		s.mu.Unlock()
+		writeRequestError(w, errBadRequest)
+		return
+	}
+	if s.posting {
+		s.mu.Unlock()
+		writeRequestError(w, errBadRequest)
+		s.close(ReasonTransportError, errors.New("engineio: overlapping data requests"))
+		return
+	}
+	s.posting = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.posting = false
+		s.mu.Unlock()
+	}()
+
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		s.close(ReasonTransportError, err)
+		return
+	}
+	if int64(len(body)) > max {
+		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		s.close(ReasonTransportError, errPayloadTooBig)
+		return
+	}
+	err = decodePayload(body, s.onPacket)
+	switch {
+	case err == nil, errors.Is(err, errClosedByPeer):
+	case errors.Is(err, errInvalidPacket):
+		writeRequestError(w, errBadRequest)
+		s.close(ReasonParseError, err)
+		return
+	default:
+		writeRequestError(w, errBadRequest)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("ok"))
+}

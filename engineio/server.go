@@ -1,0 +1,289 @@
+package engineio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SessionHandler receives what happens to one session. Calls for one
+// session never overlap, and OnClose is the last call.
+type SessionHandler interface {
+	// OnMessage is called for each message packet. data belongs to the
+	// handler.
+	OnMessage(data []byte, binary bool)
+	// OnClose is called once when the session ends; err may add detail.
+	OnClose(reason CloseReason, err error)
+}
+
+// Handshake is what the client sent when it opened the session.
+type Handshake struct {
+	Query      url.Values
+	Header     http.Header
+	RemoteAddr string
+	Time       time.Time
+	Secure     bool
+	URL        string
+	// Protocol is the Engine.IO protocol revision (4).
+	Protocol int
+}
+
+// Server is an Engine.IO server: an http.Handler mounted at the Engine.IO
+// path (e.g. "/engine.io/", or "/socket.io/" under Socket.IO).
+type Server struct {
+	opts   Options
+	accept func(*Session) SessionHandler
+
+	mu       sync.RWMutex
+	sessions map[string]*Session
+	closed   bool
+
+	openPolling   []byte // handshake JSON for polling sessions, without sid
+	openWebSocket []byte
+}
+
+// NewServer returns a server that calls accept for every new session before
+// any of its messages are delivered. opts may be nil.
+func NewServer(accept func(*Session) SessionHandler, opts *Options) *Server {
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Server{opts: opts.withDefaults(), accept: accept, sessions: make(map[string]*Session)}
+	upgrades := []string{}
+	if !s.opts.DisableWebSocket {
+		upgrades = append(upgrades, "websocket")
+	}
+	s.openPolling = s.openJSON(upgrades)
+	s.openWebSocket = s.openJSON([]string{})
+	return s
+}
+
+func (s *Server) openJSON(upgrades []string) []byte {
+	b, _ := json.Marshal(struct {
+		Upgrades     []string `json:"upgrades"`
+		PingInterval int64    `json:"pingInterval"`
+		PingTimeout  int64    `json:"pingTimeout"`
+		MaxPayload   int64    `json:"maxPayload"`
+	}{upgrades, s.opts.PingInterval.Milliseconds(), s.opts.PingTimeout.Milliseconds(), s.opts.MaxPayload})
+	return b
+}
+
+// Options returns the effective options, defaults filled in.
+func (s *Server) Options() Options { return s.opts }
+
+// Session returns the open session with this id, or nil.
+func (s *Server) Session(id string) *Session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sessions[id]
+}
+
+// Count returns the number of open sessions.
+func (s *Server) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions)
+}
+
+// ServeHTTP implements the Engine.IO HTTP and WebSocket endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cors := &s.opts.CORS
+	if r.Method == http.MethodOptions {
+		cors.preflight(w, r)
+		return
+	}
+	cors.setHeaders(w, r)
+	q := r.URL.Query()
+	transport := q.Get("transport")
+	if !(transport == "polling" && !s.opts.DisablePolling) && !(transport == "websocket" && !s.opts.DisableWebSocket) {
+		writeRequestError(w, errUnknownTransport)
+		return
+	}
+	if !validHeaderValue(r.Header.Get("Origin")) {
+		writeRequestError(w, errBadRequest)
+		return
+	}
+	isWS := isWebSocketRequest(r)
+	if transport == "websocket" && isWS && !cors.allowWebSocket(r) {
+		writeRequestError(w, errForbidden)
+		return
+	}
+	if sid := q.Get("sid"); sid != "" {
+		sess := s.Session(sid)
+		if sess == nil {
+			writeRequestError(w, errUnknownSID)
+			return
+		}
+		if q.Get("EIO") != strconv.Itoa(sess.hs.Protocol) {
+			writeRequestError(w, errBadRequest) // protocol mismatch
+			return
+		}
+		switch {
+		case transport == "websocket" && isWS:
+			sess.serveUpgrade(w, r)
+		case transport == "polling" && r.Method == http.MethodGet:
+			sess.servePoll(w, r)
+		case transport == "polling" && r.Method == http.MethodPost:
+			sess.servePost(w, r)
+		default:
+			writeRequestError(w, errBadRequest)
+		}
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeRequestError(w, errBadHandshakeMethod)
+		return
+	}
+	if q.Get("EIO") != "4" {
+		writeRequestError(w, errUnsupportedVersion)
+		return
+	}
+	if transport == "websocket" && !isWS {
+		writeRequestError(w, errBadRequest)
+		return
+	}
+	if s.opts.AllowRequest != nil {
+		if err := s.opts.AllowRequest(r); err != nil {
+			writeRequestError(w, errForbidden)
+			return
+		}
+	}
+	hs := &Handshake{
+		Query:      q,
+		Header:     r.Header,
+		RemoteAddr: r.RemoteAddr,
+		Time:       time.Now(),
+		Secure:     r.TLS != nil,
+		URL:        r.URL.RequestURI(),
+		Protocol:   4,
+	}
+	if transport == "websocket" {
+		s.handshakeWebSocket(w, r, hs)
+		return
+	}
+	s.handshakePolling(w, hs)
+}
+
+func isWebSocketRequest(r *http.Request) bool {
+	return r.Method == http.MethodGet &&
+		strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
+		headerContainsToken(r.Header.Get("Connection"), "upgrade")
+}
+
+func headerContainsToken(v, token string) bool {
+	for _, part := range strings.Split(v, ",") {
+		if strings.EqualFold(strings.TrimSpace(part), token) {
+			return true
+		}
+	}
+	return false
+}
+
+// newSession registers a session and runs accept. It returns nil when the
+// server is closed.
+func (s *Server) newSession(hs *Handshake) *Session {
+	sess := &Session{srv: s, id: newID(), hs: hs, poll: make(chan struct{}, 1)}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.sessions[sess.id] = sess
+	s.mu.Unlock()
+	sess.handler = s.accept(sess)
+	return sess
+}
+
+func (s *Server) openPacket(id string, ws bool) *Message {
+	rest := s.openPolling
+	if ws {
+		rest = s.openWebSocket
+	}
+	b := make([]byte, 0, 12+len(id)+len(rest))
+	b = append(b, byte(PacketOpen))
+	b = append(b, `{"sid":"`...)
+	b = append(b, id...)
+	b = append(b, `",`...)
+	b = append(b, rest[1:]...)
+	return newMessage(b, false)
+}
+
+func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake) {
+	sess := s.newSession(hs)
+	if sess == nil {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	open := s.openPacket(sess.id, false)
+	sess.startHeartbeat()
+	writePayload(w, []*Message{open})
+}
+
+func (s *Server) remove(sess *Session) {
+	s.mu.Lock()
+	if s.sessions[sess.id] == sess {
+		delete(s.sessions, sess.id)
+	}
+	s.mu.Unlock()
+}
+
+// Close refuses new sessions and closes every open one with
+// ReasonServerShutdown, flushing what was queued for each. It waits until
+// the sessions are gone or ctx is done.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	all := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		all = append(all, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range all {
+		sess.close(ReasonServerShutdown, nil)
+	}
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for s.Count() > 0 {
+		select {
+		case <-ctx.Done():
+			s.mu.RLock()
+			rest := make([]*Session, 0, len(s.sessions))
+			for _, sess := range s.sessions {
+				rest = append(rest, sess)
+			}
+			s.mu.RUnlock()
+			for _, sess := range rest {
+				sess.finish()
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// newID returns 120 random bits, URL-safe base64: unguessable session ids.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewID returns a new unguessable identifier, for use by upper layers.
+func NewID() string { return newID() }
+
+func writePayload(w http.ResponseWriter, msgs []*Message) {
+	body := encodePayload(nil, msgs)
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}

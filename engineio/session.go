@@ -1,0 +1,305 @@
+package engineio
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type sessionState uint8
+
+const (
+	stateOpen sessionState = iota
+	// stateClosing: closed by the server, flushing what was queued (and a
+	// close packet) before the transport goes away.
+	stateClosing
+	stateClosed
+)
+
+// Session is one Engine.IO client connection, across transport upgrades.
+// Its methods are safe for concurrent use.
+type Session struct {
+	srv     *Server
+	id      string
+	hs      *Handshake
+	handler SessionHandler
+
+	// deliverMu serializes calls into handler.
+	deliverMu sync.Mutex
+	ended     atomic.Bool // OnClose has been scheduled: deliver nothing more
+
+	mu         sync.Mutex
+	state      sessionState
+	ws         *wsConn // the WebSocket transport once upgraded (or handshaken) to it
+	probe      *wsConn // a WebSocket being probed for an upgrade
+	upgrading  bool    // probe answered: pending GETs are released with a noop
+	queue      []*Message
+	queueBytes int
+	flushing   bool // a flush goroutine owns writing to ws
+
+	// Polling state.
+	poll     chan struct{} // wakes the pending GET
+	polling  bool          // a GET is pending
+	posting  bool          // a POST is being read
+	closeMsg *Message      // what the last GET gets when the session closes
+
+	timer        *time.Timer
+	awaitingPong bool
+	closeTimer   *time.Timer
+}
+
+// ID returns the session id.
+func (s *Session) ID() string { return s.id }
+
+// Handshake returns what the client sent when opening the session.
+func (s *Session) Handshake() *Handshake { return s.hs }
+
+// Transport returns "polling" or "websocket".
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ws != nil {
+		return "websocket"
+	}
+	return "polling"
+}
+
+// Send queues messages for the client, in order, without waiting for the
+// write. All of msgs are queued or none. A volatile send is dropped
+// (ErrDropped) when the transport is busy, as in the reference server.
+func (s *Session) Send(volatile bool, msgs ...*Message) error {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if volatile && !s.writableLocked() {
+		s.mu.Unlock()
+		return ErrDropped
+	}
+	n := 0
+	for _, m := range msgs {
+		n += len(m.data)
+	}
+	if s.queueBytes > 0 && s.queueBytes+n > s.srv.opts.MaxBufferedBytes {
+		s.mu.Unlock()
+		s.close(ReasonTransportError, ErrQueueFull)
+		return ErrQueueFull
+	}
+	s.queue = append(s.queue, msgs...)
+	s.queueBytes += n
+	s.kickLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+// writableLocked reports whether a message would go out right away.
+func (s *Session) writableLocked() bool {
+	if s.ws != nil {
+		return !s.flushing && len(s.queue) == 0
+	}
+	return s.polling && len(s.queue) == 0
+}
+
+// kickLocked gets queued messages moving on the current transport.
+func (s *Session) kickLocked() {
+	if s.ws != nil {
+		if !s.flushing {
+			s.flushing = true
+			go s.flush(s.ws)
+		}
+		return
+	}
+	select {
+	case s.poll <- struct{}{}:
+	default:
+	}
+}
+
+// flush writes the queue to the WebSocket until it is empty. Exactly one
+// flush runs per session at a time (s.flushing); it exits when idle, so an
+// idle session has no writer goroutine.
+func (s *Session) flush(c *wsConn) {
+	var batch []*Message
+	for {
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.flushing = false
+			closing := s.state == stateClosing
+			if cap(batch) > 0 && cap(batch) <= 256 && s.queue == nil {
+				s.queue = batch[:0]
+			}
+			s.mu.Unlock()
+			if closing {
+				c.closeWith(closeNormal, "")
+				s.finish()
+			}
+			return
+		}
+		batch, s.queue = s.queue, batch[:0]
+		s.queueBytes = 0
+		s.mu.Unlock()
+
+		err := c.writeMessages(batch, s.srv.opts.WriteTimeout)
+		clear(batch)
+		if err != nil {
+			s.mu.Lock()
+			s.flushing = false
+			s.mu.Unlock()
+			s.close(ReasonTransportError, err)
+			c.close()
+			return
+		}
+	}
+}
+
+func (s *Session) startHeartbeat() {
+	s.mu.Lock()
+	s.timer = time.AfterFunc(s.srv.opts.PingInterval, s.onTimer)
+	s.mu.Unlock()
+}
+
+func (s *Session) onTimer() {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	if s.awaitingPong {
+		s.mu.Unlock()
+		s.close(ReasonPingTimeout, nil)
+		return
+	}
+	s.awaitingPong = true
+	s.timer.Reset(s.srv.opts.PingTimeout)
+	s.queue = append(s.queue, msgPing)
+	s.queueBytes += len(msgPing.data)
+	s.kickLocked()
+	s.mu.Unlock()
+}
+
+func (s *Session) onPong() {
+	s.mu.Lock()
+	if s.awaitingPong && s.state == stateOpen {
+		s.awaitingPong = false
+		s.timer.Reset(s.srv.opts.PingInterval)
+	}
+	s.mu.Unlock()
+}
+
+// onPacket handles a packet from the active transport. It returns an error
+// when the packet ends the session.
+func (s *Session) onPacket(p packet) error {
+	switch p.typ {
+	case PacketMessage:
+		s.deliver(p.data, p.binary)
+	case PacketPong:
+		s.onPong()
+	case PacketClose:
+		s.close(ReasonTransportClose, nil)
+		return errClosedByPeer
+	case PacketPing:
+		// Protocol v4 heartbeats go from server to client only.
+		s.close(ReasonParseError, errors.New("engineio: invalid heartbeat direction"))
+		return errInvalidPacket
+	default:
+		// open, upgrade and noop from a client mean nothing here; the
+		// reference server ignores them too.
+	}
+	return nil
+}
+
+func (s *Session) deliver(data []byte, binary bool) {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	if s.ended.Load() {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			s.srv.opts.Logger.Error("engineio: panic in message handler", "panic", v)
+			s.close(ReasonTransportError, fmt.Errorf("engineio: handler panic: %v", v))
+		}
+	}()
+	s.handler.OnMessage(data, binary)
+}
+
+// Close closes the session from the server side: what is already queued is
+// still written, then the client is told to close.
+func (s *Session) Close() { s.close(ReasonForcedClose, nil) }
+
+func (s *Session) close(reason CloseReason, err error) {
+	s.mu.Lock()
+	if s.state != stateOpen {
+		s.mu.Unlock()
+		return
+	}
+	graceful := reason == ReasonForcedClose || reason == ReasonServerShutdown
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if reason == ReasonTransportClose {
+		s.closeMsg = msgNoop // the client asked: release its GET quietly
+	} else {
+		s.closeMsg = msgClose
+	}
+	probe := s.probe
+	s.probe = nil
+	finishNow := false
+	switch {
+	case s.ws != nil:
+		if graceful {
+			s.state = stateClosing
+			s.kickLocked() // the flush writes the close frame when done
+		} else {
+			s.state = stateClosed
+			s.ws.close()
+			finishNow = true
+		}
+	case graceful && !s.polling:
+		// Keep the session until the client's next GET collects what was
+		// queued, or for at most a ping period.
+		s.state = stateClosing
+		s.closeTimer = time.AfterFunc(s.srv.opts.PingInterval+s.srv.opts.PingTimeout, s.finish)
+	default:
+		if !graceful {
+			s.queue, s.queueBytes = nil, 0
+		}
+		s.state = stateClosing
+		s.kickLocked() // the pending GET (if any) returns the close packet
+		if !s.polling {
+			finishNow = true
+		}
+	}
+	s.mu.Unlock()
+	if probe != nil {
+		probe.close()
+	}
+	if finishNow {
+		s.finish()
+	}
+	s.ended.Store(true)
+	go func() {
+		s.deliverMu.Lock()
+		defer s.deliverMu.Unlock()
+		s.handler.OnClose(reason, err)
+	}()
+}
+
+// finish releases the session for good.
+func (s *Session) finish() {
+	s.mu.Lock()
+	s.state = stateClosed
+	s.queue, s.queueBytes = nil, 0
+	if s.closeTimer != nil {
+		s.closeTimer.Stop()
+	}
+	ws := s.ws
+	s.mu.Unlock()
+	if ws != nil {
+		ws.close()
+	}
+	s.srv.remove(s)
+}

@@ -1,0 +1,279 @@
+package engineio
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// wsConn is one WebSocket connection. Writes come from the session's flush
+// goroutine and, rarely, from the reader (pongs, close replies, probes);
+// mu keeps their frames whole.
+type wsConn struct {
+	conn net.Conn
+	br   *bufio.Reader
+
+	mu     sync.Mutex
+	closed bool
+}
+
+var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// writeMessages writes msgs as frames, batched into as few writes as
+// possible: many small broadcast frames become one syscall.
+func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
+	bp := writeBufPool.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= 64<<10 {
+			*bp = buf[:0]
+			writeBufPool.Put(bp)
+		}
+	}()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(timeout))
+	for _, m := range msgs {
+		if len(m.data) > 32<<10 {
+			// Large payloads go out directly instead of through a copy.
+			if len(buf) > 0 {
+				if _, err := c.conn.Write(buf); err != nil {
+					return err
+				}
+				buf = buf[:0]
+			}
+			bufs := net.Buffers{m.hdr[:m.hlen], m.data}
+			if _, err := bufs.WriteTo(c.conn); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = append(buf, m.hdr[:m.hlen]...)
+		buf = append(buf, m.data...)
+		if len(buf) >= 32<<10 {
+			if _, err := c.conn.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if len(buf) > 0 {
+		if _, err := c.conn.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFrame writes one raw frame (control frames, probes).
+func (c *wsConn) writeFrame(frame []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return net.ErrClosed
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.conn.Write(frame)
+	return err
+}
+
+func (c *wsConn) writeMessage(m *Message) error {
+	return c.writeFrame(append(m.hdr[:m.hlen:m.hlen], m.data...))
+}
+
+// closeWith sends a close frame, best effort, and closes the connection.
+func (c *wsConn) closeWith(code int, reason string) {
+	_ = c.writeFrame(closeFrame(code, reason))
+	c.close()
+}
+
+func (c *wsConn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		_ = c.conn.Close()
+	}
+}
+
+// onControl answers control frames read from the client.
+func (c *wsConn) onControl(op byte, payload []byte) error {
+	switch op {
+	case opPing:
+		b := make([]byte, maxFrameHeader+len(payload))
+		n := putFrameHeader(b, opPong, len(payload))
+		_ = c.writeFrame(append(b[:n], payload...))
+	case opClose:
+		code := closeNormal
+		if len(payload) == 1 {
+			code = closeProtocolError
+		}
+		c.closeWith(code, "")
+		return errClosedByPeer
+	}
+	return nil // pongs need no answer
+}
+
+func upgrade(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
+	conn, rw, _, err := ws.UpgradeHTTP(r, w)
+	if err != nil {
+		return nil, err // gobwas has answered the request with an error status
+	}
+	return &wsConn{conn: conn, br: rw.Reader}, nil
+}
+
+func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *Handshake) {
+	c, err := upgrade(w, r)
+	if err != nil {
+		return
+	}
+	sess := &Session{srv: s, id: newID(), hs: hs, poll: make(chan struct{}, 1), ws: c}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.closeWith(closeGoingAway, "server shutting down")
+		return
+	}
+	s.sessions[sess.id] = sess
+	s.mu.Unlock()
+	sess.handler = s.accept(sess)
+	// The open packet must be the first frame: write it before anything
+	// the handler may have queued.
+	if err := c.writeMessage(s.openPacket(sess.id, true)); err != nil {
+		sess.close(ReasonTransportError, err)
+		return
+	}
+	sess.startHeartbeat()
+	sess.mu.Lock()
+	if len(sess.queue) > 0 {
+		sess.kickLocked()
+	}
+	sess.mu.Unlock()
+	sess.readWebSocket(c)
+}
+
+// serveUpgrade takes a WebSocket that wants to replace the polling transport.
+func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	busy := s.ws != nil || s.probe != nil || s.state != stateOpen
+	s.mu.Unlock()
+	if busy {
+		writeRequestError(w, errBadRequest)
+		return
+	}
+	c, err := upgrade(w, r)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	if s.ws != nil || s.probe != nil || s.state != stateOpen {
+		s.mu.Unlock()
+		c.closeWith(closePolicyViolation, "upgrade refused")
+		return
+	}
+	s.probe = c
+	s.mu.Unlock()
+	_ = c.conn.SetReadDeadline(time.Now().Add(s.srv.opts.UpgradeTimeout))
+	if !s.probeWebSocket(c) {
+		s.mu.Lock()
+		if s.probe == c {
+			s.probe = nil
+			s.upgrading = false
+		}
+		s.mu.Unlock()
+		c.close()
+		return
+	}
+	_ = c.conn.SetReadDeadline(time.Time{})
+	s.readWebSocket(c)
+}
+
+// probeWebSocket runs the upgrade dialogue: "2probe" -> "3probe", then "5".
+func (s *Session) probeWebSocket(c *wsConn) bool {
+	fr := frameReader{r: c.br, max: s.srv.opts.MaxPayload, onCtl: c.onControl}
+	for {
+		data, binary, err := fr.readMessage()
+		if err != nil {
+			return false
+		}
+		p, err := decodePacket(data, binary)
+		if err != nil {
+			return false
+		}
+		switch {
+		case p.typ == PacketPing && string(p.data) == "probe":
+			if c.writeMessage(msgProbe) != nil {
+				return false
+			}
+			s.mu.Lock()
+			s.upgrading = true
+			s.kickLocked() // release a pending GET with a noop
+			s.mu.Unlock()
+		case p.typ == PacketUpgrade:
+			s.mu.Lock()
+			if s.state != stateOpen || s.probe != c || !s.upgrading {
+				s.mu.Unlock()
+				return false
+			}
+			s.probe = nil
+			s.upgrading = false
+			s.ws = c
+			select { // release a pending GET
+			case s.poll <- struct{}{}:
+			default:
+			}
+			if len(s.queue) > 0 {
+				s.kickLocked()
+			}
+			s.mu.Unlock()
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// readWebSocket reads the active WebSocket transport until it fails.
+func (s *Session) readWebSocket(c *wsConn) {
+	fr := frameReader{r: c.br, max: s.srv.opts.MaxPayload, onCtl: c.onControl}
+	for {
+		data, binary, err := fr.readMessage()
+		if err != nil {
+			var fe *frameError
+			switch {
+			case errors.As(err, &fe):
+				c.closeWith(fe.code, fe.msg)
+				if fe == errMessageTooBig {
+					s.close(ReasonTransportError, err)
+				} else {
+					s.close(ReasonParseError, err)
+				}
+			case errors.Is(err, errClosedByPeer), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+				s.close(ReasonTransportClose, nil)
+			default:
+				s.close(ReasonTransportClose, err)
+			}
+			c.close()
+			return
+		}
+		p, err := decodePacket(data, binary)
+		if err != nil {
+			c.closeWith(closeNormal, "")
+			s.close(ReasonParseError, err)
+			return
+		}
+		if err := s.onPacket(p); err != nil {
+			c.closeWith(closeNormal, "")
+			return
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/switchboard/switchboard/socketio"
+)
+
+// Conformance is the reference behaviour that the Socket.IO protocol test
+// suite expects, plus a few events the interop tests use:
+//   - on connection: emit "auth" with the handshake's auth payload;
+//   - "message" is echoed as "message-back" with the same arguments;
+//   - "message-with-ack" is acknowledged with its arguments;
+//   - "join"(room) joins and acks true; "to-room"(room, ...args)
+//     broadcasts "room-message" with args to the room's other members;
+//   - "request-ack" makes the server emit "server-ack-request" with an
+//     acknowledgement, then "server-ack-result" with the client's answer.
+func Conformance(n *socketio.Namespace) {
+	n.OnConnection(func(s *socketio.Socket) {
+		auth := s.Handshake().Auth
+		if len(auth) == 0 {
+			auth = json.RawMessage("{}")
+		}
+		_ = s.Emit("auth", auth)
+	})
+	n.On("message", func(s *socketio.Socket, e *socketio.Event) {
+		_ = s.Emit("message-back", e.Args)
+	})
+	n.On("message-with-ack", func(s *socketio.Socket, e *socketio.Event) {
+		_ = e.Ack(e.Args)
+	})
+	n.On("join", func(s *socketio.Socket, e *socketio.Event) {
+		var room string
+		if err := e.Decode(0, &room); err != nil || room == "" {
+			_ = e.Ack(false)
+			return
+		}
+		s.Join(room)
+		_ = e.Ack(true)
+	})
+	n.On("to-room", func(s *socketio.Socket, e *socketio.Event) {
+		var room string
+		if err := e.Decode(0, &room); err != nil {
+			return
+		}
+		_ = s.To(room).Emit("room-message", e.Args.From(1))
+	})
+	n.On("request-ack", func(s *socketio.Socket, e *socketio.Event) {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			answer, err := s.EmitWithAck(ctx, "server-ack-request", e.Args)
+			if err != nil {
+				_ = s.Emit("server-ack-result", map[string]string{"error": err.Error()})
+				return
+			}
+			_ = s.Emit("server-ack-result", answer)
+		}()
+	})
+}

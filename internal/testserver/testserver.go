@@ -1,0 +1,91 @@
+// Package testserver starts Switchboard in-process for tests, with one of
+// the repository's configuration files.
+package testserver
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/handlers"
+	"github.com/switchboard/switchboard/internal/app"
+)
+
+// Configs maps the names tests use to files relative to the repository root.
+var Configs = map[string]string{
+	"default":     "config.yaml",
+	"conformance": "examples/conformance.yaml",
+	"bench":       "examples/bench.yaml",
+}
+
+// Root returns the repository root (the directory holding go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testserver: go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Load reads one of the named configurations, with static_dir made
+// absolute so it works from any package directory.
+func Load(t testing.TB, name string) *config.Config {
+	t.Helper()
+	file, ok := Configs[name]
+	if !ok {
+		t.Fatalf("testserver: unknown config %q", name)
+	}
+	root := Root(t)
+	cfg, err := config.Load(filepath.Join(root, file), handlers.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.StaticDir != "" && !filepath.IsAbs(cfg.StaticDir) {
+		cfg.StaticDir = filepath.Join(root, cfg.StaticDir)
+	}
+	return cfg
+}
+
+// Start serves the named configuration on a loopback port until the test
+// ends and returns its base URL ("http://127.0.0.1:PORT"). When
+// SWITCHBOARD_TEST_URL is set, it returns that instead, so a suite can be
+// pointed at another server (such as the Node.js reference).
+func Start(t testing.TB, name string) string {
+	t.Helper()
+	if u := os.Getenv("SWITCHBOARD_TEST_URL"); u != "" {
+		return u
+	}
+	return StartConfig(t, Load(t, name))
+}
+
+// StartConfig serves cfg until the test ends and returns its base URL.
+func StartConfig(t testing.TB, cfg *config.Config) string {
+	t.Helper()
+	a, err := app.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Shutdown(ctx)
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return srv.URL
+}

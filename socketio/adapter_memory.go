@@ -1,0 +1,221 @@
+package socketio
+
+import (
+	"slices"
+	"sync"
+)
+
+// MemoryAdapter is the single-node adapter. A socket's own room (its id) is
+// implicit: it costs no map entry.
+type MemoryAdapter struct {
+	mu          sync.RWMutex
+	sockets     map[string]*Socket
+	rooms       map[string]map[*Socket]struct{}
+	socketRooms map[*Socket][]string // explicit rooms of each socket
+}
+
+// NewMemoryAdapter returns an empty in-memory adapter.
+func NewMemoryAdapter() *MemoryAdapter {
+	return &MemoryAdapter{
+		sockets:     make(map[string]*Socket),
+		rooms:       make(map[string]map[*Socket]struct{}),
+		socketRooms: make(map[*Socket][]string),
+	}
+}
+
+func (a *MemoryAdapter) AddSocket(s *Socket) {
+	a.mu.Lock()
+	a.sockets[s.id] = s
+	a.mu.Unlock()
+}
+
+func (a *MemoryAdapter) RemoveSocket(s *Socket) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sockets[s.id] == s {
+		delete(a.sockets, s.id)
+	}
+	for _, r := range a.socketRooms[s] {
+		a.leaveLocked(s, r)
+	}
+	delete(a.socketRooms, s)
+}
+
+func (a *MemoryAdapter) Join(s *Socket, rooms ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sockets[s.id] != s {
+		return // disconnected
+	}
+	for _, r := range rooms {
+		if r == s.id {
+			continue
+		}
+		m := a.rooms[r]
+		if m == nil {
+			m = make(map[*Socket]struct{})
+			a.rooms[r] = m
+		}
+		if _, ok := m[s]; ok {
+			continue
+		}
+		m[s] = struct{}{}
+		a.socketRooms[s] = append(a.socketRooms[s], r)
+	}
+}
+
+func (a *MemoryAdapter) Leave(s *Socket, room string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	rs := a.socketRooms[s]
+	i := slices.Index(rs, room)
+	if i < 0 {
+		return
+	}
+	rs = slices.Delete(rs, i, i+1)
+	if len(rs) == 0 {
+		delete(a.socketRooms, s)
+	} else {
+		a.socketRooms[s] = rs
+	}
+	a.leaveLocked(s, room)
+}
+
+func (a *MemoryAdapter) leaveLocked(s *Socket, room string) {
+	m := a.rooms[room]
+	delete(m, s)
+	if len(m) == 0 {
+		delete(a.rooms, room)
+	}
+}
+
+func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]string, 0, 1+len(a.socketRooms[s]))
+	out = append(out, s.id)
+	return append(out, a.socketRooms[s]...)
+}
+
+func (a *MemoryAdapter) Rooms() []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]string, 0, len(a.rooms))
+	for r := range a.rooms {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (a *MemoryAdapter) RoomSize(room string) int {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	n := len(a.rooms[room])
+	if s := a.sockets[room]; s != nil {
+		if _, in := a.rooms[room][s]; !in {
+			n++
+		}
+	}
+	return n
+}
+
+func (a *MemoryAdapter) LocalSockets() []*Socket {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]*Socket, 0, len(a.sockets))
+	for _, s := range a.sockets {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (a *MemoryAdapter) Len() int {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return len(a.sockets)
+}
+
+// Apply calls fn for each selected socket, under the read lock: fn must not
+// join, leave or disconnect.
+func (a *MemoryAdapter) Apply(opts *BroadcastOptions, fn func(*Socket)) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var except map[*Socket]struct{}
+	if len(opts.Except) > 0 {
+		except = make(map[*Socket]struct{})
+		for _, r := range opts.Except {
+			a.members(r, func(s *Socket) { except[s] = struct{}{} })
+		}
+	}
+	send := fn
+	if except != nil {
+		send = func(s *Socket) {
+			if _, skip := except[s]; !skip {
+				fn(s)
+			}
+		}
+	}
+	switch len(opts.Rooms) {
+	case 0:
+		for _, s := range a.sockets {
+			send(s)
+		}
+	case 1:
+		a.members(opts.Rooms[0], send)
+	default:
+		seen := make(map[*Socket]struct{})
+		for _, r := range opts.Rooms {
+			a.members(r, func(s *Socket) {
+				if _, dup := seen[s]; !dup {
+					seen[s] = struct{}{}
+					send(s)
+				}
+			})
+		}
+	}
+}
+
+// members calls fn once for each member of room, including the socket whose
+// own room it is.
+func (a *MemoryAdapter) members(room string, fn func(*Socket)) {
+	m := a.rooms[room]
+	for s := range m {
+		fn(s)
+	}
+	if s := a.sockets[room]; s != nil {
+		if _, in := m[s]; !in {
+			fn(s)
+		}
+	}
+}
+
+func (a *MemoryAdapter) Broadcast(p *outPacket, opts *BroadcastOptions) error {
+	msgs, err := p.messages()
+	if err != nil {
+		return err
+	}
+	a.Apply(opts, func(s *Socket) {
+		_ = s.client.conn.Send(opts.Volatile, msgs...)
+	})
+	return nil
+}
+
+func (a *MemoryAdapter) BroadcastWithAck(p *outPacket, opts *BroadcastOptions, onCount func(int), onAck func(Args, error)) error {
+	msgs, err := p.messages()
+	if err != nil {
+		return err
+	}
+	n := 0
+	a.Apply(opts, func(s *Socket) {
+		if s.addAck(p.id, onAck) && s.client.conn.Send(opts.Volatile, msgs...) == nil {
+			n++
+		} else {
+			s.removeAck(p.id)
+		}
+	})
+	onCount(n)
+	return nil
+}
+
+func (a *MemoryAdapter) Close() error { return nil }

@@ -1,0 +1,160 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// BroadcastOptions select the recipients of a broadcast.
+type BroadcastOptions struct {
+	// Rooms to send to (union); empty means the whole namespace.
+	Rooms []string
+	// Except lists rooms whose members are skipped.
+	Except []string
+	// Volatile packets may be dropped for clients whose transport is busy.
+	Volatile bool
+	// Local keeps the broadcast on this node (no effect without a
+	// multi-node adapter).
+	Local bool
+}
+
+// BroadcastOperator builds a broadcast: io.to(room).except(other).emit(...).
+// Each method returns a new operator; operators can be reused.
+type BroadcastOperator struct {
+	nsp      *Namespace
+	rooms    []string
+	except   []string
+	volatile bool
+	local    bool
+}
+
+func (b *BroadcastOperator) clone() *BroadcastOperator {
+	c := *b
+	c.rooms = append([]string(nil), b.rooms...)
+	c.except = append([]string(nil), b.except...)
+	return &c
+}
+
+// To adds rooms to send to.
+func (b *BroadcastOperator) To(rooms ...string) *BroadcastOperator {
+	c := b.clone()
+	c.rooms = append(c.rooms, rooms...)
+	return c
+}
+
+// In is To.
+func (b *BroadcastOperator) In(rooms ...string) *BroadcastOperator { return b.To(rooms...) }
+
+// Except adds rooms whose members are skipped.
+func (b *BroadcastOperator) Except(rooms ...string) *BroadcastOperator {
+	c := b.clone()
+	c.except = append(c.except, rooms...)
+	return c
+}
+
+// Volatile lets the packet be dropped for clients that are not ready.
+func (b *BroadcastOperator) Volatile() *BroadcastOperator {
+	c := b.clone()
+	c.volatile = true
+	return c
+}
+
+// Local restricts the broadcast to this node.
+func (b *BroadcastOperator) Local() *BroadcastOperator {
+	c := b.clone()
+	c.local = true
+	return c
+}
+
+func (b *BroadcastOperator) options() *BroadcastOptions {
+	return &BroadcastOptions{Rooms: b.rooms, Except: b.except, Volatile: b.volatile, Local: b.local}
+}
+
+// Emit sends an event to every selected socket. The packet is encoded once.
+func (b *BroadcastOperator) Emit(event string, args ...any) error {
+	p := &outPacket{nsp: b.nsp.name, event: event, args: args, id: noAck}
+	return b.nsp.adapter.Broadcast(p, b.options())
+}
+
+// ErrAckTimeout is returned by EmitWithAck when some clients did not answer
+// before the context was done; the answers received are returned with it.
+var ErrAckTimeout = errors.New("socketio: some clients did not acknowledge in time")
+
+// EmitWithAck sends an event to every selected socket and waits until each
+// has acknowledged it or ctx is done.
+func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	p := &outPacket{nsp: b.nsp.name, event: event, args: args, id: b.nsp.nextAckID()}
+	var (
+		mu       sync.Mutex
+		answers  []Args
+		failed   int // recipients that disconnected before answering
+		expected = -1
+		done     = make(chan struct{})
+	)
+	check := func() {
+		if expected >= 0 && len(answers)+failed >= expected {
+			select {
+			case <-done:
+			default:
+				close(done)
+			}
+		}
+	}
+	err := b.nsp.adapter.BroadcastWithAck(p, b.options(),
+		func(n int) { mu.Lock(); expected = n; check(); mu.Unlock() },
+		func(a Args, err error) {
+			mu.Lock()
+			if err != nil {
+				failed++
+			} else {
+				answers = append(answers, a)
+			}
+			check()
+			mu.Unlock()
+		})
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	out := append([]Args(nil), answers...)
+	if expected < 0 || len(out)+failed < expected {
+		return out, ErrAckTimeout
+	}
+	return out, nil
+}
+
+// Sockets returns the matching sockets on this node.
+func (b *BroadcastOperator) Sockets() []*Socket {
+	var out []*Socket
+	b.nsp.adapter.Apply(b.options(), func(s *Socket) { out = append(out, s) })
+	return out
+}
+
+// SocketsJoin makes the matching sockets join rooms.
+func (b *BroadcastOperator) SocketsJoin(rooms ...string) {
+	for _, s := range b.Sockets() {
+		s.Join(rooms...)
+	}
+}
+
+// SocketsLeave makes the matching sockets leave rooms.
+func (b *BroadcastOperator) SocketsLeave(rooms ...string) {
+	for _, s := range b.Sockets() {
+		for _, r := range rooms {
+			s.Leave(r)
+		}
+	}
+}
+
+// DisconnectSockets disconnects the matching sockets.
+func (b *BroadcastOperator) DisconnectSockets(closeConn bool) {
+	for _, s := range b.Sockets() {
+		s.Disconnect(closeConn)
+	}
+}

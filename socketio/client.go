@@ -1,0 +1,181 @@
+package socketio
+
+import (
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/engineio"
+)
+
+// client is one Engine.IO session and the namespaces it is connected to.
+type client struct {
+	srv  *Server
+	conn *engineio.Session
+
+	mu           sync.Mutex
+	sockets      map[string]*Socket // by namespace name
+	closed       bool
+	connectTimer *time.Timer
+
+	// pending is a binary packet waiting for its attachments. Only the
+	// engine's delivery goroutine touches it.
+	pending *packet
+}
+
+func newClient(srv *Server, conn *engineio.Session) *client {
+	c := &client{srv: srv, conn: conn}
+	c.connectTimer = time.AfterFunc(srv.opts.ConnectTimeout, func() {
+		c.mu.Lock()
+		idle := len(c.sockets) == 0 && !c.closed
+		c.mu.Unlock()
+		if idle {
+			srv.log.Debug("socketio: no namespace joined in time, closing", "sid", conn.ID())
+			conn.Close()
+		}
+	})
+	return c
+}
+
+// OnMessage decodes one Engine.IO message into Socket.IO packets.
+func (c *client) OnMessage(data []byte, binary bool) {
+	if binary {
+		p := c.pending
+		if p == nil {
+			c.fail("unexpected binary attachment")
+			return
+		}
+		p.buffers = append(p.buffers, data)
+		if len(p.buffers) < p.attachments {
+			return
+		}
+		c.pending = nil
+		c.dispatch(p)
+		return
+	}
+	if c.pending != nil {
+		c.fail("text packet while waiting for binary attachments")
+		return
+	}
+	p, err := decodePacket(data)
+	if err != nil {
+		c.fail("invalid packet")
+		return
+	}
+	if p.attachments > 0 {
+		if !checkPlaceholders(p.data, p.attachments) {
+			c.fail("invalid attachment placeholder")
+			return
+		}
+		c.pending = p
+		return
+	}
+	c.dispatch(p)
+}
+
+func (c *client) dispatch(p *packet) {
+	if p.typ == PacketConnect {
+		c.connect(p)
+		return
+	}
+	s := c.socket(p.nsp)
+	if s == nil || p.typ == PacketConnectError {
+		// A packet for a namespace this client is not connected to (or a
+		// type only servers send) means client and server disagree about
+		// the connection's state: close it, as the reference does.
+		c.fail("packet in invalid state")
+		return
+	}
+	var err error
+	switch p.typ {
+	case PacketDisconnect:
+		s.onClose(ReasonClientNamespaceDisconnect)
+	case PacketEvent, PacketBinaryEvent:
+		err = s.onEvent(p)
+	case PacketAck, PacketBinaryAck:
+		err = s.onAck(p)
+	}
+	if err != nil {
+		c.fail("invalid packet payload")
+	}
+}
+
+func (c *client) connect(p *packet) {
+	nsp := c.srv.namespace(p.nsp)
+	if nsp == nil {
+		_ = c.conn.Send(false, encodeControl(PacketConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`)))
+		return
+	}
+	if c.socket(p.nsp) != nil {
+		c.fail("duplicate CONNECT")
+		return
+	}
+	nsp.connect(c, p.data)
+}
+
+func (c *client) socket(nsp string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockets[nsp]
+}
+
+func (c *client) add(s *Socket) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	if c.sockets == nil {
+		c.sockets = make(map[string]*Socket, 1)
+	}
+	c.sockets[s.nsp.name] = s
+	c.connectTimer.Stop()
+	return true
+}
+
+func (c *client) remove(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// fail handles a malformed packet: the connection is closed, its sockets
+// disconnect with "parse error".
+func (c *client) fail(why string) {
+	c.srv.log.Debug("socketio: closing connection", "reason", why, "sid", c.conn.ID())
+	c.close(ReasonParseError)
+}
+
+// close disconnects every socket of the connection with reason, then
+// closes the connection.
+func (c *client) close(reason string) {
+	c.mu.Lock()
+	c.closed = true
+	c.connectTimer.Stop()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.onClose(reason)
+	}
+	c.conn.Close()
+}
+
+// OnClose is called by the engine when the connection is gone.
+func (c *client) OnClose(reason engineio.CloseReason, err error) {
+	c.mu.Lock()
+	c.closed = true
+	c.connectTimer.Stop()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.onClose(string(reason))
+	}
+	c.srv.clientClosed(c)
+}

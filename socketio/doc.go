@@ -1,0 +1,19 @@
+// Package socketio implements a Socket.IO server (protocol v5, as spoken by
+// socket.io-client 3.x and 4.x) on top of package engineio.
+//
+// A Server holds Namespaces; clients connect to namespaces, join Rooms, and
+// exchange named events with arguments, acknowledgements and binary
+// attachments. Broadcasts go through an Adapter (in memory here; other
+// adapters spread them over several nodes) and are encoded once whatever
+// the number of recipients.
+//
+// Handlers are registered per namespace, so an idle socket carries no
+// handler table:
+//
+//	chat := srv.Of("/chat")
+//	socketio.On(chat, "message", func(s *socketio.Socket, text string) {
+//		s.Broadcast().Emit("message", text)
+//	})
+//
+// Spec: https://github.com/socketio/socket.io-protocol (v5).
+package socketio

@@ -1,0 +1,32 @@
+package socketio
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Handshake is what a client sent when it connected to a namespace, as in
+// the reference server's socket.handshake.
+type Handshake struct {
+	// Auth is the CONNECT packet's payload (the client's `auth` option),
+	// or nil. Decode it with AuthInto.
+	Auth    json.RawMessage
+	Query   url.Values
+	Headers http.Header
+	// Address is the client's remote address (host:port).
+	Address string
+	Time    time.Time
+	Secure  bool
+	URL     string
+}
+
+// AuthInto decodes the auth payload into dst. A missing payload leaves dst
+// unchanged.
+func (h *Handshake) AuthInto(dst any) error {
+	if len(h.Auth) == 0 {
+		return nil
+	}
+	return json.Unmarshal(h.Auth, dst)
+}

@@ -1,0 +1,166 @@
+package socketio
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// Namespace is a communication channel multiplexed over client connections
+// ("/" by default). Handlers are registered per namespace; rooms and
+// broadcasts live in its Adapter.
+type Namespace struct {
+	name    string
+	srv     *Server
+	adapter Adapter
+	ackIDs  atomic.Int64
+
+	mu           sync.RWMutex
+	middlewares  []Middleware
+	onConnection []func(*Socket)
+	onDisconnect []func(*Socket, string)
+	handlers     map[string]EventHandler
+}
+
+// Name returns the namespace's name, e.g. "/" or "/chat".
+func (n *Namespace) Name() string { return n.name }
+
+// Adapter returns the namespace's adapter.
+func (n *Namespace) Adapter() Adapter { return n.adapter }
+
+// Use adds a middleware, run in order for each connecting socket.
+func (n *Namespace) Use(m Middleware) {
+	n.mu.Lock()
+	n.middlewares = append(n.middlewares, m)
+	n.mu.Unlock()
+}
+
+// OnConnection registers a function called for each new socket, after the
+// client has been told it is connected.
+func (n *Namespace) OnConnection(fn func(*Socket)) {
+	n.mu.Lock()
+	n.onConnection = append(n.onConnection, fn)
+	n.mu.Unlock()
+}
+
+// OnDisconnect registers a function called when a socket disconnects, with
+// the reason, after it has left its rooms.
+func (n *Namespace) OnDisconnect(fn func(s *Socket, reason string)) {
+	n.mu.Lock()
+	n.onDisconnect = append(n.onDisconnect, fn)
+	n.mu.Unlock()
+}
+
+// On registers the handler for an event from any socket of the namespace.
+func (n *Namespace) On(event string, h EventHandler) {
+	n.mu.Lock()
+	if n.handlers == nil {
+		n.handlers = make(map[string]EventHandler)
+	}
+	n.handlers[event] = h
+	n.mu.Unlock()
+}
+
+func (n *Namespace) handler(event string) EventHandler {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.handlers[event]
+}
+
+func (n *Namespace) nextAckID() int64 { return n.ackIDs.Add(1) - 1 }
+
+// Sockets returns the namespace's sockets connected to this node.
+func (n *Namespace) Sockets() []*Socket { return n.adapter.LocalSockets() }
+
+// Len returns the number of sockets connected to this node.
+func (n *Namespace) Len() int { return n.adapter.Len() }
+
+// To selects rooms to broadcast to (union of rooms, no duplicates).
+func (n *Namespace) To(rooms ...string) *BroadcastOperator {
+	return (&BroadcastOperator{nsp: n}).To(rooms...)
+}
+
+// In is To.
+func (n *Namespace) In(rooms ...string) *BroadcastOperator { return n.To(rooms...) }
+
+// Except excludes rooms from a broadcast.
+func (n *Namespace) Except(rooms ...string) *BroadcastOperator {
+	return (&BroadcastOperator{nsp: n}).Except(rooms...)
+}
+
+// Emit broadcasts an event to every socket of the namespace.
+func (n *Namespace) Emit(event string, args ...any) error {
+	return (&BroadcastOperator{nsp: n}).Emit(event, args...)
+}
+
+// EmitWithAck broadcasts to every socket and collects acknowledgements.
+func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return (&BroadcastOperator{nsp: n}).EmitWithAck(ctx, event, args...)
+}
+
+func (n *Namespace) connect(c *client, auth []byte) {
+	s := &Socket{
+		id:        newSocketID(),
+		nsp:       n,
+		client:    c,
+		handshake: newHandshake(c.conn.Handshake(), auth),
+	}
+	n.mu.RLock()
+	mws := n.middlewares
+	n.mu.RUnlock()
+	for _, m := range mws {
+		if err := runMiddleware(m, s); err != nil {
+			_ = c.conn.Send(false, encodeControl(PacketConnectError, n.name, connectErrorPayload(err)))
+			return
+		}
+	}
+	if !c.add(s) {
+		return
+	}
+	s.connected = true
+	n.adapter.AddSocket(s)
+	payload := make([]byte, 0, 32)
+	payload = append(payload, `{"sid":`...)
+	payload = appendJSONString(payload, s.id)
+	payload = append(payload, '}')
+	if err := c.conn.Send(false, encodeControl(PacketConnect, n.name, payload)); err != nil {
+		s.onClose(string(ReasonServerNamespaceDisconnect))
+		return
+	}
+	n.mu.RLock()
+	fns := n.onConnection
+	n.mu.RUnlock()
+	for _, fn := range fns {
+		callConnection(fn, s)
+	}
+}
+
+func runMiddleware(m Middleware, s *Socket) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.nsp.srv.log.Error("socketio: panic in middleware", "nsp", s.nsp.name, "panic", v)
+			err = &ConnectError{Message: "internal server error"}
+		}
+	}()
+	return m(s)
+}
+
+func callConnection(fn func(*Socket), s *Socket) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.nsp.srv.log.Error("socketio: panic in connection handler", "nsp", s.nsp.name, "panic", v)
+		}
+	}()
+	fn(s)
+}
+
+func (n *Namespace) remove(s *Socket) { n.adapter.RemoveSocket(s) }
+
+func (n *Namespace) disconnected(s *Socket, reason string) {
+	n.mu.RLock()
+	fns := n.onDisconnect
+	n.mu.RUnlock()
+	for _, fn := range fns {
+		fn(s, reason)
+	}
+}

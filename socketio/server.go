@@ -1,0 +1,147 @@
+package socketio
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/engineio"
+)
+
+// Options configure a Server. The zero value works.
+type Options struct {
+	// Engine configures the transport layer.
+	Engine engineio.Options
+	// ConnectTimeout closes a connection that has joined no namespace in
+	// this time (default 45s).
+	ConnectTimeout time.Duration
+	// NewAdapter creates each namespace's adapter (default: in memory).
+	NewAdapter func(n *Namespace) Adapter
+	// Logger (default: discard).
+	Logger *slog.Logger
+}
+
+// Server is a Socket.IO server; mount it (an http.Handler) at its path,
+// usually "/socket.io/".
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	engine *engineio.Server
+
+	mu       sync.RWMutex
+	nsps     map[string]*Namespace
+	clients  map[*client]struct{}
+	shutdown bool
+}
+
+// NewServer returns a server with the main namespace "/" created.
+func NewServer(opts *Options) *Server {
+	if opts == nil {
+		opts = &Options{}
+	}
+	s := &Server{opts: *opts, nsps: make(map[string]*Namespace), clients: make(map[*client]struct{})}
+	if s.opts.ConnectTimeout <= 0 {
+		s.opts.ConnectTimeout = 45 * time.Second
+	}
+	s.log = s.opts.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.opts.Engine.Logger == nil {
+		s.opts.Engine.Logger = s.log
+	}
+	s.engine = engineio.NewServer(s.accept, &s.opts.Engine)
+	s.Of("/")
+	return s
+}
+
+func (s *Server) accept(conn *engineio.Session) engineio.SessionHandler {
+	c := newClient(s, conn)
+	s.mu.Lock()
+	s.clients[c] = struct{}{}
+	s.mu.Unlock()
+	return c
+}
+
+func (s *Server) clientClosed(c *client) {
+	s.mu.Lock()
+	delete(s.clients, c)
+	s.mu.Unlock()
+}
+
+// ServeHTTP serves the Engine.IO endpoint.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Engine returns the underlying Engine.IO server.
+func (s *Server) Engine() *engineio.Server { return s.engine }
+
+// Of returns the namespace with this name, creating it if needed.
+func (s *Server) Of(name string) *Namespace {
+	if name == "" || name[0] != '/' {
+		name = "/" + name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nsps[name]; n != nil {
+		return n
+	}
+	n := &Namespace{name: name, srv: s}
+	if s.opts.NewAdapter != nil {
+		n.adapter = s.opts.NewAdapter(n)
+	} else {
+		n.adapter = NewMemoryAdapter()
+	}
+	s.nsps[name] = n
+	return n
+}
+
+func (s *Server) namespace(name string) *Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nsps[name]
+}
+
+// Namespaces lists the server's namespaces.
+func (s *Server) Namespaces() []*Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Namespace, 0, len(s.nsps))
+	for _, n := range s.nsps {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Close disconnects every socket with "server shutting down" and closes the
+// connections, flushing what was queued for them; clients see a transport
+// close and reconnect (to another node, or to this one once restarted).
+// It waits until all are closed or ctx is done.
+func (s *Server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	clients := make([]*client, 0, len(s.clients))
+	for c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	for _, c := range clients {
+		c.mu.Lock()
+		socks := make([]*Socket, 0, len(c.sockets))
+		for _, sk := range c.sockets {
+			socks = append(socks, sk)
+		}
+		c.mu.Unlock()
+		for _, sk := range socks {
+			sk.onClose(ReasonServerShuttingDown)
+		}
+	}
+	err := s.engine.Close(ctx)
+	for _, n := range s.Namespaces() {
+		_ = n.adapter.Close()
+	}
+	return err
+}
+
+func newSocketID() string { return engineio.NewID() }

@@ -1,0 +1,294 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchboard/switchboard/engineio"
+)
+
+// Socket is one client's connection to one namespace.
+type Socket struct {
+	id        string
+	nsp       *Namespace
+	client    *client
+	handshake *Handshake
+
+	mu           sync.Mutex
+	connected    bool
+	acks         map[int64]func(Args, error)
+	handlers     map[string]EventHandler
+	onDisconnect []func(reason string)
+	data         any
+}
+
+// ID returns the socket id, which is also the name of its own room.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake returns what the client sent when it connected.
+func (s *Socket) Handshake() *Handshake { return s.handshake }
+
+// Transport returns the current transport: "polling" or "websocket".
+func (s *Socket) Transport() string { return s.client.conn.Transport() }
+
+// Connected reports whether the socket is still connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// Data returns the value stored with SetData.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// SetData stores an application value with the socket (socket.data in the
+// reference server).
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Emit sends an event to this client. Arguments are encoded as JSON;
+// []byte arguments (also inside map[string]any and []any) travel as binary
+// attachments; Args received from a client are sent on unchanged.
+func (s *Socket) Emit(event string, args ...any) error {
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	msgs, err := encodeEvent(PacketEvent, s.nsp.name, noAck, event, true, args)
+	if err != nil {
+		return err
+	}
+	return s.client.conn.Send(false, msgs...)
+}
+
+// EmitWithAck sends an event and waits for the client's acknowledgement,
+// until ctx is done.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	id := s.nsp.nextAckID()
+	ch := make(chan ackResult, 1)
+	if !s.addAck(id, func(a Args, err error) { ch <- ackResult{a, err} }) {
+		return Args{}, ErrDisconnected
+	}
+	msgs, err := encodeEvent(PacketEvent, s.nsp.name, id, event, true, args)
+	if err == nil {
+		err = s.client.conn.Send(false, msgs...)
+	}
+	if err != nil {
+		s.removeAck(id)
+		return Args{}, err
+	}
+	select {
+	case r := <-ch:
+		return r.args, r.err
+	case <-ctx.Done():
+		s.removeAck(id)
+		return Args{}, ctx.Err()
+	}
+}
+
+type ackResult struct {
+	args Args
+	err  error
+}
+
+func (s *Socket) addAck(id int64, fn func(Args, error)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return false
+	}
+	if s.acks == nil {
+		s.acks = make(map[int64]func(Args, error))
+	}
+	s.acks[id] = fn
+	return true
+}
+
+func (s *Socket) removeAck(id int64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) { s.nsp.adapter.Join(s, rooms...) }
+
+// Leave removes the socket from a room.
+func (s *Socket) Leave(room string) { s.nsp.adapter.Leave(s, room) }
+
+// Rooms lists the socket's rooms, its own room (its id) included.
+func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s) }
+
+// To broadcasts to the rooms' members, this socket excepted.
+func (s *Socket) To(rooms ...string) *BroadcastOperator {
+	return s.Broadcast().To(rooms...)
+}
+
+// Broadcast sends to every socket of the namespace but this one.
+func (s *Socket) Broadcast() *BroadcastOperator {
+	return &BroadcastOperator{nsp: s.nsp, except: []string{s.id}}
+}
+
+// On registers a handler for one event of this socket only; it takes
+// precedence over the namespace's handler for the same event.
+func (s *Socket) On(event string, h EventHandler) {
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string]EventHandler)
+	}
+	s.handlers[event] = h
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers a function called once when the socket
+// disconnects, with the reason.
+func (s *Socket) OnDisconnect(fn func(reason string)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
+
+// Disconnect disconnects the socket from its namespace; the client is told
+// and will not reconnect by itself. With closeConn the underlying
+// connection is closed too, disconnecting its other namespaces.
+func (s *Socket) Disconnect(closeConn bool) {
+	if s.Connected() {
+		_ = s.client.conn.Send(false, encodeControl(PacketDisconnect, s.nsp.name, nil))
+		s.onClose(ReasonServerNamespaceDisconnect)
+	}
+	if closeConn {
+		s.client.close(ReasonServerNamespaceDisconnect)
+	}
+}
+
+func (s *Socket) onEvent(p *packet) error {
+	raw, err := splitArray(p.data)
+	if err != nil || len(raw) == 0 {
+		return errBadPacket
+	}
+	name, ok := eventName(raw[0])
+	if !ok {
+		return errBadPacket
+	}
+	ev := &Event{Name: name, Args: Args{raw: raw[1:], buffers: p.buffers}, socket: s, ackID: p.id}
+	s.mu.Lock()
+	h := s.handlers[name]
+	s.mu.Unlock()
+	if h == nil {
+		h = s.nsp.handler(name)
+	}
+	if h == nil {
+		s.nsp.srv.log.Debug("socketio: no handler for event", "nsp", s.nsp.name, "event", name)
+		return nil
+	}
+	s.call(h, ev)
+	return nil
+}
+
+// call runs a handler; a panic is contained to this event.
+func (s *Socket) call(h EventHandler, ev *Event) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.nsp.srv.log.Error("socketio: panic in event handler", "nsp", s.nsp.name, "event", ev.Name, "panic", v)
+			if ev.WantsAck() {
+				_ = ev.Ack(map[string]string{"message": "internal server error"})
+			}
+		}
+	}()
+	h(s, ev)
+}
+
+func (s *Socket) onAck(p *packet) error {
+	raw, err := splitArray(p.data)
+	if err != nil {
+		return errBadPacket
+	}
+	s.mu.Lock()
+	fn := s.acks[p.id]
+	delete(s.acks, p.id)
+	s.mu.Unlock()
+	if fn != nil {
+		fn(Args{raw: raw, buffers: p.buffers}, nil)
+	}
+	return nil
+}
+
+// onClose ends the socket: pending acks fail, rooms are left, and the
+// disconnect handlers run.
+func (s *Socket) onClose(reason string) {
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return
+	}
+	s.connected = false
+	acks := s.acks
+	s.acks = nil
+	handlers := s.onDisconnect
+	s.onDisconnect = nil
+	s.mu.Unlock()
+
+	s.nsp.remove(s)
+	s.client.remove(s)
+	for _, fn := range acks {
+		fn(Args{}, ErrDisconnected)
+	}
+	for _, fn := range handlers {
+		fn(reason)
+	}
+	s.nsp.disconnected(s, reason)
+}
+
+// Event is an incoming event.
+type Event struct {
+	Name string
+	Args
+	socket *Socket
+	ackID  int64
+	acked  atomic.Bool
+}
+
+// Socket returns the socket the event came from.
+func (e *Event) Socket() *Socket { return e.socket }
+
+// WantsAck reports whether the client asked for an acknowledgement.
+func (e *Event) WantsAck() bool { return e.ackID != noAck }
+
+// Ack acknowledges the event with arguments, once.
+func (e *Event) Ack(args ...any) error {
+	if !e.WantsAck() {
+		return ErrNoAck
+	}
+	if e.acked.Swap(true) {
+		return ErrAcked
+	}
+	msgs, err := encodeEvent(PacketAck, e.socket.nsp.name, e.ackID, "", false, args)
+	if err != nil {
+		return err
+	}
+	return e.socket.client.conn.Send(false, msgs...)
+}
+
+// newHandshake builds a namespace handshake from the engine's.
+func newHandshake(hs *engineio.Handshake, auth json.RawMessage) *Handshake {
+	return &Handshake{
+		Auth:    auth,
+		Query:   hs.Query,
+		Headers: hs.Header,
+		Address: hs.RemoteAddr,
+		Time:    hs.Time,
+		Secure:  hs.Secure,
+		URL:     hs.URL,
+	}
+}
