@@ -30,4 +30,3 @@ func Bench(n *socketio.Namespace) {
 		_ = s.Emit("echo", e.Args)
 	})
 }
-
