@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 )
 
 // Args are the arguments of an incoming event or acknowledgement, kept as
@@ -234,15 +236,13 @@ func (e *encoder) value(v any) error {
 			return e.marshal(t)
 		}
 		e.buf = append(e.buf, '{')
-		first := true
-		for k, el := range t {
-			if !first {
+		for i, k := range slices.Sorted(maps.Keys(t)) { // sorted, as encoding/json does
+			if i > 0 {
 				e.buf = append(e.buf, ',')
 			}
-			first = false
 			e.buf = appendJSONString(e.buf, k)
 			e.buf = append(e.buf, ':')
-			if err := e.value(el); err != nil {
+			if err := e.value(t[k]); err != nil {
 				return err
 			}
 		}

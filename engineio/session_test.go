@@ -1,0 +1,380 @@
+package engineio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// recorder is a SessionHandler that records what happens.
+type recorder struct {
+	mu       sync.Mutex
+	sess     *Session
+	messages []string
+	reason   CloseReason
+	closed   chan struct{}
+	onMsg    func(r *recorder, data []byte, binary bool)
+}
+
+func (r *recorder) OnMessage(data []byte, binary bool) {
+	r.mu.Lock()
+	r.messages = append(r.messages, string(data))
+	r.mu.Unlock()
+	if r.onMsg != nil {
+		r.onMsg(r, data, binary)
+	}
+}
+
+func (r *recorder) OnClose(reason CloseReason, err error) {
+	r.mu.Lock()
+	r.reason = reason
+	r.mu.Unlock()
+	close(r.closed)
+}
+
+func (r *recorder) waitClosed(t *testing.T) CloseReason {
+	t.Helper()
+	select {
+	case <-r.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("session not closed")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reason
+}
+
+type testServer struct {
+	t        *testing.T
+	srv      *Server
+	url      string
+	sessions chan *recorder
+	onMsg    func(r *recorder, data []byte, binary bool)
+}
+
+func newTestServer(t *testing.T, opts *Options, onMsg func(r *recorder, data []byte, binary bool)) *testServer {
+	t.Helper()
+	ts := &testServer{t: t, sessions: make(chan *recorder, 16), onMsg: onMsg}
+	ts.srv = NewServer(func(s *Session) SessionHandler {
+		r := &recorder{sess: s, closed: make(chan struct{}), onMsg: ts.onMsg}
+		ts.sessions <- r
+		return r
+	}, opts)
+	hs := httptest.NewServer(ts.srv)
+	ts.url = hs.URL + "/engine.io/"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = ts.srv.Close(ctx)
+		hs.CloseClientConnections()
+		hs.Close()
+	})
+	return ts
+}
+
+func (ts *testServer) session() *recorder {
+	select {
+	case r := <-ts.sessions:
+		return r
+	case <-time.After(5 * time.Second):
+		ts.t.Fatal("no session")
+		return nil
+	}
+}
+
+func (ts *testServer) request(method, query, body string) (int, string) {
+	ts.t.Helper()
+	req, _ := http.NewRequest(method, ts.url+"?EIO=4&"+query, strings.NewReader(body))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func (ts *testServer) openPolling() (string, *recorder) {
+	ts.t.Helper()
+	code, body := ts.request("GET", "transport=polling", "")
+	if code != 200 || body[0] != '0' {
+		ts.t.Fatalf("handshake: %d %q", code, body)
+	}
+	var open struct{ SID string }
+	if err := json.Unmarshal([]byte(body[1:]), &open); err != nil {
+		ts.t.Fatal(err)
+	}
+	return open.SID, ts.session()
+}
+
+func (ts *testServer) dialWS(query string) net.Conn {
+	ts.t.Helper()
+	u := strings.Replace(ts.url, "http://", "ws://", 1) + "?EIO=4&transport=websocket" + query
+	conn, br, _, err := ws.Dial(context.Background(), u)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	ts.t.Cleanup(func() { conn.Close() })
+	if br != nil {
+		// Frames that came with the handshake response are buffered.
+		return &bufferedConn{Conn: conn, r: br}
+	}
+	return conn
+}
+
+type bufferedConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func readText(t *testing.T, conn net.Conn) string {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, op, err := wsutil.ReadServerData(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op != ws.OpText {
+		t.Fatalf("got opcode %v, want text", op)
+	}
+	return string(b)
+}
+
+func TestCloseReasons(t *testing.T) {
+	t.Run("ping timeout", func(t *testing.T) {
+		ts := newTestServer(t, &Options{PingInterval: 50 * time.Millisecond, PingTimeout: 50 * time.Millisecond}, nil)
+		_, r := ts.openPolling()
+		if got := r.waitClosed(t); got != ReasonPingTimeout {
+			t.Fatalf("reason = %q", got)
+		}
+	})
+	t.Run("client close packet", func(t *testing.T) {
+		ts := newTestServer(t, nil, nil)
+		sid, r := ts.openPolling()
+		ts.request("POST", "transport=polling&sid="+sid, "1")
+		if got := r.waitClosed(t); got != ReasonTransportClose {
+			t.Fatalf("reason = %q", got)
+		}
+	})
+	t.Run("parse error", func(t *testing.T) {
+		ts := newTestServer(t, nil, nil)
+		sid, r := ts.openPolling()
+		if code, _ := ts.request("POST", "transport=polling&sid="+sid, "abc"); code != 400 {
+			t.Fatalf("status %d", code)
+		}
+		if got := r.waitClosed(t); got != ReasonParseError {
+			t.Fatalf("reason = %q", got)
+		}
+	})
+	t.Run("websocket closed by client", func(t *testing.T) {
+		ts := newTestServer(t, nil, nil)
+		conn := ts.dialWS("")
+		r := ts.session()
+		readText(t, conn) // open
+		_ = wsutil.WriteClientMessage(conn, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+		if got := r.waitClosed(t); got != ReasonTransportClose {
+			t.Fatalf("reason = %q", got)
+		}
+	})
+	t.Run("websocket TCP dropped", func(t *testing.T) {
+		ts := newTestServer(t, nil, nil)
+		conn := ts.dialWS("")
+		r := ts.session()
+		readText(t, conn)
+		conn.Close()
+		if got := r.waitClosed(t); got != ReasonTransportClose {
+			t.Fatalf("reason = %q", got)
+		}
+	})
+	t.Run("message too big", func(t *testing.T) {
+		ts := newTestServer(t, &Options{MaxPayload: 10}, nil)
+		conn := ts.dialWS("")
+		r := ts.session()
+		readText(t, conn)
+		_ = wsutil.WriteClientText(conn, []byte("4this is more than ten bytes"))
+		if got := r.waitClosed(t); got != ReasonTransportError {
+			t.Fatalf("reason = %q", got)
+		}
+	})
+}
+
+func TestSendQueueBound(t *testing.T) {
+	ts := newTestServer(t, &Options{MaxBufferedBytes: 1000}, nil)
+	_, r := ts.openPolling()
+	msg := NewTextMessage([]byte(strings.Repeat("x", 99)))
+	var err error
+	for i := 0; i < 20 && err == nil; i++ {
+		err = r.sess.Send(false, msg)
+	}
+	if !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("err = %v, want ErrQueueFull", err)
+	}
+	if got := r.waitClosed(t); got != ReasonTransportError {
+		t.Fatalf("reason = %q", got)
+	}
+	if err := r.sess.Send(false, msg); !errors.Is(err, ErrClosed) {
+		t.Fatalf("send after close: %v", err)
+	}
+}
+
+func TestVolatileDroppedWhenBusy(t *testing.T) {
+	ts := newTestServer(t, nil, nil)
+	_, r := ts.openPolling()
+	// No GET is pending: the polling transport is not writable.
+	if err := r.sess.Send(true, NewTextMessage([]byte("v"))); !errors.Is(err, ErrDropped) {
+		t.Fatalf("err = %v, want ErrDropped", err)
+	}
+}
+
+func TestGracefulCloseFlushes(t *testing.T) {
+	t.Run("polling", func(t *testing.T) {
+		ts := newTestServer(t, nil, nil)
+		sid, r := ts.openPolling()
+		_ = r.sess.Send(false, NewTextMessage([]byte("bye")))
+		r.sess.Close()
+		_, body := ts.request("GET", "transport=polling&sid="+sid, "")
+		if body != "4bye\x1e1" {
+			t.Fatalf("last poll = %q", body)
+		}
+		if code, _ := ts.request("GET", "transport=polling&sid="+sid, ""); code != 400 {
+			t.Fatalf("poll after close: %d", code)
+		}
+	})
+	t.Run("websocket", func(t *testing.T) {
+		ts := newTestServer(t, nil, nil)
+		conn := ts.dialWS("")
+		r := ts.session()
+		readText(t, conn)
+		_ = r.sess.Send(false, NewTextMessage([]byte("bye")))
+		r.sess.Close()
+		if got := readText(t, conn); got != "4bye" {
+			t.Fatalf("got %q", got)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _, err := wsutil.ReadServerData(conn)
+		var ce wsutil.ClosedError
+		if !errors.As(err, &ce) || ce.Code != ws.StatusNormalClosure {
+			t.Fatalf("after last message: %v, want close 1000", err)
+		}
+	})
+}
+
+// TestUpgradeLosesNothing sends a stream of messages while the client
+// upgrades: each must arrive exactly once, in order, on one transport or
+// the other.
+func TestUpgradeLosesNothing(t *testing.T) {
+	ts := newTestServer(t, nil, nil)
+	sid, r := ts.openPolling()
+	const total = 300
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < total; i++ {
+			if r.sess.Send(false, NewTextMessage([]byte(fmt.Sprint(i)))) != nil {
+				return
+			}
+			if i%10 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	var got []string
+	take := func(body string) {
+		for _, p := range strings.Split(body, "\x1e") {
+			if strings.HasPrefix(p, "4") {
+				got = append(got, p[1:])
+			}
+		}
+	}
+	_, body := ts.request("GET", "transport=polling&sid="+sid, "")
+	take(body)
+	conn := ts.dialWS("&sid=" + sid)
+	_ = wsutil.WriteClientText(conn, []byte("2probe"))
+	if m := readText(t, conn); m != "3probe" {
+		t.Fatalf("probe answer %q", m)
+	}
+	// Drain polling until the server releases it with a noop.
+	for {
+		_, body := ts.request("GET", "transport=polling&sid="+sid, "")
+		take(body)
+		if strings.HasSuffix(body, "6") {
+			break
+		}
+	}
+	_ = wsutil.WriteClientText(conn, []byte("5"))
+	<-done
+	for len(got) < total {
+		m := readText(t, conn)
+		if m[0] == '4' {
+			got = append(got, m[1:])
+		}
+	}
+	for i, m := range got {
+		if m != fmt.Sprint(i) {
+			t.Fatalf("message %d = %s (lost, duplicated or reordered)", i, m)
+		}
+	}
+	if tr := r.sess.Transport(); tr != "websocket" {
+		t.Fatalf("transport = %s", tr)
+	}
+}
+
+func TestServerCloseEndsSessions(t *testing.T) {
+	ts := newTestServer(t, nil, nil)
+	_, r1 := ts.openPolling()
+	conn := ts.dialWS("")
+	r2 := ts.session()
+	readText(t, conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	go func() { _ = ts.srv.Close(ctx) }()
+	if got := r2.waitClosed(t); got != ReasonServerShutdown {
+		t.Fatalf("websocket reason = %q", got)
+	}
+	if got := r1.waitClosed(t); got != ReasonServerShutdown {
+		t.Fatalf("polling reason = %q", got)
+	}
+	if code, _ := ts.request("GET", "transport=polling", ""); code != http.StatusServiceUnavailable {
+		t.Fatalf("handshake after close: %d", code)
+	}
+}
+
+func TestEchoOverWebSocket(t *testing.T) {
+	ts := newTestServer(t, nil, func(r *recorder, data []byte, binary bool) {
+		m := NewTextMessage(data)
+		if binary {
+			m = NewBinaryMessage(data)
+		}
+		_ = r.sess.Send(false, m)
+	})
+	conn := ts.dialWS("")
+	ts.session()
+	readText(t, conn)
+	big := strings.Repeat("z", 100_000)
+	for _, msg := range []string{"4hello", "4" + big} {
+		_ = wsutil.WriteClientText(conn, []byte(msg))
+		if got := readText(t, conn); got != msg {
+			t.Fatalf("echo of %d bytes came back as %d bytes", len(msg), len(got))
+		}
+	}
+	_ = wsutil.WriteClientBinary(conn, []byte{1, 2, 3})
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, op, err := wsutil.ReadServerData(conn)
+	if err != nil || op != ws.OpBinary || string(b) != "\x01\x02\x03" {
+		t.Fatalf("binary echo: %v %v %v", b, op, err)
+	}
+}

@@ -1,0 +1,321 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestConnectAndHandshake(t *testing.T) {
+	srv, url := startServer(t, nil)
+	got := make(chan *Handshake, 1)
+	srv.Of("/").OnConnection(func(s *Socket) { got <- s.Handshake() })
+	c := dial(t, url+"&x=1")
+	c.send(`40{"token":"abc"}`)
+	if ans := c.read(); !strings.HasPrefix(ans, `40{"sid":"`) {
+		t.Fatalf("connect answer %q", ans)
+	}
+	hs := <-got
+	var auth struct{ Token string }
+	if err := hs.AuthInto(&auth); err != nil || auth.Token != "abc" {
+		t.Fatalf("auth = %+v, %v", auth, err)
+	}
+	if hs.Query.Get("x") != "1" || hs.Address == "" || hs.Time.IsZero() {
+		t.Fatalf("handshake = %+v", hs)
+	}
+}
+
+func TestInvalidNamespace(t *testing.T) {
+	_, url := startServer(t, nil)
+	c := dial(t, url)
+	c.send(`40/nope,`)
+	if got := c.read(); got != `44/nope,{"message":"Invalid namespace"}` {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestMiddlewareRefuses(t *testing.T) {
+	srv, url := startServer(t, nil)
+	n := srv.Of("/private")
+	n.Use(func(s *Socket) error {
+		var auth struct{ Token string }
+		_ = s.Handshake().AuthInto(&auth)
+		if auth.Token != "good" {
+			return &ConnectError{Message: "not authorized", Data: map[string]string{"hint": "token"}}
+		}
+		return nil
+	})
+	c := dial(t, url)
+	c.send(`40/private,{"token":"bad"}`)
+	if got := c.read(); got != `44/private,{"message":"not authorized","data":{"hint":"token"}}` {
+		t.Fatalf("got %q", got)
+	}
+	c.send(`40/private,{"token":"good"}`)
+	if got := c.read(); !strings.HasPrefix(got, `40/private,{"sid":`) {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestConnectTimeout(t *testing.T) {
+	_, url := startServer(t, &Options{ConnectTimeout: 100 * time.Millisecond})
+	c := dial(t, url)
+	c.expectClosed()
+}
+
+func TestTypedHandlers(t *testing.T) {
+	srv, url := startServer(t, nil)
+	type sum struct{ A, B int }
+	OnAck(srv.Of("/"), "sum", func(s *Socket, in sum) int { return in.A + in.B })
+	On(srv.Of("/"), "shout", func(s *Socket, text string) { _ = s.Emit("shouted", strings.ToUpper(text)) })
+	c := connect(t, url, "/", "")
+	c.send(`427["sum",{"A":2,"B":3}]`)
+	if got := c.read(); got != `437[5]` {
+		t.Fatalf("ack = %q", got)
+	}
+	c.send(`42["shout","hi"]`)
+	if got := c.read(); got != `42["shouted","HI"]` {
+		t.Fatalf("got %q", got)
+	}
+	c.send(`428["sum","not an object"]`)
+	if got := c.read(); got != `438[{"error":"invalid argument"}]` {
+		t.Fatalf("bad argument ack = %q", got)
+	}
+}
+
+func TestBinaryRoundTrip(t *testing.T) {
+	srv, url := startServer(t, nil)
+	srv.Of("/").On("file", func(s *Socket, e *Event) {
+		var meta struct {
+			Name string
+			Data []byte
+		}
+		if err := e.Decode(0, &meta); err != nil {
+			t.Error(err)
+		}
+		raw, _ := e.Bytes(1)
+		_ = e.Ack(meta.Name, meta.Data, raw, e.Args) // relay with renumbering
+	})
+	c := connect(t, url, "/", "")
+	c.send(`452-1["file",{"Name":"a","Data":{"_placeholder":true,"num":0}},{"_placeholder":true,"num":1}]`)
+	c.sendBinary([]byte{1, 2})
+	c.sendBinary([]byte{3})
+	want := `464-1["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1},{"Data":{"_placeholder":true,"num":2},"Name":"a"},{"_placeholder":true,"num":3}]`
+	if got := c.read(); got != want {
+		t.Fatalf("ack =\n%s\nwant\n%s", got, want)
+	}
+	for i, want := range []string{"\x01\x02", "\x03", "\x01\x02", "\x03"} {
+		if got := c.readBinary(); string(got) != want {
+			t.Fatalf("attachment %d = %x", i, got)
+		}
+	}
+}
+
+func TestRoomsBroadcast(t *testing.T) {
+	srv, url := startServer(t, nil)
+	n := srv.Of("/")
+	sockets := make(chan *Socket, 4)
+	n.OnConnection(func(s *Socket) { sockets <- s })
+	a, b, c := connect(t, url, "/", ""), connect(t, url, "/", ""), connect(t, url, "/", "")
+	sa, sb, sc := <-sockets, <-sockets, <-sockets
+	sa.Join("red", "blue")
+	sb.Join("red")
+	sc.Join("green")
+
+	// Union of rooms, each socket once.
+	_ = n.To("red", "blue").Emit("m", 1)
+	a.read()
+	b.read()
+	a.expectNothing()
+	c.expectNothing()
+
+	// Except.
+	_ = n.To("red").Except("blue").Emit("m", 2)
+	if got := b.read(); got != `42["m",2]` {
+		t.Fatalf("b got %q", got)
+	}
+	a.expectNothing()
+
+	// From a socket: everyone in the room but the sender.
+	_ = sa.To("red").Emit("m", 3)
+	b.read()
+	a.expectNothing()
+
+	// A socket's own room is its id.
+	_ = n.To(sc.ID()).Emit("m", 4)
+	if got := c.read(); got != `42["m",4]` {
+		t.Fatalf("c got %q", got)
+	}
+
+	if got := sa.Rooms(); len(got) != 3 || got[0] != sa.ID() {
+		t.Fatalf("rooms of a = %v", got)
+	}
+	sa.Leave("red")
+	if n.Adapter().RoomSize("red") != 1 {
+		t.Fatalf("red has %d members", n.Adapter().RoomSize("red"))
+	}
+	if rooms := n.Adapter().Rooms(); strings.Join(rooms, ",") != "blue,green,red" {
+		t.Fatalf("rooms = %v", rooms)
+	}
+}
+
+func TestEmitWithAck(t *testing.T) {
+	srv, url := startServer(t, nil)
+	sockets := make(chan *Socket, 1)
+	srv.Of("/").OnConnection(func(s *Socket) { sockets <- s })
+	c := connect(t, url, "/", "")
+	s := <-sockets
+
+	type result struct {
+		args Args
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a, err := s.EmitWithAck(ctx, "question", "?")
+		res <- result{a, err}
+	}()
+	got := c.read() // 42<id>["question","?"]
+	id := strings.TrimSuffix(strings.TrimPrefix(got, "42"), `["question","?"]`)
+	c.send("43" + id + `["answer",42]`)
+	r := <-res
+	var word string
+	var num int
+	if r.err != nil || r.args.Bind(&word, &num) != nil || word != "answer" || num != 42 {
+		t.Fatalf("ack = %+v", r)
+	}
+
+	// No answer: the context decides.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.EmitWithAck(ctx, "ignored"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestBroadcastWithAck(t *testing.T) {
+	srv, url := startServer(t, nil)
+	n := srv.Of("/")
+	a, b := connect(t, url, "/", ""), connect(t, url, "/", "")
+	done := make(chan []Args, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		answers, err := n.EmitWithAck(ctx, "poll")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- answers
+	}()
+	for i, c := range []*rawClient{a, b} {
+		got := c.read()
+		id := strings.TrimSuffix(strings.TrimPrefix(got, "42"), `["poll"]`)
+		c.send("43" + id + "[" + string(rune('1'+i)) + "]")
+	}
+	if answers := <-done; len(answers) != 2 {
+		t.Fatalf("answers = %d", len(answers))
+	}
+}
+
+func TestDisconnectReasons(t *testing.T) {
+	srv, url := startServer(t, nil)
+	n := srv.Of("/")
+	var mu sync.Mutex
+	reasons := make(chan string, 4)
+	sockets := make(chan *Socket, 4)
+	n.OnConnection(func(s *Socket) { sockets <- s })
+	n.OnDisconnect(func(s *Socket, reason string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if s.Connected() {
+			t.Error("socket still connected in OnDisconnect")
+		}
+		reasons <- reason
+	})
+
+	c1 := connect(t, url, "/", "")
+	<-sockets
+	c1.send("41")
+	if r := <-reasons; r != ReasonClientNamespaceDisconnect {
+		t.Fatalf("reason = %q", r)
+	}
+
+	c2 := connect(t, url, "/", "")
+	s2 := <-sockets
+	s2.Disconnect(false)
+	if got := c2.read(); got != "41" {
+		t.Fatalf("client got %q, want a DISCONNECT packet", got)
+	}
+	if r := <-reasons; r != ReasonServerNamespaceDisconnect {
+		t.Fatalf("reason = %q", r)
+	}
+
+	c3 := connect(t, url, "/", "")
+	<-sockets
+	c3.conn.Close()
+	if r := <-reasons; r != "transport close" {
+		t.Fatalf("reason = %q", r)
+	}
+
+	c4 := connect(t, url, "/", "")
+	<-sockets
+	c4.send(`42{"not":"an array"}`)
+	if r := <-reasons; r != ReasonParseError {
+		t.Fatalf("reason = %q", r)
+	}
+	c4.expectClosed()
+}
+
+func TestPanicInHandlerIsContained(t *testing.T) {
+	srv, url := startServer(t, nil)
+	srv.Of("/").On("boom", func(s *Socket, e *Event) { panic("kaboom") })
+	srv.Of("/").On("ping", func(s *Socket, e *Event) { _ = e.Ack("pong") })
+	c := connect(t, url, "/", "")
+	c.send(`421["boom"]`)
+	if got := c.read(); got != `431[{"message":"internal server error"}]` {
+		t.Fatalf("got %q", got)
+	}
+	c.send(`422["ping"]`)
+	if got := c.read(); got != `432["pong"]` {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestMultiplexedNamespaces(t *testing.T) {
+	srv, url := startServer(t, nil)
+	srv.Of("/a").On("who", func(s *Socket, e *Event) { _ = e.Ack("a") })
+	srv.Of("/b").On("who", func(s *Socket, e *Event) { _ = e.Ack("b") })
+	c := connect(t, url, "/a", "")
+	c.send("40/b,")
+	if got := c.read(); !strings.HasPrefix(got, "40/b,") {
+		t.Fatalf("got %q", got)
+	}
+	c.send(`42/b,1["who"]`)
+	if got := c.read(); got != `43/b,1["b"]` {
+		t.Fatalf("got %q", got)
+	}
+	c.send(`42/a,2["who"]`)
+	if got := c.read(); got != `43/a,2["a"]` {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestServerCloseDisconnectsWithReason(t *testing.T) {
+	srv, url := startServer(t, nil)
+	reasons := make(chan string, 1)
+	srv.Of("/").OnDisconnect(func(s *Socket, reason string) { reasons <- reason })
+	c := connect(t, url, "/", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-reasons; r != ReasonServerShuttingDown {
+		t.Fatalf("reason = %q", r)
+	}
+	c.expectClosed()
+}
