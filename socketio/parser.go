@@ -134,14 +134,69 @@ func firstByte(b []byte) byte {
 	return 0
 }
 
-// splitArray splits a JSON array into its elements. The input must be valid
-// JSON (decodePacket checked it).
+// splitArray splits a JSON array into its elements, as sub-slices of b
+// (nothing is copied). b must be valid JSON: decodePacket checked it.
 func splitArray(b []byte) ([]json.RawMessage, error) {
-	var out []json.RawMessage
-	if err := json.Unmarshal(b, &out); err != nil {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
 		return nil, errBadPacket
 	}
-	return out, nil
+	out := make([]json.RawMessage, 0, 4)
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return out, nil
+	}
+	for i < len(b) {
+		start := i
+		depth := 0
+	scan:
+		for ; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				for i++; i < len(b) && b[i] != '"'; i++ {
+					if b[i] == '\\' {
+						i++
+					}
+				}
+			case '[', '{':
+				depth++
+			case ']', '}':
+				if depth == 0 {
+					break scan
+				}
+				depth--
+			case ',':
+				if depth == 0 {
+					break scan
+				}
+			}
+		}
+		if i >= len(b) {
+			return nil, errBadPacket
+		}
+		out = append(out, trimSpace(b[start:i]))
+		if b[i] == ']' {
+			return out, nil
+		}
+		i = skipSpace(b, i+1)
+	}
+	return nil, errBadPacket
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // eventName extracts the event name, the first element of an event payload.
@@ -152,7 +207,12 @@ func eventName(first json.RawMessage) (string, bool) {
 	switch first[0] {
 	case '"':
 		var s string
-		if json.Unmarshal(first, &s) != nil || reservedEvents[s] {
+		if bytes.IndexByte(first, '\\') < 0 {
+			s = string(first[1 : len(first)-1]) // no escapes: the common case
+		} else if json.Unmarshal(first, &s) != nil {
+			return "", false
+		}
+		if reservedEvents[s] {
 			return "", false
 		}
 		return s, true

@@ -160,3 +160,51 @@ func FuzzDecodePacket(f *testing.F) {
 		_ = checkPlaceholders(p.data, p.attachments)
 	})
 }
+
+func TestSplitArray(t *testing.T) {
+	for in, want := range map[string][]string{
+		`[]`:                             {},
+		` [ ] `:                          {},
+		`["a"]`:                          {`"a"`},
+		`[ "a" , 1 ,{"x":[1,2]}, [3] ]`: {`"a"`, `1`, `{"x":[1,2]}`, `[3]`},
+		`["a,]\"[{",null,true]`:          {`"a,]\"[{"`, `null`, `true`},
+		`[{"s":"}\\"},{"t":"]"}]`:        {`{"s":"}\\"}`, `{"t":"]"}`},
+	} {
+		got, err := splitArray([]byte(in))
+		if err != nil {
+			t.Fatalf("splitArray(%s): %v", in, err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("splitArray(%s) = %q", in, got)
+		}
+		for i := range got {
+			if string(got[i]) != want[i] {
+				t.Errorf("splitArray(%s)[%d] = %s, want %s", in, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func FuzzSplitArray(f *testing.F) {
+	f.Add([]byte(`["a",1,{"b":[2,"]"]},null]`))
+	f.Add([]byte(` [ "\"" , [] ] `))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var want []json.RawMessage
+		if !json.Valid(in) || firstByte(in) != '[' || json.Unmarshal(in, &want) != nil {
+			if _, err := splitArray(in); err == nil && firstByte(in) != '[' {
+				t.Fatalf("splitArray accepted a non-array: %s", in)
+			}
+			return
+		}
+		got, err := splitArray(in)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("splitArray(%s) = %q, %v; encoding/json sees %d elements", in, got, err, len(want))
+		}
+		for i := range got {
+			var a, b any
+			if json.Unmarshal(got[i], &a) != nil || json.Unmarshal(want[i], &b) != nil {
+				t.Fatalf("element %d does not decode: %s", i, got[i])
+			}
+		}
+	})
+}
