@@ -163,12 +163,12 @@ func FuzzDecodePacket(f *testing.F) {
 
 func TestSplitArray(t *testing.T) {
 	for in, want := range map[string][]string{
-		`[]`:                             {},
-		` [ ] `:                          {},
-		`["a"]`:                          {`"a"`},
+		`[]`:                            {},
+		` [ ] `:                         {},
+		`["a"]`:                         {`"a"`},
 		`[ "a" , 1 ,{"x":[1,2]}, [3] ]`: {`"a"`, `1`, `{"x":[1,2]}`, `[3]`},
-		`["a,]\"[{",null,true]`:          {`"a,]\"[{"`, `null`, `true`},
-		`[{"s":"}\\"},{"t":"]"}]`:        {`{"s":"}\\"}`, `{"t":"]"}`},
+		`["a,]\"[{",null,true]`:         {`"a,]\"[{"`, `null`, `true`},
+		`[{"s":"}\\"},{"t":"]"}]`:       {`{"s":"}\\"}`, `{"t":"]"}`},
 	} {
 		got, err := splitArray([]byte(in))
 		if err != nil {
