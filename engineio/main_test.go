@@ -3,7 +3,7 @@ package engineio
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/switchboard/switchboard/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }

@@ -378,3 +378,13 @@ func TestEchoOverWebSocket(t *testing.T) {
 		t.Fatalf("binary echo: %v %v %v", b, op, err)
 	}
 }
+
+// TestBlockingReads runs the WebSocket tests once more with a reader
+// goroutine per connection, the path used where there is no netpoller.
+func TestBlockingReads(t *testing.T) {
+	blockingReads = true
+	defer func() { blockingReads = false }()
+	t.Run("echo", TestEchoOverWebSocket)
+	t.Run("close reasons", TestCloseReasons)
+	t.Run("upgrade", TestUpgradeLosesNothing)
+}

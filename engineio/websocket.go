@@ -17,10 +17,11 @@ import (
 // mu keeps their frames whole.
 type wsConn struct {
 	conn net.Conn
-	br   *bufio.Reader
+	br   *bufio.Reader // the handshake's reader, until the first idle moment
 
 	mu     sync.Mutex
 	closed bool
+	pc     *pollConn // set while the netpoller watches the connection
 }
 
 var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
@@ -101,6 +102,9 @@ func (c *wsConn) close() {
 	defer c.mu.Unlock()
 	if !c.closed {
 		c.closed = true
+		if c.pc != nil {
+			getPoller().forget(c.pc)
+		}
 		_ = c.conn.Close()
 	}
 }
@@ -242,9 +246,64 @@ func (s *Session) probeWebSocket(c *wsConn) bool {
 	}
 }
 
-// readWebSocket reads the active WebSocket transport until it fails.
+// blockingReads makes every WebSocket use a reader goroutine even where a
+// netpoller exists; tests set it to cover both paths.
+var blockingReads = false
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+
+// readWebSocket reads the active WebSocket transport. With a netpoller it
+// returns as soon as the connection is idle; later data is read by
+// onReadable. Otherwise it reads until the connection ends.
 func (s *Session) readWebSocket(c *wsConn) {
-	fr := frameReader{r: c.br, max: s.srv.opts.MaxPayload, onCtl: c.onControl}
+	br := c.br
+	c.br = nil // the handshake's buffer is not kept while idle
+	if br.Buffered() > 0 && !s.readBurst(c, br) {
+		return
+	}
+	if p := getPoller(); p != nil && !blockingReads {
+		c.mu.Lock()
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			return
+		}
+		pc, err := p.watch(c.conn, func(pc *pollConn) { s.onReadable(c, pc) })
+		if err == nil {
+			c.mu.Lock()
+			c.pc = pc
+			closed := c.closed
+			c.mu.Unlock()
+			if closed {
+				p.forget(pc)
+			}
+			return
+		}
+	}
+	for s.readBurst(c, br) {
+	}
+}
+
+// onReadable reads what arrived on an idle connection, then re-arms it.
+func (s *Session) onReadable(c *wsConn, pc *pollConn) {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(c.conn)
+	ok := s.readBurst(c, br)
+	br.Reset(nil)
+	readerPool.Put(br)
+	if !ok {
+		return
+	}
+	if err := getPoller().rearm(pc); err != nil {
+		s.close(ReasonTransportClose, err)
+		c.close()
+	}
+}
+
+// readBurst reads and handles messages until a message ends where the
+// buffered input does. It returns false once the connection is finished.
+func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
+	fr := frameReader{r: br, max: s.srv.opts.MaxPayload, onCtl: c.onControl}
 	for {
 		data, binary, err := fr.readMessage()
 		if err != nil {
@@ -263,17 +322,20 @@ func (s *Session) readWebSocket(c *wsConn) {
 				s.close(ReasonTransportClose, err)
 			}
 			c.close()
-			return
+			return false
 		}
 		p, err := decodePacket(data, binary)
 		if err != nil {
 			c.closeWith(closeNormal, "")
 			s.close(ReasonParseError, err)
-			return
+			return false
 		}
 		if err := s.onPacket(p); err != nil {
 			c.closeWith(closeNormal, "")
-			return
+			return false
+		}
+		if br.Buffered() == 0 {
+			return true
 		}
 	}
 }
