@@ -23,13 +23,17 @@ import (
 func main() {
 	path := flag.String("config", "config.yaml", "configuration file")
 	flag.Parse()
-	if err := run(*path); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *path, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
 		os.Exit(1)
 	}
 }
 
-func run(path string) error {
+// run serves until ctx is done (a signal), then shuts down gracefully.
+// ready, if set, is told the listening address.
+func run(ctx context.Context, path string, ready func(net.Addr)) error {
 	cfg, err := config.Load(path, handlers.Names())
 	if err != nil {
 		return err
@@ -53,22 +57,23 @@ func run(path string) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	if ready != nil {
+		ready(ln.Addr())
+	}
 	select {
 	case err := <-errc:
 		return err
-	case sig := <-sigs:
-		log.Info("shutting down", "signal", sig.String())
+	case <-ctx.Done():
+		log.Info("shutting down")
 	}
 	// Disconnect clients first: pending long-polling requests return and
 	// WebSockets close, so the HTTP server has nothing left to wait for.
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := a.Shutdown(ctx); err != nil {
+	if err := a.Shutdown(sctx); err != nil {
 		log.Warn("clients did not all disconnect in time", "err", err)
 	}
-	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

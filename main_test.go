@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// TestGracefulShutdown runs the server as main does, connects a client,
+// then cancels the context as SIGTERM would: the client must be told to go
+// (close frame) and run must return cleanly within the shutdown timeout.
+func TestGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	err := os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\nstatic_dir: \"\"\nshutdown_timeout: 3s\nlog: {level: error}\n"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, func(a net.Addr) { addrc <- a }) }()
+	var addr net.Addr
+	select {
+	case addr = <-addrc:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+
+	// A polling handshake works...
+	res, err := http.Get("http://" + addr.String() + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.HasPrefix(string(body), `0{"sid"`) {
+		t.Fatalf("handshake: %q", body)
+	}
+	// ...and a WebSocket client connected to "/" gets closed on shutdown.
+	conn, br, _, err := ws.Dial(context.Background(), "ws://"+addr.String()+"/socket.io/?EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var r io.Reader = conn
+	if br != nil {
+		r = io.MultiReader(br, conn)
+	}
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{r, conn}
+	if _, err := wsutil.ReadServerText(rw); err != nil { // open
+		t.Fatal(err)
+	}
+	if err := wsutil.WriteClientText(conn, []byte("40")); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := wsutil.ReadServerText(rw); err != nil || !strings.HasPrefix(string(msg), "40{") {
+		t.Fatalf("connect: %q %v", msg, err)
+	}
+
+	cancel()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = wsutil.ReadServerText(rw)
+	var closed wsutil.ClosedError
+	if !errors.As(err, &closed) || closed.Code != ws.StatusNormalClosure {
+		t.Fatalf("client got %v, want a close frame", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return after shutdown")
+	}
+}
