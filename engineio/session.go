@@ -47,6 +47,7 @@ type Session struct {
 
 	timer        *time.Timer
 	awaitingPong bool
+	refreshed    bool // the pong deadline was extended once for incoming data
 	closeTimer   *time.Timer
 }
 
@@ -173,6 +174,7 @@ func (s *Session) onTimer() {
 		return
 	}
 	s.awaitingPong = true
+	s.refreshed = false
 	s.timer.Reset(s.srv.opts.PingTimeout)
 	s.queue = append(s.queue, msgPing)
 	s.queueBytes += len(msgPing.data)
@@ -189,9 +191,24 @@ func (s *Session) onPong() {
 	s.mu.Unlock()
 }
 
+// extendPongDeadline gives a client that is sending data while we wait for
+// its pong one more pingTimeout (a large message can hold the pong up), as
+// the reference server does.
+func (s *Session) extendPongDeadline() {
+	s.mu.Lock()
+	if s.awaitingPong && !s.refreshed && s.state == stateOpen {
+		s.refreshed = true
+		s.timer.Reset(s.srv.opts.PingTimeout)
+	}
+	s.mu.Unlock()
+}
+
 // onPacket handles a packet from the active transport. It returns an error
 // when the packet ends the session.
 func (s *Session) onPacket(p packet) error {
+	if p.typ != PacketPong {
+		s.extendPongDeadline()
+	}
 	switch p.typ {
 	case PacketMessage:
 		s.deliver(p.data, p.binary)

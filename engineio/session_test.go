@@ -388,3 +388,31 @@ func TestBlockingReads(t *testing.T) {
 	t.Run("close reasons", TestCloseReasons)
 	t.Run("upgrade", TestUpgradeLosesNothing)
 }
+
+// TestIncomingDataExtendsPongDeadlineOnce: a client busy sending (a large
+// message can hold its pong up) gets one more pingTimeout, not more.
+func TestIncomingDataExtendsPongDeadlineOnce(t *testing.T) {
+	ts := newTestServer(t, &Options{PingInterval: 50 * time.Millisecond, PingTimeout: 400 * time.Millisecond}, nil)
+	conn := ts.dialWS("")
+	r := ts.session()
+	readText(t, conn) // open
+	if got := readText(t, conn); got != "2" {
+		t.Fatalf("got %q, want a ping", got)
+	}
+	pinged := time.Now()
+	time.Sleep(250 * time.Millisecond)
+	_ = wsutil.WriteClientText(conn, []byte("4busy"))
+	time.Sleep(time.Until(pinged.Add(500 * time.Millisecond))) // past the first deadline
+	select {
+	case <-r.closed:
+		t.Fatal("closed although data arrived before the pong deadline")
+	default:
+	}
+	_ = wsutil.WriteClientText(conn, []byte("4still busy")) // no second extension
+	if got := r.waitClosed(t); got != ReasonPingTimeout {
+		t.Fatalf("reason = %q", got)
+	}
+	if elapsed := time.Since(pinged); elapsed < 600*time.Millisecond {
+		t.Fatalf("closed %v after the ping, before the extended deadline", elapsed)
+	}
+}
