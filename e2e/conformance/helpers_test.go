@@ -40,6 +40,8 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 	"go.uber.org/goleak"
+
+	"github.com/switchboard/switchboard/internal/leakcheck"
 )
 
 // Conformance profile settings.
@@ -88,7 +90,8 @@ func TestMain(m *testing.M) {
 	if code == 0 {
 		// Every test closes its bodies and connections; an in-process server
 		// must be shut down by the t.Cleanup registered in startServer.
-		if err := goleak.Find(); err != nil {
+		// leakcheck knows the process-wide goroutines of the engine.
+		if err := goleak.Find(leakcheck.Options()...); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
 			code = 1
 		}
@@ -264,6 +267,38 @@ func (e *env) openPolling(path string) string {
 		e.t.Fatalf("polling handshake: status %d, body %q", res.status, res.body)
 	}
 	return parseOpen(e.t, res.body, []string{"websocket"}).SID
+}
+
+// openPollingQuiet opens a polling session and goes through its first
+// heartbeat (GET "2", POST "3"), so that the next ping is a full pingInterval
+// away and nothing is queued. Tests that hold a GET pending and expect it to
+// be answered by something other than a ping start from here, which keeps
+// them deterministic on a loaded machine. On /socket.io/ the session also
+// joins "/" first, so that connectTimeout does not end it.
+func (e *env) openPollingQuiet(path string) string {
+	e.t.Helper()
+	sid := e.openPolling(path)
+	if path == sioPath {
+		e.push(path, sid, "40")
+	}
+	other := 0 // CONNECT answer and "auth" event on /socket.io/
+	for pinged := false; !pinged; {
+		for _, p := range e.poll(path, sid) {
+			switch {
+			case p == "2":
+				pinged = true
+			case path == sioPath && other < 2 && strings.HasPrefix(p, "4"):
+				other++
+			default:
+				e.t.Fatalf("waiting for the first ping: got %q", p)
+			}
+		}
+	}
+	if path == sioPath && other != 2 {
+		e.t.Fatalf("got the first ping before the CONNECT answer and auth event")
+	}
+	e.push(path, sid, "3")
+	return sid
 }
 
 // push POSTs a payload and expects HTTP 200 "ok".
@@ -554,6 +589,32 @@ func (c *wsConn) expectClosed(timeout time.Duration) ws.StatusCode {
 		default:
 			return 0 // EOF, reset, ...
 		}
+	}
+}
+
+// idle keeps the connection open for d while answering pings; any other
+// frame fails the test.
+func (c *wsConn) idle(d time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		f, err := c.readErr(left)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return
+			}
+			c.t.Fatalf("connection lost while idle: %v", err)
+		}
+		if f.op == ws.OpText && string(f.data) == "2" {
+			c.send("3")
+			continue
+		}
+		c.t.Fatalf("unexpected %v while idle", f)
 	}
 }
 

@@ -156,11 +156,7 @@ func TestSIOConnectTimeout(t *testing.T) {
 	t.Run("connected", func(t *testing.T) {
 		e := setup(t)
 		c := e.openSIO()
-		deadline := time.Now().Add(connectTimeout + slack)
-		for time.Now().Before(deadline) {
-			c.expectAlive()
-			e.sleep(pingInterval / 2)
-		}
+		c.idle(connectTimeout + slack)
 		c.expectAlive()
 	})
 }

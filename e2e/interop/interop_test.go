@@ -90,6 +90,7 @@ func TestSocketIOClientInterop(t *testing.T) {
 	cmd.Stdout = pw
 	cmd.Stderr = pw
 	var summary []string
+	testsRun := -1
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -100,6 +101,11 @@ func TestSocketIOClientInterop(t *testing.T) {
 			t.Log(line)
 			if s := strings.TrimSpace(line); strings.HasPrefix(s, "ℹ ") {
 				summary = append(summary, strings.TrimPrefix(s, "ℹ "))
+				if n, ok := strings.CutPrefix(s, "ℹ tests "); ok {
+					if v, err := strconv.Atoi(n); err == nil {
+						testsRun = v
+					}
+				}
 			}
 		}
 		_, _ = io.Copy(io.Discard, pr)
@@ -127,5 +133,8 @@ func TestSocketIOClientInterop(t *testing.T) {
 			t.Fatalf("node --test failed (exit code %d); see the output above", ee.ExitCode())
 		}
 		t.Fatalf("node --test: %v", err)
+	}
+	if testsRun == 0 {
+		t.Fatal("node --test ran no tests")
 	}
 }

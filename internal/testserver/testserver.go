@@ -64,12 +64,26 @@ func Load(t testing.TB, name string) *config.Config {
 // ends and returns its base URL ("http://127.0.0.1:PORT"). When
 // SWITCHBOARD_TEST_URL is set, it returns that instead, so a suite can be
 // pointed at another server (such as the Node.js reference).
-func Start(t testing.TB, name string) string {
+func Start(t testing.TB, name string, mods ...func(*config.Config)) string {
 	t.Helper()
 	if u := os.Getenv("SWITCHBOARD_TEST_URL"); u != "" {
 		return u
 	}
-	return StartConfig(t, Load(t, name))
+	cfg := Load(t, name)
+	for _, m := range mods {
+		m(cfg)
+	}
+	return StartConfig(t, cfg)
+}
+
+// RelaxedHeartbeat sets the default heartbeat (25s/20s). The conformance
+// profile's 300ms/200ms is right for the protocol tests, but on a loaded
+// machine it can drop a client in the middle of a long interop test (the
+// Node reference server does the same).
+func RelaxedHeartbeat(cfg *config.Config) {
+	d := config.Default()
+	cfg.SocketIO.PingInterval = d.SocketIO.PingInterval
+	cfg.SocketIO.PingTimeout = d.SocketIO.PingTimeout
 }
 
 // StartConfig serves cfg until the test ends and returns its base URL.
