@@ -24,12 +24,17 @@ func Chat(n *socketio.Namespace) {
 	socketio.On(n, "new message", c.newMessage)
 	n.On("typing", func(s *socketio.Socket, _ *socketio.Event) { c.typing(s, "typing") })
 	n.On("stop typing", func(s *socketio.Socket, _ *socketio.Event) { c.typing(s, "stop typing") })
-	n.On("join room", c.joinRoom)
-	n.On("list rooms", func(s *socketio.Socket, e *socketio.Event) {
-		if e.WantsAck() {
-			_ = e.Ack(c.roomList())
+	n.On("join room", func(s *socketio.Socket, e *socketio.Event) {
+		var name string
+		if err := e.Decode(0, &name); err != nil {
+			ackIfAsked(e, map[string]string{"error": "room name must be a string"})
+			return
 		}
+		c.joinRoom(s, e, name)
 	})
+	// Leaving a room means going back to the lobby.
+	n.On("leave room", func(s *socketio.Socket, e *socketio.Event) { c.joinRoom(s, e, lobby) })
+	n.On("list rooms", func(s *socketio.Socket, e *socketio.Event) { ackIfAsked(e, c.roomList()) })
 	n.OnDisconnect(c.disconnect)
 }
 
@@ -150,17 +155,16 @@ func (c *chat) typing(s *socketio.Socket, event string) {
 	}
 }
 
-func (c *chat) joinRoom(s *socketio.Socket, e *socketio.Event) {
-	reply := func(v any) {
-		if e.WantsAck() {
-			_ = e.Ack(v)
-		}
+func ackIfAsked(e *socketio.Event, v any) {
+	if e.WantsAck() {
+		_ = e.Ack(v)
 	}
-	var name string
-	if err := e.Decode(0, &name); err != nil {
-		reply(map[string]string{"error": "room name must be a string"})
-		return
-	}
+}
+
+// joinRoom moves s from its current room to name; e's ack, if asked for,
+// gets the new room's users and history.
+func (c *chat) joinRoom(s *socketio.Socket, e *socketio.Event, name string) {
+	reply := func(v any) { ackIfAsked(e, v) }
 	name, ok := cleanName(name)
 	if !ok {
 		reply(map[string]string{"error": "room name must be 1 to 32 characters"})

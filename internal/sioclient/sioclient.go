@@ -1,0 +1,281 @@
+// Package sioclient is a minimal Socket.IO v5 client over WebSocket for
+// tests: it speaks the wire format directly, so tests see exactly what the
+// server sends. Binary attachments are not supported.
+package sioclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// Event is an event received from the server.
+type Event struct {
+	Name string
+	Args []json.RawMessage
+}
+
+// Arg decodes argument i into dst.
+func (e Event) Arg(i int, dst any) error {
+	if i >= len(e.Args) {
+		return fmt.Errorf("sioclient: event %q has %d arguments", e.Name, len(e.Args))
+	}
+	return json.Unmarshal(e.Args[i], dst)
+}
+
+// Client is one connection to one namespace.
+type Client struct {
+	conn   net.Conn
+	r      io.Reader
+	nsp    string
+	prefix string // "" for "/", else "/nsp,"
+	ID     string
+
+	events  chan Event
+	mu      sync.Mutex
+	acks    map[int]chan []json.RawMessage
+	nextID  int
+	wmu     sync.Mutex
+	done    chan struct{}
+	closing chan struct{}
+	once    sync.Once
+	err     error
+}
+
+// Dial connects to baseURL ("http://host:port") at /socket.io/, joins
+// namespace nsp with an optional auth object, and starts reading.
+func Dial(ctx context.Context, baseURL, nsp string, auth any) (*Client, error) {
+	u := strings.Replace(baseURL, "http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+	conn, br, _, err := ws.Dial(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{conn: conn, r: conn, nsp: nsp, events: make(chan Event, 256), acks: map[int]chan []json.RawMessage{}, done: make(chan struct{}), closing: make(chan struct{})}
+	if br != nil {
+		c.r = io.MultiReader(br, conn)
+	}
+	if nsp != "/" {
+		c.prefix = nsp + ","
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetReadDeadline(dl)
+	}
+	if open, err := c.readText(); err != nil || !strings.HasPrefix(open, "0") {
+		conn.Close()
+		return nil, fmt.Errorf("sioclient: open packet: %q %v", open, err)
+	}
+	connect := "40" + c.prefix
+	if auth != nil {
+		b, _ := json.Marshal(auth)
+		connect += string(b)
+	}
+	if err := c.write(connect); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	for {
+		p, err := c.readText()
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if p == "2" {
+			_ = c.write("3")
+			continue
+		}
+		switch {
+		case strings.HasPrefix(p, "40"+c.prefix):
+			var ok struct{ SID string }
+			if err := json.Unmarshal([]byte(p[2+len(c.prefix):]), &ok); err != nil {
+				conn.Close()
+				return nil, fmt.Errorf("sioclient: connect answer %q", p)
+			}
+			c.ID = ok.SID
+			_ = conn.SetReadDeadline(time.Time{})
+			go c.readLoop()
+			return c, nil
+		case strings.HasPrefix(p, "44"+c.prefix):
+			conn.Close()
+			return nil, fmt.Errorf("sioclient: connect_error %s", p[2+len(c.prefix):])
+		default:
+			conn.Close()
+			return nil, fmt.Errorf("sioclient: unexpected packet %q", p)
+		}
+	}
+}
+
+func (c *Client) readText() (string, error) {
+	b, op, err := wsutil.ReadServerData(struct {
+		io.Reader
+		io.Writer
+	}{c.r, c.conn})
+	if err != nil {
+		return "", err
+	}
+	if op != ws.OpText {
+		return "", errors.New("sioclient: binary frames are not supported")
+	}
+	return string(b), nil
+}
+
+func (c *Client) write(s string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return wsutil.WriteClientText(c.conn, []byte(s))
+}
+
+func (c *Client) readLoop() {
+	defer close(c.done)
+	for {
+		p, err := c.readText()
+		if err != nil {
+			c.err = err
+			return
+		}
+		if p == "2" {
+			_ = c.write("3")
+			continue
+		}
+		if !strings.HasPrefix(p, "4") {
+			continue
+		}
+		p = p[1:]
+		if len(p) == 0 {
+			continue
+		}
+		typ, rest := p[0], p[1:]
+		rest = strings.TrimPrefix(rest, c.prefix)
+		id := -1
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i > 0 {
+			id, _ = strconv.Atoi(rest[:i])
+		}
+		var args []json.RawMessage
+		_ = json.Unmarshal([]byte(rest[i:]), &args)
+		switch typ {
+		case '2':
+			if len(args) == 0 {
+				continue
+			}
+			var name string
+			_ = json.Unmarshal(args[0], &name)
+			if !c.deliver(Event{Name: name, Args: args[1:]}) {
+				return
+			}
+		case '3':
+			c.mu.Lock()
+			ch := c.acks[id]
+			delete(c.acks, id)
+			c.mu.Unlock()
+			if ch != nil {
+				ch <- args
+			}
+		case '1':
+			if !c.deliver(Event{Name: "disconnect"}) {
+				return
+			}
+		}
+	}
+}
+
+func (c *Client) deliver(e Event) bool {
+	select {
+	case c.events <- e:
+		return true
+	case <-c.closing:
+		return false
+	}
+}
+
+func encode(event string, args []any) (string, error) {
+	all := append([]any{event}, args...)
+	b, err := json.Marshal(all)
+	return string(b), err
+}
+
+// Emit sends an event.
+func (c *Client) Emit(event string, args ...any) error {
+	payload, err := encode(event, args)
+	if err != nil {
+		return err
+	}
+	return c.write("42" + c.prefix + payload)
+}
+
+// EmitWithAck sends an event and waits for its acknowledgement.
+func (c *Client) EmitWithAck(ctx context.Context, event string, args ...any) ([]json.RawMessage, error) {
+	payload, err := encode(event, args)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan []json.RawMessage, 1)
+	c.mu.Lock()
+	id := c.nextID
+	c.nextID++
+	c.acks[id] = ch
+	c.mu.Unlock()
+	if err := c.write("42" + c.prefix + strconv.Itoa(id) + payload); err != nil {
+		return nil, err
+	}
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Next returns the next event, or an error once ctx is done or the
+// connection is gone.
+func (c *Client) Next(ctx context.Context) (Event, error) {
+	select {
+	case e := <-c.events:
+		return e, nil
+	case <-ctx.Done():
+		return Event{}, ctx.Err()
+	case <-c.done:
+		select {
+		case e := <-c.events:
+			return e, nil
+		default:
+		}
+		return Event{}, fmt.Errorf("sioclient: connection closed: %v", c.err)
+	}
+}
+
+// Expect skips events until one named name arrives, and returns it.
+func (c *Client) Expect(ctx context.Context, name string) (Event, error) {
+	for {
+		e, err := c.Next(ctx)
+		if err != nil {
+			return e, fmt.Errorf("waiting for %q: %w", name, err)
+		}
+		if e.Name == name {
+			return e, nil
+		}
+	}
+}
+
+// Close closes the connection.
+func (c *Client) Close() error {
+	var err error
+	c.once.Do(func() {
+		close(c.closing)
+		err = c.conn.Close()
+		<-c.done
+	})
+	return err
+}
