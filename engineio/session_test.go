@@ -382,8 +382,8 @@ func TestEchoOverWebSocket(t *testing.T) {
 // TestBlockingReads runs the WebSocket tests once more with a reader
 // goroutine per connection, the path used where there is no netpoller.
 func TestBlockingReads(t *testing.T) {
-	blockingReads = true
-	defer func() { blockingReads = false }()
+	blockingReads.Store(true)
+	defer blockingReads.Store(false)
 	t.Run("echo", TestEchoOverWebSocket)
 	t.Run("close reasons", TestCloseReasons)
 	t.Run("upgrade", TestUpgradeLosesNothing)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -248,7 +249,7 @@ func (s *Session) probeWebSocket(c *wsConn) bool {
 
 // blockingReads makes every WebSocket use a reader goroutine even where a
 // netpoller exists; tests set it to cover both paths.
-var blockingReads = false
+var blockingReads atomic.Bool
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
@@ -261,7 +262,7 @@ func (s *Session) readWebSocket(c *wsConn) {
 	if br.Buffered() > 0 && !s.readBurst(c, br) {
 		return
 	}
-	if p := getPoller(); p != nil && !blockingReads {
+	if p := getPoller(); p != nil && !blockingReads.Load() {
 		c.mu.Lock()
 		closed := c.closed
 		c.mu.Unlock()
