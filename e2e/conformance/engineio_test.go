@@ -681,8 +681,9 @@ func TestMaxPayloadPollingLimit(t *testing.T) {
 }
 
 // Rule: a POST body larger than maxPayload is refused. Node answers 413
-// Payload Too Large without reading the rest (the protocol text leaves the
-// status open) and keeps the session.
+// Payload Too Large (the protocol text leaves the status open); whether the
+// session survives is left open too (Node keeps it when the client sent the
+// whole body).
 func TestMaxPayloadPollingExceeded(t *testing.T) {
 	forPaths(t, func(t *testing.T, e *env, path string) {
 		sid := e.openPolling(path)

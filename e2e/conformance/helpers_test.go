@@ -70,7 +70,7 @@ const (
 	// settle is how long the suite waits to be reasonably sure a request it
 	// just started is being held by the server (e.g. a pending long-poll GET).
 	settle = 50 * time.Millisecond
-	// slack is added to the heartbeat timings before asserting on their effect.
+	// slack is added to a protocol timing before asserting on its effect.
 	slack = 150 * time.Millisecond
 )
 
