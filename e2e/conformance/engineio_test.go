@@ -670,7 +670,7 @@ func TestUpgradeThenSecondWebSocketRefused(t *testing.T) {
 
 // Rule: a POST body of exactly maxPayload bytes is accepted.
 func TestMaxPayloadPollingLimit(t *testing.T) {
-	e := setup(t)
+	e := setupSlow(t)
 	sid := e.openPolling(eioPath)
 	msg := "4" + strings.Repeat("a", maxPayload-1)
 	e.push(eioPath, sid, msg)
@@ -685,7 +685,7 @@ func TestMaxPayloadPollingLimit(t *testing.T) {
 // session survives is left open too (Node keeps it when the client sent the
 // whole body).
 func TestMaxPayloadPollingExceeded(t *testing.T) {
-	forPaths(t, func(t *testing.T, e *env, path string) {
+	forPathsWith(t, setupSlow, func(t *testing.T, e *env, path string) {
 		sid := e.openPolling(path)
 		body := "4" + strings.Repeat("a", maxPayload)
 		res, err := e.doErr(http.MethodPost, path, pollingQuery(sid), strings.NewReader(body), nil)
@@ -702,7 +702,7 @@ func TestMaxPayloadPollingExceeded(t *testing.T) {
 
 // Rule: a WebSocket message of exactly maxPayload bytes is accepted.
 func TestMaxPayloadWebSocketLimit(t *testing.T) {
-	e := setup(t)
+	e := setupSlow(t)
 	c, _ := e.openWS(eioPath)
 	msg := "4" + strings.Repeat("a", maxPayload-1)
 	c.send(msg)
@@ -720,7 +720,7 @@ func TestMaxPayloadWebSocketLimit(t *testing.T) {
 // Rule: a WebSocket message larger than maxPayload closes the connection
 // (Node: close code 1009 Message Too Big).
 func TestMaxPayloadWebSocketExceeded(t *testing.T) {
-	forPaths(t, func(t *testing.T, e *env, path string) {
+	forPathsWith(t, setupSlow, func(t *testing.T, e *env, path string) {
 		c, _ := e.openWS(path)
 		// The server may close while we are still writing: ignore that error.
 		_ = c.sendErr(ws.OpText, []byte("4"+strings.Repeat("a", maxPayload)))

@@ -104,25 +104,48 @@ type env struct {
 	t    *testing.T
 	ctx  context.Context
 	base string // e.g. http://127.0.0.1:3100, no trailing slash
+	// The heartbeat the server advertises: the profile's, or the
+	// default for setupSlow.
+	pingInterval, pingTimeout time.Duration
 }
 
 // setup marks the test parallel, resolves the server and bounds the test.
 func setup(t *testing.T) *env {
 	t.Helper()
+	return setupWith(t, startServer, pingInterval, pingTimeout)
+}
+
+// setupSlow is setup for tests that move megabytes: with the profile's
+// 300ms/200ms heartbeat, a loaded machine (the race detector, packages
+// tested in parallel) can miss a pong while a 1 MB message is in flight,
+// on the Node reference as on ours. Those tests are not about heartbeats,
+// so their server keeps the default heartbeat.
+func setupSlow(t *testing.T) *env {
+	t.Helper()
+	return setupWith(t, startServerRelaxed, 25*time.Second, 20*time.Second)
+}
+
+func setupWith(t *testing.T, start func(*testing.T) string, interval, timeout time.Duration) *env {
+	t.Helper()
 	t.Parallel()
 	base := os.Getenv("SWITCHBOARD_TEST_URL")
 	if base == "" {
-		base = startServer(t)
+		base = start(t)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	t.Cleanup(cancel)
-	return &env{t: t, ctx: ctx, base: strings.TrimRight(base, "/")}
+	return &env{t: t, ctx: ctx, base: strings.TrimRight(base, "/"), pingInterval: interval, pingTimeout: timeout}
 }
 
 // forPaths runs fn as a parallel subtest for each Engine.IO endpoint.
 // Behaviour that does not depend on the application (handshake, errors,
 // heartbeat, close, upgrade) must be the same on both.
 func forPaths(t *testing.T, fn func(t *testing.T, e *env, path string)) {
+	t.Helper()
+	forPathsWith(t, setup, fn)
+}
+
+func forPathsWith(t *testing.T, setup func(*testing.T) *env, fn func(t *testing.T, e *env, path string)) {
 	t.Helper()
 	t.Parallel()
 	for _, p := range []string{eioPath, sioPath} {
@@ -206,8 +229,19 @@ type handshake struct {
 	MaxPayload   int      `json:"maxPayload"`
 }
 
-// parseOpen checks an open packet ("0{...}") and returns its payload.
+// parseOpen checks an open packet ("0{...}") of the conformance profile
+// and returns its payload.
 func parseOpen(t *testing.T, packet string, wantUpgrades []string) handshake {
+	t.Helper()
+	return parseOpenHeartbeat(t, packet, wantUpgrades, pingInterval, pingTimeout)
+}
+
+func (e *env) parseOpen(packet string, wantUpgrades []string) handshake {
+	e.t.Helper()
+	return parseOpenHeartbeat(e.t, packet, wantUpgrades, e.pingInterval, e.pingTimeout)
+}
+
+func parseOpenHeartbeat(t *testing.T, packet string, wantUpgrades []string, pingInterval, pingTimeout time.Duration) handshake {
 	t.Helper()
 	if !strings.HasPrefix(packet, "0") {
 		t.Fatalf("open packet: got %q, want a packet starting with \"0\"", packet)
@@ -266,7 +300,7 @@ func (e *env) openPolling(path string) string {
 	if res.status != http.StatusOK {
 		e.t.Fatalf("polling handshake: status %d, body %q", res.status, res.body)
 	}
-	return parseOpen(e.t, res.body, []string{"websocket"}).SID
+	return e.parseOpen(res.body, []string{"websocket"}).SID
 }
 
 // openPollingQuiet opens a polling session and goes through its first
@@ -483,7 +517,7 @@ func (e *env) openWS(path string) (*wsConn, handshake) {
 	if f.op != ws.OpText {
 		e.t.Fatalf("open packet: got %v, want a text frame", f)
 	}
-	return c, parseOpen(e.t, string(f.data), []string{})
+	return c, e.parseOpen(string(f.data), []string{})
 }
 
 func (c *wsConn) sendErr(op ws.OpCode, data []byte) error {

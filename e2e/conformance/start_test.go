@@ -13,3 +13,9 @@ func startServer(t *testing.T) string {
 	t.Helper()
 	return testserver.Start(t, "conformance")
 }
+
+// startServerRelaxed is startServer with the default heartbeat (25s/20s).
+func startServerRelaxed(t *testing.T) string {
+	t.Helper()
+	return testserver.Start(t, "conformance", testserver.RelaxedHeartbeat)
+}
