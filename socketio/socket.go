@@ -74,6 +74,10 @@ func (s *Socket) Emit(event string, args ...any) error {
 
 // EmitWithAck sends an event and waits for the client's acknowledgement,
 // until ctx is done.
+//
+// It blocks, and a client's packets are handled one at a time: called from
+// one of this client's own event handlers, it would wait for an answer that
+// cannot be read until the handler returns. Call it from a goroutine there.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	id := s.nsp.nextAckID()
 	ch := make(chan ackResult, 1)
