@@ -109,7 +109,7 @@ func (s *Session) kickLocked() {
 	if s.ws != nil {
 		if !s.flushing {
 			s.flushing = true
-			go s.flush(s.ws)
+			startFlush(s)
 		}
 		return
 	}
@@ -119,13 +119,44 @@ func (s *Session) kickLocked() {
 	}
 }
 
+// Writers. A session being written to is handed to an idle writer
+// goroutine if there is one, else to a new one; writers that stay idle for
+// flushWorkerIdle exit. An idle session thus has no writer, and a busy
+// server reuses its writers: a recipient costs no goroutine creation (nor
+// the allocation that comes with one).
+const flushWorkerIdle = 2 * time.Second
+
+var flushHandoff = make(chan *Session)
+
+func startFlush(s *Session) {
+	select {
+	case flushHandoff <- s:
+	default:
+		go flushWorker(s)
+	}
+}
+
+func flushWorker(s *Session) {
+	idle := time.NewTimer(flushWorkerIdle)
+	defer idle.Stop()
+	for {
+		s.flush()
+		idle.Reset(flushWorkerIdle)
+		select {
+		case s = <-flushHandoff:
+		case <-idle.C:
+			return
+		}
+	}
+}
+
 // flush writes the queue to the WebSocket until it is empty. Exactly one
-// flush runs per session at a time (s.flushing); it exits when idle, so an
-// idle session has no writer goroutine.
-func (s *Session) flush(c *wsConn) {
+// flush runs per session at a time (s.flushing).
+func (s *Session) flush() {
 	var batch []*Message
 	for {
 		s.mu.Lock()
+		c := s.ws
 		if len(s.queue) == 0 {
 			s.flushing = false
 			closing := s.state == stateClosing

@@ -9,10 +9,12 @@ import (
 )
 
 // Options are the goleak options for this module: the engine's netpoller
-// goroutine lives as long as the process, by design.
+// goroutine lives as long as the process, and its idle writer goroutines
+// for a couple of seconds after their last write, by design.
 func Options() []goleak.Option {
 	return []goleak.Option{
 		goleak.IgnoreAnyFunction("github.com/switchboard/switchboard/engineio.(*netpoller).loop"),
+		goleak.IgnoreTopFunction("github.com/switchboard/switchboard/engineio.flushWorker"),
 	}
 }
 
