@@ -510,7 +510,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 	c.EngineIOEcho = &EngineIOEcho{Path: "/e/"}
 	c.SocketIO.PingInterval = 1500 * time.Millisecond
 	c.ShutdownTimeout = 1<<63 - 1
-	c.StaticDir = "a\u2028b\x01 \t\"\n: #x"
+	c.StaticDir = "a\u2028b \"x: #y"
 	c.Listen = "[::1]:0"
 	data, err := yaml.Marshal(c)
 	if err != nil {
@@ -538,5 +538,15 @@ func TestTooManyErrors(t *testing.T) {
 	}
 	if len(es) != maxErrors+1 || es[maxErrors].Msg != "too many errors" {
 		t.Fatalf("got %d errors, last %v", len(es), es[len(es)-1])
+	}
+}
+
+func TestStaticDirControlCharacters(t *testing.T) {
+	for _, dir := range []string{"\t", " static", "static ", "a\nb", "a\x00b"} {
+		c := Default()
+		c.StaticDir = dir
+		if err := c.Validate(nil); err == nil {
+			t.Errorf("static_dir %q accepted", dir)
+		}
 	}
 }

@@ -55,6 +55,9 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 	if msg := checkListen(c.Listen); msg != "" {
 		v.errorf("listen", "%s", msg)
 	}
+	if d := c.StaticDir; d != strings.TrimSpace(d) || strings.IndexFunc(d, unicode.IsControl) >= 0 {
+		v.errorf("static_dir", "%q: no control characters or surrounding spaces allowed", d)
+	}
 	v.positive("shutdown_timeout", c.ShutdownTimeout)
 	v.oneOf("log.level", "level", c.Log.Level, logLevels)
 	v.oneOf("log.format", "format", c.Log.Format, logFormats)
