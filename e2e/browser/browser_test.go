@@ -22,6 +22,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/internal/testserver"
 )
 
 const (
@@ -30,19 +32,6 @@ const (
 	startTimeout    = 30 * time.Second // browser start
 )
 
-// requirePrereq skips the test when a prerequisite is missing, or fails it
-// when running in CI (CI=true), where everything must be installed.
-func requirePrereq(t *testing.T, ok bool, format string, args ...any) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-		t.Fatalf("CI=true and a prerequisite is missing: "+format, args...)
-	}
-	t.Skipf("skipping: "+format, args...)
-}
-
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	path := os.Getenv("SWITCHBOARD_CHROMIUM")
@@ -50,7 +39,7 @@ func chromiumPath(t *testing.T) string {
 		path = defaultChromium
 	}
 	st, err := os.Stat(path)
-	requirePrereq(t, err == nil && !st.IsDir(), "chromium not found at %s (apt-get install chromium, or set SWITCHBOARD_CHROMIUM)", path)
+	testserver.Require(t, err == nil && !st.IsDir(), "chromium not found at %s (apt-get install chromium, or set SWITCHBOARD_CHROMIUM)", path)
 	return path
 }
 

@@ -23,24 +23,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/testserver"
 )
 
 // nodeTimeout bounds the whole `node --test` run; each JS test also has its own
 // timeout, so this only catches a hung runner.
 const nodeTimeout = 5 * time.Minute
-
-// requirePrereq skips the test when a prerequisite is missing, or fails it
-// when running in CI (CI=true), where everything must be installed.
-func requirePrereq(t *testing.T, ok bool, format string, args ...any) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
-		t.Fatalf("CI=true and a prerequisite is missing: "+format, args...)
-	}
-	t.Skipf("skipping: "+format, args...)
-}
 
 func TestSocketIOClientInterop(t *testing.T) {
 	jsDir, err := filepath.Abs(filepath.Join("..", "js"))
@@ -48,9 +37,9 @@ func TestSocketIOClientInterop(t *testing.T) {
 		t.Fatal(err)
 	}
 	node, err := exec.LookPath("node")
-	requirePrereq(t, err == nil, "node not found in PATH (install Node.js >= 18, e.g. `apt-get install nodejs npm`)")
+	testserver.Require(t, err == nil, "node not found in PATH (install Node.js >= 18, e.g. `apt-get install nodejs npm`)")
 	_, err = os.Stat(filepath.Join(jsDir, "node_modules", "socket.io-client", "package.json"))
-	requirePrereq(t, err == nil, "%s/node_modules/socket.io-client is missing (run `npm ci` in e2e/js)", jsDir)
+	testserver.Require(t, err == nil, "%s/node_modules/socket.io-client is missing (run `npm ci` in e2e/js)", jsDir)
 
 	files, err := filepath.Glob(filepath.Join(jsDir, "*.test.mjs"))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -102,4 +103,18 @@ func StartConfig(t testing.TB, cfg *config.Config) string {
 		srv.Close()
 	})
 	return srv.URL
+}
+
+// Require skips the test when a prerequisite (a tool, a browser, npm
+// packages) is missing, or fails it under CI=true, where everything must
+// be installed: a missing tool must not pass silently there.
+func Require(t testing.TB, ok bool, format string, args ...any) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+		t.Fatalf("CI=true and a prerequisite is missing: "+format, args...)
+	}
+	t.Skipf("skipping: "+format, args...)
 }
