@@ -37,7 +37,8 @@ type Session struct {
 	upgrading  bool    // probe answered: pending GETs are released with a noop
 	queue      []*Message
 	queueBytes int
-	flushing   bool // a flush goroutine owns writing to ws
+	flushing   bool   // a goroutine owns writing to ws (inline or a writer)
+	partial    []byte // bytes an inline write left over: written first
 
 	// Polling state.
 	poll     chan struct{} // wakes the pending GET
@@ -89,11 +90,41 @@ func (s *Session) Send(volatile bool, msgs ...*Message) error {
 		s.close(ReasonTransportError, ErrQueueFull)
 		return ErrQueueFull
 	}
+	if c := s.ws; c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
+		s.flushing = true
+		s.mu.Unlock()
+		s.writeInline(c, msgs)
+		return nil
+	}
 	s.queue = append(s.queue, msgs...)
 	s.queueBytes += n
 	s.kickLocked()
 	s.mu.Unlock()
 	return nil
+}
+
+// writeInline writes msgs from the caller's goroutine; s.flushing is held.
+// What the kernel does not take, and what was queued meanwhile, goes to a
+// writer goroutine.
+func (s *Session) writeInline(c *wsConn, msgs []*Message) {
+	rest, err := c.tryWrite(msgs)
+	if err != nil {
+		s.mu.Lock()
+		s.flushing = false
+		s.mu.Unlock()
+		s.close(ReasonTransportError, err)
+		c.close()
+		return
+	}
+	s.mu.Lock()
+	if rest == nil && len(s.queue) == 0 && s.state == stateOpen {
+		s.flushing = false
+	} else {
+		s.partial = rest
+		s.queueBytes += len(rest)
+		startFlush(s) // also finishes a close that came in meanwhile
+	}
+	s.mu.Unlock()
 }
 
 // writableLocked reports whether a message would go out right away.
@@ -157,7 +188,9 @@ func (s *Session) flush() {
 	for {
 		s.mu.Lock()
 		c := s.ws
-		if len(s.queue) == 0 {
+		partial := s.partial
+		s.partial = nil
+		if len(s.queue) == 0 && partial == nil {
 			s.flushing = false
 			closing := s.state == stateClosing
 			if cap(batch) > 0 && cap(batch) <= 256 && s.queue == nil {
@@ -174,7 +207,14 @@ func (s *Session) flush() {
 		s.queueBytes = 0
 		s.mu.Unlock()
 
-		err := c.writeMessages(batch, s.srv.opts.WriteTimeout)
+		var err error
+		if partial != nil {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(s.srv.opts.WriteTimeout))
+			err = c.writeRaw(partial)
+		}
+		if err == nil && len(batch) > 0 {
+			err = c.writeMessages(batch, s.srv.opts.WriteTimeout)
+		}
 		clear(batch)
 		if err != nil {
 			s.mu.Lock()

@@ -416,3 +416,31 @@ func TestIncomingDataExtendsPongDeadlineOnce(t *testing.T) {
 		t.Fatalf("closed %v after the ping, before the extended deadline", elapsed)
 	}
 }
+
+// TestSlowReaderGetsEverythingInOrder fills the client's socket buffers
+// (inline writes come back partial, writers take over) and checks that the
+// client, once it reads, gets every message once and in order.
+func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
+	ts := newTestServer(t, &Options{MaxBufferedBytes: 64 << 20}, nil)
+	conn := ts.dialWS("")
+	r := ts.session()
+	readText(t, conn) // open
+	const total = 2000
+	pad := strings.Repeat("p", 8<<10)
+	for i := 0; i < total; i++ {
+		if err := r.sess.Send(false, NewTextMessage([]byte(fmt.Sprintf("%d %s", i, pad)))); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	for i := 0; i < total; i++ {
+		m := readText(t, conn)
+		if m == "2" { // a ping may come along
+			i--
+			continue
+		}
+		want := fmt.Sprintf("4%d %s", i, pad)
+		if m != want {
+			t.Fatalf("message %d: got %.20q…, want %.20q…", i, m, want)
+		}
+	}
+}

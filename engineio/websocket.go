@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -18,7 +19,8 @@ import (
 // mu keeps their frames whole.
 type wsConn struct {
 	conn net.Conn
-	br   *bufio.Reader // the handshake's reader, until the first idle moment
+	raw  syscall.RawConn // for non-blocking writes; nil if conn has no descriptor
+	br   *bufio.Reader   // the handshake's reader, until the first idle moment
 
 	mu     sync.Mutex
 	closed bool
@@ -133,7 +135,7 @@ func upgrade(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
 	if err != nil {
 		return nil, err // gobwas has answered the request with an error status
 	}
-	return &wsConn{conn: conn, br: rw.Reader}, nil
+	return &wsConn{conn: conn, raw: rawConn(conn), br: rw.Reader}, nil
 }
 
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *Handshake) {

@@ -114,10 +114,10 @@ func (n *Namespace) connect(c *client, auth []byte) {
 			return
 		}
 	}
+	s.connected = true // before c.add publishes s to other goroutines
 	if !c.add(s) {
 		return
 	}
-	s.connected = true
 	n.adapter.AddSocket(s)
 	payload := make([]byte, 0, 32)
 	payload = append(payload, `{"sid":`...)

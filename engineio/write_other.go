@@ -1,0 +1,7 @@
+//go:build !unix
+
+package engineio
+
+import "syscall"
+
+func rawWrite(syscall.RawConn, []byte) (int, error) { return 0, nil }

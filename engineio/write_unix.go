@@ -1,0 +1,43 @@
+//go:build unix
+
+package engineio
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// rawWrite writes what the socket takes right now; it never waits.
+func rawWrite(raw syscall.RawConn, b []byte) (int, error) {
+	var (
+		n    int
+		werr error
+	)
+	err := raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, e := unix.Write(int(fd), b[n:])
+			if m > 0 {
+				n += m
+			}
+			if e == unix.EINTR {
+				continue
+			}
+			if e == unix.EAGAIN {
+				break
+			}
+			if e != nil {
+				werr = e
+				break
+			}
+			if m <= 0 {
+				break
+			}
+		}
+		return true // done: do not wait for the socket to become writable
+	})
+	if err == nil {
+		err = werr
+	}
+	return n, err
+}
