@@ -31,6 +31,10 @@ type Config struct {
 	CORS            CORS          `yaml:"cors"`
 	Namespaces      []Namespace   `yaml:"namespaces"`
 	EngineIOEcho    *EngineIOEcho `yaml:"engineio_echo,omitempty"`
+	// Pprof serves Go's profiler at /debug/pprof/. Off by default: it
+	// exposes internals and can cost CPU; enable it only where the port
+	// is not public.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Log configures logging.

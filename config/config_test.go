@@ -550,3 +550,16 @@ func TestStaticDirControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+func TestPprofKey(t *testing.T) {
+	c, err := Parse([]byte("pprof: true\n"), "x.yaml", nil)
+	if err != nil || !c.Pprof {
+		t.Fatalf("pprof: true -> %+v, %v", c.Pprof, err)
+	}
+	if _, err := Parse([]byte("pprof: 1\n"), "x.yaml", nil); err == nil {
+		t.Fatal("pprof: 1 accepted")
+	}
+	if Default().Pprof {
+		t.Fatal("pprof on by default")
+	}
+}

@@ -377,6 +377,8 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.namespaces(v, p, &c.Namespaces)
 		case "engineio_echo":
 			d.engineIOEcho(v, p, &c.EngineIOEcho)
+		case "pprof":
+			d.boolean(v, p, &c.Pprof)
 		default:
 			return false
 		}

@@ -60,7 +60,7 @@ func BenchmarkBroadcastSend(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for _, s := range sessions {
-			if err := s.Send(false, msg); err != nil {
+			if err := s.Post(false, msg); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -88,7 +88,7 @@ func TestBroadcastAllocations(t *testing.T) {
 	msg := NewTextMessage([]byte("hello"))
 	send := func() {
 		for _, s := range sessions {
-			_ = s.Send(false, msg)
+			_ = s.Post(false, msg)
 		}
 		waitFlushed(sessions)
 	}

@@ -68,10 +68,30 @@ func (s *Session) Transport() string {
 	return "polling"
 }
 
-// Send queues messages for the client, in order, without waiting for the
-// write. All of msgs are queued or none. A volatile send is dropped
-// (ErrDropped) when the transport is busy, as in the reference server.
+// Send sends messages to the client, in order, without waiting for the
+// network. All of msgs are sent or none. When nothing is queued for the
+// client, the caller's goroutine writes them itself with a non-blocking
+// system call; otherwise, and for what the kernel does not take at once, a
+// writer goroutine does. A volatile send is dropped (ErrDropped) when the
+// transport is busy, as in the reference server.
+//
+// Use Send for messages to one client (emits, acknowledgements), and Post
+// for broadcasts.
 func (s *Session) Send(volatile bool, msgs ...*Message) error {
+	return s.send(volatile, true, msgs)
+}
+
+// Post is Send without the inline write: msgs always go to a writer
+// goroutine. A broadcast reaches many clients; writing to each inline would
+// cost the broadcaster one system call per client and message, while a
+// writer that finds several messages queued for its client sends them in
+// one. Post is the faster way when messages to the same clients come in
+// quick succession.
+func (s *Session) Post(volatile bool, msgs ...*Message) error {
+	return s.send(volatile, false, msgs)
+}
+
+func (s *Session) send(volatile, inline bool, msgs []*Message) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -90,7 +110,7 @@ func (s *Session) Send(volatile bool, msgs ...*Message) error {
 		s.close(ReasonTransportError, ErrQueueFull)
 		return ErrQueueFull
 	}
-	if c := s.ws; c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
+	if c := s.ws; inline && c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
 		s.flushing = true
 		s.mu.Unlock()
 		s.writeInline(c, msgs)
@@ -209,8 +229,7 @@ func (s *Session) flush() {
 
 		var err error
 		if partial != nil {
-			_ = c.conn.SetWriteDeadline(time.Now().Add(s.srv.opts.WriteTimeout))
-			err = c.writeRaw(partial)
+			err = c.writeRaw(partial, s.srv.opts.WriteTimeout)
 		}
 		if err == nil && len(batch) > 0 {
 			err = c.writeMessages(batch, s.srv.opts.WriteTimeout)
@@ -369,6 +388,7 @@ func (s *Session) close(reason CloseReason, err error) {
 		s.finish()
 	}
 	s.ended.Store(true)
+	s.srv.opts.Logger.Debug("engineio: session closed", "reason", string(reason), "err", err)
 	go func() {
 		s.deliverMu.Lock()
 		defer s.deliverMu.Unlock()

@@ -444,3 +444,30 @@ func TestSlowReaderGetsEverythingInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineWriteAfterWriterDeadline: a writer's write deadline must not
+// outlive its write, or a later inline write fails with a timeout.
+func TestInlineWriteAfterWriterDeadline(t *testing.T) {
+	ts := newTestServer(t, &Options{WriteTimeout: 50 * time.Millisecond}, nil)
+	conn := ts.dialWS("")
+	r := ts.session()
+	readText(t, conn) // open
+	if err := r.sess.Post(false, NewTextMessage([]byte("by a writer"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := readText(t, conn); got != "4by a writer" {
+		t.Fatalf("got %q", got)
+	}
+	time.Sleep(100 * time.Millisecond) // past the writer's deadline
+	if err := r.sess.Send(false, NewTextMessage([]byte("inline"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := readText(t, conn); got != "4inline" {
+		t.Fatalf("got %q", got)
+	}
+	select {
+	case <-r.closed:
+		t.Fatalf("session closed: %s", r.reason)
+	default:
+	}
+}

@@ -45,18 +45,17 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 	if c.closed {
 		return net.ErrClosed
 	}
-	_ = c.conn.SetWriteDeadline(time.Now().Add(timeout))
 	for _, m := range msgs {
 		if len(m.data) > 32<<10 {
 			// Large payloads go out directly instead of through a copy.
-			if len(buf) > 0 {
-				if _, err := c.conn.Write(buf); err != nil {
-					return err
-				}
-				buf = buf[:0]
+			if err := c.writeLocked(buf, timeout); err != nil {
+				return err
 			}
-			bufs := net.Buffers{m.hdr[:m.hlen], m.data}
-			if _, err := bufs.WriteTo(c.conn); err != nil {
+			buf = buf[:0]
+			if err := c.writeLocked(m.hdr[:m.hlen], timeout); err != nil {
+				return err
+			}
+			if err := c.writeLocked(m.data, timeout); err != nil {
 				return err
 			}
 			continue
@@ -64,18 +63,34 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 		buf = append(buf, m.hdr[:m.hlen]...)
 		buf = append(buf, m.data...)
 		if len(buf) >= 32<<10 {
-			if _, err := c.conn.Write(buf); err != nil {
+			if err := c.writeLocked(buf, timeout); err != nil {
 				return err
 			}
 			buf = buf[:0]
 		}
 	}
-	if len(buf) > 0 {
-		if _, err := c.conn.Write(buf); err != nil {
+	return c.writeLocked(buf, timeout)
+}
+
+// writeLocked writes b, first without blocking (the socket buffer usually
+// has room: no deadline to set and clear), then, for what is left, blocking
+// for at most timeout. c.mu is held.
+func (c *wsConn) writeLocked(b []byte, timeout time.Duration) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if c.raw != nil {
+		n, err := rawWrite(c.raw, b)
+		if err != nil {
 			return err
 		}
+		if b = b[n:]; len(b) == 0 {
+			return nil
+		}
 	}
-	return nil
+	defer c.deadline(timeout)()
+	_, err := c.conn.Write(b)
+	return err
 }
 
 // writeFrame writes one raw frame (control frames, probes).
@@ -85,9 +100,17 @@ func (c *wsConn) writeFrame(frame []byte) error {
 	if c.closed {
 		return net.ErrClosed
 	}
-	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	defer c.deadline(5 * time.Second)()
 	_, err := c.conn.Write(frame)
 	return err
+}
+
+// deadline bounds a blocking write; call the result when done. The deadline
+// must not outlive the write: inline writes (tryWrite) would fail with a
+// timeout once it has passed.
+func (c *wsConn) deadline(d time.Duration) (clear func()) {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(d))
+	return func() { _ = c.conn.SetWriteDeadline(time.Time{}) }
 }
 
 func (c *wsConn) writeMessage(m *Message) error {
@@ -287,11 +310,27 @@ func (s *Session) readWebSocket(c *wsConn) {
 	}
 }
 
+// readLinger is how long a reader waits for more data before handing its
+// connection back to the netpoller. A busy connection is thus read by one
+// goroutine, blocking as usual, instead of paying an epoll re-arm and a new
+// goroutine per message; an idle one holds nothing after this delay.
+const readLinger = 5 * time.Millisecond
+
 // onReadable reads what arrived on an idle connection, then re-arms it.
 func (s *Session) onReadable(c *wsConn, pc *pollConn) {
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(c.conn)
 	ok := s.readBurst(c, br)
+	for ok {
+		_ = c.conn.SetReadDeadline(time.Now().Add(readLinger))
+		_, err := br.Peek(1)
+		_ = c.conn.SetReadDeadline(time.Time{})
+		var ne net.Error
+		if err != nil && errors.As(err, &ne) && ne.Timeout() {
+			break // quiet: back to the netpoller
+		}
+		ok = s.readBurst(c, br) // more data, or an error readBurst reports
+	}
 	br.Reset(nil)
 	readerPool.Put(br)
 	if !ok {

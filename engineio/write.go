@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"syscall"
+	"time"
 )
 
 // Inline writes. Most of the time a client's socket buffer has room: the
@@ -60,13 +61,12 @@ func (c *wsConn) tryWrite(msgs []*Message) (rest []byte, err error) {
 	return rest, err
 }
 
-// writeRaw writes bytes left over by tryWrite, blocking.
-func (c *wsConn) writeRaw(b []byte) error {
+// writeRaw writes bytes left over by tryWrite, blocking at most timeout.
+func (c *wsConn) writeRaw(b []byte, timeout time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return net.ErrClosed
 	}
-	_, err := c.conn.Write(b)
-	return err
+	return c.writeLocked(b, timeout)
 }

@@ -9,12 +9,14 @@ import (
 )
 
 // rawWrite writes what the socket takes right now; it never waits.
+// Control, unlike RawConn.Write, ignores the connection's write deadline,
+// which belongs to blocking writes; callers serialize writes themselves.
 func rawWrite(raw syscall.RawConn, b []byte) (int, error) {
 	var (
 		n    int
 		werr error
 	)
-	err := raw.Write(func(fd uintptr) bool {
+	err := raw.Control(func(fd uintptr) {
 		for n < len(b) {
 			m, e := unix.Write(int(fd), b[n:])
 			if m > 0 {
@@ -34,7 +36,6 @@ func rawWrite(raw syscall.RawConn, b []byte) (int, error) {
 				break
 			}
 		}
-		return true // done: do not wait for the socket to become writable
 	})
 	if err == nil {
 		err = werr

@@ -196,7 +196,7 @@ func (a *MemoryAdapter) Broadcast(p *outPacket, opts *BroadcastOptions) error {
 		return err
 	}
 	a.Apply(opts, func(s *Socket) {
-		_ = s.client.conn.Send(opts.Volatile, msgs...)
+		_ = s.client.conn.Post(opts.Volatile, msgs...)
 	})
 	return nil
 }
@@ -208,7 +208,7 @@ func (a *MemoryAdapter) BroadcastWithAck(p *outPacket, opts *BroadcastOptions, o
 	}
 	n := 0
 	a.Apply(opts, func(s *Socket) {
-		if s.addAck(p.id, onAck) && s.client.conn.Send(opts.Volatile, msgs...) == nil {
+		if s.addAck(p.id, onAck) && s.client.conn.Post(opts.Volatile, msgs...) == nil {
 			n++
 		} else {
 			s.removeAck(p.id)

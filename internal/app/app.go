@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,6 +74,23 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	if cfg.EngineIOEcho != nil {
 		a.echo = engineio.NewServer(newEcho, &eopts)
 		r.Any(strings.TrimSuffix(cfg.EngineIOEcho.Path, "/")+"/*rest", gin.WrapH(a.echo))
+	}
+
+	if cfg.Pprof {
+		r.Any("/debug/pprof/*profile", gin.WrapF(func(w http.ResponseWriter, req *http.Request) {
+			switch name := strings.TrimPrefix(req.URL.Path, "/debug/pprof/"); name {
+			case "cmdline":
+				pprof.Cmdline(w, req)
+			case "profile":
+				pprof.Profile(w, req)
+			case "symbol":
+				pprof.Symbol(w, req)
+			case "trace":
+				pprof.Trace(w, req)
+			default:
+				pprof.Index(w, req)
+			}
+		}))
 	}
 
 	if dir := cfg.StaticDir; dir != "" {
