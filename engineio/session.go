@@ -78,7 +78,7 @@ func (s *Session) Transport() string {
 // Use Send for messages to one client (emits, acknowledgements), and Post
 // for broadcasts.
 func (s *Session) Send(volatile bool, msgs ...*Message) error {
-	return s.send(volatile, true, msgs)
+	return s.send(volatile, sendInline, msgs, nil)
 }
 
 // Post is Send without the inline write: msgs always go to a writer
@@ -88,10 +88,19 @@ func (s *Session) Send(volatile bool, msgs ...*Message) error {
 // one. Post is the faster way when messages to the same clients come in
 // quick succession.
 func (s *Session) Post(volatile bool, msgs ...*Message) error {
-	return s.send(volatile, false, msgs)
+	return s.send(volatile, sendQueued, msgs, nil)
 }
 
-func (s *Session) send(volatile, inline bool, msgs []*Message) error {
+// How send gets messages moving.
+type sendMode uint8
+
+const (
+	sendInline  sendMode = iota // write in the caller's goroutine if nothing is queued
+	sendQueued                  // wake a writer goroutine
+	sendBatched                 // add the session to a Batch
+)
+
+func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
 		s.mu.Unlock()
@@ -110,7 +119,7 @@ func (s *Session) send(volatile, inline bool, msgs []*Message) error {
 		s.close(ReasonTransportError, ErrQueueFull)
 		return ErrQueueFull
 	}
-	if c := s.ws; inline && c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
+	if c := s.ws; mode == sendInline && c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
 		s.flushing = true
 		s.mu.Unlock()
 		s.writeInline(c, msgs)
@@ -118,7 +127,14 @@ func (s *Session) send(volatile, inline bool, msgs []*Message) error {
 	}
 	s.queue = append(s.queue, msgs...)
 	s.queueBytes += n
-	s.kickLocked()
+	if mode == sendBatched && s.ws != nil {
+		if !s.flushing {
+			s.flushing = true
+			b.sessions = append(b.sessions, s)
+		}
+	} else {
+		s.kickLocked()
+	}
 	s.mu.Unlock()
 	return nil
 }
@@ -172,29 +188,44 @@ func (s *Session) kickLocked() {
 
 // Writers. A session being written to is handed to an idle writer
 // goroutine if there is one, else to a new one; writers that stay idle for
-// flushWorkerIdle exit. An idle session thus has no writer, and a busy
+// writerIdle exit. An idle session thus has no writer, and a busy
 // server reuses its writers: a recipient costs no goroutine creation (nor
 // the allocation that comes with one).
-const flushWorkerIdle = 2 * time.Second
+const writerIdle = 2 * time.Second
 
-var flushHandoff = make(chan *Session)
+// writeJob is a writer's task: flush one session until its queue is empty
+// (blocking if need be), or write once, without blocking, to each of a
+// batch's sessions.
+type writeJob struct {
+	session  *Session
+	sessions []*Session
+}
 
-func startFlush(s *Session) {
+var writeHandoff = make(chan writeJob)
+
+func startFlush(s *Session) { startWrite(writeJob{session: s}) }
+
+func startWrite(j writeJob) {
 	select {
-	case flushHandoff <- s:
+	case writeHandoff <- j:
 	default:
-		go flushWorker(s)
+		go writer(j)
 	}
 }
 
-func flushWorker(s *Session) {
-	idle := time.NewTimer(flushWorkerIdle)
+func writer(j writeJob) {
+	idle := time.NewTimer(writerIdle)
 	defer idle.Stop()
 	for {
-		s.flush()
-		idle.Reset(flushWorkerIdle)
+		if j.session != nil {
+			j.session.flush()
+		}
+		for _, s := range j.sessions {
+			s.flushNonBlocking()
+		}
+		idle.Reset(writerIdle)
 		select {
-		case s = <-flushHandoff:
+		case j = <-writeHandoff:
 		case <-idle.C:
 			return
 		}

@@ -471,3 +471,67 @@ func TestInlineWriteAfterWriterDeadline(t *testing.T) {
 	default:
 	}
 }
+
+// TestBatchSlowClientDelaysNobody broadcasts through Batches to fast
+// clients and one that does not read: the fast ones get everything in order
+// while the slow one's socket is full, and the slow one, once it reads, gets
+// everything too.
+func TestBatchSlowClientDelaysNobody(t *testing.T) {
+	ts := newTestServer(t, &Options{MaxBufferedBytes: 64 << 20}, nil)
+	const clients, total = 6, 1500
+	conns := make([]net.Conn, clients)
+	sessions := make([]*Session, clients)
+	for i := range conns {
+		conns[i] = ts.dialWS("")
+		sessions[i] = ts.session().sess
+		readText(t, conns[i]) // open
+	}
+	pad := strings.Repeat("b", 8<<10) // 12 MB in all: more than socket buffers hold
+	errc := make(chan error, clients)
+	for i := 1; i < clients; i++ { // clients 1.. read as they go; 0 does not read yet
+		go func(conn net.Conn) {
+			for n := 0; n < total; n++ {
+				_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				b, _, err := wsutil.ReadServerData(conn)
+				if err != nil {
+					errc <- err
+					return
+				}
+				if string(b) == "2" {
+					n--
+					continue
+				}
+				if want := fmt.Sprintf("4%d %s", n, pad); string(b) != want {
+					errc <- fmt.Errorf("message %d: got %.12q", n, b)
+					return
+				}
+			}
+			errc <- nil
+		}(conns[i])
+	}
+	for n := 0; n < total; n++ {
+		msg := NewTextMessage([]byte(fmt.Sprintf("%d %s", n, pad)))
+		b := NewBatch()
+		for _, s := range sessions {
+			if err := b.Post(s, false, msg); err != nil {
+				t.Fatalf("post %d: %v", n, err)
+			}
+		}
+		b.Flush()
+	}
+	for i := 1; i < clients; i++ {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for n := 0; n < total; n++ { // now the slow client reads
+		m := readText(t, conns[0])
+		if m == "2" {
+			n--
+			continue
+		}
+		if want := fmt.Sprintf("4%d %s", n, pad); m != want {
+			t.Fatalf("slow client, message %d: got %.12q", n, m)
+		}
+	}
+}

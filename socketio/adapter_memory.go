@@ -3,6 +3,8 @@ package socketio
 import (
 	"slices"
 	"sync"
+
+	"github.com/switchboard/switchboard/engineio"
 )
 
 // MemoryAdapter is the single-node adapter. A socket's own room (its id) is
@@ -195,9 +197,11 @@ func (a *MemoryAdapter) Broadcast(p *outPacket, opts *BroadcastOptions) error {
 	if err != nil {
 		return err
 	}
+	b := engineio.NewBatch()
 	a.Apply(opts, func(s *Socket) {
-		_ = s.client.conn.Post(opts.Volatile, msgs...)
+		_ = b.Post(s.client.conn, opts.Volatile, msgs...)
 	})
+	b.Flush()
 	return nil
 }
 
@@ -207,13 +211,15 @@ func (a *MemoryAdapter) BroadcastWithAck(p *outPacket, opts *BroadcastOptions, o
 		return err
 	}
 	n := 0
+	b := engineio.NewBatch()
 	a.Apply(opts, func(s *Socket) {
-		if s.addAck(p.id, onAck) && s.client.conn.Post(opts.Volatile, msgs...) == nil {
+		if s.addAck(p.id, onAck) && b.Post(s.client.conn, opts.Volatile, msgs...) == nil {
 			n++
 		} else {
 			s.removeAck(p.id)
 		}
 	})
+	b.Flush()
 	onCount(n)
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 func Options() []goleak.Option {
 	return []goleak.Option{
 		goleak.IgnoreAnyFunction("github.com/switchboard/switchboard/engineio.(*netpoller).loop"),
-		goleak.IgnoreTopFunction("github.com/switchboard/switchboard/engineio.flushWorker"),
+		goleak.IgnoreTopFunction("github.com/switchboard/switchboard/engineio.writer"),
 	}
 }
 
