@@ -535,3 +535,29 @@ func TestBatchSlowClientDelaysNobody(t *testing.T) {
 		}
 	}
 }
+
+func TestWebSocketHandshakeErrors(t *testing.T) {
+	ts := newTestServer(t, nil, nil)
+	for name, hdr := range map[string]map[string]string{
+		"old version": {"Sec-WebSocket-Version": "8", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+		"bad key":     {"Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "short"},
+	} {
+		req, _ := http.NewRequest("GET", ts.url+"?EIO=4&transport=websocket", nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if want := map[string]int{"old version": 426, "bad key": 400}[name]; res.StatusCode != want {
+			t.Errorf("%s: status %d, want %d", name, res.StatusCode, want)
+		}
+	}
+	if got := acceptKey("dGhlIHNhbXBsZSBub25jZQ=="); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" { // RFC 6455 example
+		t.Fatalf("acceptKey = %q", got)
+	}
+}

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/gobwas/ws"
 )
 
 // wsConn is one WebSocket connection. Writes come from the session's flush
@@ -153,20 +151,15 @@ func (c *wsConn) onControl(op byte, payload []byte) error {
 	return nil // pongs need no answer
 }
 
-func upgrade(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
-	conn, rw, _, err := ws.UpgradeHTTP(r, w)
-	if err != nil {
-		return nil, err // gobwas has answered the request with an error status
-	}
-	return &wsConn{conn: conn, raw: rawConn(conn), br: rw.Reader}, nil
-}
-
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *Handshake) {
-	c, err := upgrade(w, r)
+	sess := &Session{srv: s, id: newID(), hs: hs, poll: make(chan struct{}, 1)}
+	// The open packet must be the first frame: it goes out with the 101
+	// response, before anything the handler may queue.
+	c, err := accept(w, r, s.openPacket(sess.id, true))
 	if err != nil {
 		return
 	}
-	sess := &Session{srv: s, id: newID(), hs: hs, poll: make(chan struct{}, 1), ws: c}
+	sess.ws = c
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -176,12 +169,6 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
 	sess.handler = s.accept(sess)
-	// The open packet must be the first frame: write it before anything
-	// the handler may have queued.
-	if err := c.writeMessage(s.openPacket(sess.id, true)); err != nil {
-		sess.close(ReasonTransportError, err)
-		return
-	}
 	sess.startHeartbeat()
 	sess.mu.Lock()
 	if len(sess.queue) > 0 {
@@ -200,7 +187,7 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, errBadRequest)
 		return
 	}
-	c, err := upgrade(w, r)
+	c, err := accept(w, r, nil)
 	if err != nil {
 		return
 	}
