@@ -152,7 +152,7 @@ func (c *wsConn) onControl(op byte, payload []byte) error {
 }
 
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *Handshake) {
-	sess := &Session{srv: s, id: newID(), hs: hs, poll: make(chan struct{}, 1)}
+	sess := &Session{srv: s, id: newID(), hs: hs} // no poll channel: never polled
 	// The open packet must be the first frame: it goes out with the 101
 	// response, before anything the handler may queue.
 	c, err := accept(w, r, s.openPacket(sess.id, true))

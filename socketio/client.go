@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -13,7 +14,7 @@ type client struct {
 	conn *engineio.Session
 
 	mu           sync.Mutex
-	sockets      map[string]*Socket // by namespace name
+	sockets      []*Socket // one per namespace joined: few, so a slice beats a map
 	closed       bool
 	connectTimer *time.Timer
 
@@ -115,7 +116,12 @@ func (c *client) connect(p *packet) {
 func (c *client) socket(nsp string) *Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sockets[nsp]
+	for _, s := range c.sockets {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
 }
 
 func (c *client) add(s *Socket) bool {
@@ -124,18 +130,18 @@ func (c *client) add(s *Socket) bool {
 	if c.closed {
 		return false
 	}
-	if c.sockets == nil {
-		c.sockets = make(map[string]*Socket, 1)
+	c.sockets = append(c.sockets, s)
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil // connected: the timer's memory can go
 	}
-	c.sockets[s.nsp.name] = s
-	c.connectTimer.Stop()
 	return true
 }
 
 func (c *client) remove(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -152,11 +158,10 @@ func (c *client) fail(why string) {
 func (c *client) close(reason string) {
 	c.mu.Lock()
 	c.closed = true
-	c.connectTimer.Stop()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
 	}
+	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.onClose(reason)
@@ -168,11 +173,10 @@ func (c *client) close(reason string) {
 func (c *client) OnClose(reason engineio.CloseReason, err error) {
 	c.mu.Lock()
 	c.closed = true
-	c.connectTimer.Stop()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
 	}
+	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.onClose(string(reason))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -128,10 +129,7 @@ func (s *Server) Close(ctx context.Context) error {
 	s.mu.Unlock()
 	for _, c := range clients {
 		c.mu.Lock()
-		socks := make([]*Socket, 0, len(c.sockets))
-		for _, sk := range c.sockets {
-			socks = append(socks, sk)
-		}
+		socks := slices.Clone(c.sockets)
 		c.mu.Unlock()
 		for _, sk := range socks {
 			sk.onClose(ReasonServerShuttingDown)
