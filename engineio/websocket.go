@@ -20,9 +20,9 @@ type wsConn struct {
 	raw  syscall.RawConn // for non-blocking writes; nil if conn has no descriptor
 	br   *bufio.Reader   // the handshake's reader, until the first idle moment
 
-	mu     sync.Mutex
-	closed bool
-	pc     *pollConn // set while the netpoller watches the connection
+	mu     sync.Mutex // held by whoever writes
+	closed atomic.Bool
+	pc     atomic.Pointer[pollConn] // set while the netpoller watches the connection
 }
 
 var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
@@ -40,7 +40,7 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 	}()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed.Load() {
 		return net.ErrClosed
 	}
 	for _, m := range msgs {
@@ -95,7 +95,7 @@ func (c *wsConn) writeLocked(b []byte, timeout time.Duration) error {
 func (c *wsConn) writeFrame(frame []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed.Load() {
 		return net.ErrClosed
 	}
 	defer c.deadline(5 * time.Second)()
@@ -116,21 +116,33 @@ func (c *wsConn) writeMessage(m *Message) error {
 }
 
 // closeWith sends a close frame, best effort, and closes the connection.
+// If a writer is busy (blocked on a full socket), the frame is skipped:
+// closing never waits for a writer.
 func (c *wsConn) closeWith(code int, reason string) {
-	_ = c.writeFrame(closeFrame(code, reason))
+	if c.mu.TryLock() {
+		if !c.closed.Load() {
+			func() {
+				defer c.deadline(time.Second)()
+				_, _ = c.conn.Write(closeFrame(code, reason))
+			}()
+		}
+		c.mu.Unlock()
+	}
 	c.close()
 }
 
+// close closes the connection at once. It does not take c.mu: a writer
+// blocked on a client that does not read holds it until its write times
+// out, and close is called from broadcasts, which must not wait for that;
+// closing the connection is what unblocks the writer.
 func (c *wsConn) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.closed {
-		c.closed = true
-		if c.pc != nil {
-			getPoller().forget(c.pc)
-		}
-		_ = c.conn.Close()
+	if c.closed.Swap(true) {
+		return
 	}
+	if pc := c.pc.Load(); pc != nil {
+		getPoller().forget(pc)
+	}
+	_ = c.conn.Close()
 }
 
 // onControl answers control frames read from the client.
@@ -275,19 +287,13 @@ func (s *Session) readWebSocket(c *wsConn) {
 		return
 	}
 	if p := getPoller(); p != nil && !blockingReads.Load() {
-		c.mu.Lock()
-		closed := c.closed
-		c.mu.Unlock()
-		if closed {
+		if c.closed.Load() {
 			return
 		}
 		pc, err := p.watch(c.conn, func(pc *pollConn) { s.onReadable(c, pc) })
 		if err == nil {
-			c.mu.Lock()
-			c.pc = pc
-			closed := c.closed
-			c.mu.Unlock()
-			if closed {
+			c.pc.Store(pc)
+			if c.closed.Load() { // closed meanwhile: close may have missed pc
 				p.forget(pc)
 			}
 			return

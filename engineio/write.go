@@ -45,7 +45,7 @@ func (c *wsConn) tryWrite(msgs []*Message) (rest []byte, err error) {
 		buf = append(buf, m.data...)
 	}
 	c.mu.Lock()
-	if c.closed {
+	if c.closed.Load() {
 		c.mu.Unlock()
 		err = net.ErrClosed
 	} else {
@@ -65,7 +65,7 @@ func (c *wsConn) tryWrite(msgs []*Message) (rest []byte, err error) {
 func (c *wsConn) writeRaw(b []byte, timeout time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed.Load() {
 		return net.ErrClosed
 	}
 	return c.writeLocked(b, timeout)
