@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Benchmark suite: Switchboard vs the Node.js socket.io reference server.
 #
-#   bench/run.sh            full run (~15-25 min), writes BENCHMARKS.md and bench/benchmarks.svg
-#   bench/run.sh -quick     smoke test (~2 min), writes under bench/results/
+#   bench/run.sh            full run (~40-50 min), writes BENCHMARKS.md and bench/benchmarks.svg
+#   bench/run.sh -quick     smoke test (~5 min), writes under bench/results/
 #
 # Other flags go to bench/cmd/benchrun (-rounds N, -scenarios fanout-w50,echo,
-# -port P, ...). Everything runs on 127.0.0.1 only.
+# -port P, ...). Scenario groups: core (the medians and the chart, ~15-25 min),
+# slowconsumer and manyconns (run once each, ~5 and ~22 min); select with
+# -scenarios core or -scenarios slowconsumer, exclude with -scenarios=-manyconns;
+# -hold 2m shortens the many-connections hold. Everything runs on 127.0.0.1
+# (and 127.0.0.2, the second load generator process's source address) only.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,8 +17,10 @@ root=$(pwd)
 bin=bench/results/bin
 mkdir -p "$bin"
 
-# 10,000 idle connections need more than the default 1,024 open files, in
-# the load generator and in both servers (children inherit the limit).
+# 10,000 idle connections, and 19,000 for manyconns, need more than the
+# default 1,024 open files, in the load generator and in both servers
+# (children inherit the limit; manyconns spreads its clients over two load
+# generator processes, as the server alone needs 19,000).
 hard=$(ulimit -Hn)
 want=20000
 if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then

@@ -18,6 +18,13 @@
 //	polling  m long-polling clients in a closed echo loop, rounds each.
 //	churn    rate connections/s for duration, each connecting, joining a
 //	         room and leaving: server RSS, threads and fds before/after.
+//	hold     conns WebSocket connections over procs processes, held for
+//	         hold with one broadcast per second to a room of members of
+//	         them: server RSS, threads and fds every sample.
+//
+// fanout with -slow S: the last S of the n clients join and then never read
+// again (-slow-read: they do, a baseline); the counts are for the others,
+// and the server's RSS and its closing of the slow clients are reported.
 //
 // With -pid, the server's CPU time (utime+stime from /proc/PID/stat) is read
 // before and after the measured phase. -json prints one JSON object.
@@ -52,7 +59,17 @@ type config struct {
 	Conns   int // idle connections
 	Rate    int // churn connections per second
 	Churn   time.Duration
-	Hold    time.Duration // idle: how long to hold the connections open
+	Hold    time.Duration // idle: how long to hold the connections open; hold: the hold
+
+	Slow     int           // fanout: clients that stop reading
+	SlowRead bool          // fanout: the slow group reads after all (baseline)
+	SendFor  time.Duration // fanout: stop sending after this long (0: never)
+
+	Source  string        // local IP address to bind clients to
+	Procs   int           // hold: load generator processes (0: one per 9,500)
+	Members int           // hold: connections in the room that gets traffic
+	Sample  time.Duration // hold: how often the server is sampled
+	Child   bool          // hold: run as another process's child
 }
 
 func defaultConfig() config {
@@ -66,6 +83,7 @@ func defaultConfig() config {
 		C: 100, M: 50, Rounds: 500,
 		Conns: 10000,
 		Rate:  200, Churn: 15 * time.Second,
+		Members: 100, Sample: 10 * time.Second,
 	}
 }
 
@@ -84,11 +102,12 @@ var scenarios = map[string]func(context.Context, config) (*Result, error){
 	"idle":    runIdle,
 	"polling": runPolling,
 	"churn":   runChurn,
+	"hold":    runHold,
 }
 
 func main() {
 	cfg := defaultConfig()
-	scenario := flag.String("scenario", "fanout", "fanout | echo | idle | polling | churn")
+	scenario := flag.String("scenario", "fanout", "fanout | echo | idle | polling | churn | hold")
 	asJSON := flag.Bool("json", false, "print the result as one JSON object")
 	flag.StringVar(&cfg.URL, "url", cfg.URL, "server base URL (loopback only)")
 	flag.IntVar(&cfg.PID, "pid", 0, "server process id, for CPU/memory from /proc (0: not measured)")
@@ -103,7 +122,15 @@ func main() {
 	flag.IntVar(&cfg.M, "m", cfg.M, "polling: clients")
 	flag.IntVar(&cfg.Rounds, "rounds", cfg.Rounds, "echo, polling: round trips per client")
 	flag.IntVar(&cfg.Conns, "conns", cfg.Conns, "idle: connections")
-	flag.DurationVar(&cfg.Hold, "hold", 0, "idle: extra time to hold the connections after measuring")
+	flag.DurationVar(&cfg.Hold, "hold", 0, "idle: extra time to hold the connections after measuring; hold: the hold (default 10m)")
+	flag.IntVar(&cfg.Slow, "slow", 0, "fanout: clients (the last ones) that join, then never read again")
+	flag.BoolVar(&cfg.SlowRead, "slow-read", false, "fanout: the -slow clients read after all (a baseline), still left out of the counts")
+	flag.DurationVar(&cfg.SendFor, "send-for", 0, "fanout: stop sending broadcasts after this long (0: send all k)")
+	flag.StringVar(&cfg.Source, "source", "", "local IP address for the clients' sockets (a loopback address)")
+	flag.IntVar(&cfg.Procs, "procs", 0, "hold: load generator processes to spread the connections over (0: one per 9,500)")
+	flag.IntVar(&cfg.Members, "members", cfg.Members, "hold: connections in the room that gets one broadcast per second")
+	flag.DurationVar(&cfg.Sample, "sample", cfg.Sample, "hold: how often to sample the server")
+	flag.BoolVar(&cfg.Child, "child", false, "hold: internal, run as a child of another loadgen")
 	flag.IntVar(&cfg.Rate, "rate", cfg.Rate, "churn: connections per second")
 	flag.DurationVar(&cfg.Churn, "duration", cfg.Churn, "churn: how long to churn")
 	flag.Parse()
@@ -115,8 +142,26 @@ func main() {
 	if err := checkLoopback(cfg.URL); err != nil {
 		fatalf("%v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout+2*time.Minute)
+	if cfg.Source != "" {
+		if ip := net.ParseIP(cfg.Source); ip == nil || !ip.IsLoopback() {
+			fatalf("-source %q: only loopback addresses are allowed", cfg.Source)
+		}
+	}
+	if *scenario == "hold" && cfg.Hold == 0 {
+		cfg.Hold = 10 * time.Minute
+	}
+	// Bounded: the measured phase, plus sending and holding time.
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout+cfg.SendFor+cfg.Hold+2*time.Minute)
 	defer cancel()
+	if cfg.Child {
+		if *scenario != "hold" {
+			fatalf("-child is for the hold scenario")
+		}
+		if err := runHoldChild(ctx, cfg); err != nil {
+			fatalf("hold child: %v", err)
+		}
+		return
+	}
 	res, err := run(ctx, cfg)
 	if err != nil {
 		fatalf("%s: %v", *scenario, err)
@@ -168,6 +213,34 @@ func printResult(r *Result) {
 			fmt.Printf(" (%.2f kB per connection)", r.MemPerConnKB)
 		}
 		fmt.Printf(", threads %d -> %d, fds %d -> %d\n", r.ThreadsBefore, r.ThreadsAfter, r.FDsBefore, r.FDsAfter)
+	}
+	if s := r.Slow; s != nil {
+		fmt.Printf("  slow group: %d clients (reading: %v), %d fast; %d broadcasts of %d B; server RSS %d -> %d kB (max %d)\n",
+			s.Clients, s.Reading, s.FastClients, s.Broadcasts, s.FrameBytes, r.RSSBeforeKB, r.RSSAfterKB, r.RSSMaxKB)
+		fmt.Printf("  slow clients closed by the server: %d of %d", s.Closed, s.Clients)
+		if s.PingDeadlineS > 0 {
+			fmt.Printf(" (heartbeat deadline %.0fs after connecting)", s.PingDeadlineS)
+		}
+		fmt.Println()
+		for i, c := range s.PerClient {
+			if c.Closed {
+				fmt.Printf("    slow %d: closed (%s) %.2fs into the run, %.2fs after connecting, %d broadcasts sent by then;", i, c.Seen, c.ClosedAfterS, c.ClosedAfterConnS, c.SentBeforeClose)
+			} else {
+				fmt.Printf("    slow %d: open;", i)
+			}
+			fmt.Printf(" %d broadcasts read afterwards, the last #%d sent %.2fs into the run\n", c.Received, c.LastSeq, c.LastSentAtS)
+		}
+	}
+	if h := r.Hold; h != nil {
+		fmt.Printf("  %d connections over %d processes: %d established, %d failed, %d dropped while held %.0fs\n",
+			h.Conns, h.Procs, h.Established, h.Failed, h.Dropped, h.HoldS)
+		fmt.Printf("  RSS before %d kB; hold start %d, at %.0fs %d, end %d, max %d kB: end vs ref %+.1f%%, stable %v\n",
+			r.RSSBeforeKB, h.RSSStartKB, h.RefAtS, h.RSSRefKB, h.RSSEndKB, h.RSSMaxKB, 100*h.EndVsRef, h.Stable)
+		fmt.Printf("  traffic: %d broadcasts to %d members, %d deliveries, lost %d dup %d ooo %d; server CPU over the hold %.2fs\n",
+			h.Broadcasts, h.RoomSize, h.Deliveries, h.Lost, h.Duplicates, h.OutOfOrder, h.ServerCPUS)
+		for _, s := range h.Samples {
+			fmt.Printf("    t=%4.0fs RSS %7d kB threads %3d fds %6d\n", s.T, s.RSSKB, s.Threads, s.FDs)
+		}
 	}
 	for _, n := range r.Notes {
 		fmt.Printf("  note: %s\n", n)

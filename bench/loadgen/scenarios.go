@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard/switchboard/bench/internal/result"
 )
 
 // connectMany opens n WebSocket clients connected to "/", at most
@@ -14,6 +16,16 @@ import (
 // waits for the ack). With tolerate, failed clients are counted and left
 // out; otherwise the first failure is returned.
 func connectMany(ctx context.Context, cfg config, n, readBuf int, room string, tolerate bool) ([]*wsConn, int64, error) {
+	conns, failed, firstErr := connect(ctx, cfg, n, readBuf, room, tolerate)
+	if firstErr != nil && !tolerate {
+		return nil, failed, firstErr
+	}
+	return conns, failed, nil
+}
+
+// connect is connectMany returning, with tolerate, the first failure too.
+// Clients bind to cfg.Source when it is set.
+func connect(ctx context.Context, cfg config, n, readBuf int, room string, tolerate bool) ([]*wsConn, int64, error) {
 	url := wsURL(cfg.URL)
 	conns := make([]*wsConn, n)
 	var (
@@ -35,7 +47,7 @@ func connectMany(ctx context.Context, cfg config, n, readBuf int, room string, t
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				c, err := dialWS(ctx, url, readBuf)
+				c, err := dialWSFrom(ctx, url, readBuf, cfg.Source)
 				if err == nil && room != "" {
 					if err = c.joinRoom(room); err != nil {
 						c.close()
@@ -43,8 +55,8 @@ func connectMany(ctx context.Context, cfg config, n, readBuf int, room string, t
 				}
 				if err != nil {
 					failed.Add(1)
+					errOnce.Do(func() { firstErr = fmt.Errorf("client %d: %w", i, err) })
 					if !tolerate {
-						errOnce.Do(func() { firstErr = fmt.Errorf("client %d: %w", i, err) })
 						cancel()
 						return
 					}
@@ -61,11 +73,11 @@ func connectMany(ctx context.Context, cfg config, n, readBuf int, room string, t
 			out = append(out, c)
 		}
 	}
-	if firstErr != nil {
+	if firstErr != nil && !tolerate {
 		closeAll(out)
 		return nil, failed.Load(), firstErr
 	}
-	return out, failed.Load(), nil
+	return out, failed.Load(), firstErr
 }
 
 func closeAll(conns []*wsConn) {
@@ -127,20 +139,49 @@ func progressWatch(ctx context.Context, done <-chan struct{}, progress func() in
 }
 
 // runFanout: N clients in room "r"; client 0 also sends K broadcasts, at
-// most W of them in flight.
+// most W of them in flight, and stops early when SendFor has passed.
+//
+// With Slow > 0, the last Slow clients form the slow group: they connect
+// and join like the others, then (unless SlowRead) never read their socket
+// again, keeping their TCP connection open. Deliveries, latency and the
+// lost/duplicate/out-of-order counts are then those of the other N-Slow
+// clients; the server's RSS is sampled throughout, and the server closing
+// a slow client's connection is noticed in /proc/net/tcp and timed. After
+// the run the slow group reads what is left for it (end of stream: the
+// server had closed it). SlowRead is the baseline: the same clients read
+// like the others but are still left out of the counts.
 func runFanout(ctx context.Context, cfg config) (*Result, error) {
 	if cfg.N < 1 || cfg.K < 1 || cfg.W < 1 {
 		return nil, errors.New("fanout needs n, k, w >= 1")
 	}
+	if cfg.Slow < 0 || cfg.Slow >= cfg.N {
+		return nil, errors.New("fanout needs 0 <= slow < n")
+	}
+	nFast := cfg.N - cfg.Slow
 	res := &Result{
 		Scenario: "fanout",
 		Params:   map[string]any{"n": cfg.N, "k": cfg.K, "w": cfg.W, "payload": cfg.Payload},
 		OpsUnit:  "deliveries",
-		Expected: int64(cfg.N) * int64(cfg.K),
+		Expected: int64(nFast) * int64(cfg.K),
+	}
+	if cfg.Slow > 0 {
+		res.Params["slow"] = cfg.Slow
+		res.Params["slow_reading"] = cfg.SlowRead
+	}
+	if cfg.SendFor > 0 {
+		res.Params["send_for_s"] = cfg.SendFor.Seconds()
 	}
 	conns, _, err := connectMany(ctx, cfg, cfg.N, 4096, "r", false)
 	if err != nil {
 		return nil, err
+	}
+	slow := conns[nFast:]
+	var watch *closeWatcher
+	if len(slow) > 0 && !cfg.SlowRead {
+		if watch, err = newCloseWatcher(slow); err != nil {
+			res.Note("the slow clients' TCP state cannot be watched: %v", err)
+			watch = nil
+		}
 	}
 	clk := newClock()
 	counters := make([]*seqCounter, len(conns))
@@ -150,24 +191,33 @@ func runFanout(ctx context.Context, cfg config) (*Result, error) {
 		tokens <- struct{}{}
 	}
 	var (
-		complete sync.WaitGroup // receivers that have everything
+		complete sync.WaitGroup // fast receivers that have everything
 		exited   sync.WaitGroup // reader goroutines
 		stopping atomic.Bool
 		readErrs errCounter
+		target   atomic.Int64 // broadcasts each fast client must get
+		sent     atomic.Int64
 	)
-	complete.Add(len(conns))
-	exited.Add(len(conns))
+	target.Store(int64(cfg.K))
+	finishOne := func(cnt *seqCounter) {
+		if cnt.done.CompareAndSwap(false, true) {
+			complete.Done()
+		}
+	}
+	complete.Add(nFast)
 	for i, c := range conns {
 		counters[i] = newSeqCounter(cfg.K)
 		hists[i] = new(histogram)
+		isFast := i < nFast
+		if !isFast && !cfg.SlowRead {
+			continue // never read again
+		}
+		exited.Add(1)
 		go func(i int, c *wsConn, cnt *seqCounter, h *histogram) {
 			defer exited.Done()
-			signaled := false
-			defer func() {
-				if !signaled {
-					complete.Done()
-				}
-			}()
+			if isFast {
+				defer finishOne(cnt)
+			}
 			for {
 				pkt, err := c.readPacket()
 				if err != nil {
@@ -191,9 +241,8 @@ func runFanout(ctx context.Context, cfg config) (*Result, error) {
 					default:
 					}
 				}
-				if !signaled && cnt.complete() {
-					signaled = true
-					complete.Done()
+				if isFast && cnt.unique.Load() >= target.Load() {
+					finishOne(cnt)
 				}
 			}
 		}(i, c, counters[i], hists[i])
@@ -201,12 +250,24 @@ func runFanout(ctx context.Context, cfg config) (*Result, error) {
 	allDone := make(chan struct{})
 	go func() { complete.Wait(); close(allDone) }()
 
+	before, err := sampleProc(cfg.PID)
+	if err != nil {
+		closeAll(conns)
+		return nil, err
+	}
 	abort := make(chan struct{})
 	sendErr := make(chan error, 1)
 	m, err := startMeter(cfg.PID)
 	if err != nil {
 		closeAll(conns)
 		return nil, err
+	}
+	startTS := clk.now()
+	// With a slow group, watch the server: its memory, and whether it
+	// closes the slow clients.
+	var mon *monitor
+	if cfg.Slow > 0 {
+		mon = startMonitor(cfg.PID, watch, m.start, &sent, 250*time.Millisecond)
 	}
 	go func() {
 		tmpl := newPayloadTemplate(`42["bcast","r",`, `]`, cfg.Payload)
@@ -218,21 +279,41 @@ func runFanout(ctx context.Context, cfg config) (*Result, error) {
 				sendErr <- nil
 				return
 			}
+			if cfg.SendFor > 0 && time.Since(m.start) >= cfg.SendFor {
+				break
+			}
 			if err := sender.writeText(tmpl.fill(seq, clk.now())); err != nil {
 				sendErr <- err
 				return
+			}
+			sent.Store(seq + 1)
+		}
+		if n := sent.Load(); n < int64(cfg.K) {
+			// Stopped early: the fast clients are done when they have
+			// what was sent.
+			target.Store(n)
+			for _, cnt := range counters[:nFast] {
+				if cnt.unique.Load() >= n {
+					finishOne(cnt)
+				}
 			}
 		}
 		sendErr <- nil
 	}()
 	progress := func() int64 {
 		var n int64
-		for _, c := range counters {
+		for _, c := range counters[:nFast] {
 			n += c.unique.Load()
 		}
 		return n
 	}
-	finished := progressWatch(ctx, allDone, progress, 10*time.Second, cfg.Timeout)
+	// A slow client may hold a server up for a while (a write timeout):
+	// wait longer before calling it a stall.
+	stall := 10 * time.Second
+	if cfg.Slow > 0 && !cfg.SlowRead {
+		stall = 30 * time.Second
+	}
+	finished := progressWatch(ctx, allDone, progress, stall, cfg.Timeout+cfg.SendFor)
 	wall, scpu, ccpu, err := m.stop()
 	if !finished {
 		res.Note("gave up waiting: not every broadcast reached every client")
@@ -244,22 +325,83 @@ func runFanout(ctx context.Context, cfg config) (*Result, error) {
 	}
 	// Let late duplicates show up, then stop the readers and count.
 	time.Sleep(200 * time.Millisecond)
+	var after procSample
+	if mon != nil {
+		// The server's memory with the slow clients still connected.
+		time.Sleep(cfg.Settle)
+		after, _ = sampleProc(cfg.PID)
+		mon.stop()
+	}
 	stopping.Store(true)
-	closeAll(conns)
+	closeAll(conns[:nFast])
+	if cfg.SlowRead {
+		closeAll(slow)
+	}
 	exited.Wait()
 
+	nSent := sent.Load()
 	var t tally
 	total := new(histogram)
-	for i := range conns {
+	for i := range conns[:nFast] {
+		counters[i].truncate(nSent)
 		t.add(counters[i])
 		total.merge(hists[i])
 	}
+	res.Expected = int64(nFast) * nSent
 	res.Ops = t.Deliveries
 	res.Lost, res.Duplicates, res.OutOfOrder = t.Lost, t.Duplicates, t.OutOfOrder
 	res.Errors += t.Bad
 	readErrs.report(res, "clients lost their connection")
 	res.Finish(wall, scpu, ccpu)
 	setLatency(res, total)
+	if cfg.Slow > 0 {
+		res.RSSBeforeKB, res.RSSAfterKB = before.RSSKB, after.RSSKB
+		res.ThreadsBefore, res.ThreadsAfter = before.Threads, after.Threads
+		res.FDsBefore, res.FDsAfter = before.FDs, after.FDs
+		res.RSSMaxKB = max(mon.maxRSS(), after.RSSKB)
+		relay := newPayloadTemplate(`42["msg",`, `]`, cfg.Payload)
+		sr := &result.Slow{
+			Clients:       cfg.Slow,
+			Reading:       cfg.SlowRead,
+			FastClients:   nFast,
+			Broadcasts:    nSent,
+			FrameBytes:    len(relay.buf) + 2, // + the WebSocket header
+			PingDeadlineS: conns[0].pingDeadline.Seconds(),
+		}
+		var drained []drainResult
+		if !cfg.SlowRead {
+			drained = drainAll(slow, drainFor)
+		}
+		for j, c := range slow {
+			sc := result.SlowClient{LastSeq: -1}
+			if cfg.SlowRead {
+				sc.Received = counters[nFast+j].unique.Load()
+			} else {
+				d := drained[j]
+				sc.Received = d.events
+				if d.lastSeq >= 0 {
+					sc.LastSeq = d.lastSeq
+					sc.LastSentAtS = time.Duration(d.lastTS - startTS).Seconds()
+					sc.LastSentAfterConnS = clk.base.Add(time.Duration(d.lastTS)).Sub(c.opened).Seconds()
+				}
+				if at, n, ok := watch.closedAt(j); ok {
+					sc.Closed, sc.Seen = true, "tcp"
+					sc.ClosedAfterS = at.Sub(m.start).Seconds()
+					sc.ClosedAfterConnS = at.Sub(c.opened).Seconds()
+					sc.SentBeforeClose = n
+				} else if d.closed {
+					sc.Closed, sc.Seen = true, "eof"
+				}
+				c.close()
+			}
+			if sc.Closed {
+				sr.Closed++
+			}
+			sr.DrainedMessages += sc.Received
+			sr.PerClient = append(sr.PerClient, sc)
+		}
+		res.Slow = sr
+	}
 	return res, err
 }
 

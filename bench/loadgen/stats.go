@@ -15,9 +15,10 @@ type seqCounter struct {
 	seen   []uint64 // bitset of received sequence numbers
 	max    int64    // highest sequence number received so far
 	unique atomic.Int64
-	dup    int64 // numbers received more than once
-	ooo    int64 // numbers received after a higher one
-	bad    int64 // numbers outside 0..k-1 (or unparsable)
+	dup    int64       // numbers received more than once
+	ooo    int64       // numbers received after a higher one
+	bad    int64       // numbers outside 0..k-1 (or unparsable)
+	done   atomic.Bool // for the caller: completion was signaled
 }
 
 func newSeqCounter(k int) *seqCounter {
@@ -43,6 +44,14 @@ func (c *seqCounter) add(seq int64) bool {
 		c.max = seq
 	}
 	return true
+}
+
+// truncate lowers k to n, the count actually sent when the sender stopped
+// early; no number of n or above can have arrived. Not concurrent with add.
+func (c *seqCounter) truncate(n int64) {
+	if n >= 0 && n < c.k {
+		c.k = n
+	}
 }
 
 // lost is how many of 0..k-1 never arrived.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -29,6 +30,12 @@ type wsConn struct {
 	wmu  sync.Mutex
 	mask [4]byte
 	wbuf []byte
+
+	opened time.Time // when the Engine.IO open packet arrived
+	// pingDeadline is the server's pingInterval+pingTimeout, from its
+	// open packet (0 if absent): a client that never answers a ping is
+	// dropped about that long after opened.
+	pingDeadline time.Duration
 }
 
 // errServerClosed is returned by readPacket when the server closes the
@@ -49,7 +56,22 @@ func wsURL(base string) string {
 // packet) and the Socket.IO connection to "/". readBuf sizes the read
 // buffer.
 func dialWS(ctx context.Context, url string, readBuf int) (*wsConn, error) {
+	return dialWSFrom(ctx, url, readBuf, "")
+}
+
+// dialWSFrom is dialWS with the client's socket bound to the local IP
+// address source ("" for the kernel's choice): a second loopback address
+// such as 127.0.0.2 has its own ephemeral ports.
+func dialWSFrom(ctx context.Context, url string, readBuf int, source string) (*wsConn, error) {
 	d := ws.Dialer{Timeout: 15 * time.Second, ReadBufferSize: readBuf}
+	if source != "" {
+		ip := net.ParseIP(source)
+		if ip == nil {
+			return nil, fmt.Errorf("bad source address %q", source)
+		}
+		nd := net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}, Control: bindNoPort}
+		d.NetDial = nd.DialContext
+	}
 	conn, br, _, err := d.Dial(ctx, url)
 	if err != nil {
 		return nil, err
@@ -78,6 +100,8 @@ func (c *wsConn) connectSocketIO() error {
 	if len(msg) == 0 || msg[0] != '0' {
 		return fmt.Errorf("expected an open packet, got %q", msg)
 	}
+	c.opened = time.Now()
+	c.pingDeadline = pingDeadline(msg)
 	if err := c.writeText([]byte("40")); err != nil {
 		return err
 	}
@@ -89,6 +113,33 @@ func (c *wsConn) connectSocketIO() error {
 		return fmt.Errorf("expected CONNECT, got %q", pkt)
 	}
 	return nil
+}
+
+// pingDeadline returns pingInterval+pingTimeout from an Engine.IO open
+// packet, 0 if either is missing.
+func pingDeadline(open []byte) time.Duration {
+	iv, ok1 := jsonInt(open, `"pingInterval":`)
+	to, ok2 := jsonInt(open, `"pingTimeout":`)
+	if !ok1 || !ok2 {
+		return 0
+	}
+	return time.Duration(iv+to) * time.Millisecond
+}
+
+// jsonInt finds key (with its colon) in b and parses the integer after it.
+func jsonInt(b []byte, key string) (int64, bool) {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	b = bytes.TrimLeft(b[i+len(key):], " ")
+	var v int64
+	n := 0
+	for n < len(b) && b[n] >= '0' && b[n] <= '9' && n < 15 {
+		v = v*10 + int64(b[n]-'0')
+		n++
+	}
+	return v, n > 0
 }
 
 // joinRoom emits join(room) with an ack and waits for the ack; nothing else

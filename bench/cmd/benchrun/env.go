@@ -42,9 +42,11 @@ func collectEnv(o options) Env {
 		GitCommit:    output("git", "rev-parse", "--short=12", "HEAD"),
 		LoadAvgStart: loadAvg(),
 	}
-	if st := output("git", "status", "--porcelain"); st != "" {
+	// Not output(): its TrimSpace would eat the first line's status column.
+	st, _ := exec.Command("git", "status", "--porcelain").Output()
+	if s := strings.TrimRight(string(st), "\n"); s != "" {
 		e.GitDirty = true
-		for _, line := range strings.Split(st, "\n") {
+		for _, line := range strings.Split(s, "\n") {
 			if len(line) < 4 {
 				continue
 			}

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -32,27 +33,107 @@ type scenario struct {
 	Title  string
 	Args   []string // loadgen flags for the measured run
 	Warmup []string // an unmeasured run on the same server first; nil: none
+	// Group is "" for the core scenarios, which have medians, ratios and
+	// the chart; others have sections of their own in the report.
+	Group string
+	// Once: run in the first round only (long runs, not medians).
+	Once bool
+	// Timeout bounds the loadgen process (default 6 minutes).
+	Timeout time.Duration
+}
+
+// Groups of the scenarios that are not core.
+const (
+	groupSlow = "slowconsumer"
+	groupMany = "manyconns"
+)
+
+// defaultHold is how long manyconns holds its connections.
+func defaultHold(quick bool) time.Duration {
+	if quick {
+		return 30 * time.Second
+	}
+	return 10 * time.Minute
 }
 
 func scenarios(quick bool) []scenario {
+	fanoutWarmup := args("-scenario fanout -n 100 -k 300 -w 20")
 	if quick {
+		fanoutWarmup = args("-scenario fanout -n 50 -k 50 -w 10")
 		return []scenario{
-			{"fanout-w50", "fanout, W=50", args("-scenario fanout -n 200 -k 200 -w 50"), args("-scenario fanout -n 50 -k 50 -w 10")},
-			{"fanout-w1", "fanout, W=1", args("-scenario fanout -n 200 -k 50 -w 1"), args("-scenario fanout -n 50 -k 20 -w 1")},
-			{"echo", "echo", args("-scenario echo -c 20 -rounds 200"), args("-scenario echo -c 10 -rounds 50")},
-			{"polling", "polling echo", args("-scenario polling -m 10 -rounds 50"), args("-scenario polling -m 5 -rounds 20")},
-			{"idle", "idle connections", args("-scenario idle -conns 1000 -settle 1s"), nil},
-			{"churn", "connection churn", args("-scenario churn -rate 100 -duration 3s -settle 1s"), nil},
+			{Key: "fanout-w50", Title: "fanout, W=50", Args: args("-scenario fanout -n 200 -k 200 -w 50"), Warmup: fanoutWarmup},
+			{Key: "fanout-w1", Title: "fanout, W=1", Args: args("-scenario fanout -n 200 -k 50 -w 1"), Warmup: args("-scenario fanout -n 50 -k 20 -w 1")},
+			{Key: "echo", Title: "echo", Args: args("-scenario echo -c 20 -rounds 200"), Warmup: args("-scenario echo -c 10 -rounds 50")},
+			{Key: "polling", Title: "polling echo", Args: args("-scenario polling -m 10 -rounds 50"), Warmup: args("-scenario polling -m 5 -rounds 20")},
+			{Key: "idle", Title: "idle connections", Args: args("-scenario idle -conns 1000 -settle 1s")},
+			{Key: "churn", Title: "connection churn", Args: args("-scenario churn -rate 100 -duration 3s -settle 1s")},
+			{Key: "slowconsumer-base", Title: "slow consumers: all reading", Group: groupSlow, Once: true,
+				Args: args("-scenario fanout -n 200 -k 3000 -w 50 -slow 5 -slow-read -send-for 10s -settle 1s"), Warmup: fanoutWarmup},
+			{Key: "slowconsumer-slow", Title: "slow consumers: some never read", Group: groupSlow, Once: true,
+				Args: args("-scenario fanout -n 200 -k 3000 -w 50 -slow 5 -send-for 10s -settle 1s"), Warmup: fanoutWarmup},
+			{Key: "manyconns", Title: "many connections", Group: groupMany, Once: true, Timeout: 5 * time.Minute,
+				Args: args("-scenario hold -conns 4000 -procs 2 -members 100 -sample 10s -settle 1s -hold " + defaultHold(true).String())},
 		}
 	}
 	return []scenario{
-		{"fanout-w50", "fanout, W=50", args("-scenario fanout -n 1000 -k 2000 -w 50"), args("-scenario fanout -n 100 -k 300 -w 20")},
-		{"fanout-w1", "fanout, W=1", args("-scenario fanout -n 1000 -k 500 -w 1"), args("-scenario fanout -n 100 -k 100 -w 1")},
-		{"echo", "echo", args("-scenario echo -c 100 -rounds 2000"), args("-scenario echo -c 20 -rounds 200")},
-		{"polling", "polling echo", args("-scenario polling -m 50 -rounds 600"), args("-scenario polling -m 10 -rounds 50")},
-		{"idle", "idle connections", args("-scenario idle -conns 10000"), nil},
-		{"churn", "connection churn", args("-scenario churn -rate 200 -duration 20s"), nil},
+		{Key: "fanout-w50", Title: "fanout, W=50", Args: args("-scenario fanout -n 1000 -k 2000 -w 50"), Warmup: fanoutWarmup},
+		{Key: "fanout-w1", Title: "fanout, W=1", Args: args("-scenario fanout -n 1000 -k 500 -w 1"), Warmup: args("-scenario fanout -n 100 -k 100 -w 1")},
+		{Key: "echo", Title: "echo", Args: args("-scenario echo -c 100 -rounds 2000"), Warmup: args("-scenario echo -c 20 -rounds 200")},
+		{Key: "polling", Title: "polling echo", Args: args("-scenario polling -m 50 -rounds 600"), Warmup: args("-scenario polling -m 10 -rounds 50")},
+		{Key: "idle", Title: "idle connections", Args: args("-scenario idle -conns 10000")},
+		{Key: "churn", Title: "connection churn", Args: args("-scenario churn -rate 200 -duration 20s")},
+		// Issue 3. 60,000 broadcasts: a client that does not read has about
+		// 4 MB of kernel buffers (its receive buffer, the server's send
+		// buffer) to fill on loopback before the server's own queue grows.
+		// Sending stops after 60 s all the same (Node.js is much slower).
+		{Key: "slowconsumer-base", Title: "slow consumers: all reading", Group: groupSlow, Once: true,
+			Args: args("-scenario fanout -n 1000 -k 60000 -w 50 -slow 10 -slow-read -send-for 60s"), Warmup: fanoutWarmup},
+		{Key: "slowconsumer-slow", Title: "slow consumers: 10 never read", Group: groupSlow, Once: true,
+			Args: args("-scenario fanout -n 1000 -k 60000 -w 50 -slow 10 -send-for 60s"), Warmup: fanoutWarmup},
+		// 19,000 connections: the open-file limit is 20,000 per process
+		// here, for the server and for each of the two load generator
+		// processes (9,500 each, the second from 127.0.0.2).
+		{Key: "manyconns", Title: "many connections", Group: groupMany, Once: true, Timeout: defaultHold(false) + 10*time.Minute,
+			Args: args("-scenario hold -conns 19000 -procs 2 -members 100 -sample 10s -hold " + defaultHold(false).String())},
 	}
+}
+
+// withHold returns sc with its hold duration set to d.
+func withHold(sc scenario, d time.Duration) scenario {
+	a := slices.Clone(sc.Args)
+	for i := 0; i+1 < len(a); i++ {
+		if a[i] == "-hold" {
+			a[i+1] = d.String()
+			sc.Timeout = d + 10*time.Minute
+		}
+	}
+	sc.Args = a
+	return sc
+}
+
+// selected reports whether sc is chosen by the -scenarios list: names of
+// scenarios or groups ("core", "slowconsumer", "manyconns"), each
+// including it, or with a leading "-", excluding it. With no inclusions,
+// everything not excluded is chosen.
+func selected(sc scenario, list []string) bool {
+	group := sc.Group
+	if group == "" {
+		group = "core"
+	}
+	include, anyInclude := false, false
+	for _, name := range list {
+		if ex, ok := strings.CutPrefix(name, "-"); ok {
+			if ex == sc.Key || ex == group {
+				return false
+			}
+			continue
+		}
+		anyInclude = true
+		if name == sc.Key || name == group {
+			include = true
+		}
+	}
+	return include || !anyInclude
 }
 
 func args(s string) []string { return strings.Fields(s) }
@@ -62,8 +143,14 @@ type Run struct {
 	Round    int            `json:"round"`
 	Server   string         `json:"server"`
 	Scenario string         `json:"scenario"`
+	Started  time.Time      `json:"started,omitzero"`
 	Result   *result.Result `json:"result,omitempty"`
 	Error    string         `json:"error,omitempty"`
+	// Args are the loadgen flags of the scenario, when not core (the
+	// report describes the run from them).
+	Args []string `json:"args,omitempty"`
+
+	src *source // the results file it came from
 }
 
 // Report is the results file.
@@ -74,6 +161,47 @@ type Report struct {
 	Rounds   int       `json:"rounds"`
 	Env      Env       `json:"env"`
 	Runs     []Run     `json:"runs"`
+
+	src *source
+}
+
+// source is a results file a report was read from.
+type source struct {
+	file string
+	rep  *Report
+}
+
+// loadReports reads results files and merges their runs into the first
+// one's report; each run remembers its file.
+func loadReports(files []string) (*Report, error) {
+	var out *Report
+	for _, f := range files {
+		f = strings.TrimSpace(f)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		rep := new(Report)
+		if err := json.Unmarshal(b, rep); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		rep.src = &source{file: f, rep: rep}
+		for i := range rep.Runs {
+			rep.Runs[i].src = rep.src
+		}
+		if out == nil {
+			out = rep
+			continue
+		}
+		if rep.Quick != out.Quick {
+			return nil, fmt.Errorf("%s: cannot merge quick and full results", f)
+		}
+		out.Runs = append(out.Runs, rep.Runs...)
+	}
+	if out == nil {
+		return nil, errors.New("no results file")
+	}
+	return out, nil
 }
 
 type options struct {
@@ -86,9 +214,10 @@ type options struct {
 	bin         string
 	nodeDir     string
 	nodeBin     string
-	only        map[string]bool
+	only        []string
 	servers     []string
 	fromResults string
+	hold        time.Duration
 }
 
 func main() {
@@ -103,14 +232,14 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "bench/results/bin", "directory holding the switchboard and loadgen binaries")
 	flag.StringVar(&o.nodeDir, "node-dir", "bench/node", "directory of the Node.js reference server")
 	flag.StringVar(&o.nodeBin, "node", "node", "node binary")
-	flag.StringVar(&only, "scenarios", "", "comma-separated scenarios to run (default: all)")
+	flag.StringVar(&only, "scenarios", "", "comma-separated scenarios or groups (core, slowconsumer, manyconns) to run; -name excludes one (default: all)")
+	flag.DurationVar(&o.hold, "hold", 0, "manyconns: how long to hold the connections (default 10m, 30s with -quick)")
 	flag.StringVar(&servers, "servers", "switchboard,node", "servers to run, in this order within a round")
-	flag.StringVar(&o.fromResults, "from", "", "don't run anything: rebuild the report from this results JSON file")
+	flag.StringVar(&o.fromResults, "from", "", "don't run anything: rebuild the report from these results JSON files (comma-separated: their runs are merged, the first one's header kept)")
 	flag.Parse()
-	if only != "" {
-		o.only = map[string]bool{}
-		for _, s := range strings.Split(only, ",") {
-			o.only[strings.TrimSpace(s)] = true
+	for _, s := range strings.Split(only, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			o.only = append(o.only, s)
 		}
 	}
 	o.servers = strings.Split(servers, ",")
@@ -142,16 +271,12 @@ func run(o options) error {
 		return errors.New("run from the repository root (bench/run.sh does)")
 	}
 	if o.fromResults != "" {
-		b, err := os.ReadFile(o.fromResults)
+		rep, err := loadReports(strings.Split(o.fromResults, ","))
 		if err != nil {
 			return err
 		}
-		var rep Report
-		if err := json.Unmarshal(b, &rep); err != nil {
-			return err
-		}
 		o.setOutputs(rep.Quick)
-		return summarize(&rep, o, o.fromResults)
+		return summarize(rep, o, rep.src.file)
 	}
 	o.setOutputs(o.quick)
 	if err := os.MkdirAll(filepath.Join(o.resultsDir, "logs"), 0o755); err != nil {
@@ -172,11 +297,16 @@ func run(o options) error {
 	defer os.Remove(cfgPath)
 	rep := &Report{Started: time.Now().UTC(), Quick: o.quick, Rounds: o.rounds, Env: collectEnv(o)}
 	resultsFile := filepath.Join(o.resultsDir, fmt.Sprintf("results-%s-%d.json", rep.Started.Format("20060102-150405"), os.Getpid()))
+	rep.src = &source{file: resultsFile, rep: rep}
 	var list []scenario
 	for _, s := range scenarios(o.quick) {
-		if o.only == nil || o.only[s.Key] {
-			list = append(list, s)
+		if !selected(s, o.only) {
+			continue
 		}
+		if o.hold > 0 && s.Group == groupMany {
+			s = withHold(s, o.hold)
+		}
+		list = append(list, s)
 	}
 	if len(list) == 0 {
 		return errors.New("no scenario selected")
@@ -184,15 +314,21 @@ func run(o options) error {
 	fmt.Printf("benchrun: %d rounds x %d scenarios x %v on 127.0.0.1:%d; results in %s\n", o.rounds, len(list), o.servers, port, resultsFile)
 	for round := 1; round <= o.rounds; round++ {
 		for _, sc := range list {
+			if sc.Once && round > 1 {
+				continue
+			}
 			for _, srv := range o.servers {
-				r := Run{Round: round, Server: srv, Scenario: sc.Key}
+				r := Run{Round: round, Server: srv, Scenario: sc.Key, Started: time.Now().UTC(), src: rep.src}
+				if sc.Group != "" {
+					r.Args = sc.Args
+				}
 				res, err := runOne(o, srv, sc, cfgPath, &port, round)
 				if err != nil {
 					r.Error = err.Error()
 					fmt.Printf("round %d %-11s %-11s ERROR %v\n", round, sc.Key, srv, err)
 				} else {
 					r.Result = res
-					fmt.Printf("round %d %-11s %-11s %s\n", round, sc.Key, srv, oneLine(res))
+					fmt.Printf("round %d %-11s %-11s %s\n", round, sc.Key, srv, extraLine(res))
 				}
 				rep.Runs = append(rep.Runs, r)
 				rep.Finished = time.Now().UTC()
@@ -308,7 +444,8 @@ func lockMachine() (func(), error) {
 		return nil, err
 	}
 	waited := false
-	deadline := time.Now().Add(45 * time.Minute)
+	// A full run takes 40-50 minutes.
+	deadline := time.Now().Add(90 * time.Minute)
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
@@ -320,7 +457,7 @@ func lockMachine() (func(), error) {
 		}
 		if time.Now().After(deadline) {
 			f.Close()
-			return nil, fmt.Errorf("another benchrun has held %s for 45 minutes", path)
+			return nil, fmt.Errorf("another benchrun has held %s for 90 minutes", path)
 		}
 		if !waited {
 			fmt.Printf("benchrun: waiting for another benchmark run on this machine to finish (%s)\n", path)
@@ -461,11 +598,11 @@ func runOne(o options, srvName string, sc scenario, cfgPath string, portp *int, 
 	pid := srv.cmd.Process.Pid
 	common := []string{"-url", fmt.Sprintf("http://127.0.0.1:%d", port)}
 	if sc.Warmup != nil {
-		if _, err := loadgen(o, append(append(common, sc.Warmup...), "-pid", "0")); err != nil {
+		if _, err := loadgen(o, append(append(common, sc.Warmup...), "-pid", "0"), 0); err != nil {
 			return nil, fmt.Errorf("warmup: %w", err)
 		}
 	}
-	out, err := loadgen(o, append(append(common, sc.Args...), "-pid", strconv.Itoa(pid), "-json"))
+	out, err := loadgen(o, append(append(common, sc.Args...), "-pid", strconv.Itoa(pid), "-json"), sc.Timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -479,8 +616,11 @@ func runOne(o options, srvName string, sc scenario, cfgPath string, portp *int, 
 	return &res, nil
 }
 
-func loadgen(o options, argv []string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+func loadgen(o options, argv []string, timeout time.Duration) ([]byte, error) {
+	if timeout <= 0 {
+		timeout = 6 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(o.bin, "loadgen"), argv...)
 	var stdout, stderr bytes.Buffer

@@ -106,7 +106,7 @@ func rows(rep *Report) []row {
 		seen[r.Scenario] = true
 	}
 	for _, sc := range scenarios(rep.Quick) {
-		if !seen[sc.Key] {
+		if !seen[sc.Key] || sc.Group != "" {
 			continue
 		}
 		rw := row{sc: sc, per: map[string]*stats{}}
@@ -220,6 +220,7 @@ func describe(sc scenario) string {
 func summarize(rep *Report, o options, resultsFile string) error {
 	rs := rows(rep)
 	printSummary(rs)
+	extraSummary(rep)
 	chartRel, err := filepath.Rel(filepath.Dir(o.out), o.chart)
 	if err != nil {
 		chartRel = o.chart
@@ -227,8 +228,10 @@ func summarize(rep *Report, o options, resultsFile string) error {
 	if err := os.MkdirAll(filepath.Dir(o.chart), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(o.chart, []byte(chartSVG(rep, rs)), 0o644); err != nil {
-		return err
+	if len(rs) > 0 {
+		if err := os.WriteFile(o.chart, []byte(chartSVG(rep, rs)), 0o644); err != nil {
+			return err
+		}
 	}
 	if err := os.WriteFile(o.out, []byte(markdown(rep, rs, chartRel, resultsFile)), 0o644); err != nil {
 		return err
@@ -238,6 +241,9 @@ func summarize(rep *Report, o options, resultsFile string) error {
 }
 
 func printSummary(rs []row) {
+	if len(rs) == 0 {
+		return
+	}
 	fmt.Printf("\nMedians (Switchboard / Node = ratio)\n")
 	fmt.Printf("%-11s %-34s %-34s %-24s %s\n", "scenario", "server CPU-s per million ops", "ops/s", "p50 ms", "p99 ms")
 	for _, rw := range rs {
@@ -279,73 +285,82 @@ func markdown(rep *Report, rs []row, chart, resultsFile string) string {
 		"CPU-seconds per million operations (the server's utime+stime from `/proc/PID/stat` over the measured phase, divided by the work done) "+
 		"is the least noisy figure, throughput and latency less so: the load generator runs on the same 2 cores.\n\n",
 		rep.Env.NProc, orDash(rep.Env.LoadAvgStart), orDash(rep.Env.LoadAvgEnd))
-	w("![Server CPU-seconds per million operations and throughput, Switchboard vs Node](%s)\n\n", filepath.ToSlash(chart))
+	if len(rs) > 0 {
+		w("![Server CPU-seconds per million operations and throughput, Switchboard vs Node](%s)\n\n", filepath.ToSlash(chart))
 
-	w("## Results\n\n")
-	w("| Scenario | Metric | Switchboard | Node.js | Switchboard / Node |\n|---|---|---:|---:|---:|\n")
-	for _, rw := range rs {
-		a, c := get(rw, sb), get(rw, node)
-		unit := a.unit
-		if unit == "" {
-			unit = c.unit
+		w("## Results\n\n")
+		w("| Scenario | Metric | Switchboard | Node.js | Switchboard / Node |\n|---|---|---:|---:|---:|\n")
+		for _, rw := range rs {
+			a, c := get(rw, sb), get(rw, node)
+			unit := a.unit
+			if unit == "" {
+				unit = c.unit
+			}
+			name := fmt.Sprintf("**%s**<br>%s", rw.sc.Title, describe(rw.sc))
+			w("| %s | server CPU-s per million %s (lower is better) | %s | %s | %s |\n", name, unit, num(a.cpuPerM), num(c.cpuPerM), ratio(a.cpuPerM, c.cpuPerM))
+			w("| | %s/s (higher is better) | %s | %s | %s |\n", unit, num(a.opsPerS), num(c.opsPerS), ratio(a.opsPerS, c.opsPerS))
+			lat := map[string]string{"fanout-w50": "delivery latency", "fanout-w1": "delivery latency", "echo": "round trip", "polling": "round trip", "churn": "connect + join"}[rw.sc.Key]
+			if lat != "" {
+				w("| | %s p50 / p99, ms | %s / %s | %s / %s | %s / %s |\n", lat, num(a.p50), num(a.p99), num(c.p50), num(c.p99), ratio(a.p50, c.p50), ratio(a.p99, c.p99))
+			}
+			switch rw.sc.Key {
+			case "idle":
+				w("| | server memory per connection, kB (RSS growth / connections) | %s | %s | %s |\n", num(a.memPerConn), num(c.memPerConn), ratio(a.memPerConn, c.memPerConn))
+				w("| | server RSS before → with all connections, MB | %s → %s | %s → %s | |\n", mb(a.rssBefore), mb(a.rssAft), mb(c.rssBefore), mb(c.rssAft))
+			case "churn":
+				w("| | server RSS before → after 1st half → after 2nd half, MB | %s → %s → %s | %s → %s → %s | |\n",
+					mb(a.rssBefore), mb(a.rssMid), mb(a.rssAft), mb(c.rssBefore), mb(c.rssMid), mb(c.rssAft))
+				w("| | growth during the 2nd half (largest over the runs): RSS / threads / fds | %s | %s | |\n", growth(a), growth(c))
+			}
 		}
-		name := fmt.Sprintf("**%s**<br>%s", rw.sc.Title, describe(rw.sc))
-		w("| %s | server CPU-s per million %s (lower is better) | %s | %s | %s |\n", name, unit, num(a.cpuPerM), num(c.cpuPerM), ratio(a.cpuPerM, c.cpuPerM))
-		w("| | %s/s (higher is better) | %s | %s | %s |\n", unit, num(a.opsPerS), num(c.opsPerS), ratio(a.opsPerS, c.opsPerS))
-		lat := map[string]string{"fanout-w50": "delivery latency", "fanout-w1": "delivery latency", "echo": "round trip", "polling": "round trip", "churn": "connect + join"}[rw.sc.Key]
-		if lat != "" {
-			w("| | %s p50 / p99, ms | %s / %s | %s / %s | %s / %s |\n", lat, num(a.p50), num(a.p99), num(c.p50), num(c.p99), ratio(a.p50, c.p50), ratio(a.p99, c.p99))
+		w("\n")
+
+		w("## Correctness\n\nEvery run counts, per receiving client, the sequence numbers it gets: all must arrive once and in order.\n\n")
+		w("| Scenario | Server | Runs | Lost | Duplicated | Out of order | Errors |\n|---|---|---:|---:|---:|---:|---:|\n")
+		for _, rw := range rs {
+			for _, srv := range []string{sb, node} {
+				st := rw.per[srv]
+				if st == nil {
+					continue
+				}
+				runs := fmt.Sprint(st.n)
+				if st.failed > 0 {
+					runs += fmt.Sprintf(" (+%d failed)", st.failed)
+				}
+				w("| %s | %s | %s | %d | %d | %d | %d |\n", rw.sc.Key, srv, runs, st.lost, st.dup, st.ooo, st.errs)
+			}
 		}
-		switch rw.sc.Key {
-		case "idle":
-			w("| | server memory per connection, kB (RSS growth / connections) | %s | %s | %s |\n", num(a.memPerConn), num(c.memPerConn), ratio(a.memPerConn, c.memPerConn))
-			w("| | server RSS before → with all connections, MB | %s → %s | %s → %s | |\n", mb(a.rssBefore), mb(a.rssAft), mb(c.rssBefore), mb(c.rssAft))
-		case "churn":
-			w("| | server RSS before → after 1st half → after 2nd half, MB | %s → %s → %s | %s → %s → %s | |\n",
-				mb(a.rssBefore), mb(a.rssMid), mb(a.rssAft), mb(c.rssBefore), mb(c.rssMid), mb(c.rssAft))
-			w("| | growth during the 2nd half (largest over the runs): RSS / threads / fds | %s | %s | |\n", growth(a), growth(c))
-		}
+		w("\nFor idle and churn, *lost* counts connections that failed or were skipped; for echo and polling, round trips that never completed; *out of order* counts answers that did not match the request.\n\n")
+
 	}
-	w("\n")
+	w("%s", extraSections(rep))
 
-	w("## Correctness\n\nEvery run counts, per receiving client, the sequence numbers it gets: all must arrive once and in order.\n\n")
-	w("| Scenario | Server | Runs | Lost | Duplicated | Out of order | Errors |\n|---|---|---:|---:|---:|---:|---:|\n")
-	for _, rw := range rs {
-		for _, srv := range []string{sb, node} {
-			st := rw.per[srv]
-			if st == nil {
+	if len(rs) > 0 {
+		w("## Every run\n\n")
+		w("| Round | Scenario | Server | ops/s | CPU-s per M | p50 ms | p99 ms | server CPU s | loadgen CPU s | wall s | notes |\n|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, r := range rep.Runs {
+			if !isCore(r.Scenario) {
+				continue // in its own section
+			}
+			if r.Result == nil {
+				w("| %d | %s | %s | | | | | | | | error: %s |\n", r.Round, r.Scenario, r.Server, mdEscape(r.Error))
 				continue
 			}
-			runs := fmt.Sprint(st.n)
-			if st.failed > 0 {
-				runs += fmt.Sprintf(" (+%d failed)", st.failed)
+			x := r.Result
+			notes := strings.Join(x.Notes, "; ")
+			if x.MemPerConnKB != 0 {
+				notes = strings.TrimPrefix(notes+fmt.Sprintf("; %.1f kB/conn", x.MemPerConnKB), "; ")
 			}
-			w("| %s | %s | %s | %d | %d | %d | %d |\n", rw.sc.Key, srv, runs, st.lost, st.dup, st.ooo, st.errs)
+			if x.Scenario == "churn" {
+				notes = strings.TrimPrefix(notes+fmt.Sprintf("; RSS %d→%d→%d kB, threads %d→%d→%d, fds %d→%d→%d",
+					x.RSSBeforeKB, x.RSSMidKB, x.RSSAfterKB, x.ThreadsBefore, x.ThreadsMid, x.ThreadsAfter, x.FDsBefore, x.FDsMid, x.FDsAfter), "; ")
+			}
+			w("| %d | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %s |\n", r.Round, r.Scenario, r.Server,
+				num(x.OpsPerS), num(x.CPUPerMillionOps), latency(x.P50Ms), latency(x.P99Ms), x.ServerCPU, x.ClientCPU, x.Elapsed, mdEscape(notes))
 		}
-	}
-	w("\nFor idle and churn, *lost* counts connections that failed or were skipped; for echo and polling, round trips that never completed; *out of order* counts answers that did not match the request.\n\n")
+		w("\n")
 
-	w("## Every run\n\n")
-	w("| Round | Scenario | Server | ops/s | CPU-s per M | p50 ms | p99 ms | server CPU s | loadgen CPU s | wall s | notes |\n|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	for _, r := range rep.Runs {
-		if r.Result == nil {
-			w("| %d | %s | %s | | | | | | | | error: %s |\n", r.Round, r.Scenario, r.Server, mdEscape(r.Error))
-			continue
-		}
-		x := r.Result
-		notes := strings.Join(x.Notes, "; ")
-		if x.MemPerConnKB != 0 {
-			notes = strings.TrimPrefix(notes+fmt.Sprintf("; %.1f kB/conn", x.MemPerConnKB), "; ")
-		}
-		if x.Scenario == "churn" {
-			notes = strings.TrimPrefix(notes+fmt.Sprintf("; RSS %d→%d→%d kB, threads %d→%d→%d, fds %d→%d→%d",
-				x.RSSBeforeKB, x.RSSMidKB, x.RSSAfterKB, x.ThreadsBefore, x.ThreadsMid, x.ThreadsAfter, x.FDsBefore, x.FDsMid, x.FDsAfter), "; ")
-		}
-		w("| %d | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %s |\n", r.Round, r.Scenario, r.Server,
-			num(x.OpsPerS), num(x.CPUPerMillionOps), latency(x.P50Ms), latency(x.P99Ms), x.ServerCPU, x.ClientCPU, x.Elapsed, mdEscape(notes))
 	}
-	w("\n")
-
 	e := rep.Env
 	w("## Machine and versions\n\n")
 	w("| | |\n|---|---|\n")
@@ -365,7 +380,12 @@ func markdown(rep *Report, rs []row, chart, resultsFile string) string {
 		dirty = " with uncommitted changes"
 	}
 	w("| Switchboard commit | %s%s |\n", orDash(e.GitCommit), dirty)
-	w("| Run | %s → %s, raw results `%s` (not committed) |\n\n", rep.Started.Format(time.RFC3339), rep.Finished.Format(time.RFC3339), filepath.ToSlash(resultsFile))
+	w("| Run | %s → %s, raw results `%s` (not committed) |\n", rep.Started.Format(time.RFC3339), rep.Finished.Format(time.RFC3339), filepath.ToSlash(resultsFile))
+	for _, src := range otherSources(rep) {
+		w("| Also | %s → %s at %s, raw results `%s`: %s |\n", src.rep.Started.Format(time.RFC3339), src.rep.Finished.Format(time.RFC3339),
+			commitOf(src.rep.Env), filepath.ToSlash(src.file), strings.Join(scenarioKeys(rep, src), ", "))
+	}
+	w("\n")
 
 	w("## Method\n\n")
 	w("- **Load generator** (`bench/loadgen`, Go): speaks Engine.IO v4 / Socket.IO v5 itself over WebSocket (gobwas/ws dialer, one reading goroutine per connection, pre-encoded frames patched in place) and over HTTP long-polling. Payloads carry a sequence number and a send timestamp as fixed-width strings, found by byte search: no JSON decoding on the hot path.\n")
@@ -374,7 +394,11 @@ func markdown(rep *Report, rs []row, chart, resultsFile string) string {
 	w("- **idle**: the server's VmRSS is read after a 2 s pause, then the connections are opened (WebSocket, Engine.IO open, Socket.IO CONNECT to `/`), 64 at a time, then after another 2 s (time for a GC) VmRSS is read again. Handshakes/s is the ramp rate.\n")
 	w("- **churn**: connections opened at a steady rate, in two halves; each connects, joins a room (with an ack) and leaves, half with DISCONNECT and a close frame, half by dropping TCP. RSS, threads (`/proc/PID/status`) and open fds (`/proc/PID/fd`) are read before, 2 s after the first half and 2 s after the second: the first half may warm the server up (pools, runtime threads, heap), growth during the second half would be a leak.\n")
 	w("- fanout, echo and polling get a small unmeasured warm-up run on the same server process first (JIT for Node, pools for Go). Server CPU time comes from `/proc/PID/stat` (10 ms resolution), sampled right before and after the measured phase.\n")
-	w("- Reproduce: `bench/run.sh` (full, ~8–20 min depending on load) or `bench/run.sh -quick` (~2 min, writes under `bench/results/`). `go run ./bench/cmd/benchrun -from bench/results/results-….json` rebuilds this file from saved results.\n")
+	if hasExtra(rep) {
+		w("- **slow consumers**: the fanout scenario with a slow group, run once on each server, twice, each time on a fresh server process: first the group reads like everyone else (the baseline), then it joins and never reads again, its TCP connections left open. Deliveries, latency and lost/duplicated/out-of-order counts are those of the other clients, the same ones in both runs. The server's RSS is read before broadcasting, every 250 ms during the run (the largest is kept) and 2 s after it, the slow clients still connected. A slow client cannot see the server closing its connection (the FIN waits behind the data it does not read), so `/proc/net/tcp` is polled every 250 ms for the server's end of each slow connection: leaving ESTABLISHED is the server closing it, timed from the first broadcast. Afterwards the slow clients read what is left in their sockets; the stream ending confirms the close.\n")
+		w("- **many connections**: `loadgen -scenario hold` spreads the connections over two processes (each with its own open-file limit; the child binds its sockets to 127.0.0.2, so it has its own ephemeral ports). The child connects its share first, then the parent; the hold starts when all are up. The server's VmRSS, threads and open fds are read every 10 s; 100 of the connections are in a room that gets one broadcast per second, counted like fanout's; every connection answers pings and notices being dropped. The hold is *stable* if the RSS at its end is within 5%% of the RSS 1 minute in (or half-way, for holds under 2 minutes).\n")
+	}
+	w("- Reproduce: `bench/run.sh` (full, ~40–50 min depending on load, of which 2 × 10 min for many connections) or `bench/run.sh -quick` (~5 min, writes under `bench/results/`). `-scenarios core` runs only the scenarios with medians; `-scenarios slowconsumer,manyconns` only the new ones, `-scenarios=-manyconns` all but one; `-hold 2m` shortens the many-connections hold. `go run ./bench/cmd/benchrun -from bench/results/results-….json[,more.json]` rebuilds this file from saved results.\n")
 	return b.String()
 }
 

@@ -46,7 +46,137 @@ type Result struct {
 	FDsMid        int     `json:"fds_mid,omitempty"`
 	FDsAfter      int     `json:"fds_after,omitempty"`
 
+	// RSSMaxKB is the largest VmRSS seen while the scenario ran (fanout
+	// with slow clients, hold).
+	RSSMaxKB int64 `json:"rss_max_kb,omitempty"`
+
+	// Slow is set by fanout runs with a slow group (-slow).
+	Slow *Slow `json:"slow,omitempty"`
+	// Hold is set by the hold scenario (many connections).
+	Hold *Hold `json:"hold,omitempty"`
+
 	Notes []string `json:"notes,omitempty"`
+}
+
+// Slow describes the slow group of a fanout run: clients that joined the
+// room like the others and then, unless Reading, never read their socket
+// again. The run's Ops, latency and lost/duplicate/out-of-order counts are
+// for the other clients only (the fast ones).
+type Slow struct {
+	Clients int  `json:"clients"`
+	Reading bool `json:"reading"` // baseline run: the group read like the others
+	// FastClients receive and are counted; Broadcasts were sent.
+	FastClients int   `json:"fast_clients"`
+	Broadcasts  int64 `json:"broadcasts"`
+	// FrameBytes is the size of one relayed broadcast on the wire.
+	FrameBytes int `json:"frame_bytes"`
+	// PingDeadlineS is the server's pingInterval+pingTimeout (from its
+	// open packet): a client that never answers a ping is dropped by the
+	// heartbeat about this long after connecting, whatever it was sent.
+	PingDeadlineS float64 `json:"ping_deadline_s,omitempty"`
+	// Closed counts the group's connections the server closed, seen as
+	// its end of the TCP connection leaving ESTABLISHED (/proc/net/tcp) or,
+	// when the group drains its sockets at the end, as end of stream.
+	Closed    int          `json:"closed"`
+	PerClient []SlowClient `json:"per_client,omitempty"`
+	// Drained: after the run, the group read what was waiting for it.
+	DrainedMessages int64 `json:"drained_messages"`
+}
+
+// SlowClient is one client of the slow group.
+type SlowClient struct {
+	Closed bool `json:"closed"`
+	// When the server closed it: seconds after broadcasting began and
+	// after the client connected, and how many broadcasts had been sent
+	// by then. Only set when seen in /proc/net/tcp during the run.
+	ClosedAfterS     float64 `json:"closed_after_s,omitempty"`
+	ClosedAfterConnS float64 `json:"closed_after_connect_s,omitempty"`
+	SentBeforeClose  int64   `json:"sent_before_close,omitempty"`
+	// Seen: how it was noticed ("tcp" state, "eof" while draining).
+	Seen string `json:"seen,omitempty"`
+	// Received: broadcasts it read while draining after the run; the last
+	// of them, its sequence number and when it was sent (seconds after
+	// broadcasting began and after the client connected): about when the
+	// server stopped sending to it. LastSeq is -1 if none.
+	Received           int64   `json:"received"`
+	LastSeq            int64   `json:"last_seq"`
+	LastSentAtS        float64 `json:"last_sent_at_s,omitempty"`
+	LastSentAfterConnS float64 `json:"last_sent_after_connect_s,omitempty"`
+}
+
+// Hold describes the hold scenario: many connections held open with light
+// traffic, the server sampled at intervals.
+type Hold struct {
+	Procs       int     `json:"procs"` // load generator processes
+	Conns       int     `json:"conns"` // asked for
+	Established int64   `json:"established"`
+	Failed      int64   `json:"failed"`
+	Dropped     int64   `json:"dropped"` // closed by the server while held
+	RampS       float64 `json:"ramp_s"`
+	HoldS       float64 `json:"hold_s"`
+	FirstError  string  `json:"first_error,omitempty"`
+
+	Samples []Sample `json:"samples"`
+	// Summary of the samples; see Summarize.
+	RSSStartKB int64   `json:"rss_start_kb"`
+	RSSRefKB   int64   `json:"rss_ref_kb"`
+	RefAtS     float64 `json:"ref_at_s"`
+	RSSEndKB   int64   `json:"rss_end_kb"`
+	RSSMaxKB   int64   `json:"rss_max_kb"`
+	EndVsRef   float64 `json:"end_vs_ref"` // (end-ref)/ref
+	Stable     bool    `json:"stable"`
+
+	// Traffic: one broadcast per second to a room of RoomSize.
+	RoomSize   int   `json:"room_size"`
+	Broadcasts int64 `json:"broadcasts"`
+	Deliveries int64 `json:"deliveries"`
+	Lost       int64 `json:"lost"`
+	Duplicates int64 `json:"duplicates"`
+	OutOfOrder int64 `json:"out_of_order"`
+	// ServerCPUS is the server's CPU time over the hold.
+	ServerCPUS float64 `json:"server_cpu_s"`
+}
+
+// Sample is the server's state T seconds into the hold.
+type Sample struct {
+	T       float64 `json:"t_s"`
+	RSSKB   int64   `json:"rss_kb"`
+	Threads int     `json:"threads"`
+	FDs     int     `json:"fds"`
+}
+
+// StableWithin is how far the end of a hold may be from the reference
+// sample and still count as stable.
+const StableWithin = 0.05
+
+// Summarize fills in the RSS summary from h.Samples: the first and last
+// samples, the largest, and the reference sample, the first taken at or
+// after min(refAt, half the last sample's time) seconds into the hold.
+// The hold was stable if the last RSS is within StableWithin of the
+// reference.
+func (h *Hold) Summarize(refAt float64) {
+	if len(h.Samples) == 0 {
+		return
+	}
+	first, last := h.Samples[0], h.Samples[len(h.Samples)-1]
+	h.RSSStartKB, h.RSSEndKB = first.RSSKB, last.RSSKB
+	h.RSSMaxKB = 0
+	for _, s := range h.Samples {
+		h.RSSMaxKB = max(h.RSSMaxKB, s.RSSKB)
+	}
+	at := min(refAt, last.T/2)
+	ref := last
+	for _, s := range h.Samples {
+		if s.T >= at {
+			ref = s
+			break
+		}
+	}
+	h.RSSRefKB, h.RefAtS = ref.RSSKB, ref.T
+	if ref.RSSKB > 0 {
+		h.EndVsRef = float64(last.RSSKB-ref.RSSKB) / float64(ref.RSSKB)
+		h.Stable = h.EndVsRef <= StableWithin && h.EndVsRef >= -StableWithin
+	}
 }
 
 // Finish fills in the rates from the measured phase's wall time and CPU

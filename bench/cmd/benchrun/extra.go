@@ -1,0 +1,532 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/bench/internal/result"
+)
+
+// The report's sections for the scenarios outside the core: slow
+// consumers and many connections. They run once, so there are no medians:
+// the last run of each server is shown.
+
+func isCore(key string) bool {
+	for _, sc := range scenarios(false) {
+		if sc.Key == key {
+			return sc.Group == ""
+		}
+	}
+	return true
+}
+
+func hasExtra(rep *Report) bool {
+	for _, r := range rep.Runs {
+		if !isCore(r.Scenario) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastRun returns the last run of scenario key on srv, nil if none.
+func lastRun(rep *Report, key, srv string) *Run {
+	var out *Run
+	for i := range rep.Runs {
+		if r := &rep.Runs[i]; r.Scenario == key && r.Server == srv {
+			out = r
+		}
+	}
+	return out
+}
+
+// otherSources are the results files merged into rep besides its own.
+func otherSources(rep *Report) []*source {
+	var out []*source
+	for _, r := range rep.Runs {
+		if r.src != nil && r.src != rep.src && !slices.Contains(out, r.src) {
+			out = append(out, r.src)
+		}
+	}
+	return out
+}
+
+func scenarioKeys(rep *Report, src *source) []string {
+	var out []string
+	for _, r := range rep.Runs {
+		if r.src == src && !slices.Contains(out, r.Scenario) {
+			out = append(out, r.Scenario)
+		}
+	}
+	return out
+}
+
+func commitOf(e Env) string {
+	c := orDash(e.GitCommit)
+	switch {
+	case len(e.DirtyFiles) > 0:
+		c += " with uncommitted changes to " + strings.Join(e.DirtyFiles[:min(len(e.DirtyFiles), 6)], ", ")
+		if len(e.DirtyFiles) > 6 {
+			c += fmt.Sprintf(" and %d more files", len(e.DirtyFiles)-6)
+		}
+	case e.GitDirty:
+		c += " (uncommitted changes under bench/ only)"
+	}
+	return c
+}
+
+// provenance says when and on what a run was made.
+func provenance(runs ...*Run) string {
+	var parts []string
+	seen := map[*source]bool{}
+	for _, r := range runs {
+		if r == nil || r.src == nil || seen[r.src] {
+			continue
+		}
+		seen[r.src] = true
+		e := r.src.rep.Env
+		when := r.src.rep.Started
+		if !r.Started.IsZero() {
+			when = r.Started
+		}
+		parts = append(parts, fmt.Sprintf("run %s at commit %s, load average %s → %s (raw results `%s`)",
+			when.Format("2006-01-02 15:04 MST"), commitOf(e), orDash(e.LoadAvgStart), orDash(e.LoadAvgEnd), r.src.file))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+// flagValue returns the value of flag name in a loadgen argument list.
+func flagValue(a []string, name string) string {
+	for i := 0; i+1 < len(a); i++ {
+		if a[i] == name {
+			return a[i+1]
+		}
+	}
+	return ""
+}
+
+// argsOf returns the loadgen flags of a run: its own, or the scenario's.
+func argsOf(rep *Report, r *Run) []string {
+	if r != nil && len(r.Args) > 0 {
+		return r.Args
+	}
+	for _, sc := range scenarios(rep.Quick) {
+		if r != nil && sc.Key == r.Scenario {
+			return sc.Args
+		}
+	}
+	return nil
+}
+
+func extraSections(rep *Report) string {
+	return slowSection(rep) + manySection(rep)
+}
+
+func serverTitle(srv string) string {
+	if srv == node {
+		return "Node.js"
+	}
+	return "Switchboard"
+}
+
+func slowSection(rep *Report) string {
+	const baseKey, slowKey = "slowconsumer-base", "slowconsumer-slow"
+	type pair struct{ base, slow *Run }
+	pairs := map[string]pair{}
+	var first *Run
+	for _, srv := range []string{sb, node} {
+		p := pair{lastRun(rep, baseKey, srv), lastRun(rep, slowKey, srv)}
+		if p.base != nil || p.slow != nil {
+			pairs[srv] = p
+			if first == nil {
+				first = p.slow
+				if first == nil {
+					first = p.base
+				}
+			}
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	a := argsOf(rep, first)
+	n, slowN := flagValue(a, "-n"), flagValue(a, "-slow")
+	fast := "the others"
+	if nn, sn := atoi(n), atoi(slowN); nn > 0 {
+		fast = fmt.Sprintf("the other %s", commas(int64(nn-sn)))
+	}
+	sendFor := ""
+	if d := flagValue(a, "-send-for"); d != "" {
+		sendFor = fmt.Sprintf(", sending stopped after %s", fmtDur(durOr(d, 0)))
+	}
+	w("## Slow consumers\n\n")
+	w("The fanout scenario with clients that stop reading: %s clients in room `r`, up to %s broadcasts of ~100 B with W=%s in flight%s. "+
+		"Each server runs it twice, on a fresh process each time: all clients reading, then with %s of them joining and never reading again "+
+		"(their TCP connections stay open). The figures are for %s clients, the same ones in both runs; the *ratio* rows are "+
+		"'%s not reading' / 'all reading'. Run once per server, not a median: %s\n\n",
+		orDash(n), commas(int64(atoi(flagValue(a, "-k")))), orDash(flagValue(a, "-w")), sendFor, orDash(slowN), fast, orDash(slowN),
+		provenance(pairs[sb].base, pairs[sb].slow, pairs[node].base, pairs[node].slow))
+	w("| Server | Run | broadcasts sent | deliveries/s | latency p50 / p99 / max, ms | lost / dup / out of order | server RSS before → end of run (max during), MB | slow clients closed by the server |\n")
+	w("|---|---|---:|---:|---:|---:|---:|---|\n")
+	for _, srv := range []string{sb, node} {
+		p, ok := pairs[srv]
+		if !ok {
+			continue
+		}
+		row := func(label string, r *Run) *result.Result {
+			if r == nil {
+				w("| %s | %s | | | | | | not run |\n", serverTitle(srv), label)
+				return nil
+			}
+			if r.Result == nil {
+				w("| %s | %s | | | | | | error: %s |\n", serverTitle(srv), label, mdEscape(r.Error))
+				return nil
+			}
+			x := r.Result
+			closed := "–"
+			var broadcasts int64
+			if s := x.Slow; s != nil {
+				broadcasts = s.Broadcasts
+				if !s.Reading {
+					closed = fmt.Sprintf("%d of %d", s.Closed, s.Clients)
+				}
+			}
+			w("| %s | %s | %s | %s | %s / %s / %s | %d / %d / %d | %s → %s (%s) | %s |\n", serverTitle(srv), label,
+				commas(broadcasts), num(x.OpsPerS), num(x.P50Ms), num(x.P99Ms), num(x.MaxMs),
+				x.Lost, x.Duplicates, x.OutOfOrder, mb(float64(x.RSSBeforeKB)), mb(float64(x.RSSAfterKB)), mb(float64(x.RSSMaxKB)), closed)
+			return x
+		}
+		x0 := row("all reading", p.base)
+		x1 := row(orDash(slowN)+" not reading", p.slow)
+		if x0 != nil && x1 != nil {
+			w("| | *ratio* | | %s | %s / %s / %s | | | |\n", ratio(x1.OpsPerS, x0.OpsPerS),
+				ratio(x1.P50Ms, x0.P50Ms), ratio(x1.P99Ms, x0.P99Ms), ratio(x1.MaxMs, x0.MaxMs))
+		}
+	}
+	w("\n")
+	for _, srv := range []string{sb, node} {
+		p := pairs[srv]
+		if p.slow == nil || p.slow.Result == nil || p.slow.Result.Slow == nil {
+			continue
+		}
+		w("- **%s**: %s\n", serverTitle(srv), slowStory(p.slow.Result))
+	}
+	for _, srv := range []string{sb, node} {
+		p := pairs[srv]
+		for _, r := range []*Run{p.base, p.slow} {
+			if r != nil && r.Result != nil && (len(r.Result.Notes) > 0 || r.Result.Errors > 0) {
+				w("- %s, %s: errors %d; %s\n", serverTitle(srv), r.Scenario, r.Result.Errors, mdEscape(strings.Join(r.Result.Notes, "; ")))
+			}
+		}
+	}
+	w("\n")
+	return b.String()
+}
+
+// span formats the range of f over cs with format: "lo–hi", or one value.
+func span(cs []result.SlowClient, f func(result.SlowClient) float64, format string) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, c := range cs {
+		lo, hi = math.Min(lo, f(c)), math.Max(hi, f(c))
+	}
+	l, h := format, format
+	if format == "count" {
+		l, h = commas(int64(lo)), commas(int64(hi))
+	} else {
+		l, h = fmt.Sprintf(format, lo), fmt.Sprintf(format, hi)
+	}
+	if l == h {
+		return l
+	}
+	return l + "–" + h
+}
+
+// slowStory tells what happened to the slow clients of one run.
+func slowStory(x *result.Result) string {
+	s := x.Slow
+	var parts []string
+	mbOf := func(msgs float64) string { return fmt.Sprintf("%.1f MB", msgs*float64(s.FrameBytes)/1e6) }
+	var tcp, eof, got []result.SlowClient
+	for _, c := range s.PerClient {
+		switch {
+		case c.Closed && c.Seen == "tcp":
+			tcp = append(tcp, c)
+		case c.Closed:
+			eof = append(eof, c)
+		}
+		if c.LastSeq >= 0 {
+			got = append(got, c)
+		}
+	}
+	hb := func(cs []result.SlowClient, f func(result.SlowClient) float64) string {
+		if s.PingDeadlineS <= 0 {
+			return ""
+		}
+		before, near := 0, 0
+		for _, c := range cs {
+			if f(c) < s.PingDeadlineS-3 {
+				before++
+			} else if f(c) <= s.PingDeadlineS+3 {
+				near++
+			}
+		}
+		switch {
+		case before == len(cs):
+			return fmt.Sprintf(", before the heartbeat could have dropped them (pingInterval + pingTimeout = %.0f s after connecting)", s.PingDeadlineS)
+		case near == len(cs):
+			return fmt.Sprintf(", at the heartbeat deadline (pingInterval + pingTimeout = %.0f s after connecting)", s.PingDeadlineS)
+		}
+		return fmt.Sprintf(" (heartbeat deadline: %.0f s after connecting)", s.PingDeadlineS)
+	}
+	if s.Closed == 0 {
+		parts = append(parts, fmt.Sprintf("none of the %d slow clients was disconnected while %s broadcasts (%s each) were sent", s.Clients, commas(s.Broadcasts), mbOf(float64(s.Broadcasts))))
+	} else {
+		parts = append(parts, fmt.Sprintf("%d of the %d slow clients were disconnected by the server", s.Closed, s.Clients))
+	}
+	if len(tcp) > 0 {
+		parts = append(parts, fmt.Sprintf("%d had their TCP connection closed by the server during the run, %s s after the first broadcast (%s s after connecting%s), when %s broadcasts (%s each) had been sent",
+			len(tcp), span(tcp, func(c result.SlowClient) float64 { return c.ClosedAfterS }, "%.1f"),
+			span(tcp, func(c result.SlowClient) float64 { return c.ClosedAfterConnS }, "%.1f"),
+			hb(tcp, func(c result.SlowClient) float64 { return c.ClosedAfterConnS }),
+			span(tcp, func(c result.SlowClient) float64 { return float64(c.SentBeforeClose) }, "count"),
+			mbOf(float64(tcp[len(tcp)-1].SentBeforeClose))))
+	}
+	if len(eof) > 0 {
+		parts = append(parts, fmt.Sprintf("%d were seen closed only when they read their sockets after the run: the server had sent its close, but its end of the TCP connection was still established when the run ended", len(eof)))
+	}
+	if len(got) > 0 {
+		maxGot := 0.0
+		for _, c := range got {
+			maxGot = math.Max(maxGot, float64(c.Received))
+		}
+		parts = append(parts, fmt.Sprintf("reading their sockets afterwards, they found %s broadcasts each (up to %s, held by the kernel's socket buffers), the last of them sent %s s into the run (%s s after connecting%s): when the server stopped writing to them",
+			span(got, func(c result.SlowClient) float64 { return float64(c.Received) }, "count"), mbOf(maxGot),
+			span(got, func(c result.SlowClient) float64 { return c.LastSentAtS }, "%.1f"),
+			span(got, func(c result.SlowClient) float64 { return c.LastSentAfterConnS }, "%.1f"),
+			hb(got, func(c result.SlowClient) float64 { return c.LastSentAfterConnS })))
+	}
+	if s.Closed < s.Clients && s.Broadcasts > 0 {
+		parts = append(parts, fmt.Sprintf("%d were still connected at the end", s.Clients-s.Closed))
+	}
+	return strings.Join(parts, "; ") + "."
+}
+
+func manySection(rep *Report) string {
+	const key = "manyconns"
+	runs := map[string]*Run{}
+	var first *Run
+	for _, srv := range []string{sb, node} {
+		if r := lastRun(rep, key, srv); r != nil {
+			runs[srv] = r
+			if first == nil {
+				first = r
+			}
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	a := argsOf(rep, first)
+	holdD, _ := time.ParseDuration(flagValue(a, "-hold"))
+	w("## Many connections\n\n")
+	w("%s WebSocket connections to one server process, opened by %s load generator processes (the open-file limit is %s per process here), "+
+		"held for %s while the server's RSS, threads and open fds are sampled every %s; %s of the connections are in a room that gets one "+
+		"broadcast per second, to show they are alive. Run once per server: %s\n\n",
+		commas(int64(atoi(flagValue(a, "-conns")))), orDash(flagValue(a, "-procs")), "20,000", fmtDur(holdD), fmtDur(durOr(flagValue(a, "-sample"), 10*time.Second)),
+		orDash(flagValue(a, "-members")), provenance(runs[sb], runs[node]))
+	var srvs []string
+	for _, srv := range []string{sb, node} {
+		if runs[srv] != nil {
+			srvs = append(srvs, srv)
+		}
+	}
+	w("| |")
+	for _, srv := range srvs {
+		w(" %s |", serverTitle(srv))
+	}
+	w("\n|---|")
+	for range srvs {
+		w("---:|")
+	}
+	w("\n")
+	line := func(label string, f func(x *result.Result, h *result.Hold) string) {
+		w("| %s |", label)
+		for _, srv := range srvs {
+			r := runs[srv]
+			switch {
+			case r.Result == nil:
+				w(" error: %s |", mdEscape(r.Error))
+			case r.Result.Hold == nil:
+				w(" – |")
+			default:
+				w(" %s |", f(r.Result, r.Result.Hold))
+			}
+		}
+		w("\n")
+	}
+	line("connections established / failed", func(x *result.Result, h *result.Hold) string {
+		return fmt.Sprintf("%s / %s", commas(h.Established), commas(h.Failed))
+	})
+	line("dropped by the server during the hold", func(x *result.Result, h *result.Hold) string { return commas(h.Dropped) })
+	line("ramp: handshakes/s (server CPU-s per million)", func(x *result.Result, h *result.Hold) string {
+		return fmt.Sprintf("%s (%s)", num(x.OpsPerS), num(x.CPUPerMillionOps))
+	})
+	line("server RSS before the ramp → start of the hold, MB", func(x *result.Result, h *result.Hold) string {
+		return fmt.Sprintf("%s → %s", mb(float64(x.RSSBeforeKB)), mb(float64(h.RSSStartKB)))
+	})
+	line("server RSS per connection at the start of the hold, kB", func(x *result.Result, h *result.Hold) string {
+		if h.Established == 0 {
+			return "–"
+		}
+		return num(float64(h.RSSStartKB-x.RSSBeforeKB) / float64(h.Established))
+	})
+	line("server RSS at the reference sample → end of the hold, MB", func(x *result.Result, h *result.Hold) string {
+		return fmt.Sprintf("%s (at %.0f s) → %s (at %.0f s)", mb(float64(h.RSSRefKB)), h.RefAtS, mb(float64(h.RSSEndKB)), h.HoldS)
+	})
+	line("largest RSS during the hold, MB", func(x *result.Result, h *result.Hold) string { return mb(float64(h.RSSMaxKB)) })
+	line(fmt.Sprintf("stable (end within %.0f%% of the reference)", 100*result.StableWithin), func(x *result.Result, h *result.Hold) string {
+		v := "no"
+		if h.Stable {
+			v = "yes"
+		}
+		return fmt.Sprintf("%s (%+.1f%%)", v, 100*h.EndVsRef)
+	})
+	line("threads / open fds at the start → end of the hold", func(x *result.Result, h *result.Hold) string {
+		if len(h.Samples) == 0 {
+			return "–"
+		}
+		f, l := h.Samples[0], h.Samples[len(h.Samples)-1]
+		return fmt.Sprintf("%d / %s → %d / %s", f.Threads, commas(int64(f.FDs)), l.Threads, commas(int64(l.FDs)))
+	})
+	line("server CPU during the hold, s", func(x *result.Result, h *result.Hold) string { return fmt.Sprintf("%.1f", h.ServerCPUS) })
+	line("traffic: broadcasts → deliveries (lost / dup / out of order)", func(x *result.Result, h *result.Hold) string {
+		return fmt.Sprintf("%s → %s (%d / %d / %d)", commas(h.Broadcasts), commas(h.Deliveries), h.Lost, h.Duplicates, h.OutOfOrder)
+	})
+	line("traffic: delivery latency p50 / p99, ms", func(x *result.Result, h *result.Hold) string {
+		return fmt.Sprintf("%s / %s", num(x.P50Ms), num(x.P99Ms))
+	})
+	w("\n")
+	for _, srv := range srvs {
+		if r := runs[srv]; r.Result != nil && len(r.Result.Notes) > 0 {
+			w("- %s: %s\n", serverTitle(srv), mdEscape(strings.Join(r.Result.Notes, "; ")))
+		}
+	}
+	// The samples, thinned to about a dozen rows.
+	longest := 0
+	for _, srv := range srvs {
+		if r := runs[srv]; r.Result != nil && r.Result.Hold != nil {
+			longest = max(longest, len(r.Result.Hold.Samples))
+		}
+	}
+	if longest == 0 {
+		return b.String()
+	}
+	stride := max(1, (longest+11)/12)
+	every := durOr(flagValue(a, "-sample"), 10*time.Second)
+	w("\nThe server during the hold (samples every %s, one every %s shown; all are in the raw results):\n\n", fmtDur(every), fmtDur(time.Duration(stride)*every))
+	w("| t, s |")
+	for _, srv := range srvs {
+		w(" %s RSS, MB | threads | fds |", serverTitle(srv))
+	}
+	w("\n|---:|")
+	for range srvs {
+		w("---:|---:|---:|")
+	}
+	w("\n")
+	for i := 0; i < longest; i++ {
+		if i%stride != 0 && i != longest-1 {
+			continue
+		}
+		t := -1.0
+		for _, srv := range srvs {
+			if r := runs[srv]; r.Result != nil && r.Result.Hold != nil && i < len(r.Result.Hold.Samples) {
+				t = r.Result.Hold.Samples[i].T
+				break
+			}
+		}
+		w("| %.0f |", t)
+		for _, srv := range srvs {
+			r := runs[srv]
+			if r.Result == nil || r.Result.Hold == nil || i >= len(r.Result.Hold.Samples) {
+				w(" | | |")
+				continue
+			}
+			s := r.Result.Hold.Samples[i]
+			w(" %s | %d | %s |", mb(float64(s.RSSKB)), s.Threads, commas(int64(s.FDs)))
+		}
+		w("\n")
+	}
+	w("\n")
+	return b.String()
+}
+
+func atoi(s string) int {
+	var n int
+	_, _ = fmt.Sscanf(s, "%d", &n)
+	return n
+}
+
+func durOr(s string, d time.Duration) time.Duration {
+	if v, err := time.ParseDuration(s); err == nil {
+		return v
+	}
+	return d
+}
+
+// fmtDur prints 10m0s as "10 min", 30s as "30 s".
+func fmtDur(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	default:
+		return fmt.Sprintf("%g s", d.Seconds())
+	}
+}
+
+// extraSummary prints the new scenarios' results on the console.
+func extraSummary(rep *Report) {
+	for _, key := range []string{"slowconsumer-base", "slowconsumer-slow", "manyconns"} {
+		for _, srv := range []string{sb, node} {
+			r := lastRun(rep, key, srv)
+			if r == nil {
+				continue
+			}
+			if r.Result == nil {
+				fmt.Printf("%-18s %-11s ERROR %s\n", key, srv, r.Error)
+				continue
+			}
+			fmt.Printf("%-18s %-11s %s\n", key, srv, extraLine(r.Result))
+		}
+	}
+}
+
+func extraLine(x *result.Result) string {
+	switch {
+	case x.Slow != nil:
+		s := fmt.Sprintf("%s deliveries/s p50 %s p99 %s max %s ms, lost/dup/ooo %d/%d/%d, RSS %s→%s MB (max %s)",
+			num(x.OpsPerS), num(x.P50Ms), num(x.P99Ms), num(x.MaxMs), x.Lost, x.Duplicates, x.OutOfOrder,
+			mb(float64(x.RSSBeforeKB)), mb(float64(x.RSSAfterKB)), mb(float64(x.RSSMaxKB)))
+		if !x.Slow.Reading {
+			s += fmt.Sprintf(", slow clients closed %d of %d", x.Slow.Closed, x.Slow.Clients)
+		}
+		return s
+	case x.Hold != nil:
+		h := x.Hold
+		return fmt.Sprintf("%d established, %d failed, %d dropped; RSS start %s, ref %s, end %s, max %s MB, stable %v (%+.1f%%); %d/%d deliveries",
+			h.Established, h.Failed, h.Dropped, mb(float64(h.RSSStartKB)), mb(float64(h.RSSRefKB)), mb(float64(h.RSSEndKB)), mb(float64(h.RSSMaxKB)),
+			h.Stable, 100*h.EndVsRef, h.Deliveries, h.Broadcasts*int64(h.RoomSize))
+	}
+	return oneLine(x)
+}
