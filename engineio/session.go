@@ -209,9 +209,15 @@ func startWrite(j writeJob) {
 	select {
 	case writeHandoff <- j:
 	default:
-		go writer(j)
+		spawnWriter(j)
 	}
 }
+
+// spawnWriter is apart so that only this path moves j to the heap: a
+// handoff to an idle writer allocates nothing.
+//
+//go:noinline
+func spawnWriter(j writeJob) { go writer(j) }
 
 func writer(j writeJob) {
 	idle := time.NewTimer(writerIdle)

@@ -86,7 +86,8 @@ func (c *wsConn) writeLocked(b []byte, timeout time.Duration) error {
 			return nil
 		}
 	}
-	defer c.deadline(timeout)()
+	c.setDeadline(timeout)
+	defer c.clearDeadline()
 	_, err := c.conn.Write(b)
 	return err
 }
@@ -98,18 +99,17 @@ func (c *wsConn) writeFrame(frame []byte) error {
 	if c.closed.Load() {
 		return net.ErrClosed
 	}
-	defer c.deadline(5 * time.Second)()
+	c.setDeadline(5 * time.Second)
+	defer c.clearDeadline()
 	_, err := c.conn.Write(frame)
 	return err
 }
 
-// deadline bounds a blocking write; call the result when done. The deadline
-// must not outlive the write: inline writes (tryWrite) would fail with a
-// timeout once it has passed.
-func (c *wsConn) deadline(d time.Duration) (clear func()) {
-	_ = c.conn.SetWriteDeadline(time.Now().Add(d))
-	return func() { _ = c.conn.SetWriteDeadline(time.Time{}) }
-}
+// setDeadline bounds a blocking write; clearDeadline must follow it: a
+// deadline that outlives its write would make later writes time out.
+func (c *wsConn) setDeadline(d time.Duration) { _ = c.conn.SetWriteDeadline(time.Now().Add(d)) }
+
+func (c *wsConn) clearDeadline() { _ = c.conn.SetWriteDeadline(time.Time{}) }
 
 func (c *wsConn) writeMessage(m *Message) error {
 	return c.writeFrame(append(m.hdr[:m.hlen:m.hlen], m.data...))
@@ -122,7 +122,8 @@ func (c *wsConn) closeWith(code int, reason string) {
 	if c.mu.TryLock() {
 		if !c.closed.Load() {
 			func() {
-				defer c.deadline(time.Second)()
+				c.setDeadline(time.Second)
+				defer c.clearDeadline()
 				_, _ = c.conn.Write(closeFrame(code, reason))
 			}()
 		}
