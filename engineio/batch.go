@@ -73,19 +73,6 @@ func (s *Session) flushNonBlocking() {
 	if s.queue == nil && cap(msgs) <= 256 {
 		s.queue = msgs[:0]
 	}
-	if err != nil {
-		s.flushing = false
-		s.mu.Unlock()
-		s.close(ReasonTransportError, err)
-		c.close()
-		return
-	}
-	if rest == nil && len(s.queue) == 0 && s.state == stateOpen {
-		s.flushing = false
-	} else {
-		s.partial = rest
-		s.queueBytes += len(rest)
-		startFlush(s)
-	}
 	s.mu.Unlock()
+	s.afterTryWrite(c, rest, err)
 }

@@ -144,12 +144,15 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 // writer goroutine.
 func (s *Session) writeInline(c *wsConn, msgs []*Message) {
 	rest, err := c.tryWrite(msgs)
+	s.afterTryWrite(c, rest, err)
+}
+
+// afterTryWrite ends a non-blocking write made while holding s.flushing:
+// it lets go of the session if everything went out, or hands what is left
+// (and what was queued meanwhile) to a writer goroutine.
+func (s *Session) afterTryWrite(c *wsConn, rest []byte, err error) {
 	if err != nil {
-		s.mu.Lock()
-		s.flushing = false
-		s.mu.Unlock()
-		s.close(ReasonTransportError, err)
-		c.close()
+		s.writeFailed(c, err)
 		return
 	}
 	s.mu.Lock()
@@ -161,6 +164,15 @@ func (s *Session) writeInline(c *wsConn, msgs []*Message) {
 		startFlush(s) // also finishes a close that came in meanwhile
 	}
 	s.mu.Unlock()
+}
+
+// writeFailed gives up the session after a failed write.
+func (s *Session) writeFailed(c *wsConn, err error) {
+	s.mu.Lock()
+	s.flushing = false
+	s.mu.Unlock()
+	s.close(ReasonTransportError, err)
+	c.close()
 }
 
 // writableLocked reports whether a message would go out right away.
@@ -273,11 +285,7 @@ func (s *Session) flush() {
 		}
 		clear(batch)
 		if err != nil {
-			s.mu.Lock()
-			s.flushing = false
-			s.mu.Unlock()
-			s.close(ReasonTransportError, err)
-			c.close()
+			s.writeFailed(c, err)
 			return
 		}
 	}
