@@ -171,7 +171,10 @@ func slowSection(rep *Report) string {
 	w("The fanout scenario with clients that stop reading: %s clients in room `r`, up to %s broadcasts of ~100 B with W=%s in flight%s. "+
 		"Each server runs it twice, on a fresh process each time: all clients reading, then with %s of them joining and never reading again "+
 		"(their TCP connections stay open). The figures are for %s clients, the same ones in both runs; the *ratio* rows are "+
-		"'%s not reading' / 'all reading'. Run once per server, not a median: %s\n\n",
+		"'%s not reading' / 'all reading'. Switchboard's documented policy (`socketio.max_buffered_bytes`, 1 MiB by default): volatile packets to a "+
+		"client that is not keeping up are dropped, and a client whose queue passes the bound is disconnected; socket.io has no such bound. "+
+		"Both servers also drop a client that does not answer its first ping, pingInterval + pingTimeout (25 s + 20 s) after it connected. "+
+		"Run once per server, not a median: %s\n\n",
 		orDash(n), commas(int64(atoi(flagValue(a, "-k")))), orDash(flagValue(a, "-w")), sendFor, orDash(slowN), fast, orDash(slowN),
 		provenance(pairs[sb].base, pairs[sb].slow, pairs[node].base, pairs[node].slow))
 	w("| Server | Run | broadcasts sent | deliveries/s | latency p50 / p99 / max, ms | lost / dup / out of order | server RSS before → end of run (max during), MB | slow clients closed by the server |\n")
@@ -217,7 +220,11 @@ func slowSection(rep *Report) string {
 		if p.slow == nil || p.slow.Result == nil || p.slow.Result.Slow == nil {
 			continue
 		}
-		w("- **%s**: %s\n", serverTitle(srv), slowStory(p.slow.Result))
+		story := slowStory(p.slow.Result)
+		if p.base != nil && p.base.Result != nil {
+			story += heldUp(p.base.Result, p.slow.Result)
+		}
+		w("- **%s**: %s\n", serverTitle(srv), story)
 	}
 	for _, srv := range []string{sb, node} {
 		p := pairs[srv]
@@ -247,6 +254,16 @@ func span(cs []result.SlowClient, f func(result.SlowClient) float64, format stri
 		return l
 	}
 	return l + "–" + h
+}
+
+// heldUp remarks on the fast clients' worst latency when the slow clients
+// multiplied it: some broadcasts waited on them.
+func heldUp(base, slow *result.Result) string {
+	if base.MaxMs <= 0 || slow.MaxMs < 5*base.MaxMs || slow.MaxMs < 500 {
+		return ""
+	}
+	return fmt.Sprintf(" The fast clients' worst delivery latency went from %s ms with everyone reading to %s ms: some broadcasts were held up for seconds by the slow clients.",
+		num(base.MaxMs), num(slow.MaxMs))
 }
 
 // slowStory tells what happened to the slow clients of one run.
@@ -312,6 +329,16 @@ func slowStory(x *result.Result) string {
 			span(got, func(c result.SlowClient) float64 { return c.LastSentAtS }, "%.1f"),
 			span(got, func(c result.SlowClient) float64 { return c.LastSentAfterConnS }, "%.1f"),
 			hb(got, func(c result.SlowClient) float64 { return c.LastSentAfterConnS })))
+	}
+	var both []result.SlowClient
+	for _, c := range tcp {
+		if c.LastSeq >= 0 {
+			both = append(both, c)
+		}
+	}
+	if len(both) > 0 {
+		parts = append(parts, fmt.Sprintf("the server closed them %s s after their sockets stopped taking data",
+			span(both, func(c result.SlowClient) float64 { return c.ClosedAfterS - c.LastSentAtS }, "%.1f")))
 	}
 	if s.Closed < s.Clients && s.Broadcasts > 0 {
 		parts = append(parts, fmt.Sprintf("%d were still connected at the end", s.Clients-s.Closed))
