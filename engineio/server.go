@@ -186,18 +186,25 @@ func headerContainsToken(v, token string) bool {
 	return false
 }
 
-// newSession registers a session and runs accept. It returns nil when the
-// server is closed.
-func (s *Server) newSession(hs *Handshake) *Session {
-	sess := &Session{srv: s, id: newID(), hs: hs, poll: make(chan struct{}, 1)}
+// newSession runs accept for a new session, then registers it; ws is its
+// WebSocket if it was opened over one. The handler is attached before the
+// session is visible to anyone (Close, a request with its sid). It returns
+// nil when the server is closed.
+func (s *Server) newSession(hs *Handshake, id string, ws *wsConn) *Session {
+	sess := &Session{srv: s, id: id, hs: hs, ws: ws}
+	if ws == nil {
+		sess.poll = make(chan struct{}, 1) // WebSocket sessions are never polled
+	}
+	sess.handler = s.accept(sess)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		sess.ended.Store(true)
+		sess.handler.OnClose(ReasonServerShutdown, nil)
 		return nil
 	}
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
-	sess.handler = s.accept(sess)
 	return sess
 }
 
@@ -216,7 +223,7 @@ func (s *Server) openPacket(id string, ws bool) *Message {
 }
 
 func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake) {
-	sess := s.newSession(hs)
+	sess := s.newSession(hs, newID(), nil)
 	if sess == nil {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return

@@ -165,23 +165,18 @@ func (c *wsConn) onControl(op byte, payload []byte) error {
 }
 
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *Handshake) {
-	sess := &Session{srv: s, id: newID(), hs: hs} // no poll channel: never polled
+	id := newID()
 	// The open packet must be the first frame: it goes out with the 101
 	// response, before anything the handler may queue.
-	c, err := accept(w, r, s.openPacket(sess.id, true))
+	c, err := accept(w, r, s.openPacket(id, true))
 	if err != nil {
 		return
 	}
-	sess.ws = c
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	sess := s.newSession(hs, id, c)
+	if sess == nil {
 		c.closeWith(closeGoingAway, "server shutting down")
 		return
 	}
-	s.sessions[sess.id] = sess
-	s.mu.Unlock()
-	sess.handler = s.accept(sess)
 	sess.startHeartbeat()
 	sess.mu.Lock()
 	if len(sess.queue) > 0 {
