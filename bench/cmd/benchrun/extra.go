@@ -270,7 +270,8 @@ func heldUp(base, slow *result.Result) string {
 func slowStory(x *result.Result) string {
 	s := x.Slow
 	var parts []string
-	mbOf := func(msgs float64) string { return fmt.Sprintf("%.1f MB", msgs*float64(s.FrameBytes)/1e6) }
+	// MB here are MiB, as everywhere in the report.
+	mbOf := func(msgs float64) string { return fmt.Sprintf("%.1f MB", msgs*float64(s.FrameBytes)/(1<<20)) }
 	var tcp, eof, got []result.SlowClient
 	for _, c := range s.PerClient {
 		switch {
@@ -337,8 +338,13 @@ func slowStory(x *result.Result) string {
 		}
 	}
 	if len(both) > 0 {
-		parts = append(parts, fmt.Sprintf("the server closed them %s s after their sockets stopped taking data",
-			span(both, func(c result.SlowClient) float64 { return c.ClosedAfterS - c.LastSentAtS }, "%.1f")))
+		// Sent before the close, beyond what reached the kernel: what the
+		// server had queued for each of them when it closed them.
+		parts = append(parts, fmt.Sprintf("the server closed them %s s after their sockets stopped taking data, with %s MiB queued for each beyond what the kernel held",
+			span(both, func(c result.SlowClient) float64 { return c.ClosedAfterS - c.LastSentAtS }, "%.1f"),
+			span(both, func(c result.SlowClient) float64 {
+				return float64(c.SentBeforeClose-(c.LastSeq+1)) * float64(s.FrameBytes) / (1 << 20)
+			}, "%.2f")))
 	}
 	if s.Closed < s.Clients && s.Broadcasts > 0 {
 		parts = append(parts, fmt.Sprintf("%d were still connected at the end", s.Clients-s.Closed))
