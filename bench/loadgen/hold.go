@@ -400,25 +400,7 @@ func (k *holdChild) kill() {
 // hold plus Timeout has passed), then report the drops and close them.
 func runHoldChild(ctx context.Context, cfg config) error {
 	conns, failed, err := connect(ctx, cfg, cfg.Conns, 1024, "", true)
-	var (
-		exited   sync.WaitGroup
-		stopping atomic.Bool
-		dropped  errCounter
-	)
-	exited.Add(len(conns))
-	for _, c := range conns {
-		go func(c *wsConn) {
-			defer exited.Done()
-			for {
-				if _, err := c.readPacket(); err != nil {
-					if !stopping.Load() {
-						dropped.add(err)
-					}
-					return
-				}
-			}
-		}(c)
-	}
+	w := watchDrops(conns)
 	ready := holdReady{OK: int64(len(conns)), Failed: failed}
 	if err != nil {
 		ready.FirstError = err.Error()
@@ -437,12 +419,11 @@ func runHoldChild(ctx context.Context, cfg config) error {
 	case <-eof:
 	case <-ctx.Done():
 	}
-	stopping.Store(true)
-	done := holdDone{Dropped: dropped.count()}
-	if msg, _ := dropped.first.Load().(string); msg != "" {
+	w.stopping.Store(true)
+	done := holdDone{Dropped: w.dropped.count()}
+	if msg, _ := w.dropped.first.Load().(string); msg != "" {
 		done.FirstDrop = msg
 	}
-	closeAll(conns)
-	exited.Wait()
+	w.stop(conns)
 	return enc.Encode(done)
 }

@@ -552,37 +552,17 @@ func runIdle(ctx context.Context, cfg config) (*Result, error) {
 	res.Finish(wall, scpu, ccpu)
 
 	// Keep reading: answer pings, notice drops.
-	var (
-		exited   sync.WaitGroup
-		stopping atomic.Bool
-		dropped  errCounter
-	)
-	exited.Add(len(conns))
-	for _, c := range conns {
-		go func(c *wsConn) {
-			defer exited.Done()
-			for {
-				if _, err := c.readPacket(); err != nil {
-					if !stopping.Load() {
-						dropped.add(err)
-					}
-					return
-				}
-			}
-		}(c)
-	}
+	w := watchDrops(conns)
 	time.Sleep(cfg.Settle)
 	after, err := sampleProc(cfg.PID)
 	if cfg.Hold > 0 {
 		time.Sleep(cfg.Hold)
 	}
-	stopping.Store(true)
-	closeAll(conns)
-	exited.Wait()
+	w.stop(conns)
 	if err != nil {
 		return nil, err
 	}
-	dropped.report(res, "connections dropped")
+	w.dropped.report(res, "connections dropped")
 	res.RSSBeforeKB, res.RSSAfterKB = before.RSSKB, after.RSSKB
 	res.ThreadsBefore, res.ThreadsAfter = before.Threads, after.Threads
 	res.FDsBefore, res.FDsAfter = before.FDs, after.FDs
@@ -715,4 +695,38 @@ func (ch *churner) run(ctx context.Context, n int) {
 		}(ch.seq%2 == 0)
 	}
 	wg.Wait()
+}
+
+// dropWatch reads connections that are only held (answering pings) and
+// counts those that end before stop.
+type dropWatch struct {
+	exited   sync.WaitGroup
+	stopping atomic.Bool
+	dropped  errCounter
+}
+
+func watchDrops(conns []*wsConn) *dropWatch {
+	w := &dropWatch{}
+	w.exited.Add(len(conns))
+	for _, c := range conns {
+		go func(c *wsConn) {
+			defer w.exited.Done()
+			for {
+				if _, err := c.readPacket(); err != nil {
+					if !w.stopping.Load() {
+						w.dropped.add(err)
+					}
+					return
+				}
+			}
+		}(c)
+	}
+	return w
+}
+
+// stop ends the watch: later drops are the closing, not failures.
+func (w *dropWatch) stop(conns []*wsConn) {
+	w.stopping.Store(true)
+	closeAll(conns)
+	w.exited.Wait()
 }
