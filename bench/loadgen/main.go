@@ -64,6 +64,7 @@ type config struct {
 	Slow     int           // fanout: clients that stop reading
 	SlowRead bool          // fanout: the slow group reads after all (baseline)
 	SendFor  time.Duration // fanout: stop sending after this long (0: never)
+	Pace     time.Duration // fanout, echo, polling: least time between one client's sends (0: no pause)
 
 	Source  string        // local IP address to bind clients to
 	Procs   int           // hold: load generator processes (0: one per 9,500)
@@ -126,6 +127,7 @@ func main() {
 	flag.IntVar(&cfg.Slow, "slow", 0, "fanout: clients (the last ones) that join, then never read again")
 	flag.BoolVar(&cfg.SlowRead, "slow-read", false, "fanout: the -slow clients read after all (a baseline), still left out of the counts")
 	flag.DurationVar(&cfg.SendFor, "send-for", 0, "fanout: stop sending broadcasts after this long (0: send all k)")
+	flag.DurationVar(&cfg.Pace, "pace", 0, "fanout, echo, polling: least time between one client's sends, for a moderate load such as a soak (0: as fast as possible)")
 	flag.StringVar(&cfg.Source, "source", "", "local IP address for the clients' sockets (a loopback address)")
 	flag.IntVar(&cfg.Procs, "procs", 0, "hold: load generator processes to spread the connections over (0: one per 9,500)")
 	flag.IntVar(&cfg.Members, "members", cfg.Members, "hold: connections in the room that gets one broadcast per second")
@@ -165,6 +167,9 @@ func main() {
 	res, err := run(ctx, cfg)
 	if err != nil {
 		fatalf("%s: %v", *scenario, err)
+	}
+	if cfg.Pace > 0 && res.Params != nil {
+		res.Params["pace_ms"] = float64(cfg.Pace) / 1e6
 	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)

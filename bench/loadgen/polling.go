@@ -214,6 +214,9 @@ func runPolling(ctx context.Context, cfg config) (*Result, error) {
 			tmpl := newPayloadTemplate(`42["echo",`, `]`, cfg.Payload)
 			<-start
 			for seq := range int64(cfg.Rounds) {
+				if seq > 0 {
+					time.Sleep(cfg.Pace)
+				}
 				if err := c.post(runCtx, tmpl.fill(seq, clk.now())); err != nil {
 					reqErrs.add(err)
 					return

@@ -282,6 +282,9 @@ func runFanout(ctx context.Context, cfg config) (*Result, error) {
 			if cfg.SendFor > 0 && time.Since(m.start) >= cfg.SendFor {
 				break
 			}
+			if d := time.Duration(seq)*cfg.Pace - time.Since(m.start); d > 0 {
+				time.Sleep(d)
+			}
 			if err := sender.writeText(tmpl.fill(seq, clk.now())); err != nil {
 				sendErr <- err
 				return
@@ -474,6 +477,7 @@ func runEcho(ctx context.Context, cfg config) (*Result, error) {
 					complete.Done()
 					continue // keep answering pings until closed
 				}
+				time.Sleep(cfg.Pace)
 				if err := c.writeText(tmpl.fill(seq, clk.now())); err != nil {
 					readErrs.add(err)
 					return
