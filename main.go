@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
@@ -47,12 +46,7 @@ func run(ctx context.Context, path string, ready func(net.Addr)) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	srv := a.HTTPServer(log)
 	log.Info("switchboard listening", "addr", ln.Addr().String(), "config", path)
 
 	errc := make(chan error, 1)

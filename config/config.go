@@ -31,6 +31,7 @@ type Config struct {
 	CORS            CORS          `yaml:"cors"`
 	Namespaces      []Namespace   `yaml:"namespaces"`
 	EngineIOEcho    *EngineIOEcho `yaml:"engineio_echo,omitempty"`
+	Limits          Limits        `yaml:"limits"`
 	// Pprof serves Go's profiler at /debug/pprof/. Off by default: it
 	// exposes internals and can cost CPU; enable it only where the port
 	// is not public.
@@ -109,6 +110,7 @@ func Default() *Config {
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
+		Limits:     DefaultLimits(),
 	}
 }
 

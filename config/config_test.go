@@ -48,6 +48,20 @@ func TestDefaultValues(t *testing.T) {
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
+		Limits: Limits{
+			MaxConnections:      100000,
+			MaxConnectionsPerIP: 200,
+			HandshakesPerSecond: 20,
+			HandshakeBurst:      100,
+			EventsPerSecond:     200,
+			EventBurst:          400,
+			MaxRoomsPerSocket:   1000,
+			MaxAttachments:      10,
+			MaxJSONDepth:        64,
+			TrustedProxies:      []string{},
+			ReadHeaderTimeout:   10 * time.Second,
+			MaxHeaderBytes:      65536,
+		},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v\nwant %+v", got, want)
@@ -92,6 +106,19 @@ namespaces:
     app: bench
 engineio_echo:
   path: /eio/
+limits:
+  max_connections: 0
+  max_connections_per_ip: 5
+  handshakes_per_second: 0.5
+  handshake_burst: 3
+  events_per_second: 10
+  event_burst: 20
+  max_rooms_per_socket: 7
+  max_attachments: 2
+  max_json_depth: 8
+  trusted_proxies: [10.0.0.0/8, "::1"]
+  read_header_timeout: 3s
+  max_header_bytes: 8192
 `
 	c, err := Parse([]byte(in), "x.yaml", testApps)
 	if err != nil {
@@ -116,9 +143,25 @@ engineio_echo:
 		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com"}, Credentials: true},
 		Namespaces:   []Namespace{{"/", "chat"}, {"/admin", "bench"}},
 		EngineIOEcho: &EngineIOEcho{Path: "/eio/"},
+		Limits: Limits{
+			MaxConnectionsPerIP: 5,
+			HandshakesPerSecond: 0.5,
+			HandshakeBurst:      3,
+			EventsPerSecond:     10,
+			EventBurst:          20,
+			MaxRoomsPerSocket:   7,
+			MaxAttachments:      2,
+			MaxJSONDepth:        8,
+			TrustedProxies:      []string{"10.0.0.0/8", "::1"},
+			ReadHeaderTimeout:   3 * time.Second,
+			MaxHeaderBytes:      8192,
+		},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
+	}
+	if p := c.Limits.TrustedProxyPrefixes(); len(p) != 2 || p[0].String() != "10.0.0.0/8" || p[1].String() != "::1/128" {
+		t.Errorf("TrustedProxyPrefixes = %v", p)
 	}
 	if c.SlogLevel() != slog.LevelDebug {
 		t.Errorf("SlogLevel = %v", c.SlogLevel())
@@ -264,6 +307,16 @@ func TestParseErrors(t *testing.T) {
 		{"max_payload zero", "socketio:\n  max_payload: 0\n", `config.yaml:2: socketio.max_payload: must be positive, got 0`},
 		{"max_payload negative", "socketio:\n  max_payload: -1\n", `config.yaml:2: socketio.max_payload: must be positive, got -1`},
 		{"max_buffered_bytes zero", "socketio:\n  max_buffered_bytes: 0\n", `config.yaml:2: socketio.max_buffered_bytes: must be positive, got 0`},
+		{"limits unknown key", "limits:\n  max_conections: 1\n", `config.yaml:2: limits: unknown key "max_conections"`},
+		{"limits negative", "limits:\n  max_connections_per_ip: -1\n", `config.yaml:2: limits.max_connections_per_ip: must be 0 (no limit) or positive, got -1`},
+		{"limits rate string", "limits:\n  events_per_second: fast\n", `config.yaml:2: limits.events_per_second: want a number, got string "fast"`},
+		{"limits rate negative", "limits:\n  handshakes_per_second: -2.5\n", `config.yaml:2: limits.handshakes_per_second: must be 0 (no limit) or positive, got -2.5`},
+		{"limits burst zero", "limits:\n  events_per_second: 5\n  event_burst: 0\n", `config.yaml:3: limits.event_burst: must be at least 1 when events_per_second is set, got 0`},
+		{"limits attachments", "limits:\n  max_attachments: 0\n", `config.yaml:2: limits.max_attachments: must be 1-1000, got 0`},
+		{"limits depth", "limits:\n  max_json_depth: 1\n", `config.yaml:2: limits.max_json_depth: must be 2-10000 (an event is an array: 2 lets its arguments be objects or arrays), got 1`},
+		{"limits proxy", "limits:\n  trusted_proxies: [10.0.0.0/33]\n", `config.yaml:2: limits.trusted_proxies[0]: invalid "10.0.0.0/33": want an IP address or a CIDR prefix such as 10.0.0.0/8`},
+		{"limits header timeout", "limits:\n  read_header_timeout: 0s\n", `config.yaml:2: limits.read_header_timeout: must be positive, got 0s`},
+		{"limits header bytes", "limits:\n  max_header_bytes: 100\n", `config.yaml:2: limits.max_header_bytes: must be at least 4096, got 100`},
 		{"transports empty", "socketio:\n  transports: []\n", `config.yaml:2: socketio.transports: must list at least one of polling, websocket`},
 		{"transports unknown", "socketio:\n  transports:\n    - polling\n    - webtransport\n", `config.yaml:4: socketio.transports[1]: unknown transport "webtransport" (want polling or websocket)`},
 		{"transports duplicate", "socketio:\n  transports: [websocket, polling,\n    websocket]\n", `config.yaml:3: socketio.transports[2]: duplicate transport "websocket"`},
@@ -486,6 +539,7 @@ func TestRepoFiles(t *testing.T) {
 		want.SocketIO.ConnectTimeout = time.Second
 		want.Namespaces = []Namespace{{"/", "conformance"}, {"/custom", "conformance"}}
 		want.EngineIOEcho = &EngineIOEcho{Path: "/engine.io/"}
+		noConnectionLimits(&want.Limits)
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("conformance.yaml = %+v\nwant %+v", c, want)
 		}
@@ -498,10 +552,18 @@ func TestRepoFiles(t *testing.T) {
 		want.StaticDir = ""
 		want.Log.Level = "warn"
 		want.Namespaces = []Namespace{{"/", "bench"}}
+		noConnectionLimits(&want.Limits)
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("bench.yaml = %+v\nwant %+v", c, want)
 		}
 	}
+}
+
+// noConnectionLimits turns off what the test and benchmark profiles turn
+// off: the connection, rate and room limits.
+func noConnectionLimits(l *Limits) {
+	l.MaxConnections, l.MaxConnectionsPerIP, l.MaxRoomsPerSocket = 0, 0, 0
+	l.HandshakesPerSecond, l.EventsPerSecond = 0, 0
 }
 
 // A marshalled Config parses back to itself.

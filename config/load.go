@@ -379,6 +379,8 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.engineIOEcho(v, p, &c.EngineIOEcho)
 		case "pprof":
 			d.boolean(v, p, &c.Pprof)
+		case "limits":
+			d.limits(v, p, &c.Limits)
 		default:
 			return false
 		}

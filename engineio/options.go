@@ -36,6 +36,9 @@ type Options struct {
 	// CORS controls cross-origin polling requests and which Origins may
 	// open a WebSocket.
 	CORS CORS
+	// Limits cap sessions in total and per client address, and the
+	// handshake rate per address (default: no limits).
+	Limits Limits
 	// AllowRequest, when set, is called for every handshake; an error
 	// refuses it with HTTP 403 (code 4, "Forbidden").
 	AllowRequest func(r *http.Request) error

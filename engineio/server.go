@@ -40,6 +40,7 @@ type Handshake struct {
 type Server struct {
 	opts   Options
 	accept func(*Session) SessionHandler
+	admit  *admission // nil: no limits
 
 	mu       sync.RWMutex
 	sessions map[string]*Session
@@ -56,6 +57,7 @@ func NewServer(accept func(*Session) SessionHandler, opts *Options) *Server {
 		opts = &Options{}
 	}
 	s := &Server{opts: opts.withDefaults(), accept: accept, sessions: make(map[string]*Session)}
+	s.admit = newAdmission(s.opts.Limits)
 	upgrades := []string{}
 	if !s.opts.DisableWebSocket {
 		upgrades = append(upgrades, "websocket")
@@ -155,6 +157,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var key string
+	if s.admit != nil {
+		key = s.opts.Limits.clientKey(r)
+		if err := s.admit.admit(key); err != nil {
+			s.opts.Logger.Debug("engineio: handshake refused", "reason", err.Message, "client", key)
+			writeRequestError(w, err)
+			return
+		}
+	}
 	hs := &Handshake{
 		Query:      q,
 		Header:     r.Header,
@@ -165,10 +176,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Protocol:   4,
 	}
 	if transport == "websocket" {
-		s.handshakeWebSocket(w, r, hs)
+		s.handshakeWebSocket(w, r, hs, key)
 		return
 	}
-	s.handshakePolling(w, hs)
+	s.handshakePolling(w, hs, key)
 }
 
 func isWebSocketRequest(r *http.Request) bool {
@@ -187,11 +198,12 @@ func headerContainsToken(v, token string) bool {
 }
 
 // newSession runs accept for a new session, then registers it; ws is its
-// WebSocket if it was opened over one. The handler is attached before the
-// session is visible to anyone (Close, a request with its sid). It returns
-// nil when the server is closed.
-func (s *Server) newSession(hs *Handshake, id string, ws *wsConn) *Session {
-	sess := &Session{srv: s, id: id, hs: hs, ws: ws}
+// WebSocket if it was opened over one, key the client key its admission
+// slot was reserved under. The handler is attached before the session is
+// visible to anyone (Close, a request with its sid). It returns nil when
+// the server is closed.
+func (s *Server) newSession(hs *Handshake, id string, ws *wsConn, key string) *Session {
+	sess := &Session{srv: s, id: id, hs: hs, ws: ws, clientKey: key}
 	if ws == nil {
 		sess.poll = make(chan struct{}, 1) // WebSocket sessions are never polled
 	}
@@ -199,6 +211,7 @@ func (s *Server) newSession(hs *Handshake, id string, ws *wsConn) *Session {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		s.admit.release(key)
 		sess.ended.Store(true)
 		sess.handler.OnClose(ReasonServerShutdown, nil)
 		return nil
@@ -222,8 +235,8 @@ func (s *Server) openPacket(id string, ws bool) *Message {
 	return newMessage(b, false)
 }
 
-func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake) {
-	sess := s.newSession(hs, newID(), nil)
+func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake, key string) {
+	sess := s.newSession(hs, newID(), nil, key)
 	if sess == nil {
 		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
 		return
@@ -235,10 +248,14 @@ func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake) {
 
 func (s *Server) remove(sess *Session) {
 	s.mu.Lock()
-	if s.sessions[sess.id] == sess {
+	removed := s.sessions[sess.id] == sess
+	if removed {
 		delete(s.sessions, sess.id)
 	}
 	s.mu.Unlock()
+	if removed {
+		s.admit.release(sess.clientKey)
+	}
 }
 
 // Close refuses new sessions and closes every open one with

@@ -25,6 +25,9 @@ type Session struct {
 	id      string
 	hs      *Handshake
 	handler SessionHandler
+	// clientKey is the address the session's admission slot counts
+	// against ("" without limits).
+	clientKey string
 
 	// deliverMu serializes calls into handler.
 	deliverMu sync.Mutex

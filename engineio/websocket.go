@@ -164,15 +164,16 @@ func (c *wsConn) onControl(op byte, payload []byte) error {
 	return nil // pongs need no answer
 }
 
-func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *Handshake) {
+func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *Handshake, key string) {
 	id := newID()
 	// The open packet must be the first frame: it goes out with the 101
 	// response, before anything the handler may queue.
 	c, err := accept(w, r, s.openPacket(id, true))
 	if err != nil {
+		s.admit.release(key)
 		return
 	}
-	sess := s.newSession(hs, id, c)
+	sess := s.newSession(hs, id, c, key)
 	if sess == nil {
 		c.closeWith(closeGoingAway, "server shutting down")
 		return

@@ -12,11 +12,9 @@ import "github.com/switchboard/switchboard/socketio"
 func Bench(n *socketio.Namespace) {
 	n.On("join", func(s *socketio.Socket, e *socketio.Event) {
 		var room string
-		if e.Decode(0, &room) == nil {
-			s.Join(room)
-		}
+		ok := e.Decode(0, &room) == nil && s.Join(room) == nil
 		if e.WantsAck() {
-			_ = e.Ack(true)
+			_ = e.Ack(ok)
 		}
 	})
 	n.On("bcast", func(s *socketio.Socket, e *socketio.Event) {

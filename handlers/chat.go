@@ -112,7 +112,7 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 	num := len(c.users)
 	c.mu.Unlock()
 
-	s.Join(lobby)
+	_ = s.Join(lobby) // a chat user is in one room at a time: no room limit applies
 	_ = s.Emit("login", map[string]any{
 		"numUsers": num, "room": lobby, "rooms": c.roomList(), "history": history,
 	})
@@ -196,7 +196,7 @@ func (c *chat) joinRoom(s *socketio.Socket, e *socketio.Event, name string) {
 
 	if old != name {
 		s.Leave(old)
-		s.Join(name)
+		_ = s.Join(name) // one room at a time: no room limit applies
 	}
 	reply(map[string]any{"room": name, "users": users, "history": history})
 	if old == name {

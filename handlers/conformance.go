@@ -37,8 +37,7 @@ func Conformance(n *socketio.Namespace) {
 			_ = e.Ack(false)
 			return
 		}
-		s.Join(room)
-		_ = e.Ack(true)
+		_ = e.Ack(s.Join(room) == nil) // false past limits.max_rooms_per_socket
 	})
 	n.On("to-room", func(s *socketio.Socket, e *socketio.Event) {
 		var room string

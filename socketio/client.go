@@ -57,7 +57,7 @@ func (c *client) OnMessage(data []byte, binary bool) {
 		c.fail("text packet while waiting for binary attachments")
 		return
 	}
-	p, err := decodePacket(data)
+	p, err := decodePacket(data, &c.srv.opts.Limits)
 	if err != nil {
 		c.fail("invalid packet")
 		return

@@ -104,6 +104,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		nsp:       n,
 		client:    c,
 		handshake: newHandshake(c.conn.Handshake(), auth),
+		events:    n.srv.opts.Limits.newEventLimiter(),
 	}
 	n.mu.RLock()
 	mws := n.middlewares

@@ -21,11 +21,6 @@ const (
 	PacketBinaryAck    PacketType = 6
 )
 
-// maxAttachments bounds the attachment count a packet may announce, so a
-// header cannot make the server wait for (and buffer) unbounded data
-// (cf. socket.io-parser CVE-2023-32695).
-const maxAttachments = 10
-
 // noAck marks a packet without an ack id.
 const noAck = -1
 
@@ -52,7 +47,9 @@ var reservedEvents = map[string]bool{
 // decodePacket parses the text part of a packet:
 //
 //	<type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>]
-func decodePacket(b []byte) (*packet, error) {
+//
+// within the parser limits of lim (MaxAttachments, MaxJSONDepth: both set).
+func decodePacket(b []byte, lim *Limits) (*packet, error) {
 	if len(b) == 0 || b[0] < '0' || b[0] > '6' {
 		return nil, errBadPacket
 	}
@@ -63,11 +60,11 @@ func decodePacket(b []byte) (*packet, error) {
 		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
 			j++
 		}
-		if j == i || j >= len(b) || b[j] != '-' || j-i > 2 {
+		if j == i || j >= len(b) || b[j] != '-' || j-i > 6 {
 			return nil, errBadPacket
 		}
 		n, _ := strconv.Atoi(string(b[i:j]))
-		if n == 0 || n > maxAttachments {
+		if n == 0 || n > lim.MaxAttachments {
 			return nil, errBadPacket
 		}
 		p.attachments = n
@@ -95,7 +92,7 @@ func decodePacket(b []byte) (*packet, error) {
 	}
 	if i < len(b) {
 		p.data = b[i:]
-		if !json.Valid(p.data) {
+		if !json.Valid(p.data) || jsonTooDeep(p.data, lim.MaxJSONDepth) {
 			return nil, errBadPacket
 		}
 	}

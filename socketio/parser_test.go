@@ -28,7 +28,7 @@ func TestDecodePacket(t *testing.T) {
 		{`2[1,2]`, PacketEvent, "/", noAck, `[1,2]`, 0},
 	}
 	for _, tt := range tests {
-		p, err := decodePacket([]byte(tt.in))
+		p, err := decodePacket([]byte(tt.in), &testLimits)
 		if err != nil {
 			t.Errorf("decodePacket(%s): %v", tt.in, err)
 			continue
@@ -45,7 +45,7 @@ func TestDecodePacketInvalid(t *testing.T) {
 		`5["a"]`, `5-["a"]`, `50-["a"]`, `511-["a"]`, `5x-["a"]`, `51["a"]`,
 		`2/admin,["a"`, `21234567890123456["a"]`,
 	} {
-		if p, err := decodePacket([]byte(in)); err == nil {
+		if p, err := decodePacket([]byte(in), &testLimits); err == nil {
 			t.Errorf("decodePacket(%q) = %+v, want error", in, p)
 		}
 	}
@@ -135,11 +135,11 @@ func FuzzDecodePacket(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		p, err := decodePacket(in)
+		p, err := decodePacket(in, &testLimits)
 		if err != nil {
 			return
 		}
-		if p.attachments < 0 || p.attachments > maxAttachments {
+		if p.attachments < 0 || p.attachments > testLimits.MaxAttachments {
 			t.Fatalf("attachments %d out of range", p.attachments)
 		}
 		if p.nsp == "" || p.nsp[0] != '/' {
@@ -208,3 +208,6 @@ func FuzzSplitArray(f *testing.F) {
 		}
 	})
 }
+
+// testLimits are the default parser limits.
+var testLimits = (&Limits{}).withDefaults()

@@ -18,6 +18,9 @@ type Options struct {
 	// ConnectTimeout closes a connection that has joined no namespace in
 	// this time (default 45s).
 	ConnectTimeout time.Duration
+	// Limits bound what one client can make the server do (see Limits for
+	// the defaults).
+	Limits Limits
 	// NewAdapter creates each namespace's adapter (default: in memory).
 	NewAdapter func(n *Namespace) Adapter
 	// Logger (default: discard).
@@ -46,6 +49,7 @@ func NewServer(opts *Options) *Server {
 	if s.opts.ConnectTimeout <= 0 {
 		s.opts.ConnectTimeout = 45 * time.Second
 	}
+	s.opts.Limits = s.opts.Limits.withDefaults()
 	s.log = s.opts.Logger
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/time/rate"
+
 	"github.com/switchboard/switchboard/engineio"
 )
 
@@ -22,6 +24,10 @@ type Socket struct {
 	handlers     map[string]EventHandler
 	onDisconnect []func(reason string)
 	data         any
+
+	// events is the event rate limit's bucket (nil: no limit). Only the
+	// connection's delivery goroutine uses it.
+	events *rate.Limiter
 }
 
 // ID returns the socket id, which is also the name of its own room.
@@ -126,7 +132,16 @@ func (s *Socket) removeAck(id int64) {
 }
 
 // Join adds the socket to rooms.
-func (s *Socket) Join(rooms ...string) { s.nsp.adapter.Join(s, rooms...) }
+//
+// With Limits.MaxRoomsPerSocket set, a Join that would pass it joins none
+// of the rooms and returns ErrTooManyRooms.
+func (s *Socket) Join(rooms ...string) error {
+	if err := s.checkRooms(rooms); err != nil {
+		return err
+	}
+	s.nsp.adapter.Join(s, rooms...)
+	return nil
+}
 
 // Leave removes the socket from a room.
 func (s *Socket) Leave(room string) { s.nsp.adapter.Leave(s, room) }
@@ -184,6 +199,15 @@ func (s *Socket) onEvent(p *packet) error {
 	name, ok := eventName(raw[0])
 	if !ok {
 		return errBadPacket
+	}
+	if s.events != nil && !s.events.Allow() {
+		s.nsp.srv.log.Debug("socketio: event over the rate limit dropped", "nsp", s.nsp.name, "event", name)
+		if p.id != noAck {
+			if msgs, err := encodeEvent(PacketAck, s.nsp.name, p.id, "", false, []any{errAckRateLimited}); err == nil {
+				_ = s.client.conn.Send(false, msgs...)
+			}
+		}
+		return nil
 	}
 	ev := &Event{Name: name, Args: Args{raw: raw[1:], buffers: p.buffers}, socket: s, ackID: p.id}
 	s.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -43,7 +44,14 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	a.io = socketio.NewServer(&socketio.Options{
 		Engine:         eopts,
 		ConnectTimeout: cfg.SocketIO.ConnectTimeout,
-		Logger:         log,
+		Limits: socketio.Limits{
+			MaxAttachments:    cfg.Limits.MaxAttachments,
+			MaxJSONDepth:      cfg.Limits.MaxJSONDepth,
+			EventsPerSecond:   cfg.Limits.EventsPerSecond,
+			EventBurst:        cfg.Limits.EventBurst,
+			MaxRoomsPerSocket: cfg.Limits.MaxRoomsPerSocket,
+		},
+		Logger: log,
 	})
 	for i, ns := range cfg.Namespaces {
 		install, ok := handlers.Lookup(ns.App)
@@ -121,7 +129,31 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		DisablePolling:   !slices.Contains(s.Transports, config.TransportPolling),
 		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),
 		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials},
-		Logger:           log,
+		Limits: engineio.Limits{
+			MaxSessions:      cfg.Limits.MaxConnections,
+			MaxSessionsPerIP: cfg.Limits.MaxConnectionsPerIP,
+			HandshakeRate:    cfg.Limits.HandshakesPerSecond,
+			HandshakeBurst:   cfg.Limits.HandshakeBurst,
+			ClientIP:         clientIPFunc(cfg.Limits.TrustedProxyPrefixes()),
+		},
+		Logger: log,
+	}
+}
+
+// HTTPServer returns the HTTP server to serve the application with: the
+// handler and the limits on reading requests (slow or oversized headers).
+func (a *App) HTTPServer(log *slog.Logger) *http.Server {
+	if log == nil {
+		log = a.log
+	}
+	return &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: a.cfg.Limits.ReadHeaderTimeout,
+		MaxHeaderBytes:    a.cfg.Limits.MaxHeaderBytes,
+		// Between requests on a kept-alive connection; long-polling
+		// requests are not idle time.
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 }
 

@@ -94,7 +94,10 @@ func StartConfig(t testing.TB, cfg *config.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
+	// The same HTTP server settings as `go run .` (header limits, timeouts).
+	srv := httptest.NewUnstartedServer(a.Handler())
+	srv.Config = a.HTTPServer(nil)
+	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

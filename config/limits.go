@@ -1,0 +1,175 @@
+package config
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Limits bound what clients can make the server do. The counts and rates
+// are off at 0; the defaults (DefaultLimits) suit a server on the open
+// internet. What each limit does when exceeded is documented in
+// config.yaml and README.md.
+type Limits struct {
+	// Sessions in total and per client address; handshakes per second per
+	// client address, with bursts (token bucket).
+	MaxConnections      int     `yaml:"max_connections"`
+	MaxConnectionsPerIP int     `yaml:"max_connections_per_ip"`
+	HandshakesPerSecond float64 `yaml:"handshakes_per_second"`
+	HandshakeBurst      int     `yaml:"handshake_burst"`
+	// Events per second per socket, with bursts (token bucket).
+	EventsPerSecond float64 `yaml:"events_per_second"`
+	EventBurst      int     `yaml:"event_burst"`
+	// Rooms per socket, its own room not counted.
+	MaxRoomsPerSocket int `yaml:"max_rooms_per_socket"`
+	// Parser limits: binary attachments per packet, JSON nesting depth.
+	MaxAttachments int `yaml:"max_attachments"`
+	MaxJSONDepth   int `yaml:"max_json_depth"`
+	// TrustedProxies lists the reverse proxies (IP addresses or CIDR
+	// prefixes) whose X-Forwarded-For header names the client address
+	// that per-address limits count. Empty: the TCP peer's address.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// HTTP server: time to read a request's headers (slowloris), and
+	// their size.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+}
+
+// DefaultLimits returns the default limits.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxConnections:      100000,
+		MaxConnectionsPerIP: 200,
+		HandshakesPerSecond: 20,
+		HandshakeBurst:      100,
+		EventsPerSecond:     200,
+		EventBurst:          400,
+		MaxRoomsPerSocket:   1000,
+		MaxAttachments:      10,
+		MaxJSONDepth:        64,
+		TrustedProxies:      []string{},
+		ReadHeaderTimeout:   10 * time.Second,
+		MaxHeaderBytes:      64 << 10,
+	}
+}
+
+// TrustedProxyPrefixes parses TrustedProxies (validated: no errors).
+func (l *Limits) TrustedProxyPrefixes() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(l.TrustedProxies))
+	for _, s := range l.TrustedProxies {
+		if p, ok := parseProxy(s); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseProxy parses an IP address or a CIDR prefix.
+func parseProxy(s string) (netip.Prefix, bool) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err == nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a, a.BitLen()), true
+}
+
+func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
+	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
+		switch key {
+		case "max_connections":
+			d.int(v, p, &l.MaxConnections)
+		case "max_connections_per_ip":
+			d.int(v, p, &l.MaxConnectionsPerIP)
+		case "handshakes_per_second":
+			d.number(v, p, &l.HandshakesPerSecond)
+		case "handshake_burst":
+			d.int(v, p, &l.HandshakeBurst)
+		case "events_per_second":
+			d.number(v, p, &l.EventsPerSecond)
+		case "event_burst":
+			d.int(v, p, &l.EventBurst)
+		case "max_rooms_per_socket":
+			d.int(v, p, &l.MaxRoomsPerSocket)
+		case "max_attachments":
+			d.int(v, p, &l.MaxAttachments)
+		case "max_json_depth":
+			d.int(v, p, &l.MaxJSONDepth)
+		case "trusted_proxies":
+			d.strings(v, p, &l.TrustedProxies)
+		case "read_header_timeout":
+			d.duration(v, p, &l.ReadHeaderTimeout)
+		case "max_header_bytes":
+			d.int(v, p, &l.MaxHeaderBytes)
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// number decodes an integer or a decimal number.
+func (d *decoder) number(n *yaml.Node, path string, out *float64) {
+	line := n.Line
+	s := deref(n)
+	if s.Kind == yaml.ScalarNode && (s.ShortTag() == "!!int" || s.ShortTag() == "!!float") {
+		v, err := strconv.ParseFloat(strings.ReplaceAll(s.Value, "_", ""), 64)
+		if err != nil || v != v || v > 1e15 || v < -1e15 {
+			d.errorf(line, path, "invalid number %s", clip(s.Value))
+			return
+		}
+		*out = v
+		return
+	}
+	if isNull(s) {
+		d.errorf(line, path, "missing value (want a number)")
+		return
+	}
+	d.errorf(line, path, "want a number, got %s", describe(s))
+}
+
+func (v *validator) limits(l *Limits) {
+	for _, c := range []struct {
+		key string
+		val int
+	}{
+		{"limits.max_connections", l.MaxConnections},
+		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP},
+		{"limits.max_rooms_per_socket", l.MaxRoomsPerSocket},
+	} {
+		if c.val < 0 {
+			v.errorf(c.key, "must be 0 (no limit) or positive, got %d", c.val)
+		}
+	}
+	rate := func(key string, perSec float64, burstKey string, burst int) {
+		switch {
+		case perSec < 0:
+			v.errorf(key, "must be 0 (no limit) or positive, got %g", perSec)
+		case perSec > 0 && burst < 1:
+			v.errorf(burstKey, "must be at least 1 when %s is set, got %d", key[strings.LastIndexByte(key, '.')+1:], burst)
+		}
+	}
+	rate("limits.handshakes_per_second", l.HandshakesPerSecond, "limits.handshake_burst", l.HandshakeBurst)
+	rate("limits.events_per_second", l.EventsPerSecond, "limits.event_burst", l.EventBurst)
+	if l.MaxAttachments < 1 || l.MaxAttachments > 1000 {
+		v.errorf("limits.max_attachments", "must be 1-1000, got %d", l.MaxAttachments)
+	}
+	if l.MaxJSONDepth < 2 || l.MaxJSONDepth > 10000 {
+		v.errorf("limits.max_json_depth", "must be 2-10000 (an event is an array: 2 lets its arguments be objects or arrays), got %d", l.MaxJSONDepth)
+	}
+	for i, s := range l.TrustedProxies {
+		if _, ok := parseProxy(s); !ok {
+			v.errorf("limits.trusted_proxies["+strconv.Itoa(i)+"]", "invalid %s: want an IP address or a CIDR prefix such as 10.0.0.0/8", quote(s))
+		}
+	}
+	v.positive("limits.read_header_timeout", l.ReadHeaderTimeout)
+	if l.MaxHeaderBytes < 4096 {
+		v.errorf("limits.max_header_bytes", "must be at least 4096, got %d", l.MaxHeaderBytes)
+	}
+}

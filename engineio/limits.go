@@ -1,0 +1,175 @@
+package engineio
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limits bound how many sessions clients may open, in total and per client
+// address. A handshake over a limit is refused before any session exists,
+// with an HTTP error the client's reconnection logic retries later. The zero
+// value sets no limit: an open server must set them (Switchboard's
+// config.yaml does).
+type Limits struct {
+	// MaxSessions caps open sessions; further handshakes get HTTP 503
+	// ("Server full"). 0: no cap.
+	MaxSessions int
+	// MaxSessionsPerIP caps open sessions per client address; further
+	// handshakes from that address get HTTP 429. 0: no cap. Many users can
+	// share one address (offices, carrier-grade NAT): keep it generous.
+	MaxSessionsPerIP int
+	// HandshakeRate is the sustained handshakes per second allowed per
+	// client address, with bursts up to HandshakeBurst (a token bucket);
+	// beyond it, HTTP 429. 0: no rate limit. After a server restart every
+	// client reconnects within seconds: the burst must absorb that for the
+	// users behind one address.
+	HandshakeRate  float64
+	HandshakeBurst int
+	// ClientIP names the address a request counts against (default: the
+	// host part of r.RemoteAddr). Behind a reverse proxy every request has
+	// the proxy's address; set this to read the proxy's forwarding header,
+	// and trust that header only from the proxy: a client can write any
+	// header it likes.
+	ClientIP func(r *http.Request) string
+}
+
+// Refusals of a handshake over a limit.
+var (
+	errServerFull       = &requestError{4, "Server full", http.StatusServiceUnavailable}
+	errTooManySessions  = &requestError{4, "Too many connections from this address", http.StatusTooManyRequests}
+	errTooManyHandshake = &requestError{4, "Too many handshakes from this address", http.StatusTooManyRequests}
+)
+
+// admission counts open sessions and handshakes against the Limits. A
+// session's slot is reserved at the handshake, before the transport is set
+// up, and released when the session ends (or the handshake fails), so the
+// caps are exact even with handshakes in flight.
+type admission struct {
+	lim   Limits
+	perIP bool // per-address accounting needed
+
+	mu      sync.Mutex
+	total   int
+	ips     map[string]*ipEntry
+	reserve int // reservations since the last sweep
+}
+
+type ipEntry struct {
+	sessions int
+	bucket   *rate.Limiter // nil without a handshake rate
+}
+
+// sweepEvery is how many reservations pass between sweeps of idle
+// addresses, which keeps the table as small as the set of addresses that
+// have sessions or a recent burst, at amortized O(1) per handshake.
+const sweepEvery = 1024
+
+func newAdmission(l Limits) *admission {
+	if l.MaxSessions <= 0 && l.MaxSessionsPerIP <= 0 && l.HandshakeRate <= 0 {
+		return nil
+	}
+	if l.HandshakeRate > 0 && l.HandshakeBurst < 1 {
+		l.HandshakeBurst = 1
+	}
+	return &admission{
+		lim:   l,
+		perIP: l.MaxSessionsPerIP > 0 || l.HandshakeRate > 0,
+		ips:   make(map[string]*ipEntry),
+	}
+}
+
+// clientKey returns the key r counts against: its client address, or for
+// IPv6 the address's /64 network, which is what one subscriber usually
+// gets (counting single IPv6 addresses would let one client use 2^64).
+func (l *Limits) clientKey(r *http.Request) string {
+	var ip string
+	if l.ClientIP != nil {
+		ip = l.ClientIP(r)
+	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		ip = host
+	} else {
+		ip = r.RemoteAddr
+	}
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
+		if p, err := a.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip
+}
+
+// admit reserves a session slot for ip, or says which limit refuses it.
+// A nil admission admits everything.
+func (a *admission) admit(ip string) *requestError {
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.lim.MaxSessions > 0 && a.total >= a.lim.MaxSessions {
+		return errServerFull
+	}
+	if a.perIP {
+		e := a.ips[ip]
+		if e == nil {
+			e = &ipEntry{}
+			if a.lim.HandshakeRate > 0 {
+				e.bucket = rate.NewLimiter(rate.Limit(a.lim.HandshakeRate), a.lim.HandshakeBurst)
+			}
+			a.ips[ip] = e
+		}
+		if a.lim.MaxSessionsPerIP > 0 && e.sessions >= a.lim.MaxSessionsPerIP {
+			return errTooManySessions
+		}
+		if e.bucket != nil && !e.bucket.Allow() {
+			return errTooManyHandshake
+		}
+		e.sessions++
+		if a.reserve++; a.reserve >= sweepEvery {
+			a.reserve = 0
+			a.sweepLocked()
+		}
+	}
+	a.total++
+	return nil
+}
+
+// release gives back the slot of a session from ip.
+func (a *admission) release(ip string) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.total--
+	if e := a.ips[ip]; e != nil {
+		e.sessions--
+		if e.sessions == 0 && e.bucket == nil {
+			delete(a.ips, ip) // nothing to remember
+		}
+	}
+}
+
+// sweepLocked forgets addresses without sessions whose token bucket is
+// full again: forgetting them changes nothing. (An entry with tokens spent
+// is kept, or closing sessions would reset the rate limit.)
+func (a *admission) sweepLocked() {
+	now := time.Now()
+	for ip, e := range a.ips {
+		if e.sessions == 0 && (e.bucket == nil || e.bucket.TokensAt(now) >= float64(a.lim.HandshakeBurst)) {
+			delete(a.ips, ip)
+		}
+	}
+}
+
+// addresses returns how many client addresses are tracked (for tests).
+func (a *admission) addresses() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.ips)
+}

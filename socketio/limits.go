@@ -1,0 +1,117 @@
+package socketio
+
+import (
+	"errors"
+	"slices"
+
+	"golang.org/x/time/rate"
+)
+
+// Limits bound what one client can make the server do. The parser limits
+// apply by default; the event rate and the room count are off unless set
+// (an open server should set them: Switchboard's config.yaml does).
+type Limits struct {
+	// MaxAttachments bounds the binary attachments one packet may announce
+	// (default 10, as socket.io-parser). The server buffers a packet's
+	// attachments until the last arrives: the bound is what stops a header
+	// from making it wait for, and hold, unbounded data (cf. CVE-2023-32695).
+	// A packet over it closes the connection ("parse error").
+	MaxAttachments int
+	// MaxJSONDepth bounds the nesting of arrays and objects in a packet's
+	// JSON payload (default 64). Deeper input closes the connection
+	// ("parse error"): it has no legitimate use and makes every decoder
+	// that later walks it recurse that deep.
+	MaxJSONDepth int
+	// EventsPerSecond is each socket's sustained event rate from the
+	// client, with bursts up to EventBurst (a token bucket; 0: no limit).
+	// An event over the rate is dropped, logged at debug level, and, if
+	// the client asked for an acknowledgement, answered with the error
+	// ack {"message":"rate limit exceeded"}; the socket stays connected.
+	EventsPerSecond float64
+	EventBurst      int
+	// MaxRoomsPerSocket bounds the rooms a socket can be in, its own room
+	// not counted (0: no limit). Socket.Join past it joins nothing and
+	// returns ErrTooManyRooms.
+	MaxRoomsPerSocket int
+}
+
+// Defaults of the parser limits.
+const (
+	DefaultMaxAttachments = 10
+	DefaultMaxJSONDepth   = 64
+)
+
+// ErrTooManyRooms is returned by Socket.Join when the socket would be in
+// more rooms than Limits.MaxRoomsPerSocket.
+var ErrTooManyRooms = errors.New("socketio: too many rooms for one socket")
+
+// errAckRateLimited is the error ack of an event dropped by the rate limit.
+var errAckRateLimited = map[string]string{"message": "rate limit exceeded"}
+
+func (l *Limits) withDefaults() Limits {
+	c := *l
+	if c.MaxAttachments <= 0 {
+		c.MaxAttachments = DefaultMaxAttachments
+	}
+	if c.MaxJSONDepth <= 0 {
+		c.MaxJSONDepth = DefaultMaxJSONDepth
+	}
+	if c.EventsPerSecond > 0 && c.EventBurst < 1 {
+		c.EventBurst = max(1, int(c.EventsPerSecond))
+	}
+	return c
+}
+
+// newEventLimiter returns a socket's event bucket, or nil without a rate.
+func (l *Limits) newEventLimiter() *rate.Limiter {
+	if l.EventsPerSecond <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(l.EventsPerSecond), l.EventBurst)
+}
+
+// checkRooms reports whether s may join rooms without passing
+// MaxRoomsPerSocket.
+func (s *Socket) checkRooms(rooms []string) error {
+	limit := s.nsp.srv.opts.Limits.MaxRoomsPerSocket
+	if limit <= 0 {
+		return nil
+	}
+	have := s.nsp.adapter.SocketRooms(s) // its own id included
+	n := len(have) - 1
+	for i, r := range rooms {
+		if r != s.id && !slices.Contains(have, r) && !slices.Contains(rooms[:i], r) {
+			n++
+		}
+	}
+	if n > limit {
+		return ErrTooManyRooms
+	}
+	return nil
+}
+
+// jsonTooDeep reports whether the valid JSON b nests arrays and objects
+// deeper than limit.
+func jsonTooDeep(b []byte, limit int) bool {
+	if len(b) <= limit {
+		return false // each level takes at least one byte
+	}
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '[', '{':
+			if depth++; depth > limit {
+				return true
+			}
+		case ']', '}':
+			depth--
+		}
+	}
+	return false
+}
