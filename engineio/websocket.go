@@ -119,17 +119,51 @@ func (c *wsConn) writeMessage(m *Message) error {
 // If a writer is busy (blocked on a full socket), the frame is skipped:
 // closing never waits for a writer.
 func (c *wsConn) closeWith(code int, reason string) {
+	sent := false
 	if c.mu.TryLock() {
 		if !c.closed.Load() {
 			func() {
 				c.setDeadline(time.Second)
 				defer c.clearDeadline()
-				_, _ = c.conn.Write(closeFrame(code, reason))
+				_, err := c.conn.Write(closeFrame(code, reason))
+				sent = err == nil
 			}()
 		}
 		c.mu.Unlock()
 	}
+	if sent {
+		c.lingerClose()
+		return
+	}
 	c.close()
+}
+
+// closeLinger is how long a connection stays half-closed after the
+// server's close frame.
+const closeLinger = time.Second
+
+// lingerClose ends the connection after a close frame: it sends FIN at
+// once but keeps the socket for closeLinger before closing it. Closing a
+// socket with unread input (a client still sending, such as one whose
+// message was too big) makes the kernel reset the connection, and a reset
+// can destroy the close frame before the client reads it: the client
+// would see a connection error instead of the close code that says why.
+// Nothing is read meanwhile; the session is over.
+func (c *wsConn) lingerClose() {
+	cw, ok := c.conn.(interface{ CloseWrite() error })
+	if !ok {
+		c.close()
+		return
+	}
+	if c.closed.Swap(true) {
+		return
+	}
+	if pc := c.pc.Load(); pc != nil {
+		getPoller().forget(pc)
+	}
+	_ = c.conn.SetReadDeadline(time.Now()) // a reader still blocked stops
+	_ = cw.CloseWrite()
+	time.AfterFunc(closeLinger, func() { _ = c.conn.Close() })
 }
 
 // close closes the connection at once. It does not take c.mu: a writer
