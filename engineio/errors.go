@@ -21,6 +21,8 @@ var (
 	errBadRequest         = &requestError{3, "Bad request", http.StatusBadRequest}
 	errForbidden          = &requestError{4, "Forbidden", http.StatusForbidden}
 	errUnsupportedVersion = &requestError{5, "Unsupported protocol version", http.StatusBadRequest}
+	// A refusal by policy, like Forbidden, but temporary: clients retry.
+	errShuttingDown = &requestError{4, "Server shutting down", http.StatusServiceUnavailable}
 )
 
 func (e *requestError) Error() string { return e.Message }

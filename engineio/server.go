@@ -157,6 +157,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		writeRequestError(w, errShuttingDown)
+		return
+	}
 	var key string
 	if s.admit != nil {
 		key = s.opts.Limits.clientKey(r)
@@ -238,7 +245,7 @@ func (s *Server) openPacket(id string, ws bool) *Message {
 func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake, key string) {
 	sess := s.newSession(hs, newID(), nil, key)
 	if sess == nil {
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		writeRequestError(w, errShuttingDown)
 		return
 	}
 	open := s.openPacket(sess.id, false)
@@ -256,6 +263,14 @@ func (s *Server) remove(sess *Session) {
 	if removed {
 		s.admit.release(sess.clientKey)
 	}
+}
+
+// Drain refuses new sessions (handshakes get HTTP 503); open sessions go
+// on. It is the first step of a graceful shutdown: Close ends them.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 }
 
 // Close refuses new sessions and closes every open one with

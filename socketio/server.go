@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/engineio"
@@ -34,10 +35,13 @@ type Server struct {
 	log    *slog.Logger
 	engine *engineio.Server
 
-	mu       sync.RWMutex
-	nsps     map[string]*Namespace
-	clients  map[*client]struct{}
-	shutdown bool
+	mu      sync.RWMutex
+	nsps    map[string]*Namespace
+	clients map[*client]struct{}
+
+	// running counts event handlers in progress, whose acks a graceful
+	// shutdown waits for.
+	running atomic.Int64
 }
 
 // NewServer returns a server with the main namespace "/" created.
@@ -119,13 +123,25 @@ func (s *Server) Namespaces() []*Namespace {
 	return out
 }
 
-// Close disconnects every socket with "server shutting down" and closes the
-// connections, flushing what was queued for them; clients see a transport
-// close and reconnect (to another node, or to this one once restarted).
-// It waits until all are closed or ctx is done.
+// Close shuts the server down gracefully. It refuses new connections, then
+// drains: it waits for the event handlers in progress (so that their acks
+// go out) and for the acks the server awaits from clients, for at most
+// half the time ctx leaves. Then it disconnects every socket with "server
+// shutting down" and closes the connections, flushing what was queued for
+// them. Clients see a transport close and reconnect (to another node, or to
+// this one once restarted): a DISCONNECT packet would stop them from
+// reconnecting. It waits until all are closed or ctx is done.
 func (s *Server) Close(ctx context.Context) error {
+	s.engine.Drain()
+	dctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
+		defer cancel()
+	}
+	s.drain(dctx)
+
 	s.mu.Lock()
-	s.shutdown = true
 	clients := make([]*client, 0, len(s.clients))
 	for c := range s.clients {
 		clients = append(clients, c)
@@ -144,6 +160,43 @@ func (s *Server) Close(ctx context.Context) error {
 		_ = n.adapter.Close()
 	}
 	return err
+}
+
+// drain waits until no event handler runs and no ack from a client is
+// awaited, or ctx is done.
+func (s *Server) drain(ctx context.Context) {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for s.running.Load() > 0 || s.awaitedAcks() > 0 {
+		select {
+		case <-ctx.Done():
+			s.log.Warn("socketio: shutdown did not drain in time", "handlers", s.running.Load(), "acks", s.awaitedAcks())
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// awaitedAcks counts the acks the server awaits from its clients.
+func (s *Server) awaitedAcks() int {
+	s.mu.RLock()
+	clients := make([]*client, 0, len(s.clients))
+	for c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.RUnlock()
+	n := 0
+	for _, c := range clients {
+		c.mu.Lock()
+		socks := slices.Clone(c.sockets)
+		c.mu.Unlock()
+		for _, sk := range socks {
+			sk.mu.Lock()
+			n += len(sk.acks)
+			sk.mu.Unlock()
+		}
+	}
+	return n
 }
 
 func newSocketID() string { return engineio.NewID() }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
 )
 
 func TestConnectAndHandshake(t *testing.T) {
@@ -318,4 +320,67 @@ func TestServerCloseDisconnectsWithReason(t *testing.T) {
 		t.Fatalf("reason = %q", r)
 	}
 	c.expectClosed()
+}
+
+// A graceful shutdown lets the handlers in progress send their acks, and
+// waits for the acks the server awaits from clients, before it disconnects
+// anyone; meanwhile new connections are refused.
+func TestCloseDrainsAcks(t *testing.T) {
+	srv, url := startServer(t, nil)
+	started := make(chan struct{})
+	srv.Of("/").On("slow", func(s *Socket, e *Event) {
+		close(started)
+		time.Sleep(300 * time.Millisecond)
+		_ = e.Ack("done")
+	})
+	asked := make(chan string, 1)
+	srv.Of("/").On("ask-me", func(s *Socket, e *Event) {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			answer, err := s.EmitWithAck(ctx, "question")
+			if err != nil {
+				asked <- "error: " + err.Error()
+				return
+			}
+			var v string
+			_ = answer.Decode(0, &v)
+			asked <- v
+		}()
+	})
+	c := connect(t, url, "/", "")
+	c.send(`42["ask-me"]`)
+	q := c.read()
+	if !strings.HasPrefix(q, `42`) || !strings.HasSuffix(q, `["question"]`) {
+		t.Fatalf("question: %q", q)
+	}
+	ackID := strings.TrimSuffix(strings.TrimPrefix(q, "42"), `["question"]`)
+	c.send(`421["slow"]`)
+	<-started
+
+	closed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		closed <- srv.Close(ctx)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	// Refused while draining.
+	if _, _, _, err := ws.Dial(context.Background(), url); err == nil {
+		t.Error("new connection accepted during shutdown")
+	}
+	// The handler in progress gets its ack out.
+	if got := c.read(); got != `431["done"]` {
+		t.Fatalf("ack of the handler in progress: %q", got)
+	}
+	// The client answers the server's question late: still received.
+	time.Sleep(100 * time.Millisecond)
+	c.send(`43` + ackID + `["answer"]`)
+	if got := <-asked; got != "answer" {
+		t.Fatalf("server's EmitWithAck during shutdown: %q", got)
+	}
+	c.expectClosed()
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
 }

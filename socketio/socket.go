@@ -226,6 +226,9 @@ func (s *Socket) onEvent(p *packet) error {
 
 // call runs a handler; a panic is contained to this event.
 func (s *Socket) call(h EventHandler, ev *Event) {
+	running := &s.nsp.srv.running
+	running.Add(1)
+	defer running.Add(-1)
 	defer func() {
 		if v := recover(); v != nil {
 			s.nsp.srv.log.Error("socketio: panic in event handler", "nsp", s.nsp.name, "event", ev.Name, "panic", v)
