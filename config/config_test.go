@@ -117,6 +117,7 @@ limits:
   max_attachments: 2
   max_json_depth: 8
   trusted_proxies: [10.0.0.0/8, "::1"]
+  bind_session_to_ip: true
   read_header_timeout: 3s
   max_header_bytes: 8192
 `
@@ -153,6 +154,7 @@ limits:
 			MaxAttachments:      2,
 			MaxJSONDepth:        8,
 			TrustedProxies:      []string{"10.0.0.0/8", "::1"},
+			BindSessionToIP:     true,
 			ReadHeaderTimeout:   3 * time.Second,
 			MaxHeaderBytes:      8192,
 		},

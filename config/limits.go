@@ -32,6 +32,9 @@ type Limits struct {
 	// prefixes) whose X-Forwarded-For header names the client address
 	// that per-address limits count. Empty: the TCP peer's address.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// BindSessionToIP refuses requests for a session from another client
+	// address than the one that opened it.
+	BindSessionToIP bool `yaml:"bind_session_to_ip"`
 	// HTTP server: time to read a request's headers (slowloris), and
 	// their size.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
@@ -103,6 +106,8 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 			d.int(v, p, &l.MaxJSONDepth)
 		case "trusted_proxies":
 			d.strings(v, p, &l.TrustedProxies)
+		case "bind_session_to_ip":
+			d.boolean(v, p, &l.BindSessionToIP)
 		case "read_header_timeout":
 			d.duration(v, p, &l.ReadHeaderTimeout)
 		case "max_header_bytes":

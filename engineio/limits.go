@@ -30,6 +30,14 @@ type Limits struct {
 	// users behind one address.
 	HandshakeRate  float64
 	HandshakeBurst int
+	// BindSessionToIP refuses requests for a session (polling requests,
+	// the WebSocket upgrade) from another client address than the one that
+	// opened it, as if the session did not exist: a leaked session id is
+	// then useless elsewhere. Off by default, as in the reference: clients
+	// whose address changes between connections (dual-stack hosts picking
+	// IPv4 or IPv6 per connection, proxies with several egress addresses)
+	// would lose their polling sessions over and over.
+	BindSessionToIP bool
 	// ClientIP names the address a request counts against (default: the
 	// host part of r.RemoteAddr). Behind a reverse proxy every request has
 	// the proxy's address; set this to read the proxy's forwarding header,
@@ -68,6 +76,12 @@ type ipEntry struct {
 // addresses, which keeps the table as small as the set of addresses that
 // have sessions or a recent burst, at amortized O(1) per handshake.
 const sweepEvery = 1024
+
+// keyed reports whether sessions need their client key: for limits, or
+// to bind sessions to it.
+func (l *Limits) keyed() bool {
+	return l.BindSessionToIP || l.MaxSessions > 0 || l.MaxSessionsPerIP > 0 || l.HandshakeRate > 0
+}
 
 func newAdmission(l Limits) *admission {
 	if l.MaxSessions <= 0 && l.MaxSessionsPerIP <= 0 && l.HandshakeRate <= 0 {

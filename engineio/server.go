@@ -123,6 +123,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeRequestError(w, errUnknownSID)
 			return
 		}
+		if s.opts.Limits.BindSessionToIP && s.opts.Limits.clientKey(r) != sess.clientKey {
+			s.opts.Logger.Debug("engineio: request for a session from another address refused", "client", s.opts.Limits.clientKey(r))
+			writeRequestError(w, errUnknownSID) // as if it did not exist
+			return
+		}
 		if q.Get("EIO") != strconv.Itoa(sess.hs.Protocol) {
 			writeRequestError(w, errBadRequest) // protocol mismatch
 			return
@@ -165,7 +170,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var key string
-	if s.admit != nil {
+	if s.opts.Limits.keyed() {
 		key = s.opts.Limits.clientKey(r)
 		if err := s.admit.admit(key); err != nil {
 			s.opts.Logger.Debug("engineio: handshake refused", "reason", err.Message, "client", key)

@@ -45,7 +45,8 @@ const (
 
 // profile is the default configuration with smaller bounds, so that the
 // attacks are quick: a 10 kB payload limit, a 1s header timeout, a 1s/1s
-// heartbeat, one allowed origin, a per-address cap of 5 connections.
+// heartbeat, one allowed origin, a per-address cap of 5 connections; and
+// sessions bound to their client's address.
 func profile(c *config.Config) {
 	c.StaticDir = ""
 	c.Namespaces = []config.Namespace{{Name: "/", App: "conformance"}}
@@ -55,6 +56,7 @@ func profile(c *config.Config) {
 	c.CORS.Origins = []string{goodOrigin}
 	c.Limits.MaxConnectionsPerIP = perIPCap
 	c.Limits.ReadHeaderTimeout = headerWait
+	c.Limits.BindSessionToIP = true
 }
 
 // suite is the server under attack and its bystander.
@@ -104,6 +106,7 @@ func TestHostileInput(t *testing.T) {
 		{"slowloris handshake", slowloris},
 		{"half-open connection", halfOpen},
 		{"unknown sid", unknownSID},
+		{"stolen sid", stolenSID},
 		{"two concurrent GETs", concurrentGETs},
 		{"header flood", headerFlood},
 		{"disallowed Origin", disallowedOrigin},
@@ -497,6 +500,48 @@ func unknownSID(t *testing.T, s *suite) {
 		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"code":1`) {
 			t.Fatalf("sid %q: %d %s, want 400 code 1", sid, res.StatusCode, b)
 		}
+	}
+}
+
+// A session id used from another address is refused as unknown, over
+// polling and for the upgrade; its owner goes on undisturbed.
+func stolenSID(t *testing.T, s *suite) {
+	owner := s.httpClient(s.addr())
+	sid := s.openPolling(t, owner)
+	thief := s.addr()
+	c := s.httpClient(thief)
+	for _, method := range []string{"GET", "POST"} {
+		req, _ := http.NewRequest(method, pollURL(s.base, sid), strings.NewReader("40"))
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"code":1`) {
+			t.Fatalf("%s with a stolen sid: %d %s, want 400 code 1", method, res.StatusCode, b)
+		}
+	}
+	d := ws.Dialer{NetDial: dialer(thief).DialContext, Timeout: 5 * time.Second}
+	u := "ws" + strings.TrimPrefix(s.base, "http") + "/socket.io/?EIO=4&transport=websocket&sid=" + sid
+	if conn, _, _, err := d.Dial(context.Background(), u); err == nil {
+		conn.Close()
+		t.Fatal("upgrade with a stolen sid accepted")
+	}
+	// The owner's session is intact: it connects to the namespace.
+	res, err := owner.Post(pollURL(s.base, sid), "text/plain", strings.NewReader("40"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	res, err = owner.Get(pollURL(s.base, sid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.HasPrefix(string(b), "40{") {
+		t.Fatalf("owner after the theft attempts: %q, want its CONNECT answer", b)
 	}
 }
 

@@ -134,6 +134,7 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 			MaxSessionsPerIP: cfg.Limits.MaxConnectionsPerIP,
 			HandshakeRate:    cfg.Limits.HandshakesPerSecond,
 			HandshakeBurst:   cfg.Limits.HandshakeBurst,
+			BindSessionToIP:  cfg.Limits.BindSessionToIP,
 			ClientIP:         clientIPFunc(cfg.Limits.TrustedProxyPrefixes()),
 		},
 		Logger: log,
