@@ -1,8 +1,10 @@
 package socketio
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -383,4 +385,54 @@ func TestCloseDrainsAcks(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+}
+
+// Session and socket ids are credentials of a sort (a polling session id is
+// all it takes to act as its client): they are never logged at info level
+// or above, whatever happens.
+func TestIDsNotLoggedAtInfo(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, url := startServer(t, &Options{Logger: log})
+	srv.Of("/").On("boom", func(s *Socket, e *Event) { panic("kaboom") })
+	ids := make(chan string, 4)
+	srv.Of("/").OnConnection(func(s *Socket) { ids <- s.ID(); ids <- s.client.conn.ID() })
+	c := connect(t, url, "/", "")
+	c.send(`421["boom"]`)
+	_ = c.read()
+	c.send(`42[`) // malformed: the connection is closed
+	c.expectClosed()
+	d := connect(t, url, "/", "")
+	d.send("41") // disconnect
+	got := buf.String()
+	if !strings.Contains(got, "panic in event handler") {
+		t.Fatalf("the panic was not logged: %q", got)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(ids) < 4; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d ids collected, want 4", len(ids))
+		}
+	}
+	for len(ids) > 0 {
+		if id := <-ids; strings.Contains(got, id) {
+			t.Fatalf("id %s logged at info level or above:\n%s", id, got)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
