@@ -51,6 +51,13 @@ static_dir: ""
 log:
   level: warn
 pprof: true
+# Every client comes from 127.0.0.1: no per-address or total connection
+# limits. The event rate limit (200/s per socket) stays on: no client here
+# goes near it.
+limits:
+  max_connections: 0
+  max_connections_per_ip: 0
+  handshakes_per_second: 0
 namespaces:
   - name: /
     app: bench
@@ -88,19 +95,28 @@ base=$(sample baseline)
 echo "$base" >>"$out/samples.tsv"
 echo "soak: baseline $base"
 
-lg=("$bin/loadgen" -url "$url" -pid "$srv" -json -timeout "$((total + 60))s")
+# The loads run for about $duration: the fanout stops sending then; echo and
+# polling clients do as many rounds as fit with their pace plus 10 ms of
+# round trip each (a little less than $duration), and -timeout leaves room
+# for a slow machine.
+lg=("$bin/loadgen" -url "$url" -pid "$srv" -json -timeout "$((total + 300))s")
 "${lg[@]}" -scenario churn -rate 40 -duration "$duration" >"$out/churn.json" 2>"$out/churn.err" &
 pids+=($!)
 "${lg[@]}" -scenario fanout -n 200 -w 1 -k 1000000000 -send-for "$duration" -pace 20ms >"$out/fanout.json" 2>"$out/fanout.err" &
 pids+=($!)
-"${lg[@]}" -scenario echo -c 50 -rounds "$((total * 10))" -pace 100ms >"$out/echo.json" 2>"$out/echo.err" &
+"${lg[@]}" -scenario echo -c 50 -rounds "$((total * 1000 / 110))" -pace 100ms >"$out/echo.json" 2>"$out/echo.err" &
 pids+=($!)
-"${lg[@]}" -scenario polling -m 20 -rounds "$((total * 5))" -pace 200ms >"$out/polling.json" 2>"$out/polling.err" &
+"${lg[@]}" -scenario polling -m 20 -rounds "$((total * 1000 / 210))" -pace 200ms >"$out/polling.json" 2>"$out/polling.err" &
 pids+=($!)
 
 echo "soak: running for $duration (samples in $out/samples.tsv)"
-end=$((SECONDS + total))
-while ((SECONDS < end)); do
+# Sample every minute until every load generator has finished.
+while :; do
+	running=0
+	for p in "${pids[@]}"; do
+		kill -0 "$p" 2>/dev/null && running=1
+	done
+	((running)) || break
 	sleep 60
 	sample load >>"$out/samples.tsv" || true
 done
