@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/handlers"
 	"github.com/switchboard/switchboard/internal/clientbundle"
+	"github.com/switchboard/switchboard/internal/rawchat"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -31,6 +32,8 @@ type App struct {
 	io      *socketio.Server
 	echo    *engineio.Server
 	handler http.Handler
+	lobby   *handlers.ChatLobby // the chat raw WebSocket clients join (raw_websocket)
+	raw     *rawchat.Server
 }
 
 // New builds the application. log may be nil.
@@ -49,6 +52,9 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		install, ok := handlers.Lookup(ns.App)
 		if !ok {
 			return nil, fmt.Errorf("namespaces[%d].app: unknown app %q (known: %s)", i, ns.App, strings.Join(handlers.Names(), ", "))
+		}
+		if a.installRawChatLobby(ns) {
+			continue
 		}
 		install(a.io.Of(ns.Name))
 	}
@@ -107,6 +113,9 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		})
 	}
 	a.handler = r
+	if err := a.mountRawChat(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -137,6 +146,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	err := a.io.Close(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
+	}
+	if a.raw != nil {
+		err = errors.Join(err, a.raw.Close(ctx))
 	}
 	return err
 }
