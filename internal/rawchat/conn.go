@@ -47,14 +47,15 @@ func newConn(s *Server, nc net.Conn, br *bufio.Reader, name string) *conn {
 
 // send queues a frame without blocking. A client whose queue would pass
 // the bound is cut off: it is not reading, and waiting for it would slow
-// everyone else.
+// everyone else. An empty queue takes any one frame, so that a message as
+// large as the bound is not taken for a slow client.
 func (c *conn) send(frame []byte) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return
 	}
-	if c.queued+len(frame)+frameOverhead > c.s.opts.MaxBufferedBytes {
+	if c.queued > 0 && c.queued+len(frame)+frameOverhead > c.s.opts.MaxBufferedBytes {
 		c.closing = true
 		c.mu.Unlock()
 		c.s.opts.Logger.Debug("rawchat: send queue full, dropping client", "name", c.name)
