@@ -298,3 +298,48 @@ func TestShutdown(t *testing.T) {
 		t.Fatal("raw client accepted after Shutdown")
 	}
 }
+
+// Chat messages from Socket.IO users reach raw clients without ever
+// waiting for them: a raw client that does not read is dropped while the
+// Socket.IO users go on receiving every message.
+func TestSlowClientNeverBlocksSocketIO(t *testing.T) {
+	base := start(t, func(c *config.Config) { c.SocketIO.MaxBufferedBytes = 64 << 10 })
+	alice := chatUser(t, base, "alice")
+	bob := chatUser(t, base, "bob")
+	slow := dialRaw(t, base, "") // guest-1, never reads
+	expectEvent(t, bob, "user joined", func(e userEvent) bool { return e.Username == "guest-1" })
+
+	text := strings.Repeat("€", 2000) // the chat's largest message: 2,000 characters, 6,000 bytes
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dropped := false
+	n := 0
+	for ; n < 10_000 && !dropped; n++ {
+		if err := alice.Emit("new message", text); err != nil {
+			t.Fatal(err)
+		}
+		// bob gets each message (and, at some point, guest-1 leaving).
+		for {
+			e, err := bob.Next(ctx)
+			if err != nil {
+				t.Fatalf("bob, message %d: %v", n+1, err)
+			}
+			if e.Name == "user left" {
+				var u userEvent
+				if e.Arg(0, &u) == nil && u.Username == "guest-1" {
+					dropped = true
+				}
+				continue
+			}
+			if e.Name == "new message" {
+				break
+			}
+		}
+	}
+	if !dropped {
+		t.Fatalf("slow raw client not dropped after %d chat messages", n)
+	}
+	t.Logf("slow raw client dropped after %d chat messages (%v); bob got every one", n, time.Since(began).Round(time.Millisecond))
+	slow.conn.Close()
+}
