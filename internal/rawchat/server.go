@@ -125,6 +125,9 @@ func (s *Server) relay(from *conn, msg []byte) {
 // Deliver sends every raw client one text frame "from: text": a message
 // posted in the Room by someone who is not a raw client. It never blocks.
 func (s *Server) Deliver(from, text string) {
+	if s.Len() == 0 {
+		return // the usual case: no frame to build
+	}
 	s.broadcast(textFrame(from, ": ", text))
 }
 
