@@ -54,9 +54,8 @@ type chat struct {
 	users map[*socketio.Socket]*chatUser // sockets that sent "add user"
 	rooms map[string]*chatRoom
 	// lobbyListeners get the lobby's messages from Socket.IO users (see
-	// ChatLobby.OnMessage); numGuests counts lobby guests.
+	// ChatLobby.OnMessage).
 	lobbyListeners []func(ChatMessage)
-	numGuests      int
 }
 
 type chatUser struct {
@@ -117,7 +116,7 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 	r := c.rooms[lobby]
 	r.members = append(r.members, s)
 	history := slices.Clone(r.history)
-	num := len(c.users) + c.numGuests
+	num := c.numUsersLocked()
 	c.mu.Unlock()
 
 	s.Join(lobby)
@@ -152,6 +151,9 @@ func (c *chat) newMessage(s *socketio.Socket, text string) {
 		fn(msg)
 	}
 }
+
+// numUsersLocked counts named sockets and lobby guests.
+func (c *chat) numUsersLocked() int { return len(c.users) + len(c.rooms[lobby].guests) }
 
 // recordLocked appends msg to its room's history.
 func (c *chat) recordLocked(msg ChatMessage) {
@@ -238,7 +240,7 @@ func (c *chat) disconnect(s *socketio.Socket, _ string) {
 	}
 	delete(c.users, s)
 	c.leaveLocked(s, u.room)
-	num := len(c.users) + c.numGuests
+	num := c.numUsersLocked()
 	c.mu.Unlock()
 
 	_ = c.nsp.Emit("user left", userEvent{Username: u.name, NumUsers: num})
@@ -256,7 +258,7 @@ func (c *chat) leaveLocked(s *socketio.Socket, room string) {
 	if i := slices.Index(r.members, s); i >= 0 {
 		r.members = slices.Delete(r.members, i, i+1)
 	}
-	if len(r.members) == 0 && len(r.guests) == 0 && room != lobby {
+	if len(r.members) == 0 && room != lobby {
 		delete(c.rooms, room)
 	}
 }

@@ -39,8 +39,7 @@ func (l *ChatLobby) Enter(name string) {
 	c.mu.Lock()
 	r := c.rooms[lobby]
 	r.guests = append(r.guests, name)
-	c.numGuests++
-	num := len(c.users) + c.numGuests
+	num := c.numUsersLocked()
 	c.mu.Unlock()
 
 	_ = c.nsp.Emit("user joined", userEvent{Username: name, NumUsers: num})
@@ -60,8 +59,7 @@ func (l *ChatLobby) Leave(name string) {
 		return
 	}
 	r.guests = slices.Delete(r.guests, i, i+1)
-	c.numGuests--
-	num := len(c.users) + c.numGuests
+	num := c.numUsersLocked()
 	c.mu.Unlock()
 
 	_ = c.nsp.Emit("user left", userEvent{Username: name, NumUsers: num})

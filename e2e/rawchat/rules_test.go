@@ -1,4 +1,4 @@
-package rawchat_test
+package rawchat
 
 import (
 	"bytes"
