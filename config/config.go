@@ -32,6 +32,7 @@ type Config struct {
 	Namespaces      []Namespace   `yaml:"namespaces"`
 	EngineIOEcho    *EngineIOEcho `yaml:"engineio_echo,omitempty"`
 	Limits          Limits        `yaml:"limits"`
+	RawWebSocket    *RawWebSocket `yaml:"raw_websocket,omitempty"`
 	// Pprof serves Go's profiler at /debug/pprof/. Off by default: it
 	// exposes internals and can cost CPU; enable it only where the port
 	// is not public.
@@ -74,6 +75,26 @@ type EngineIOEcho struct {
 	Path string `yaml:"path"`
 }
 
+// RawWebSocket enables the bridge for plain WebSocket clients (the
+// original tutorial's chat page: `new WebSocket("ws://host/")`, one text
+// frame per message). Such clients talk among themselves and with the
+// Socket.IO chat users of Namespace, whose main room they join as
+// guest-<n>. The section is absent by default (no bridge: it needs a chat);
+// the shipped config.yaml turns it on.
+type RawWebSocket struct {
+	// Path is the exact URL path of the upgrade ("/" in the tutorial). A
+	// plain GET of Path is not affected (the static page stays there).
+	Path string `yaml:"path"`
+	// Namespace is the Socket.IO namespace whose chat raw clients join; it
+	// must be listed in namespaces with app chat.
+	Namespace string `yaml:"namespace"`
+	// MaxMessage is the largest message accepted from a raw client, in
+	// bytes; a larger one closes that client with code 1009. It must not
+	// exceed socketio.max_buffered_bytes, the bound on each client's
+	// outgoing queue (one message would overflow every queue).
+	MaxMessage int `yaml:"max_message"`
+}
+
 // Allowed values.
 const (
 	TransportPolling   = "polling"
@@ -82,6 +103,14 @@ const (
 	// DefaultEngineIOEchoPath is the echo path used when the engineio_echo
 	// section is present but has no path.
 	DefaultEngineIOEchoPath = "/engine.io/"
+
+	// Defaults of the raw_websocket section's keys, when it is present.
+	DefaultRawWebSocketPath       = "/"
+	DefaultRawWebSocketNamespace  = "/"
+	DefaultRawWebSocketMaxMessage = 4096
+
+	// ChatApp is the application raw WebSocket clients are bridged to.
+	ChatApp = "chat"
 )
 
 var (

@@ -527,8 +527,13 @@ func TestRepoFiles(t *testing.T) {
 		byName[filepath.Base(f)] = c
 	}
 
-	if c := byName["config.yaml"]; c != nil && !reflect.DeepEqual(c, Default()) {
-		t.Errorf("config.yaml = %+v, want Default()", c)
+	if c := byName["config.yaml"]; c != nil {
+		// The defaults, and the raw WebSocket bridge (off by default).
+		want := Default()
+		want.RawWebSocket = &RawWebSocket{Path: "/", Namespace: "/", MaxMessage: 4096}
+		if !reflect.DeepEqual(c, want) {
+			t.Errorf("config.yaml = %+v, want Default() with raw_websocket %+v", c, *want.RawWebSocket)
+		}
 	}
 	if c := byName["conformance.yaml"]; c == nil {
 		t.Error("examples/conformance.yaml missing")

@@ -381,6 +381,8 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.boolean(v, p, &c.Pprof)
 		case "limits":
 			d.limits(v, p, &c.Limits)
+		case "raw_websocket":
+			d.rawWebSocket(v, p, &c.RawWebSocket)
 		default:
 			return false
 		}
@@ -501,4 +503,30 @@ func (d *decoder) engineIOEcho(n *yaml.Node, path string, out **EngineIOEcho) {
 		return true
 	})
 	*out = e
+}
+
+func (d *decoder) rawWebSocket(n *yaml.Node, path string, out **RawWebSocket) {
+	if isNull(deref(n)) {
+		*out = nil // explicitly disabled
+		return
+	}
+	r := &RawWebSocket{
+		Path:       DefaultRawWebSocketPath,
+		Namespace:  DefaultRawWebSocketNamespace,
+		MaxMessage: DefaultRawWebSocketMaxMessage,
+	}
+	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
+		switch key {
+		case "path":
+			d.str(v, p, &r.Path)
+		case "namespace":
+			d.str(v, p, &r.Namespace)
+		case "max_message":
+			d.int(v, p, &r.MaxMessage)
+		default:
+			return false
+		}
+		return true
+	})
+	*out = r
 }

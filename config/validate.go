@@ -135,6 +135,7 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 		}
 	}
 	v.limits(&c.Limits)
+	v.rawWebSocket(c)
 	return v.errs
 }
 
@@ -261,6 +262,84 @@ func checkOrigin(o string) string {
 	h := u.Hostname()
 	if _, err := netip.ParseAddr(h); err != nil && !validHostname(h) {
 		return bad("invalid host")
+	}
+	return ""
+}
+
+// rawWebSocket checks the raw_websocket section, if present.
+func (v *validator) rawWebSocket(c *Config) {
+	r := c.RawWebSocket
+	if r == nil {
+		return
+	}
+	pathOK := false
+	if msg := checkExactPath(r.Path); msg != "" {
+		v.errorf("raw_websocket.path", "%s", msg)
+	} else {
+		pathOK = true
+	}
+	if r.MaxMessage <= 0 {
+		v.errorf("raw_websocket.max_message", "must be positive, got %d", r.MaxMessage)
+	} else if b := c.SocketIO.MaxBufferedBytes; b > 0 && r.MaxMessage > b {
+		v.errorf("raw_websocket.max_message", "%d exceeds socketio.max_buffered_bytes (%d): one message would overflow every client's queue", r.MaxMessage, b)
+	}
+	if pathOK {
+		// The upgrade is matched on the exact path, before the other
+		// endpoints; it must not shadow any of them.
+		bare := strings.TrimSuffix(r.Path, "/")
+		for _, o := range []struct{ key, path string }{
+			{"socketio.path", c.SocketIO.Path},
+			{"engineio_echo.path", echoPath(c)},
+		} {
+			if o.path == "" || v.failed(o.key) {
+				continue // reported already
+			}
+			if strings.HasPrefix(r.Path, o.path) || bare == strings.TrimSuffix(o.path, "/") {
+				v.errorf("raw_websocket.path", "%s is inside %s %s", quote(r.Path), o.key, quote(o.path))
+			}
+		}
+	}
+	if v.failed("namespaces") {
+		return // reported already
+	}
+	ns := slices.IndexFunc(c.Namespaces, func(n Namespace) bool { return n.Name == r.Namespace })
+	switch {
+	case ns < 0:
+		names := make([]string, len(c.Namespaces))
+		for i, n := range c.Namespaces {
+			names[i] = quote(n.Name)
+		}
+		v.errorf("raw_websocket.namespace", "namespace %s is not configured (namespaces lists %s)", quote(r.Namespace), strings.Join(names, ", "))
+	case c.Namespaces[ns].App != ChatApp:
+		v.errorf("raw_websocket.namespace", "namespace %s runs app %s, not %s: raw clients join a chat", quote(r.Namespace), quote(c.Namespaces[ns].App), ChatApp)
+	}
+}
+
+// failed reports whether a problem was found at key or below it.
+func (v *validator) failed(key string) bool {
+	return slices.ContainsFunc(v.errs, func(e *Error) bool {
+		return e.Key == key || strings.HasPrefix(e.Key, key+".") || strings.HasPrefix(e.Key, key+"[")
+	})
+}
+
+func echoPath(c *Config) string {
+	if c.EngineIOEcho == nil {
+		return ""
+	}
+	return c.EngineIOEcho.Path
+}
+
+// checkExactPath returns a problem with a path matched exactly (not as a
+// prefix), or "".
+func checkExactPath(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Sprintf(`must start with "/", got %s`, quote(p))
+	}
+	if strings.ContainsFunc(p, badPathRune) {
+		return fmt.Sprintf("invalid path %s (no spaces, control characters, ? or #)", quote(p))
+	}
+	if t := strings.TrimSuffix(p, "/"); p != "/" && (strings.HasSuffix(t, "/") || path.Clean(t) != t) {
+		return fmt.Sprintf(`invalid path %s (no empty, "." or ".." segments)`, quote(p))
 	}
 	return ""
 }

@@ -85,3 +85,13 @@ func validHeaderValue(v string) bool {
 	}
 	return true
 }
+
+// AllowWebSocket reports whether a WebSocket upgrade carrying r's Origin
+// header may be accepted, by the rule the Engine.IO endpoint applies: no
+// Origin (not a browser) is accepted, an Origin with invalid characters is
+// not, and otherwise Origins decides (same host only when it is empty).
+// Other WebSocket endpoints of the same server call it so that one policy
+// covers them all.
+func (c *CORS) AllowWebSocket(r *http.Request) bool {
+	return validHeaderValue(r.Header.Get("Origin")) && c.allowWebSocket(r)
+}

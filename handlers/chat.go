@@ -16,7 +16,9 @@ import (
 // is, and adds rooms: "join room", "list rooms", and the "rooms",
 // "room users", "user joined room" and "user left room" updates. README.md
 // documents every event.
-func Chat(n *socketio.Namespace) {
+func Chat(n *socketio.Namespace) { newChat(n) }
+
+func newChat(n *socketio.Namespace) *chat {
 	c := &chat{nsp: n, users: make(map[*socketio.Socket]*chatUser), rooms: make(map[string]*chatRoom)}
 	c.rooms[lobby] = &chatRoom{}
 
@@ -36,6 +38,7 @@ func Chat(n *socketio.Namespace) {
 	n.On("leave room", func(s *socketio.Socket, e *socketio.Event) { c.joinRoom(s, e, lobby) })
 	n.On("list rooms", func(s *socketio.Socket, e *socketio.Event) { ackIfAsked(e, c.roomList()) })
 	n.OnDisconnect(c.disconnect)
+	return c
 }
 
 const (
@@ -50,6 +53,9 @@ type chat struct {
 	mu    sync.Mutex
 	users map[*socketio.Socket]*chatUser // sockets that sent "add user"
 	rooms map[string]*chatRoom
+	// lobbyListeners get the lobby's messages from Socket.IO users (see
+	// ChatLobby.OnMessage).
+	lobbyListeners []func(ChatMessage)
 }
 
 type chatUser struct {
@@ -59,6 +65,7 @@ type chatUser struct {
 
 type chatRoom struct {
 	members []*socketio.Socket
+	guests  []string // participants that are not sockets (lobby only, see ChatLobby)
 	history []ChatMessage
 }
 
@@ -109,7 +116,7 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 	r := c.rooms[lobby]
 	r.members = append(r.members, s)
 	history := slices.Clone(r.history)
-	num := len(c.users)
+	num := c.numUsersLocked()
 	c.mu.Unlock()
 
 	_ = s.Join(lobby) // a chat user is in one room at a time: no room limit applies
@@ -133,13 +140,28 @@ func (c *chat) newMessage(s *socketio.Socket, text string) {
 		return
 	}
 	msg := ChatMessage{Username: u.name, Message: text, Room: u.room, Time: time.Now().UnixMilli()}
-	r := c.rooms[u.room]
+	c.recordLocked(msg)
+	var listeners []func(ChatMessage)
+	if msg.Room == lobby {
+		listeners = c.lobbyListeners
+	}
+	c.mu.Unlock()
+	_ = s.To(msg.Room).Emit("new message", msg)
+	for _, fn := range listeners {
+		fn(msg)
+	}
+}
+
+// numUsersLocked counts named sockets and lobby guests.
+func (c *chat) numUsersLocked() int { return len(c.users) + len(c.rooms[lobby].guests) }
+
+// recordLocked appends msg to its room's history.
+func (c *chat) recordLocked(msg ChatMessage) {
+	r := c.rooms[msg.Room]
 	r.history = append(r.history, msg)
 	if len(r.history) > historyPerRoom {
 		r.history = slices.Clone(r.history[len(r.history)-historyPerRoom:])
 	}
-	c.mu.Unlock()
-	_ = s.To(msg.Room).Emit("new message", msg)
 }
 
 func (c *chat) typing(s *socketio.Socket, event string) {
@@ -218,7 +240,7 @@ func (c *chat) disconnect(s *socketio.Socket, _ string) {
 	}
 	delete(c.users, s)
 	c.leaveLocked(s, u.room)
-	num := len(c.users)
+	num := c.numUsersLocked()
 	c.mu.Unlock()
 
 	_ = c.nsp.Emit("user left", userEvent{Username: u.name, NumUsers: num})
@@ -242,12 +264,13 @@ func (c *chat) leaveLocked(s *socketio.Socket, room string) {
 }
 
 func (c *chat) namesLocked(r *chatRoom) []string {
-	names := make([]string, 0, len(r.members))
+	names := make([]string, 0, len(r.members)+len(r.guests))
 	for _, m := range r.members {
 		if u := c.users[m]; u != nil {
 			names = append(names, u.name)
 		}
 	}
+	names = append(names, r.guests...)
 	slices.Sort(names)
 	return names
 }
@@ -257,7 +280,7 @@ func (c *chat) roomList() []RoomInfo {
 	defer c.mu.Unlock()
 	out := make([]RoomInfo, 0, len(c.rooms))
 	for name, r := range c.rooms {
-		out = append(out, RoomInfo{Name: name, Count: len(r.members)})
+		out = append(out, RoomInfo{Name: name, Count: len(r.members) + len(r.guests)})
 	}
 	slices.SortFunc(out, func(a, b RoomInfo) int {
 		if a.Name == lobby {

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/handlers"
 	"github.com/switchboard/switchboard/internal/clientbundle"
+	"github.com/switchboard/switchboard/internal/rawchat"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -32,6 +33,8 @@ type App struct {
 	io      *socketio.Server
 	echo    *engineio.Server
 	handler http.Handler
+	lobby   *handlers.ChatLobby // the chat raw WebSocket clients join (raw_websocket)
+	raw     *rawchat.Server
 }
 
 // New builds the application. log may be nil.
@@ -57,6 +60,9 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		install, ok := handlers.Lookup(ns.App)
 		if !ok {
 			return nil, fmt.Errorf("namespaces[%d].app: unknown app %q (known: %s)", i, ns.App, strings.Join(handlers.Names(), ", "))
+		}
+		if a.installRawChatLobby(ns) {
+			continue
 		}
 		install(a.io.Of(ns.Name))
 	}
@@ -115,6 +121,9 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		})
 	}
 	a.handler = r
+	if err := a.mountRawChat(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -170,6 +179,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	err := a.io.Close(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
+	}
+	if a.raw != nil {
+		err = errors.Join(err, a.raw.Close(ctx))
 	}
 	return err
 }

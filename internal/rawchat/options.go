@@ -1,0 +1,76 @@
+package rawchat
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Options configure a Server. The zero value is usable.
+type Options struct {
+	// Room is the conversation raw clients join besides each other (nil:
+	// they only talk among themselves).
+	Room Room
+	// MaxMessage is the largest message accepted from a client, in bytes
+	// (default 4096); a larger one closes that client with 1009. It is
+	// also the memory one client can make the server hold while a message
+	// arrives in fragments.
+	MaxMessage int
+	// MaxBufferedBytes bounds each client's outgoing queue (default
+	// 1 MiB): a client that stops reading is disconnected once its queue
+	// passes it, so it never slows the others nor holds unbounded memory.
+	// Dangerous to raise far: it is memory per slow client.
+	MaxBufferedBytes int
+	// WriteTimeout bounds one write to a client (default 10s); a client
+	// that cannot take a write in that time is disconnected.
+	WriteTimeout time.Duration
+	// CheckOrigin decides whether an upgrade request is accepted, from
+	// its Origin header. The default accepts requests without Origin (not
+	// a browser) and same-host origins only; accepting every origin lets
+	// any web page talk to the chat from its visitors' browsers.
+	CheckOrigin func(r *http.Request) bool
+	// NamePrefix names the clients: NamePrefix + a number counting from 1
+	// (default "guest-").
+	NamePrefix string
+	// Logger receives connection errors at debug level (default: discard).
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.MaxMessage <= 0 {
+		c.MaxMessage = 4096
+	}
+	if c.MaxBufferedBytes <= 0 {
+		c.MaxBufferedBytes = 1 << 20
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.CheckOrigin == nil {
+		c.CheckOrigin = sameOrigin
+	}
+	if c.NamePrefix == "" {
+		c.NamePrefix = "guest-"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// sameOrigin accepts requests without Origin and those whose Origin names
+// the requested host.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
