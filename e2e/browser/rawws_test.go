@@ -129,4 +129,22 @@ func TestTutorialWebSocketPage(t *testing.T) {
 			t.Errorf("%s: list %s, want %s", u.name, got, want)
 		}
 	}
+
+	// Bad input closes only that page's WebSocket, with the code Chromium
+	// reports: binary 1003, over max_message (4096 bytes) 1009.
+	for _, tc := range []struct {
+		u    *user
+		send string
+		code int
+	}{
+		{raw2, `socket.send(new Uint8Array([1, 2, 3]))`, 1003},
+		{raw1, `socket.send("x".repeat(5000))`, 1009},
+	} {
+		tc.u.eval(`socket.addEventListener("close", (e) => { window.closeCode = e.code; }), ` + tc.send + `, "sent"`)
+		tc.u.waitJS(fmt.Sprintf("the page's WebSocket closes with %d", tc.code), `(code) => window.closeCode === code`, tc.code)
+	}
+	alice.waitJS("guest-1 and guest-2 gone from #users", `() => !Array.from(document.querySelectorAll("#users li")).some(li => li.textContent.includes("guest-"))`)
+	last := "still chatting " + stamp
+	alice.send(last)
+	alice.waitMessage("alice", last)
 }
