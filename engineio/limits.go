@@ -187,3 +187,22 @@ func (a *admission) addresses() int {
 	defer a.mu.Unlock()
 	return len(a.ips)
 }
+
+// Admit applies the connection limits to a connection of another protocol
+// served beside Engine.IO (such as a plain WebSocket endpoint), so that
+// both count against one budget per client. A refused request has been
+// answered (HTTP 503 or 429) and ok is false; otherwise release must be
+// called once the connection ends.
+func (s *Server) Admit(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	if s.admit == nil {
+		return func() {}, true
+	}
+	key := s.opts.Limits.clientKey(r)
+	if err := s.admit.admit(key); err != nil {
+		s.opts.Logger.Debug("engineio: connection refused", "reason", err.Message, "client", key)
+		writeRequestError(w, err)
+		return nil, false
+	}
+	var once sync.Once
+	return func() { once.Do(func() { s.admit.release(key) }) }, true
+}

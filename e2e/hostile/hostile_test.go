@@ -39,6 +39,7 @@ const (
 	maxPayload   = 10_000
 	goodOrigin   = "http://good.example"
 	perIPCap     = 5
+	rawPath      = "/raw"
 	headerWait   = time.Second
 	closeTimeout = 5 * time.Second
 )
@@ -46,10 +47,13 @@ const (
 // profile is the default configuration with smaller bounds, so that the
 // attacks are quick: a 10 kB payload limit, a 1s header timeout, a 1s/1s
 // heartbeat, one allowed origin, a per-address cap of 5 connections; and
-// sessions bound to their client's address.
+// sessions bound to their client's address. The bystander uses the
+// conformance app on "/"; the chat and its plain-WebSocket bridge (at
+// rawPath) are there to be attacked too.
 func profile(c *config.Config) {
 	c.StaticDir = ""
-	c.Namespaces = []config.Namespace{{Name: "/", App: "conformance"}}
+	c.Namespaces = []config.Namespace{{Name: "/", App: "conformance"}, {Name: "/chat", App: "chat"}}
+	c.RawWebSocket = &config.RawWebSocket{Path: rawPath, Namespace: "/chat", MaxMessage: 4096}
 	c.SocketIO.MaxPayload = maxPayload
 	c.SocketIO.PingInterval = time.Second
 	c.SocketIO.PingTimeout = time.Second
@@ -634,6 +638,41 @@ func connectionsPerAddress(t *testing.T, s *suite) {
 	}
 	if _, err := s.dialWS(t, s.addr(), nil); err != nil {
 		t.Fatalf("another address: %v", err)
+	}
+
+	// Plain WebSocket chat clients count against the same cap.
+	src = s.addr()
+	for i := range perIPCap - 1 {
+		if _, err := s.dialWS(t, src, nil); err != nil {
+			t.Fatalf("connection %d within the cap: %v", i+1, err)
+		}
+	}
+	d := ws.Dialer{NetDial: dialer(src).DialContext, Timeout: 5 * time.Second}
+	raw := "ws" + strings.TrimPrefix(s.base, "http") + rawPath
+	conn, _, _, err := d.Dial(context.Background(), raw)
+	if err != nil {
+		t.Fatalf("raw connection within the cap: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, _, _, err := d.Dial(context.Background(), raw); !errors.As(err, &se) || int(se) != http.StatusTooManyRequests {
+		t.Fatalf("raw connection over the cap: %v, want HTTP 429", err)
+	}
+	if _, err := s.dialWS(t, src, nil); !errors.As(err, &se) || int(se) != http.StatusTooManyRequests {
+		t.Fatalf("Socket.IO connection over the cap (raw included): %v, want HTTP 429", err)
+	}
+	// A raw client that leaves gives its slot back.
+	conn.Close()
+	deadline := time.Now().Add(closeTimeout)
+	for {
+		a, err := s.dialWS(t, src, nil)
+		if err == nil {
+			_ = a.conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot of the closed raw connection not given back: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

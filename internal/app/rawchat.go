@@ -40,6 +40,7 @@ func (a *App) mountRawChat() error {
 		MaxMessage:       rw.MaxMessage,
 		MaxBufferedBytes: a.cfg.SocketIO.MaxBufferedBytes,
 		CheckOrigin:      cors.AllowWebSocket,
+		Admit:            a.io.Engine().Admit,
 		Logger:           a.log,
 	})
 	a.lobby.OnMessage(func(m handlers.ChatMessage) { a.raw.Deliver(m.Username, m.Message) })

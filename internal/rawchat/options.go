@@ -31,6 +31,11 @@ type Options struct {
 	// a browser) and same-host origins only; accepting every origin lets
 	// any web page talk to the chat from its visitors' browsers.
 	CheckOrigin func(r *http.Request) bool
+	// Admit, when set, decides before the upgrade whether the connection
+	// is allowed, answering refusals itself; release is called when the
+	// connection ends. Switchboard passes the Socket.IO engine's Admit, so
+	// raw clients count against the same connection limits.
+	Admit func(w http.ResponseWriter, r *http.Request) (release func(), ok bool)
 	// NamePrefix names the clients: NamePrefix + a number counting from 1
 	// (default "guest-").
 	NamePrefix string

@@ -79,6 +79,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "rawchat: server shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if s.opts.Admit != nil {
+		release, ok := s.opts.Admit(w, r)
+		if !ok {
+			return
+		}
+		defer release()
+	}
 	nc, rw, _, err := ws.HTTPUpgrader{Timeout: 5 * time.Second}.Upgrade(r, w)
 	if err != nil {
 		// The upgrader has answered with an HTTP error if it could.
