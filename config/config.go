@@ -54,6 +54,9 @@ type SocketIO struct {
 	MaxBufferedBytes int           `yaml:"max_buffered_bytes"`
 	ServeClient      bool          `yaml:"serve_client"`
 	Transports       []string      `yaml:"transports"`
+	// AllowEIO3 accepts socket.io-client 2.x (Engine.IO v3, Socket.IO
+	// protocol v4), like the reference server's allowEIO3. On by default.
+	AllowEIO3 bool `yaml:"allow_eio3"`
 }
 
 // CORS configures cross-origin access.
@@ -106,6 +109,7 @@ func Default() *Config {
 			MaxBufferedBytes: 1 << 20,
 			ServeClient:      true,
 			Transports:       []string{TransportPolling, TransportWebSocket},
+			AllowEIO3:        true,
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},

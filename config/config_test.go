@@ -45,6 +45,7 @@ func TestDefaultValues(t *testing.T) {
 			MaxBufferedBytes: 1048576,
 			ServeClient:      true,
 			Transports:       []string{"polling", "websocket"},
+			AllowEIO3:        true,
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
@@ -83,6 +84,7 @@ socketio:
   max_buffered_bytes: 0x100
   serve_client: false
   transports: [websocket]
+  allow_eio3: false
 cors:
   origins: ["http://localhost:8080", "https://[::1]:3000", "https://example.com"]
   credentials: true
@@ -209,6 +211,7 @@ func TestParseErrors(t *testing.T) {
 		{"static_dir null", "static_dir:\n", `config.yaml:1: static_dir: missing value (want a string; use "" for none)`},
 		{"string is mapping", "log:\n  level: {a: b}\n", `config.yaml:2: log.level: want a string, got a mapping`},
 		{"bool string", "socketio:\n  serve_client: yes\n", `config.yaml:2: socketio.serve_client: want a boolean (true or false), got string "yes"`},
+		{"allow_eio3 not a bool", "socketio:\n  allow_eio3: 3\n", `config.yaml:2: socketio.allow_eio3: want a boolean (true or false), got integer 3`},
 		{"bool int", "cors:\n  credentials: 1\n", `config.yaml:2: cors.credentials: want a boolean (true or false), got integer 1`},
 		{"int string", "socketio:\n  max_payload: \"100\"\n", `config.yaml:2: socketio.max_payload: want an integer, got string "100"`},
 		{"int float", "socketio:\n  max_payload: 1.5\n", `config.yaml:2: socketio.max_payload: want an integer, got number 1.5`},

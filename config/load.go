@@ -421,6 +421,8 @@ func (d *decoder) socketIO(n *yaml.Node, path string, s *SocketIO) {
 			d.boolean(v, p, &s.ServeClient)
 		case "transports":
 			d.strings(v, p, &s.Transports)
+		case "allow_eio3":
+			d.boolean(v, p, &s.AllowEIO3)
 		default:
 			return false
 		}

@@ -36,6 +36,10 @@ type Options struct {
 	// CORS controls cross-origin polling requests and which Origins may
 	// open a WebSocket.
 	CORS CORS
+	// AllowEIO3 accepts Engine.IO protocol v3 clients (socket.io-client
+	// 2.x), as the reference server's allowEIO3 does. Off in the zero
+	// value, like the reference; v3 sessions cost the v4 ones nothing.
+	AllowEIO3 bool
 	// AllowRequest, when set, is called for every handshake; an error
 	// refuses it with HTTP 403 (code 4, "Forbidden").
 	AllowRequest func(r *http.Request) error

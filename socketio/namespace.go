@@ -99,8 +99,12 @@ func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) 
 }
 
 func (n *Namespace) connect(c *client, auth []byte) {
+	id := newSocketID()
+	if c.legacy {
+		id = legacySocketID(n.name, c.conn.ID())
+	}
 	s := &Socket{
-		id:        newSocketID(),
+		id:        id,
 		nsp:       n,
 		client:    c,
 		handshake: newHandshake(c.conn.Handshake(), auth),
@@ -110,7 +114,11 @@ func (n *Namespace) connect(c *client, auth []byte) {
 	n.mu.RUnlock()
 	for _, m := range mws {
 		if err := runMiddleware(m, s); err != nil {
-			_ = c.conn.Send(false, encodeControl(PacketConnectError, n.name, connectErrorPayload(err)))
+			payload := connectErrorPayload(err)
+			if c.legacy {
+				payload = legacyConnectErrorPayload(err)
+			}
+			_ = c.conn.Send(false, encodeControl(PacketConnectError, n.name, payload))
 			return
 		}
 	}
@@ -119,10 +127,13 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		return
 	}
 	n.adapter.AddSocket(s)
-	payload := make([]byte, 0, 32)
-	payload = append(payload, `{"sid":`...)
-	payload = appendJSONString(payload, s.id)
-	payload = append(payload, '}')
+	var payload []byte
+	if !c.legacy {
+		payload = make([]byte, 0, 32)
+		payload = append(payload, `{"sid":`...)
+		payload = appendJSONString(payload, s.id)
+		payload = append(payload, '}')
+	}
 	if err := c.conn.Send(false, encodeControl(PacketConnect, n.name, payload)); err != nil {
 		s.onClose(string(ReasonServerNamespaceDisconnect))
 		return

@@ -40,8 +40,12 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: log}
 	eopts := engineOptions(cfg, log)
+	sioEngine := eopts
+	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
+	// echo endpoint stays v4-only, as the reference's default.
+	sioEngine.AllowEIO3 = cfg.SocketIO.AllowEIO3
 	a.io = socketio.NewServer(&socketio.Options{
-		Engine:         eopts,
+		Engine:         sioEngine,
 		ConnectTimeout: cfg.SocketIO.ConnectTimeout,
 		Logger:         log,
 	})
