@@ -16,8 +16,19 @@ import (
 //   - "join"(room) joins and acks true; "to-room"(room, ...args)
 //     broadcasts "room-message" with args to the room's other members;
 //   - "request-ack" makes the server emit "server-ack-request" with an
-//     acknowledgement, then "server-ack-result" with the client's answer.
+//     acknowledgement, then "server-ack-result" with the client's answer;
+//   - a connection whose auth has a "reject" string is refused with it as
+//     the CONNECT_ERROR message.
 func Conformance(n *socketio.Namespace) {
+	n.Use(func(s *socketio.Socket) error {
+		var auth struct {
+			Reject string `json:"reject"`
+		}
+		if s.Handshake().AuthInto(&auth) == nil && auth.Reject != "" {
+			return &socketio.ConnectError{Message: auth.Reject}
+		}
+		return nil
+	})
 	n.OnConnection(func(s *socketio.Socket) {
 		auth := s.Handshake().Auth
 		if len(auth) == 0 {
