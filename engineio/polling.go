@@ -102,6 +102,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.close(ReasonTransportError, errPayloadTooBig)
 		return
 	}
+	if s.jsonp != "" {
+		body, _ = jsonpData(body) // nil if invalid: a parse error below
+	}
 	if s.eio3 {
 		err = decodePayloadV3(body, r.Header.Get("Content-Type") == "application/octet-stream", s.onPacket)
 	} else {

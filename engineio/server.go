@@ -207,6 +207,9 @@ func headerContainsToken(v, token string) bool {
 func (s *Server) newSession(hs *Handshake, id string, ws *wsConn) *Session {
 	sess := &Session{srv: s, id: id, hs: hs, ws: ws, eio3: hs.Protocol == 3, b64: hs.Query.Get("b64") != ""}
 	if ws == nil {
+		sess.jsonp = jsonpHead(hs.Query)
+	}
+	if ws == nil {
 		sess.poll = make(chan struct{}, 1) // WebSocket sessions are never polled
 	}
 	sess.handler = s.accept(sess)
@@ -303,6 +306,10 @@ func NewID() string { return newID() }
 
 // writePolling answers a polling GET with msgs, in the session's protocol.
 func (s *Session) writePolling(w http.ResponseWriter, msgs []*Message) {
+	if s.jsonp != "" {
+		s.writeJSONP(w, msgs)
+		return
+	}
 	if s.eio3 {
 		writePayloadV3(w, msgs, !s.b64)
 		return

@@ -29,6 +29,9 @@ type Session struct {
 	// binary packets are framed differently. b64: a v3 client that wants
 	// binary as base64 text (b64=1). Both are fixed at the handshake.
 	eio3, b64 bool
+	// jsonp is the start of a JSONP response ("___eio[3]("), "" for
+	// XHR polling; see jsonp.go.
+	jsonp string
 
 	// deliverMu serializes calls into handler.
 	deliverMu sync.Mutex

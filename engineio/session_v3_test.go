@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +256,37 @@ func TestEIO3Upgrade(t *testing.T) {
 	b, op, err := wsutil.ReadServerData(conn)
 	if err != nil || op != ws.OpBinary || !bytes.Equal(b, []byte{4, 0xAA}) {
 		t.Fatalf("after upgrade: %v %v %v", op, b, err)
+	}
+}
+
+// JSONP polling (engine.io 6 still serves it): GETs answer with a script,
+// POSTs carry the payload in the form field "d".
+func TestEIO3JSONP(t *testing.T) {
+	ts := newTestServer(t, &Options{AllowEIO3: true}, echoHandler)
+	code, ct, body := ts.requestV3("GET", "transport=polling&j=7", "", nil)
+	if code != 200 || ct != "text/javascript; charset=UTF-8" || !bytes.HasPrefix(body, []byte(`___eio[7]("`)) || !bytes.HasSuffix(body, []byte(`");`)) {
+		t.Fatalf("JSONP handshake: %d %s %q", code, ct, body)
+	}
+	var payload string
+	if err := json.Unmarshal(body[len(`___eio[7](`):len(body)-2], &payload); err != nil {
+		t.Fatal(err)
+	}
+	n, rest, ok := lengthPrefix([]byte(payload))
+	if !ok || n != len(rest) || rest[0] != '0' {
+		t.Fatalf("JSONP open payload %q", payload)
+	}
+	var open struct{ SID string }
+	_ = json.Unmarshal(rest[1:], &open)
+	ts.session()
+	q := "transport=polling&j=7&sid=" + open.SID
+	// "a\nb" escaped by the client as a\\nb; binary as base64.
+	form := "d=" + url.QueryEscape(`6:4a\nb\\n`+"10:b4AQIDBA==")
+	if code, _, b := ts.requestV3("POST", q, "application/x-www-form-urlencoded", []byte(form)); code != 200 || string(b) != "ok" {
+		t.Fatalf("JSONP POST: %d %q", code, b)
+	}
+	_, _, body = ts.requestV3("GET", q, "", nil)
+	want := `___eio[7]("6:4a\nb\\n10:b4AQIDBA==");`
+	if string(body) != want {
+		t.Fatalf("JSONP GET: %q, want %q", body, want)
 	}
 }

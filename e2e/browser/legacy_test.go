@@ -51,6 +51,17 @@ async function run() {
   result.pollingText = pt;
   p.close();
 
+  // JSONP polling (forceJSONP): script tags and form posts.
+  const j = io({ transports: ["polling"], forceJSONP: true, forceNew: true });
+  await wait(j, "connect");
+  result.jsonpUsed = j.io.engine.transport.query.j !== undefined;
+  got = wait(j, "message-back");
+  j.emit("message", "line1\nline2 \\n é😀", new Uint8Array([5, 6]).buffer);
+  const [jt, jb] = await got;
+  result.jsonpText = jt;
+  result.jsonpBinary = bytes(jb);
+  j.close();
+
   // Default: polling, then upgrade to WebSocket.
   const s = io({ forceNew: true });
   const upgraded = new Promise((resolve) => s.io.on("open", () => s.io.engine.once("upgrade", (t) => resolve(t.name))));
@@ -122,6 +133,9 @@ func TestLegacyClientBundle(t *testing.T) {
 		PollingSupportsBinary bool
 		PollingBinary         []int
 		PollingText           string
+		JSONPUsed             bool   `json:"jsonpUsed"`
+		JSONPText             string `json:"jsonpText"`
+		JSONPBinary           []int  `json:"jsonpBinary"`
 		FirstTransport        string
 		SocketIDIsEngineID    bool `json:"socketIdIsEngineId"`
 		UpgradedTo            string
@@ -151,6 +165,9 @@ func TestLegacyClientBundle(t *testing.T) {
 	check("XHR2 binary support in the browser", got.PollingSupportsBinary)
 	check("binary echoed over polling", equalInts(got.PollingBinary, []int{1, 2, 3, 255}))
 	check("text echoed over polling", got.PollingText == "text é😀")
+	check("JSONP transport used", got.JSONPUsed)
+	check("text echoed over JSONP", got.JSONPText == "line1\nline2 \\n é😀")
+	check("binary echoed over JSONP", equalInts(got.JSONPBinary, []int{5, 6}))
 	check("default socket starts on polling", got.FirstTransport == "polling")
 	check("socket id is the Engine.IO id (protocol v4)", got.SocketIDIsEngineID)
 	check("upgrade to websocket", got.UpgradedTo == "websocket")
