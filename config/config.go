@@ -67,9 +67,17 @@ type CORS struct {
 
 // Namespace binds a Socket.IO namespace to a registered application.
 type Namespace struct {
-	Name string `yaml:"name"`
+	Name string `yaml:"name,omitempty"`
 	App  string `yaml:"app"`
+	// Pattern, instead of Name, declares dynamic namespaces: every name
+	// the regular expression (Go RE2 syntax) matches as a whole is a
+	// namespace served by App, created when a client first connects to it
+	// (the reference's io.of(/regexp/)). Each has rooms of its own.
+	Pattern string `yaml:"pattern,omitempty"`
 }
+
+// PatternRegexp returns Pattern anchored to match whole names.
+func (n Namespace) PatternRegexp() string { return `^(?:` + n.Pattern + `)$` }
 
 // EngineIOEcho enables a plain Engine.IO echo endpoint.
 type EngineIOEcho struct {

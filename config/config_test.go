@@ -116,7 +116,7 @@ engineio_echo:
 			Transports:       []string{"websocket"},
 		},
 		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com"}, Credentials: true},
-		Namespaces:   []Namespace{{"/", "chat"}, {"/admin", "bench"}},
+		Namespaces:   []Namespace{{Name: "/", App: "chat"}, {Name: "/admin", App: "bench"}},
 		EngineIOEcho: &EngineIOEcho{Path: "/eio/"},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -233,7 +233,10 @@ func TestParseErrors(t *testing.T) {
 		{"namespace item string", "namespaces:\n  - /\n", `config.yaml:2: namespaces[0]: want a mapping, got string "/"`},
 		{"namespace item null", "namespaces:\n  -\n", `config.yaml:2: namespaces[0]: missing value (want a mapping with keys name and app)`},
 		{"namespace missing app", "namespaces:\n  - name: /\n", `config.yaml:2: namespaces[0]: missing key "app"`},
-		{"namespace missing name", "namespaces:\n  - {app: chat}\n", `config.yaml:2: namespaces[0]: missing key "name"`},
+		{"namespace missing name", "namespaces:\n  - {app: chat}\n", `config.yaml:2: namespaces[0]: missing key "name" (or "pattern")`},
+		{"namespace name and pattern", "namespaces:\n  - {name: /, pattern: /x, app: chat}\n", `config.yaml:2: namespaces[0]: keys "name" and "pattern" exclude each other (a namespace, or a pattern of namespaces)`},
+		{"namespace bad pattern", "namespaces:\n  - {name: /, app: chat}\n  - {pattern: \"/room-(\", app: chat}\n", "config.yaml:3: namespaces[1].pattern: invalid regular expression \"/room-(\": error parsing regexp: missing closing ): `^(?:/room-()$`"},
+		{"namespace duplicate pattern", "namespaces:\n  - {pattern: /a+, app: chat}\n  - {pattern: /a+, app: chat}\n", `config.yaml:3: namespaces[1].pattern: duplicate pattern "/a+" (also namespaces[0])`},
 		{"namespace app type", "namespaces:\n  - name: /\n    app: [chat]\n", `config.yaml:3: namespaces[0].app: want a string, got a list`},
 		{"echo not mapping", "engineio_echo: /e/\n", `config.yaml:1: engineio_echo: want a mapping, got string "/e/"`},
 		{"custom tag", "listen: !foo bar\n", `config.yaml:1: listen: want a string, got value "bar" tagged !foo`},
@@ -487,7 +490,7 @@ func TestRepoFiles(t *testing.T) {
 		want.SocketIO.PingInterval = 300 * time.Millisecond
 		want.SocketIO.PingTimeout = 200 * time.Millisecond
 		want.SocketIO.ConnectTimeout = time.Second
-		want.Namespaces = []Namespace{{"/", "conformance"}, {"/custom", "conformance"}}
+		want.Namespaces = []Namespace{{Name: "/", App: "conformance"}, {Name: "/custom", App: "conformance"}, {Pattern: `/dynamic-\d+`, App: "conformance"}}
 		want.EngineIOEcho = &EngineIOEcho{Path: "/engine.io/"}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("conformance.yaml = %+v\nwant %+v", c, want)
@@ -500,7 +503,7 @@ func TestRepoFiles(t *testing.T) {
 		want.Listen = "127.0.0.1:3000"
 		want.StaticDir = ""
 		want.Log.Level = "warn"
-		want.Namespaces = []Namespace{{"/", "bench"}}
+		want.Namespaces = []Namespace{{Name: "/", App: "bench"}}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("bench.yaml = %+v\nwant %+v", c, want)
 		}

@@ -454,7 +454,7 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 		p := path + "[" + strconv.Itoa(i) + "]"
 		d.lines[p] = it.Line
 		var ns Namespace
-		var hasName, hasApp bool
+		var hasName, hasApp, hasPattern bool
 		if isNull(deref(it)) {
 			d.errorf(it.Line, p, "missing value (want a mapping with keys name and app)")
 			continue
@@ -467,14 +467,20 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 			case "app":
 				hasApp = true
 				d.str(v, kp, &ns.App)
+			case "pattern":
+				hasPattern = true
+				d.str(v, kp, &ns.Pattern)
 			default:
 				return false
 			}
 			return true
 		})
 		if deref(it).Kind == yaml.MappingNode {
-			if !hasName {
-				d.errorf(it.Line, p, `missing key "name"`)
+			switch {
+			case hasName && hasPattern:
+				d.errorf(it.Line, p, `keys "name" and "pattern" exclude each other (a namespace, or a pattern of namespaces)`)
+			case !hasName && !hasPattern:
+				d.errorf(it.Line, p, `missing key "name" (or "pattern")`)
 			}
 			if !hasApp {
 				d.errorf(it.Line, p, `missing key "app"`)

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,7 +106,13 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 	}
 	for i, ns := range c.Namespaces {
 		key := "namespaces[" + strconv.Itoa(i) + "]"
-		if msg := checkNamespace(ns.Name); msg != "" {
+		if ns.Pattern != "" {
+			if _, err := regexp.Compile(ns.PatternRegexp()); err != nil {
+				v.errorf(key+".pattern", "invalid regular expression %s: %v", quote(ns.Pattern), err)
+			} else if j := slices.IndexFunc(c.Namespaces, func(o Namespace) bool { return o.Pattern == ns.Pattern }); j < i {
+				v.errorf(key+".pattern", "duplicate pattern %s (also namespaces[%d])", quote(ns.Pattern), j)
+			}
+		} else if msg := checkNamespace(ns.Name); msg != "" {
 			v.errorf(key+".name", "%s", msg)
 		} else if j := slices.IndexFunc(c.Namespaces, func(o Namespace) bool { return o.Name == ns.Name }); j < i {
 			v.errorf(key+".name", "duplicate namespace %s (also namespaces[%d])", quote(ns.Name), j)

@@ -107,7 +107,7 @@ func (c *client) connect(p *packet) {
 	if c.legacy {
 		p.nsp, p.data = splitLegacyNamespace(p.nsp)
 	}
-	nsp := c.srv.namespace(p.nsp)
+	nsp := c.srv.lookupNamespace(p.nsp, p.data)
 	if nsp == nil {
 		_ = c.conn.Send(false, encodeControl(PacketConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`)))
 		return

@@ -14,6 +14,10 @@ type Namespace struct {
 	srv     *Server
 	adapter Adapter
 	ackIDs  atomic.Int64
+	// parent is the parent namespace of a dynamic child; dyn is set on a
+	// parent namespace. See dynamic.go.
+	parent *Namespace
+	dyn    *dynamic
 
 	mu           sync.RWMutex
 	middlewares  []Middleware
@@ -61,7 +65,7 @@ func (n *Namespace) On(event string, h EventHandler) {
 	n.mu.Unlock()
 }
 
-func (n *Namespace) handler(event string) EventHandler {
+func (n *Namespace) ownHandler(event string) EventHandler {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	return n.handlers[event]
@@ -109,9 +113,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		client:    c,
 		handshake: newHandshake(c.conn.Handshake(), auth),
 	}
-	n.mu.RLock()
-	mws := n.middlewares
-	n.mu.RUnlock()
+	mws, fns := n.connectHooks()
 	for _, m := range mws {
 		if err := runMiddleware(m, s); err != nil {
 			payload := connectErrorPayload(err)
@@ -138,9 +140,6 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		s.onClose(string(ReasonServerNamespaceDisconnect))
 		return
 	}
-	n.mu.RLock()
-	fns := n.onConnection
-	n.mu.RUnlock()
 	for _, fn := range fns {
 		callConnection(fn, s)
 	}
@@ -168,10 +167,7 @@ func callConnection(fn func(*Socket), s *Socket) {
 func (n *Namespace) remove(s *Socket) { n.adapter.RemoveSocket(s) }
 
 func (n *Namespace) disconnected(s *Socket, reason string) {
-	n.mu.RLock()
-	fns := n.onDisconnect
-	n.mu.RUnlock()
-	for _, fn := range fns {
+	for _, fn := range n.disconnectHooks() {
 		fn(s, reason)
 	}
 }

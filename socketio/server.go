@@ -33,6 +33,7 @@ type Server struct {
 
 	mu       sync.RWMutex
 	nsps     map[string]*Namespace
+	parents  []*Namespace // dynamic namespaces' parents, in registration order
 	clients  map[*client]struct{}
 	shutdown bool
 }
@@ -96,12 +97,6 @@ func (s *Server) Of(name string) *Namespace {
 	}
 	s.nsps[name] = n
 	return n
-}
-
-func (s *Server) namespace(name string) *Namespace {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.nsps[name]
 }
 
 // Namespaces lists the server's namespaces.

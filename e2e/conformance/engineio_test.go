@@ -191,7 +191,6 @@ func TestHandshakeWebSocketErrors(t *testing.T) {
 	queries := []string{
 		"transport=websocket",
 		"EIO=abc&transport=websocket",
-		"EIO=3&transport=websocket",
 		"EIO=4",
 		"EIO=4&transport=abc",
 		"EIO=4&transport=websocket&sid=unknown-sid",
@@ -199,6 +198,11 @@ func TestHandshakeWebSocketErrors(t *testing.T) {
 	forPaths(t, func(t *testing.T, e *env, path string) {
 		for _, q := range queries {
 			e.expectWSRefused(path, q)
+		}
+		// EIO=3 is refused where allowEIO3 is off (the plain Engine.IO
+		// endpoint); /socket.io/ accepts it (socketio.allow_eio3).
+		if path == eioPath {
+			e.expectWSRefused(path, "EIO=3&transport=websocket")
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -53,6 +54,10 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		install, ok := handlers.Lookup(ns.App)
 		if !ok {
 			return nil, fmt.Errorf("namespaces[%d].app: unknown app %q (known: %s)", i, ns.App, strings.Join(handlers.Names(), ", "))
+		}
+		if ns.Pattern != "" {
+			install(a.io.OfRegexp(regexp.MustCompile(ns.PatternRegexp()))) // checked by config
+			continue
 		}
 		install(a.io.Of(ns.Name))
 	}
