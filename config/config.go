@@ -57,6 +57,27 @@ type SocketIO struct {
 	// AllowEIO3 accepts socket.io-client 2.x (Engine.IO v3, Socket.IO
 	// protocol v4), like the reference server's allowEIO3. On by default.
 	AllowEIO3 bool `yaml:"allow_eio3"`
+	// Cookie, when present, sets a sticky-session cookie (the session id)
+	// on every handshake response, for load balancers that route by
+	// cookie. Absent by default.
+	Cookie *Cookie `yaml:"cookie,omitempty"`
+}
+
+// Cookie configures the sticky-session cookie, like the reference's
+// `cookie` option. Missing keys take the reference's defaults.
+type Cookie struct {
+	Name     string        `yaml:"name"`      // default "io"
+	Path     string        `yaml:"path"`      // default "/"
+	Domain   string        `yaml:"domain"`    // default none: this host
+	HTTPOnly bool          `yaml:"http_only"` // default true
+	Secure   bool          `yaml:"secure"`    // default false; required by same_site: none
+	SameSite string        `yaml:"same_site"` // lax (default), strict or none
+	MaxAge   time.Duration `yaml:"max_age"`   // 0 (default): a session cookie
+}
+
+// DefaultCookie returns the cookie settings a bare `cookie: {}` means.
+func DefaultCookie() *Cookie {
+	return &Cookie{Name: "io", Path: "/", HTTPOnly: true, SameSite: "lax"}
 }
 
 // CORS configures cross-origin access.

@@ -211,6 +211,10 @@ func TestParseErrors(t *testing.T) {
 		{"static_dir null", "static_dir:\n", `config.yaml:1: static_dir: missing value (want a string; use "" for none)`},
 		{"string is mapping", "log:\n  level: {a: b}\n", `config.yaml:2: log.level: want a string, got a mapping`},
 		{"bool string", "socketio:\n  serve_client: yes\n", `config.yaml:2: socketio.serve_client: want a boolean (true or false), got string "yes"`},
+		{"cookie same_site none without secure", "socketio:\n  cookie: {same_site: none}\n", `config.yaml:2: socketio.cookie.same_site: none requires secure: true (browsers drop SameSite=None cookies that are not Secure)`},
+		{"cookie bad same_site", "socketio:\n  cookie:\n    same_site: sometimes\n", `config.yaml:3: socketio.cookie.same_site: invalid value "sometimes" (want lax, strict or none)`},
+		{"cookie bad name", "socketio:\n  cookie:\n    name: \"my cookie\"\n", "config.yaml:3: socketio.cookie.name: invalid cookie name \"my cookie\" (letters, digits and !#$%&'*+-.^_`|~ only)"},
+		{"cookie unknown key", "socketio:\n  cookie:\n    httponly: true\n", `config.yaml:3: socketio.cookie: unknown key "httponly"`},
 		{"allow_eio3 not a bool", "socketio:\n  allow_eio3: 3\n", `config.yaml:2: socketio.allow_eio3: want a boolean (true or false), got integer 3`},
 		{"bool int", "cors:\n  credentials: 1\n", `config.yaml:2: cors.credentials: want a boolean (true or false), got integer 1`},
 		{"int string", "socketio:\n  max_payload: \"100\"\n", `config.yaml:2: socketio.max_payload: want an integer, got string "100"`},
@@ -567,5 +571,26 @@ func TestPprofKey(t *testing.T) {
 	}
 	if Default().Pprof {
 		t.Fatal("pprof on by default")
+	}
+}
+
+func TestParseCookie(t *testing.T) {
+	c, err := Parse([]byte("socketio:\n  cookie: {}\n"), "config.yaml", testApps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.SocketIO.Cookie, DefaultCookie()) {
+		t.Errorf("cookie: {} = %+v, want the defaults %+v", c.SocketIO.Cookie, DefaultCookie())
+	}
+	in := "socketio:\n  cookie:\n    name: sticky\n    path: /app\n    domain: example.com\n    http_only: false\n    secure: true\n    same_site: none\n    max_age: 1h\n"
+	if c, err = Parse([]byte(in), "config.yaml", testApps); err != nil {
+		t.Fatal(err)
+	}
+	want := &Cookie{Name: "sticky", Path: "/app", Domain: "example.com", Secure: true, SameSite: "none", MaxAge: time.Hour}
+	if !reflect.DeepEqual(c.SocketIO.Cookie, want) {
+		t.Errorf("cookie = %+v, want %+v", c.SocketIO.Cookie, want)
+	}
+	if c, _ = Parse(nil, "config.yaml", testApps); c.SocketIO.Cookie != nil {
+		t.Error("the cookie is on by default")
 	}
 }

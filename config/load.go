@@ -423,6 +423,8 @@ func (d *decoder) socketIO(n *yaml.Node, path string, s *SocketIO) {
 			d.strings(v, p, &s.Transports)
 		case "allow_eio3":
 			d.boolean(v, p, &s.AllowEIO3)
+		case "cookie":
+			d.cookie(v, p, &s.Cookie)
 		default:
 			return false
 		}
@@ -489,6 +491,36 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 		list = append(list, ns)
 	}
 	*out = list
+}
+
+func (d *decoder) cookie(n *yaml.Node, path string, out **Cookie) {
+	if isNull(deref(n)) {
+		*out = nil // explicitly disabled
+		return
+	}
+	c := DefaultCookie()
+	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
+		switch key {
+		case "name":
+			d.str(v, p, &c.Name)
+		case "path":
+			d.str(v, p, &c.Path)
+		case "domain":
+			d.str(v, p, &c.Domain)
+		case "http_only":
+			d.boolean(v, p, &c.HTTPOnly)
+		case "secure":
+			d.boolean(v, p, &c.Secure)
+		case "same_site":
+			d.str(v, p, &c.SameSite)
+		case "max_age":
+			d.duration(v, p, &c.MaxAge)
+		default:
+			return false
+		}
+		return true
+	})
+	*out = c
 }
 
 func (d *decoder) engineIOEcho(n *yaml.Node, path string, out **EngineIOEcho) {

@@ -129,6 +129,30 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 		}
 	}
 
+	if ck := s.Cookie; ck != nil {
+		if ck.Name == "" || strings.IndexFunc(ck.Name, notTokenRune) >= 0 {
+			v.errorf("socketio.cookie.name", "invalid cookie name %s (letters, digits and !#$%%&'*+-.^_`|~ only)", quote(ck.Name))
+		}
+		if ck.Path != "" && (!strings.HasPrefix(ck.Path, "/") || strings.ContainsAny(ck.Path, ";\r\n")) {
+			v.errorf("socketio.cookie.path", `invalid cookie path %s (must start with "/", no ";")`, quote(ck.Path))
+		}
+		if strings.ContainsAny(ck.Domain, "; \t\r\n") {
+			v.errorf("socketio.cookie.domain", "invalid cookie domain %s", quote(ck.Domain))
+		}
+		switch ck.SameSite {
+		case "lax", "strict":
+		case "none":
+			if !ck.Secure {
+				v.errorf("socketio.cookie.same_site", "none requires secure: true (browsers drop SameSite=None cookies that are not Secure)")
+			}
+		default:
+			v.errorf("socketio.cookie.same_site", "invalid value %s (want lax, strict or none)", quote(ck.SameSite))
+		}
+		if ck.MaxAge < 0 {
+			v.errorf("socketio.cookie.max_age", "must not be negative, got %s", ck.MaxAge)
+		}
+	}
+
 	if e := c.EngineIOEcho; e != nil {
 		switch msg := checkPath(e.Path); {
 		case msg != "":
@@ -220,6 +244,15 @@ func checkPath(p string) string {
 
 func badPathRune(r rune) bool {
 	return r == '?' || r == '#' || unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar
+}
+
+// notTokenRune reports whether r cannot appear in an HTTP token (RFC 9110).
+func notTokenRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("!#$%&'*+-.^_`|~", r)
 }
 
 // checkNamespace returns a problem with a namespace name, or "".

@@ -40,6 +40,10 @@ type Options struct {
 	// 2.x), as the reference server's allowEIO3 does. Off in the zero
 	// value, like the reference; v3 sessions cost the v4 ones nothing.
 	AllowEIO3 bool
+	// Cookie, when set, makes every handshake response set a cookie
+	// holding the session id, for load balancers with cookie-based sticky
+	// sessions (see Cookie).
+	Cookie *Cookie
 	// AllowRequest, when set, is called for every handshake; an error
 	// refuses it with HTTP 403 (code 4, "Forbidden").
 	AllowRequest func(r *http.Request) error

@@ -246,6 +246,9 @@ func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake) {
 		return
 	}
 	open := s.openPacket(sess.id, false)
+	if c := s.opts.Cookie; c != nil {
+		w.Header().Add("Set-Cookie", c.header(sess.id))
+	}
 	sess.startHeartbeat()
 	sess.opened()
 	sess.writePolling(w, []*Message{open})

@@ -178,7 +178,11 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *
 	id := newID()
 	// The open packet must be the first frame: it goes out with the 101
 	// response, before anything the handler may queue.
-	c, err := accept(w, r, s.openPacket(id, true))
+	var header string
+	if ck := s.opts.Cookie; ck != nil {
+		header = "Set-Cookie: " + ck.header(id) + "\r\n"
+	}
+	c, err := accept(w, r, header, s.openPacket(id, true))
 	if err != nil {
 		return
 	}
@@ -207,7 +211,7 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, errBadRequest)
 		return
 	}
-	c, err := accept(w, r, nil)
+	c, err := accept(w, r, "", nil)
 	if err != nil {
 		return
 	}

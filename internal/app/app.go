@@ -45,6 +45,7 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
 	// echo endpoint stays v4-only, as the reference's default.
 	sioEngine.AllowEIO3 = cfg.SocketIO.AllowEIO3
+	sioEngine.Cookie = engineCookie(cfg.SocketIO.Cookie)
 	a.io = socketio.NewServer(&socketio.Options{
 		Engine:         sioEngine,
 		ConnectTimeout: cfg.SocketIO.ConnectTimeout,
@@ -131,6 +132,23 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),
 		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials},
 		Logger:           log,
+	}
+}
+
+// engineCookie converts the sticky-session cookie settings (nil: none).
+func engineCookie(c *config.Cookie) *engineio.Cookie {
+	if c == nil {
+		return nil
+	}
+	same := map[string]http.SameSite{"lax": http.SameSiteLaxMode, "strict": http.SameSiteStrictMode, "none": http.SameSiteNoneMode}
+	return &engineio.Cookie{
+		Name:     c.Name,
+		Path:     c.Path,
+		Domain:   c.Domain,
+		HTTPOnly: c.HTTPOnly,
+		Secure:   c.Secure,
+		SameSite: same[c.SameSite],
+		MaxAge:   c.MaxAge,
 	}
 }
 
