@@ -82,8 +82,16 @@ func DefaultCookie() *Cookie {
 
 // CORS configures cross-origin access.
 type CORS struct {
+	// Origins: "*", exact origins, or subdomain wildcards such as
+	// "https://*.example.com" (any subdomain, any depth; not example.com
+	// itself; the port must match as written).
 	Origins     []string `yaml:"origins"`
 	Credentials bool     `yaml:"credentials"`
+	// Methods answered to preflights (default GET, POST, OPTIONS).
+	Methods []string `yaml:"methods,omitempty"`
+	// Headers cross-origin pages may send (default: those the preflight
+	// asks for).
+	Headers []string `yaml:"headers,omitempty"`
 }
 
 // Namespace binds a Socket.IO namespace to a registered application.

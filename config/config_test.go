@@ -86,8 +86,10 @@ socketio:
   transports: [websocket]
   allow_eio3: false
 cors:
-  origins: ["http://localhost:8080", "https://[::1]:3000", "https://example.com"]
+  origins: ["http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"]
   credentials: true
+  methods: [GET, POST]
+  headers: [X-Token]
 namespaces:
   - {name: /, app: chat}
   - name: /admin
@@ -115,7 +117,7 @@ engineio_echo:
 			ServeClient:      false,
 			Transports:       []string{"websocket"},
 		},
-		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com"}, Credentials: true},
+		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"}, Credentials: true, Methods: []string{"GET", "POST"}, Headers: []string{"X-Token"}},
 		Namespaces:   []Namespace{{Name: "/", App: "chat"}, {Name: "/admin", App: "bench"}},
 		EngineIOEcho: &EngineIOEcho{Path: "/eio/"},
 	}
@@ -282,7 +284,12 @@ func TestParseErrors(t *testing.T) {
 		{"origin query", "cors:\n  origins: [\"http://a.com?x\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "http://a.com?x": must not have a path, query or fragment (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
 		{"origin no scheme", "cors:\n  origins: [localhost:8080]\n", `config.yaml:2: cors.origins[0]: invalid origin "localhost:8080": not scheme://host (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
 		{"origin bare host", "cors:\n  origins: [example.com]\n", `config.yaml:2: cors.origins[0]: invalid origin "example.com": not scheme://host (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
-		{"origin wildcard subdomain", "cors:\n  origins: [\"https://*.a.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://*.a.com": invalid host (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
+		{"origin wildcard inside", "cors:\n  origins: [\"https://a.*.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://a.*.com": invalid host (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
+		{"origin double wildcard", "cors:\n  origins: [\"https://*.*.a.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://*.*.a.com": a wildcard stands only for the leading subdomains of a domain, as in "https://*.example.com"`},
+		{"origin wildcard tld", "cors:\n  origins: [\"https://*.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://*.com": a wildcard stands only for the leading subdomains of a domain, as in "https://*.example.com"`},
+		{"origin wildcard path", "cors:\n  origins: [\"https://*.a.com/x\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://a.com/x": must not have a path, query or fragment (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
+		{"cors method", "cors:\n  methods: [GET, post]\n", `config.yaml:2: cors.methods[1]: invalid method "post" (want an upper-case HTTP method such as GET)`},
+		{"cors header", "cors:\n  headers: [\"x token\"]\n", `config.yaml:2: cors.headers[0]: invalid header name "x token"`},
 		{"origin uppercase", "cors:\n  origins: [\"http://Example.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "http://Example.com": must be lowercase, as browsers send it (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
 		{"origin userinfo", "cors:\n  origins: [\"http://u@a.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "http://u@a.com": must not contain user info (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
 		{"origin bad port", "cors:\n  origins: [\"http://a.com:0\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "http://a.com:0": invalid port (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},

@@ -439,6 +439,10 @@ func (d *decoder) cors(n *yaml.Node, path string, c *CORS) {
 			d.strings(v, p, &c.Origins)
 		case "credentials":
 			d.boolean(v, p, &c.Credentials)
+		case "methods":
+			d.strings(v, p, &c.Methods)
+		case "headers":
+			d.strings(v, p, &c.Headers)
 		default:
 			return false
 		}

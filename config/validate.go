@@ -101,6 +101,17 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 		}
 	}
 
+	for i, m := range c.CORS.Methods {
+		if m == "" || strings.IndexFunc(m, notTokenRune) >= 0 || m != strings.ToUpper(m) {
+			v.errorf("cors.methods["+strconv.Itoa(i)+"]", "invalid method %s (want an upper-case HTTP method such as GET)", quote(m))
+		}
+	}
+	for i, h := range c.CORS.Headers {
+		if h == "" || strings.IndexFunc(h, notTokenRune) >= 0 {
+			v.errorf("cors.headers["+strconv.Itoa(i)+"]", "invalid header name %s", quote(h))
+		}
+	}
+
 	if len(c.Namespaces) == 0 {
 		v.errorf("namespaces", "must list at least one namespace")
 	}
@@ -269,6 +280,17 @@ func checkNamespace(name string) string {
 // checkOrigin returns a problem with a CORS origin, or "".
 func checkOrigin(o string) string {
 	if o == "*" {
+		return ""
+	}
+	// A subdomain wildcard, "scheme://*.domain[:port]": the rest must be
+	// a valid origin, and the wildcard may only stand first.
+	if scheme, rest, ok := strings.Cut(o, "://*."); ok {
+		if strings.Contains(rest, "*") || !strings.Contains(rest, ".") && !strings.HasPrefix(rest, "localhost") {
+			return fmt.Sprintf(`invalid origin %s: a wildcard stands only for the leading subdomains of a domain, as in "https://*.example.com"`, quote(o))
+		}
+		if msg := checkOrigin(scheme + "://" + rest); msg != "" {
+			return msg
+		}
 		return ""
 	}
 	bad := func(why string) string {

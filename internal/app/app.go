@@ -130,7 +130,7 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		MaxBufferedBytes: s.MaxBufferedBytes,
 		DisablePolling:   !slices.Contains(s.Transports, config.TransportPolling),
 		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),
-		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials},
+		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials, Methods: cfg.CORS.Methods, Headers: cfg.CORS.Headers},
 		Logger:           log,
 	}
 }
