@@ -61,6 +61,12 @@ type SocketIO struct {
 	// on every handshake response, for load balancers that route by
 	// cookie. Absent by default.
 	Cookie *Cookie `yaml:"cookie,omitempty"`
+	// CleanupEmptyChildNamespaces removes a dynamic namespace (a
+	// namespaces entry with a pattern) once its last client has left, so
+	// that clients cannot make the server keep one namespace per name they
+	// tried. On by default (the reference's cleanupEmptyChildNamespaces
+	// is off by default).
+	CleanupEmptyChildNamespaces bool `yaml:"cleanup_empty_child_namespaces"`
 }
 
 // Cookie configures the sticky-session cookie, like the reference's
@@ -147,6 +153,8 @@ func Default() *Config {
 			ServeClient:      true,
 			Transports:       []string{TransportPolling, TransportWebSocket},
 			AllowEIO3:        true,
+
+			CleanupEmptyChildNamespaces: true,
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},

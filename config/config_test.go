@@ -46,6 +46,8 @@ func TestDefaultValues(t *testing.T) {
 			ServeClient:      true,
 			Transports:       []string{"polling", "websocket"},
 			AllowEIO3:        true,
+
+			CleanupEmptyChildNamespaces: true,
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
@@ -85,6 +87,7 @@ socketio:
   serve_client: false
   transports: [websocket]
   allow_eio3: false
+  cleanup_empty_child_namespaces: false
 cors:
   origins: ["http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"]
   credentials: true

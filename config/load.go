@@ -425,6 +425,8 @@ func (d *decoder) socketIO(n *yaml.Node, path string, s *SocketIO) {
 			d.boolean(v, p, &s.AllowEIO3)
 		case "cookie":
 			d.cookie(v, p, &s.Cookie)
+		case "cleanup_empty_child_namespaces":
+			d.boolean(v, p, &s.CleanupEmptyChildNamespaces)
 		default:
 			return false
 		}

@@ -112,6 +112,7 @@ func (c *client) connect(p *packet) {
 		_ = c.conn.Send(false, encodeControl(PacketConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`)))
 		return
 	}
+	defer nsp.connectDone()
 	if c.socket(p.nsp) != nil {
 		c.fail("duplicate CONNECT")
 		return

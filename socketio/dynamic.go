@@ -32,8 +32,9 @@ type dynamic struct {
 // fn accepts. Register middlewares and handlers on it as on any namespace.
 //
 // Each accepted name stays a namespace (with its adapter) for the server's
-// life, as in the reference: a function that accepts unbounded names lets
-// clients create unbounded namespaces.
+// life unless Options.CleanupEmptyChildNamespaces is set: without it, a
+// function that accepts unbounded names lets clients create unbounded
+// namespaces.
 func (s *Server) OfFunc(fn NamespaceFunc) *Namespace {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -70,6 +71,9 @@ func (n *Namespace) Parent() *Namespace { return n.parent }
 func (s *Server) lookupNamespace(name string, auth json.RawMessage) *Namespace {
 	s.mu.RLock()
 	n := s.nsps[name]
+	if n != nil && n.parent != nil {
+		n.connecting.Add(1) // under s.mu: a cleanup cannot remove it now
+	}
 	parents := s.parents
 	s.mu.RUnlock()
 	if n != nil || len(parents) == 0 {
@@ -92,10 +96,47 @@ func (s *Server) lookupNamespace(name string, auth json.RawMessage) *Namespace {
 			p.dyn.children = append(p.dyn.children, n)
 			p.dyn.mu.Unlock()
 		}
+		if n.parent != nil {
+			n.connecting.Add(1)
+		}
 		s.mu.Unlock()
 		return n
 	}
 	return nil
+}
+
+// connectDone ends what lookupNamespace began: the client has joined the
+// namespace, or failed to.
+func (n *Namespace) connectDone() {
+	if n.parent != nil {
+		n.connecting.Add(-1)
+		n.cleanupIfEmpty()
+	}
+}
+
+// cleanupIfEmpty removes a child namespace that has no socket and no
+// client connecting to it, when Options.CleanupEmptyChildNamespaces is
+// set (the reference's cleanupEmptyChildNamespaces): clients cannot then
+// make the server hold one namespace per name they ever tried.
+func (n *Namespace) cleanupIfEmpty() {
+	s := n.srv
+	if n.parent == nil || !s.opts.CleanupEmptyChildNamespaces {
+		return
+	}
+	s.mu.Lock()
+	if s.nsps[n.name] != n || n.connecting.Load() > 0 || n.adapter.Len() > 0 {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.nsps, n.name)
+	s.mu.Unlock()
+	p := n.parent.dyn
+	p.mu.Lock()
+	if i := slices.Index(p.children, n); i >= 0 {
+		p.children = slices.Delete(p.children, i, i+1)
+	}
+	p.mu.Unlock()
+	_ = n.adapter.Close()
 }
 
 // Handler tables: a child's own first (handlers added with Of(name) once it

@@ -97,3 +97,55 @@ func TestDynamicNamespaces(t *testing.T) {
 		t.Fatal("no connection on /fn-1")
 	}
 }
+
+func TestDynamicNamespaceCleanup(t *testing.T) {
+	srv, url := startServer(t, &Options{CleanupEmptyChildNamespaces: true})
+	parent := srv.OfRegexp(regexp.MustCompile(`^/tmp-\d+$`))
+	parent.Use(func(s *Socket) error {
+		if string(s.Handshake().Auth) == `{"deny":true}` {
+			return &ConnectError{Message: "no"}
+		}
+		return nil
+	})
+	gone := make(chan struct{}, 4)
+	parent.OnDisconnect(func(*Socket, string) { gone <- struct{}{} })
+
+	// A refused client leaves no namespace behind.
+	c := dial(t, url)
+	c.send(connectPacket("/tmp-1", `{"deny":true}`))
+	if got := c.read(); !strings.HasPrefix(got, "44/tmp-1,") {
+		t.Fatalf("refusal = %q", got)
+	}
+	// The refusal is sent before the connect attempt ends: wait a little.
+	for deadline := time.Now().Add(2 * time.Second); len(parent.Children()) != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d children after a refusal, want 0", len(parent.Children()))
+		}
+	}
+
+	a := connect(t, url, "/tmp-2", "")
+	b := connect(t, url, "/tmp-2", "")
+	if n := len(parent.Children()); n != 1 {
+		t.Fatalf("%d children, want 1", n)
+	}
+	a.send("41/tmp-2,")
+	<-gone
+	if n := len(parent.Children()); n != 1 {
+		t.Fatalf("%d children with one socket left, want 1", n)
+	}
+	b.send("41/tmp-2,")
+	<-gone
+	if n := len(parent.Children()); n != 0 {
+		t.Fatalf("%d children once empty, want 0", n)
+	}
+	for _, ns := range srv.Namespaces() {
+		if ns.Name() == "/tmp-2" {
+			t.Fatal("the empty namespace is still registered")
+		}
+	}
+	// The name works again, as a new namespace.
+	connect(t, url, "/tmp-2", "")
+	if n := len(parent.Children()); n != 1 {
+		t.Fatalf("%d children after reconnecting, want 1", n)
+	}
+}

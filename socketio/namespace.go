@@ -16,8 +16,9 @@ type Namespace struct {
 	ackIDs  atomic.Int64
 	// parent is the parent namespace of a dynamic child; dyn is set on a
 	// parent namespace. See dynamic.go.
-	parent *Namespace
-	dyn    *dynamic
+	parent     *Namespace
+	dyn        *dynamic
+	connecting atomic.Int32 // clients between lookupNamespace and connectDone
 
 	mu           sync.RWMutex
 	middlewares  []Middleware
@@ -164,7 +165,10 @@ func callConnection(fn func(*Socket), s *Socket) {
 	fn(s)
 }
 
-func (n *Namespace) remove(s *Socket) { n.adapter.RemoveSocket(s) }
+func (n *Namespace) remove(s *Socket) {
+	n.adapter.RemoveSocket(s)
+	n.cleanupIfEmpty()
+}
 
 func (n *Namespace) disconnected(s *Socket, reason string) {
 	for _, fn := range n.disconnectHooks() {

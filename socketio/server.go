@@ -22,6 +22,12 @@ type Options struct {
 	NewAdapter func(n *Namespace) Adapter
 	// Logger (default: discard).
 	Logger *slog.Logger
+	// CleanupEmptyChildNamespaces removes a dynamic namespace (see
+	// OfFunc) once its last socket has left, as the reference's option of
+	// that name. Without it, every name a client connects to stays a
+	// namespace for the server's life: with a pattern that accepts
+	// unbounded names, that is unbounded memory.
+	CleanupEmptyChildNamespaces bool
 }
 
 // Server is a Socket.IO server; mount it (an http.Handler) at its path,

@@ -49,7 +49,9 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	a.io = socketio.NewServer(&socketio.Options{
 		Engine:         sioEngine,
 		ConnectTimeout: cfg.SocketIO.ConnectTimeout,
-		Logger:         log,
+
+		CleanupEmptyChildNamespaces: cfg.SocketIO.CleanupEmptyChildNamespaces,
+		Logger:                      log,
 	})
 	for i, ns := range cfg.Namespaces {
 		install, ok := handlers.Lookup(ns.App)
