@@ -207,10 +207,8 @@ func headerContainsToken(v, token string) bool {
 func (s *Server) newSession(hs *Handshake, id string, ws *wsConn) *Session {
 	sess := &Session{srv: s, id: id, hs: hs, ws: ws, eio3: hs.Protocol == 3, b64: hs.Query.Get("b64") != ""}
 	if ws == nil {
-		sess.jsonp = jsonpHead(hs.Query)
-	}
-	if ws == nil {
 		sess.poll = make(chan struct{}, 1) // WebSocket sessions are never polled
+		sess.jsonp = jsonpHead(hs.Query)
 	}
 	sess.handler = s.accept(sess)
 	s.mu.Lock()
