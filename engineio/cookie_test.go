@@ -29,13 +29,16 @@ func TestStickyCookie(t *testing.T) {
 		t.Errorf("cookie = %+v", c)
 	}
 	// Later requests of the session do not set it again.
-	res, err = http.Get(ts.url + "?EIO=4&transport=polling&sid=" + c.Value)
+	res, err = http.Post(ts.url+"?EIO=4&transport=polling&sid="+c.Value, "text/plain", strings.NewReader("6"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("POST to the session: %d", res.StatusCode)
+	}
 	if got := res.Header.Get("Set-Cookie"); got != "" {
-		t.Errorf("poll request set a cookie: %q", got)
+		t.Errorf("a later request set a cookie: %q", got)
 	}
 
 	// A WebSocket handshake sets it on the 101 response; its value is the
