@@ -106,3 +106,38 @@ func TestLegacyBroadcastBinary(t *testing.T) {
 		t.Errorf("v4 attachment = %v, want [1 2]", got)
 	}
 }
+
+// DISCONNECT both ways, as in v5.
+func TestLegacyDisconnect(t *testing.T) {
+	srv, url := startLegacyServer(t)
+	sockets := make(chan *Socket, 2)
+	reasons := make(chan string, 2)
+	n := srv.Of("/chat")
+	n.OnConnection(func(s *Socket) { sockets <- s })
+	n.OnDisconnect(func(_ *Socket, reason string) { reasons <- reason })
+
+	c := dial(t, url)
+	if got := c.read(); got != "40" {
+		t.Fatalf("implicit CONNECT = %q", got)
+	}
+	c.send("40/chat,")
+	if got := c.read(); got != "40/chat," {
+		t.Fatalf("CONNECT answer = %q", got)
+	}
+	(<-sockets).Disconnect(false)
+	if got := c.read(); got != "41/chat," {
+		t.Errorf("server DISCONNECT = %q", got)
+	}
+	if got := <-reasons; got != ReasonServerNamespaceDisconnect {
+		t.Errorf("reason %q", got)
+	}
+	c.send("40/chat,")
+	if got := c.read(); got != "40/chat," {
+		t.Fatalf("CONNECT answer = %q", got)
+	}
+	<-sockets
+	c.send("41/chat,")
+	if got := <-reasons; got != ReasonClientNamespaceDisconnect {
+		t.Errorf("reason %q", got)
+	}
+}
