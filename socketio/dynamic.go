@@ -30,6 +30,8 @@ type dynamic struct {
 
 // OfFunc returns a new parent namespace whose children are the namespaces
 // fn accepts. Register middlewares and handlers on it as on any namespace.
+// The parent itself is named "/_0", "/_1"... as in the reference, and
+// cannot be connected to.
 //
 // Each accepted name stays a namespace (with its adapter) for the server's
 // life unless Options.CleanupEmptyChildNamespaces is set: without it, a
