@@ -37,6 +37,7 @@ for (const gen of GENERATIONS) {
       afterEach(() => clients.closeAll());
 
       test("connects with the expected protocol, transport and socket id", T, async () => {
+        assert.equal(gen.version, gen.wantVersion, "wrong client package installed");
         assert.equal(gen.io.protocol, gen.protocol, "wrong client package installed");
         const socket = clients.socket(mode);
         await clients.connect(socket, mode);

@@ -2,6 +2,7 @@
 // their APIs lack socket.timeout() and report namespace errors differently.
 
 import assert from "node:assert/strict";
+import { createRequire } from "node:module";
 
 import ioV2 from "socket.io-client-v2";
 import ioV3 from "socket.io-client-v3";
@@ -10,9 +11,26 @@ import { WAIT_MS, BASE_URL, transportOf, within } from "./lib.mjs";
 
 // protocol: the Socket.IO protocol revision the package speaks (2.x: 4,
 // 3.x: 5), asserted so that a wrong install cannot pass for the other.
+const require = createRequire(import.meta.url);
 export const GENERATIONS = [
-  { name: "socket.io-client 2.5.0", io: ioV2, protocol: 4, eio: "3", hasAuth: false },
-  { name: "socket.io-client 3.1.3", io: ioV3, protocol: 5, eio: "4", hasAuth: true },
+  {
+    name: "socket.io-client 2.5.0",
+    io: ioV2,
+    version: require("socket.io-client-v2/package.json").version,
+    wantVersion: "2.5.0",
+    protocol: 4,
+    eio: "3",
+    hasAuth: false,
+  },
+  {
+    name: "socket.io-client 3.1.3",
+    io: ioV3,
+    version: require("socket.io-client-v3/package.json").version,
+    wantVersion: "3.1.3",
+    protocol: 5,
+    eio: "4",
+    hasAuth: true,
+  },
 ];
 
 /** Emits with an acknowledgement; resolves with the ack's arguments. */
