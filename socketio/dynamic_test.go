@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -147,5 +148,51 @@ func TestDynamicNamespaceCleanup(t *testing.T) {
 	connect(t, url, "/tmp-2", "")
 	if n := len(parent.Children()); n != 1 {
 		t.Fatalf("%d children after reconnecting, want 1", n)
+	}
+}
+
+// EmitWithAck on a parent collects the answers of every child's sockets.
+func TestDynamicParentEmitWithAck(t *testing.T) {
+	srv, url := startServer(t, nil)
+	parent := srv.OfRegexp(regexp.MustCompile(`^/q-\d$`))
+	joined := make(chan struct{}, 2)
+	parent.OnConnection(func(*Socket) { joined <- struct{}{} })
+	clients := map[string]*rawClient{"/q-1": connect(t, url, "/q-1", ""), "/q-2": connect(t, url, "/q-2", "")}
+	<-joined
+	<-joined
+	type result struct {
+		answers []Args
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a, err := parent.EmitWithAck(ctx, "question")
+		done <- result{a, err}
+	}()
+	for nsp, c := range clients {
+		got := c.read() // 42<nsp>,<id>["question"]
+		prefix := "42" + nsp + ","
+		id, ok := strings.CutSuffix(strings.TrimPrefix(got, prefix), `["question"]`)
+		if !strings.HasPrefix(got, prefix) || !ok || id == "" {
+			t.Fatalf("%s: got %q", nsp, got)
+		}
+		c.send("43" + nsp + "," + id + `["from ` + nsp + `"]`)
+	}
+	r := <-done
+	if r.err != nil || len(r.answers) != 2 {
+		t.Fatalf("answers %v, err %v", r.answers, r.err)
+	}
+	seen := map[string]bool{}
+	for _, a := range r.answers {
+		var s string
+		if err := a.Decode(0, &s); err != nil {
+			t.Fatal(err)
+		}
+		seen[s] = true
+	}
+	if !seen["from /q-1"] || !seen["from /q-2"] {
+		t.Errorf("answers %v", seen)
 	}
 }
