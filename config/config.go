@@ -56,19 +56,65 @@ type SocketIO struct {
 	MaxBufferedBytes int           `yaml:"max_buffered_bytes"`
 	ServeClient      bool          `yaml:"serve_client"`
 	Transports       []string      `yaml:"transports"`
+	// AllowEIO3 accepts socket.io-client 2.x (Engine.IO v3, Socket.IO
+	// protocol v4), like the reference server's allowEIO3. On by default.
+	AllowEIO3 bool `yaml:"allow_eio3"`
+	// Cookie, when present, sets a sticky-session cookie (the session id)
+	// on every handshake response, for load balancers that route by
+	// cookie. Absent by default.
+	Cookie *Cookie `yaml:"cookie,omitempty"`
+	// CleanupEmptyChildNamespaces removes a dynamic namespace (a
+	// namespaces entry with a pattern) once its last client has left, so
+	// that clients cannot make the server keep one namespace per name they
+	// tried. On by default (the reference's cleanupEmptyChildNamespaces
+	// is off by default).
+	CleanupEmptyChildNamespaces bool `yaml:"cleanup_empty_child_namespaces"`
+}
+
+// Cookie configures the sticky-session cookie, like the reference's
+// `cookie` option. Missing keys take the reference's defaults.
+type Cookie struct {
+	Name     string        `yaml:"name"`      // default "io"
+	Path     string        `yaml:"path"`      // default "/"
+	Domain   string        `yaml:"domain"`    // default none: this host
+	HTTPOnly bool          `yaml:"http_only"` // default true
+	Secure   bool          `yaml:"secure"`    // default false; required by same_site: none
+	SameSite string        `yaml:"same_site"` // lax (default), strict or none
+	MaxAge   time.Duration `yaml:"max_age"`   // 0 (default): a session cookie
+}
+
+// DefaultCookie returns the cookie settings a bare `cookie: {}` means.
+func DefaultCookie() *Cookie {
+	return &Cookie{Name: "io", Path: "/", HTTPOnly: true, SameSite: "lax"}
 }
 
 // CORS configures cross-origin access.
 type CORS struct {
+	// Origins: "*", exact origins, or subdomain wildcards such as
+	// "https://*.example.com" (any subdomain, any depth; not example.com
+	// itself; the port must match as written).
 	Origins     []string `yaml:"origins"`
 	Credentials bool     `yaml:"credentials"`
+	// Methods answered to preflights (default GET, POST, OPTIONS).
+	Methods []string `yaml:"methods,omitempty"`
+	// Headers cross-origin pages may send (default: those the preflight
+	// asks for).
+	Headers []string `yaml:"headers,omitempty"`
 }
 
 // Namespace binds a Socket.IO namespace to a registered application.
 type Namespace struct {
-	Name string `yaml:"name"`
+	Name string `yaml:"name,omitempty"`
 	App  string `yaml:"app"`
+	// Pattern, instead of Name, declares dynamic namespaces: every name
+	// the regular expression (Go RE2 syntax) matches as a whole is a
+	// namespace served by App, created when a client first connects to it
+	// (the reference's io.of(/regexp/)). Each has rooms of its own.
+	Pattern string `yaml:"pattern,omitempty"`
 }
+
+// PatternRegexp returns Pattern anchored to match whole names.
+func (n Namespace) PatternRegexp() string { return `^(?:` + n.Pattern + `)$` }
 
 // EngineIOEcho enables a plain Engine.IO echo endpoint.
 type EngineIOEcho struct {
@@ -136,6 +182,9 @@ func Default() *Config {
 			MaxBufferedBytes: 1 << 20,
 			ServeClient:      true,
 			Transports:       []string{TransportPolling, TransportWebSocket},
+			AllowEIO3:        true,
+
+			CleanupEmptyChildNamespaces: true,
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},

@@ -45,6 +45,9 @@ func TestDefaultValues(t *testing.T) {
 			MaxBufferedBytes: 1048576,
 			ServeClient:      true,
 			Transports:       []string{"polling", "websocket"},
+			AllowEIO3:        true,
+
+			CleanupEmptyChildNamespaces: true,
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
@@ -97,9 +100,13 @@ socketio:
   max_buffered_bytes: 0x100
   serve_client: false
   transports: [websocket]
+  allow_eio3: false
+  cleanup_empty_child_namespaces: false
 cors:
-  origins: ["http://localhost:8080", "https://[::1]:3000", "https://example.com"]
+  origins: ["http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"]
   credentials: true
+  methods: [GET, POST]
+  headers: [X-Token]
 namespaces:
   - {name: /, app: chat}
   - name: /admin
@@ -141,8 +148,8 @@ limits:
 			ServeClient:      false,
 			Transports:       []string{"websocket"},
 		},
-		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com"}, Credentials: true},
-		Namespaces:   []Namespace{{"/", "chat"}, {"/admin", "bench"}},
+		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"}, Credentials: true, Methods: []string{"GET", "POST"}, Headers: []string{"X-Token"}},
+		Namespaces:   []Namespace{{Name: "/", App: "chat"}, {Name: "/admin", App: "bench"}},
 		EngineIOEcho: &EngineIOEcho{Path: "/eio/"},
 		Limits: Limits{
 			MaxConnectionsPerIP: 5,
@@ -254,6 +261,11 @@ func TestParseErrors(t *testing.T) {
 		{"static_dir null", "static_dir:\n", `config.yaml:1: static_dir: missing value (want a string; use "" for none)`},
 		{"string is mapping", "log:\n  level: {a: b}\n", `config.yaml:2: log.level: want a string, got a mapping`},
 		{"bool string", "socketio:\n  serve_client: yes\n", `config.yaml:2: socketio.serve_client: want a boolean (true or false), got string "yes"`},
+		{"cookie same_site none without secure", "socketio:\n  cookie: {same_site: none}\n", `config.yaml:2: socketio.cookie.same_site: none requires secure: true (browsers drop SameSite=None cookies that are not Secure)`},
+		{"cookie bad same_site", "socketio:\n  cookie:\n    same_site: sometimes\n", `config.yaml:3: socketio.cookie.same_site: invalid value "sometimes" (want lax, strict or none)`},
+		{"cookie bad name", "socketio:\n  cookie:\n    name: \"my cookie\"\n", "config.yaml:3: socketio.cookie.name: invalid cookie name \"my cookie\" (letters, digits and !#$%&'*+-.^_`|~ only)"},
+		{"cookie unknown key", "socketio:\n  cookie:\n    httponly: true\n", `config.yaml:3: socketio.cookie: unknown key "httponly"`},
+		{"allow_eio3 not a bool", "socketio:\n  allow_eio3: 3\n", `config.yaml:2: socketio.allow_eio3: want a boolean (true or false), got integer 3`},
 		{"bool int", "cors:\n  credentials: 1\n", `config.yaml:2: cors.credentials: want a boolean (true or false), got integer 1`},
 		{"int string", "socketio:\n  max_payload: \"100\"\n", `config.yaml:2: socketio.max_payload: want an integer, got string "100"`},
 		{"int float", "socketio:\n  max_payload: 1.5\n", `config.yaml:2: socketio.max_payload: want an integer, got number 1.5`},
@@ -275,7 +287,10 @@ func TestParseErrors(t *testing.T) {
 		{"namespace item string", "namespaces:\n  - /\n", `config.yaml:2: namespaces[0]: want a mapping, got string "/"`},
 		{"namespace item null", "namespaces:\n  -\n", `config.yaml:2: namespaces[0]: missing value (want a mapping with keys name and app)`},
 		{"namespace missing app", "namespaces:\n  - name: /\n", `config.yaml:2: namespaces[0]: missing key "app"`},
-		{"namespace missing name", "namespaces:\n  - {app: chat}\n", `config.yaml:2: namespaces[0]: missing key "name"`},
+		{"namespace missing name", "namespaces:\n  - {app: chat}\n", `config.yaml:2: namespaces[0]: missing key "name" (or "pattern")`},
+		{"namespace name and pattern", "namespaces:\n  - {name: /, pattern: /x, app: chat}\n", `config.yaml:2: namespaces[0]: keys "name" and "pattern" exclude each other (a namespace, or a pattern of namespaces)`},
+		{"namespace bad pattern", "namespaces:\n  - {name: /, app: chat}\n  - {pattern: \"/room-(\", app: chat}\n", "config.yaml:3: namespaces[1].pattern: invalid regular expression \"/room-(\": error parsing regexp: missing closing ): `^(?:/room-()$`"},
+		{"namespace duplicate pattern", "namespaces:\n  - {pattern: /a+, app: chat}\n  - {pattern: /a+, app: chat}\n", `config.yaml:3: namespaces[1].pattern: duplicate pattern "/a+" (also namespaces[0])`},
 		{"namespace app type", "namespaces:\n  - name: /\n    app: [chat]\n", `config.yaml:3: namespaces[0].app: want a string, got a list`},
 		{"echo not mapping", "engineio_echo: /e/\n", `config.yaml:1: engineio_echo: want a mapping, got string "/e/"`},
 		{"custom tag", "listen: !foo bar\n", `config.yaml:1: listen: want a string, got value "bar" tagged !foo`},
@@ -327,7 +342,12 @@ func TestParseErrors(t *testing.T) {
 		{"origin query", "cors:\n  origins: [\"http://a.com?x\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "http://a.com?x": must not have a path, query or fragment (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
 		{"origin no scheme", "cors:\n  origins: [localhost:8080]\n", `config.yaml:2: cors.origins[0]: invalid origin "localhost:8080": not scheme://host (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
 		{"origin bare host", "cors:\n  origins: [example.com]\n", `config.yaml:2: cors.origins[0]: invalid origin "example.com": not scheme://host (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
-		{"origin wildcard subdomain", "cors:\n  origins: [\"https://*.a.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://*.a.com": invalid host (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
+		{"origin wildcard inside", "cors:\n  origins: [\"https://a.*.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://a.*.com": invalid host (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
+		{"origin double wildcard", "cors:\n  origins: [\"https://*.*.a.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://*.*.a.com": a wildcard stands only for the leading subdomains of a domain, as in "https://*.example.com"`},
+		{"origin wildcard tld", "cors:\n  origins: [\"https://*.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://*.com": a wildcard stands only for the leading subdomains of a domain, as in "https://*.example.com"`},
+		{"origin wildcard path", "cors:\n  origins: [\"https://*.a.com/x\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://a.com/x": must not have a path, query or fragment (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
+		{"cors method", "cors:\n  methods: [GET, post]\n", `config.yaml:2: cors.methods[1]: invalid method "post" (want an upper-case HTTP method such as GET)`},
+		{"cors header", "cors:\n  headers: [\"x token\"]\n", `config.yaml:2: cors.headers[0]: invalid header name "x token"`},
 		{"origin uppercase", "cors:\n  origins: [\"http://Example.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "http://Example.com": must be lowercase, as browsers send it (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
 		{"origin userinfo", "cors:\n  origins: [\"http://u@a.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "http://u@a.com": must not contain user info (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
 		{"origin bad port", "cors:\n  origins: [\"http://a.com:0\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "http://a.com:0": invalid port (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
@@ -544,7 +564,7 @@ func TestRepoFiles(t *testing.T) {
 		want.SocketIO.PingInterval = 300 * time.Millisecond
 		want.SocketIO.PingTimeout = 200 * time.Millisecond
 		want.SocketIO.ConnectTimeout = time.Second
-		want.Namespaces = []Namespace{{"/", "conformance"}, {"/custom", "conformance"}}
+		want.Namespaces = []Namespace{{Name: "/", App: "conformance"}, {Name: "/custom", App: "conformance"}, {Pattern: `/dynamic-\d+`, App: "conformance"}}
 		want.EngineIOEcho = &EngineIOEcho{Path: "/engine.io/"}
 		noConnectionLimits(&want.Limits)
 		if !reflect.DeepEqual(c, want) {
@@ -558,7 +578,7 @@ func TestRepoFiles(t *testing.T) {
 		want.Listen = "127.0.0.1:3000"
 		want.StaticDir = ""
 		want.Log.Level = "warn"
-		want.Namespaces = []Namespace{{"/", "bench"}}
+		want.Namespaces = []Namespace{{Name: "/", App: "bench"}}
 		noConnectionLimits(&want.Limits)
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("bench.yaml = %+v\nwant %+v", c, want)
@@ -630,5 +650,26 @@ func TestPprofKey(t *testing.T) {
 	}
 	if Default().Pprof {
 		t.Fatal("pprof on by default")
+	}
+}
+
+func TestParseCookie(t *testing.T) {
+	c, err := Parse([]byte("socketio:\n  cookie: {}\n"), "config.yaml", testApps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.SocketIO.Cookie, DefaultCookie()) {
+		t.Errorf("cookie: {} = %+v, want the defaults %+v", c.SocketIO.Cookie, DefaultCookie())
+	}
+	in := "socketio:\n  cookie:\n    name: sticky\n    path: /app\n    domain: example.com\n    http_only: false\n    secure: true\n    same_site: none\n    max_age: 1h\n"
+	if c, err = Parse([]byte(in), "config.yaml", testApps); err != nil {
+		t.Fatal(err)
+	}
+	want := &Cookie{Name: "sticky", Path: "/app", Domain: "example.com", Secure: true, SameSite: "none", MaxAge: time.Hour}
+	if !reflect.DeepEqual(c.SocketIO.Cookie, want) {
+		t.Errorf("cookie = %+v, want %+v", c.SocketIO.Cookie, want)
+	}
+	if c, _ = Parse(nil, "config.yaml", testApps); c.SocketIO.Cookie != nil {
+		t.Error("the cookie is on by default")
 	}
 }

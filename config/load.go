@@ -425,6 +425,12 @@ func (d *decoder) socketIO(n *yaml.Node, path string, s *SocketIO) {
 			d.boolean(v, p, &s.ServeClient)
 		case "transports":
 			d.strings(v, p, &s.Transports)
+		case "allow_eio3":
+			d.boolean(v, p, &s.AllowEIO3)
+		case "cookie":
+			d.cookie(v, p, &s.Cookie)
+		case "cleanup_empty_child_namespaces":
+			d.boolean(v, p, &s.CleanupEmptyChildNamespaces)
 		default:
 			return false
 		}
@@ -439,6 +445,10 @@ func (d *decoder) cors(n *yaml.Node, path string, c *CORS) {
 			d.strings(v, p, &c.Origins)
 		case "credentials":
 			d.boolean(v, p, &c.Credentials)
+		case "methods":
+			d.strings(v, p, &c.Methods)
+		case "headers":
+			d.strings(v, p, &c.Headers)
 		default:
 			return false
 		}
@@ -456,7 +466,7 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 		p := path + "[" + strconv.Itoa(i) + "]"
 		d.lines[p] = it.Line
 		var ns Namespace
-		var hasName, hasApp bool
+		var hasName, hasApp, hasPattern bool
 		if isNull(deref(it)) {
 			d.errorf(it.Line, p, "missing value (want a mapping with keys name and app)")
 			continue
@@ -469,14 +479,20 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 			case "app":
 				hasApp = true
 				d.str(v, kp, &ns.App)
+			case "pattern":
+				hasPattern = true
+				d.str(v, kp, &ns.Pattern)
 			default:
 				return false
 			}
 			return true
 		})
 		if deref(it).Kind == yaml.MappingNode {
-			if !hasName {
-				d.errorf(it.Line, p, `missing key "name"`)
+			switch {
+			case hasName && hasPattern:
+				d.errorf(it.Line, p, `keys "name" and "pattern" exclude each other (a namespace, or a pattern of namespaces)`)
+			case !hasName && !hasPattern:
+				d.errorf(it.Line, p, `missing key "name" (or "pattern")`)
 			}
 			if !hasApp {
 				d.errorf(it.Line, p, `missing key "app"`)
@@ -485,6 +501,36 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 		list = append(list, ns)
 	}
 	*out = list
+}
+
+func (d *decoder) cookie(n *yaml.Node, path string, out **Cookie) {
+	if isNull(deref(n)) {
+		*out = nil // explicitly disabled
+		return
+	}
+	c := DefaultCookie()
+	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
+		switch key {
+		case "name":
+			d.str(v, p, &c.Name)
+		case "path":
+			d.str(v, p, &c.Path)
+		case "domain":
+			d.str(v, p, &c.Domain)
+		case "http_only":
+			d.boolean(v, p, &c.HTTPOnly)
+		case "secure":
+			d.boolean(v, p, &c.Secure)
+		case "same_site":
+			d.str(v, p, &c.SameSite)
+		case "max_age":
+			d.duration(v, p, &c.MaxAge)
+		default:
+			return false
+		}
+		return true
+	})
+	*out = c
 }
 
 func (d *decoder) engineIOEcho(n *yaml.Node, path string, out **EngineIOEcho) {

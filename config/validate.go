@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,12 +101,29 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 		}
 	}
 
+	for i, m := range c.CORS.Methods {
+		if m == "" || strings.IndexFunc(m, notTokenRune) >= 0 || m != strings.ToUpper(m) {
+			v.errorf("cors.methods["+strconv.Itoa(i)+"]", "invalid method %s (want an upper-case HTTP method such as GET)", quote(m))
+		}
+	}
+	for i, h := range c.CORS.Headers {
+		if h == "" || strings.IndexFunc(h, notTokenRune) >= 0 {
+			v.errorf("cors.headers["+strconv.Itoa(i)+"]", "invalid header name %s", quote(h))
+		}
+	}
+
 	if len(c.Namespaces) == 0 {
 		v.errorf("namespaces", "must list at least one namespace")
 	}
 	for i, ns := range c.Namespaces {
 		key := "namespaces[" + strconv.Itoa(i) + "]"
-		if msg := checkNamespace(ns.Name); msg != "" {
+		if ns.Pattern != "" {
+			if _, err := regexp.Compile(ns.PatternRegexp()); err != nil {
+				v.errorf(key+".pattern", "invalid regular expression %s: %v", quote(ns.Pattern), err)
+			} else if j := slices.IndexFunc(c.Namespaces, func(o Namespace) bool { return o.Pattern == ns.Pattern }); j < i {
+				v.errorf(key+".pattern", "duplicate pattern %s (also namespaces[%d])", quote(ns.Pattern), j)
+			}
+		} else if msg := checkNamespace(ns.Name); msg != "" {
 			v.errorf(key+".name", "%s", msg)
 		} else if j := slices.IndexFunc(c.Namespaces, func(o Namespace) bool { return o.Name == ns.Name }); j < i {
 			v.errorf(key+".name", "duplicate namespace %s (also namespaces[%d])", quote(ns.Name), j)
@@ -119,6 +137,30 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 				known = slices.Compact(known)
 				v.errorf(key+".app", "unknown app %s (known: %s)", quote(ns.App), strings.Join(known, ", "))
 			}
+		}
+	}
+
+	if ck := s.Cookie; ck != nil {
+		if ck.Name == "" || strings.IndexFunc(ck.Name, notTokenRune) >= 0 {
+			v.errorf("socketio.cookie.name", "invalid cookie name %s (letters, digits and !#$%%&'*+-.^_`|~ only)", quote(ck.Name))
+		}
+		if ck.Path != "" && (!strings.HasPrefix(ck.Path, "/") || strings.ContainsAny(ck.Path, ";\r\n")) {
+			v.errorf("socketio.cookie.path", `invalid cookie path %s (must start with "/", no ";")`, quote(ck.Path))
+		}
+		if strings.ContainsAny(ck.Domain, "; \t\r\n") {
+			v.errorf("socketio.cookie.domain", "invalid cookie domain %s", quote(ck.Domain))
+		}
+		switch ck.SameSite {
+		case "lax", "strict":
+		case "none":
+			if !ck.Secure {
+				v.errorf("socketio.cookie.same_site", "none requires secure: true (browsers drop SameSite=None cookies that are not Secure)")
+			}
+		default:
+			v.errorf("socketio.cookie.same_site", "invalid value %s (want lax, strict or none)", quote(ck.SameSite))
+		}
+		if ck.MaxAge < 0 {
+			v.errorf("socketio.cookie.max_age", "must not be negative, got %s", ck.MaxAge)
 		}
 	}
 
@@ -217,6 +259,15 @@ func badPathRune(r rune) bool {
 	return r == '?' || r == '#' || unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar
 }
 
+// notTokenRune reports whether r cannot appear in an HTTP token (RFC 9110).
+func notTokenRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("!#$%&'*+-.^_`|~", r)
+}
+
 // checkNamespace returns a problem with a namespace name, or "".
 func checkNamespace(name string) string {
 	if !strings.HasPrefix(name, "/") {
@@ -231,6 +282,17 @@ func checkNamespace(name string) string {
 // checkOrigin returns a problem with a CORS origin, or "".
 func checkOrigin(o string) string {
 	if o == "*" {
+		return ""
+	}
+	// A subdomain wildcard, "scheme://*.domain[:port]": the rest must be
+	// a valid origin, and the wildcard may only stand first.
+	if scheme, rest, ok := strings.Cut(o, "://*."); ok {
+		if strings.Contains(rest, "*") || !strings.Contains(rest, ".") && !strings.HasPrefix(rest, "localhost") {
+			return fmt.Sprintf(`invalid origin %s: a wildcard stands only for the leading subdomains of a domain, as in "https://*.example.com"`, quote(o))
+		}
+		if msg := checkOrigin(scheme + "://" + rest); msg != "" {
+			return msg
+		}
 		return ""
 	}
 	bad := func(why string) string {

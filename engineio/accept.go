@@ -18,9 +18,10 @@ var errHandshake = errors.New("engineio: bad WebSocket handshake")
 
 // accept answers a WebSocket upgrade request (isWebSocketRequest checked
 // the method and the Upgrade and Connection headers) and takes over the
-// connection. first, if not nil, is sent right behind the 101 response.
+// connection. header holds extra response header lines ("Name: value\r\n"
+// each); first, if not nil, is sent right behind the 101 response.
 // On failure the request has been answered with an HTTP error.
-func accept(w http.ResponseWriter, r *http.Request, first *Message) (*wsConn, error) {
+func accept(w http.ResponseWriter, r *http.Request, header string, first *Message) (*wsConn, error) {
 	if r.Header.Get("Sec-WebSocket-Version") != "13" {
 		w.Header().Set("Sec-WebSocket-Version", "13")
 		http.Error(w, "unsupported WebSocket version", http.StatusUpgradeRequired)
@@ -40,10 +41,12 @@ func accept(w http.ResponseWriter, r *http.Request, first *Message) (*wsConn, er
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, 160+maxFrameHeader+64)
+	b := make([]byte, 0, 160+len(header)+maxFrameHeader+64)
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	b = append(b, acceptKey(key)...)
-	b = append(b, "\r\n\r\n"...)
+	b = append(b, "\r\n"...)
+	b = append(b, header...)
+	b = append(b, "\r\n"...)
 	if first != nil {
 		b = append(b, first.hdr[:first.hlen]...)
 		b = append(b, first.data...)

@@ -17,17 +17,40 @@ func (c *CORS) allowAll() bool {
 
 func (c *CORS) allowed(origin string) bool {
 	for _, o := range c.Origins {
-		if o == "*" || strings.EqualFold(o, origin) {
+		if matchOrigin(o, origin) {
 			return true
 		}
 	}
-	return false
+	return c.AllowOrigin != nil && c.AllowOrigin(origin)
+}
+
+// matchOrigin matches an origin against "*", an exact origin, or a
+// subdomain wildcard "scheme://*.domain[:port]".
+func matchOrigin(pattern, origin string) bool {
+	if pattern == "*" || strings.EqualFold(pattern, origin) {
+		return true
+	}
+	scheme, rest, ok := strings.Cut(pattern, "://*.")
+	if !ok {
+		return false
+	}
+	prefix := scheme + "://"
+	if len(origin) <= len(prefix) || !strings.EqualFold(origin[:len(prefix)], prefix) {
+		return false
+	}
+	host := origin[len(prefix):]
+	suffix := "." + rest
+	if len(host) <= len(suffix) || !strings.EqualFold(host[len(host)-len(suffix):], suffix) {
+		return false
+	}
+	sub := host[:len(host)-len(suffix)]
+	return !strings.ContainsAny(sub, "/:@?#") && !strings.HasPrefix(sub, ".") && !strings.HasSuffix(sub, ".")
 }
 
 // setHeaders adds the CORS response headers for a polling request.
 func (c *CORS) setHeaders(w http.ResponseWriter, r *http.Request) {
 	origin := r.Header.Get("Origin")
-	if origin == "" || len(c.Origins) == 0 {
+	if origin == "" || (len(c.Origins) == 0 && c.AllowOrigin == nil) {
 		return
 	}
 	h := w.Header()
@@ -50,8 +73,14 @@ func (c *CORS) preflight(w http.ResponseWriter, r *http.Request) {
 	c.setHeaders(w, r)
 	h := w.Header()
 	if h.Get("Access-Control-Allow-Origin") != "" {
-		h.Set("Access-Control-Allow-Methods", "GET,POST,OPTIONS")
-		if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+		methods := "GET,POST,OPTIONS"
+		if len(c.Methods) > 0 {
+			methods = strings.Join(c.Methods, ",")
+		}
+		h.Set("Access-Control-Allow-Methods", methods)
+		if len(c.Headers) > 0 {
+			h.Set("Access-Control-Allow-Headers", strings.Join(c.Headers, ","))
+		} else if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
 			h.Set("Access-Control-Allow-Headers", rh)
 			h.Add("Vary", "Access-Control-Request-Headers")
 		}
@@ -67,7 +96,7 @@ func (c *CORS) allowWebSocket(r *http.Request) bool {
 	if origin == "" {
 		return true
 	}
-	if len(c.Origins) > 0 {
+	if len(c.Origins) > 0 || c.AllowOrigin != nil {
 		return c.allowed(origin)
 	}
 	u, err := url.Parse(origin)

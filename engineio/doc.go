@@ -8,5 +8,9 @@
 // number of sessions without being encoded again: this is what makes a
 // broadcast cost one encoding plus one memcpy-and-write per recipient.
 //
+// Revision 3 (socket.io-client 2.x) is accepted with Options.AllowEIO3; it
+// differs in heartbeat direction, polling payload format and binary
+// WebSocket framing, all decided once per session (see payload_v3.go).
+//
 // Spec: https://github.com/socketio/engine.io-protocol (v4).
 package engineio

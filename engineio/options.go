@@ -39,6 +39,14 @@ type Options struct {
 	// Limits cap sessions in total and per client address, and the
 	// handshake rate per address (default: no limits).
 	Limits Limits
+	// AllowEIO3 accepts Engine.IO protocol v3 clients (socket.io-client
+	// 2.x), as the reference server's allowEIO3 does. Off in the zero
+	// value, like the reference; v3 sessions cost the v4 ones nothing.
+	AllowEIO3 bool
+	// Cookie, when set, makes every handshake response set a cookie
+	// holding the session id, for load balancers with cookie-based sticky
+	// sessions (see Cookie).
+	Cookie *Cookie
 	// AllowRequest, when set, is called for every handshake; an error
 	// refuses it with HTTP 403 (code 4, "Forbidden").
 	AllowRequest func(r *http.Request) error
@@ -48,13 +56,32 @@ type Options struct {
 
 // CORS configures cross-origin access.
 //
-// With no Origins, browsers can only use the server from its own origin:
-// no CORS headers are sent, and a WebSocket whose Origin header names
-// another host is refused (this prevents cross-site WebSocket hijacking).
-// "*" allows every origin; it is dangerous with cookie-based auth.
+// With no Origins (and no AllowOrigin), browsers can only use the server
+// from its own origin: no CORS headers are sent, and a WebSocket whose
+// Origin header names another host is refused (this prevents cross-site
+// WebSocket hijacking). "*" allows every origin; it is dangerous with
+// cookie-based auth.
 type CORS struct {
-	Origins     []string
+	// Origins lists the allowed origins: "*", exact origins
+	// ("https://app.example.com", compared case-insensitively) and
+	// subdomain wildcards: "https://*.example.com" allows any subdomain of
+	// example.com, at any depth, with that scheme and no port (ports must
+	// be written out: "https://*.example.com:8443"); it does not allow
+	// example.com itself.
+	Origins []string
+	// AllowOrigin, when set, is asked about origins that Origins does not
+	// allow (for lists kept elsewhere, or rules a pattern cannot say).
+	AllowOrigin func(origin string) bool
+	// Credentials lets cross-origin pages send cookies and HTTP auth; the
+	// allowed origin is then echoed instead of "*".
 	Credentials bool
+	// Methods are answered to preflight requests (default GET, POST,
+	// OPTIONS: all the transports use).
+	Methods []string
+	// Headers are the request headers cross-origin pages may send
+	// (e.g. those of the client's extraHeaders). Default: whatever the
+	// preflight asks for.
+	Headers []string
 }
 
 func (o *Options) withDefaults() Options {

@@ -58,7 +58,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	s.polling = false
 	done := s.state != stateOpen
 	s.mu.Unlock()
-	writePayload(w, msgs)
+	s.writePolling(w, msgs)
 	if done {
 		s.finish()
 	}
@@ -102,7 +102,14 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.close(ReasonTransportError, errPayloadTooBig)
 		return
 	}
-	err = decodePayload(body, s.onPacket)
+	if s.jsonp != "" {
+		body, _ = jsonpData(body) // nil if invalid: a parse error below
+	}
+	if s.eio3 {
+		err = decodePayloadV3(body, r.Header.Get("Content-Type") == "application/octet-stream", s.onPacket)
+	} else {
+		err = decodePayload(body, s.onPacket)
+	}
 	switch {
 	case err == nil, errors.Is(err, errClosedByPeer):
 	case errors.Is(err, errInvalidPacket):

@@ -23,6 +23,15 @@ type SessionHandler interface {
 	OnClose(reason CloseReason, err error)
 }
 
+// SessionOpener is implemented by a SessionHandler that acts as soon as
+// its session is open: OnOpen is called once, after the open packet has
+// been queued or sent and before any client message is delivered (calls
+// never overlap, as for OnMessage). The Socket.IO layer uses it to connect
+// protocol v3 clients to "/" implicitly.
+type SessionOpener interface {
+	OnOpen()
+}
+
 // Handshake is what the client sent when it opened the session.
 type Handshake struct {
 	Query      url.Values
@@ -31,7 +40,8 @@ type Handshake struct {
 	Time       time.Time
 	Secure     bool
 	URL        string
-	// Protocol is the Engine.IO protocol revision (4).
+	// Protocol is the Engine.IO protocol revision: 4, or 3 for
+	// socket.io-client 2.x when Options.AllowEIO3 is set.
 	Protocol int
 }
 
@@ -148,9 +158,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, errBadHandshakeMethod)
 		return
 	}
-	if q.Get("EIO") != "4" {
-		writeRequestError(w, errUnsupportedVersion)
-		return
+	protocol := 4
+	if eio := q.Get("EIO"); eio != "4" {
+		if eio != "3" || !s.opts.AllowEIO3 {
+			writeRequestError(w, errUnsupportedVersion)
+			return
+		}
+		protocol = 3
 	}
 	if transport == "websocket" && !isWS {
 		writeRequestError(w, errBadRequest)
@@ -185,7 +199,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Time:       time.Now(),
 		Secure:     r.TLS != nil,
 		URL:        r.URL.RequestURI(),
-		Protocol:   4,
+		Protocol:   protocol,
 	}
 	if transport == "websocket" {
 		s.handshakeWebSocket(w, r, hs, key)
@@ -215,9 +229,10 @@ func headerContainsToken(v, token string) bool {
 // visible to anyone (Close, a request with its sid). It returns nil when
 // the server is closed.
 func (s *Server) newSession(hs *Handshake, id string, ws *wsConn, key string) *Session {
-	sess := &Session{srv: s, id: id, hs: hs, ws: ws, clientKey: key}
+	sess := &Session{srv: s, id: id, hs: hs, ws: ws, clientKey: key, eio3: hs.Protocol == 3, b64: hs.Query.Get("b64") != ""}
 	if ws == nil {
 		sess.poll = make(chan struct{}, 1) // WebSocket sessions are never polled
+		sess.jsonp = jsonpHead(hs.Query)
 	}
 	sess.handler = s.accept(sess)
 	s.mu.Lock()
@@ -254,8 +269,12 @@ func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake, key stri
 		return
 	}
 	open := s.openPacket(sess.id, false)
+	if c := s.opts.Cookie; c != nil {
+		w.Header().Add("Set-Cookie", c.header(sess.id))
+	}
 	sess.startHeartbeat()
-	writePayload(w, []*Message{open})
+	sess.opened()
+	sess.writePolling(w, []*Message{open})
 }
 
 func (s *Server) remove(sess *Session) {
@@ -322,6 +341,32 @@ func newID() string {
 
 // NewID returns a new unguessable identifier, for use by upper layers.
 func NewID() string { return newID() }
+
+// writePolling answers a polling GET with msgs, in the session's protocol.
+func (s *Session) writePolling(w http.ResponseWriter, msgs []*Message) {
+	if s.jsonp != "" {
+		s.writeJSONP(w, msgs)
+		return
+	}
+	if s.eio3 {
+		writePayloadV3(w, msgs, !s.b64)
+		return
+	}
+	writePayload(w, msgs)
+}
+
+func writePayloadV3(w http.ResponseWriter, msgs []*Message, allowBinary bool) {
+	body, binary := encodePayloadV3(nil, msgs, allowBinary)
+	ct := "text/plain; charset=UTF-8"
+	if binary {
+		ct = "application/octet-stream"
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
 
 func writePayload(w http.ResponseWriter, msgs []*Message) {
 	body := encodePayload(nil, msgs)

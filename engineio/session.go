@@ -28,6 +28,13 @@ type Session struct {
 	// clientKey is the address the session's admission slot counts
 	// against ("" without limits).
 	clientKey string
+	// eio3: protocol v3 (socket.io-client 2.x): the client pings, and
+	// binary packets are framed differently. b64: a v3 client that wants
+	// binary as base64 text (b64=1). Both are fixed at the handshake.
+	eio3, b64 bool
+	// jsonp is the start of a JSONP response ("___eio[3]("), "" for
+	// XHR polling; see jsonp.go.
+	jsonp string
 
 	// deliverMu serializes calls into handler.
 	deliverMu sync.Mutex
@@ -296,7 +303,28 @@ func (s *Session) flush() {
 
 func (s *Session) startHeartbeat() {
 	s.mu.Lock()
-	s.timer = time.AfterFunc(s.srv.opts.PingInterval, s.onTimer)
+	s.timer = time.AfterFunc(s.heartbeatDelay(), s.onTimer)
+	s.mu.Unlock()
+}
+
+// heartbeatDelay is when the heartbeat timer first fires: the first server
+// ping in v4; in v3, where the client pings, the deadline for its ping.
+func (s *Session) heartbeatDelay() time.Duration {
+	if s.eio3 {
+		return s.srv.opts.PingInterval + s.srv.opts.PingTimeout
+	}
+	return s.srv.opts.PingInterval
+}
+
+// onPingV3 answers a v3 client's ping and pushes its deadline back.
+func (s *Session) onPingV3() {
+	s.mu.Lock()
+	if s.state == stateOpen {
+		s.timer.Reset(s.heartbeatDelay())
+		s.queue = append(s.queue, msgPong)
+		s.queueBytes += len(msgPong.data)
+		s.kickLocked()
+	}
 	s.mu.Unlock()
 }
 
@@ -306,7 +334,7 @@ func (s *Session) onTimer() {
 		s.mu.Unlock()
 		return
 	}
-	if s.awaitingPong {
+	if s.awaitingPong || s.eio3 {
 		s.mu.Unlock()
 		s.close(ReasonPingTimeout, nil)
 		return
@@ -351,11 +379,19 @@ func (s *Session) onPacket(p packet) error {
 	case PacketMessage:
 		s.deliver(p.data, p.binary)
 	case PacketPong:
+		if s.eio3 {
+			s.close(ReasonTransportError, errors.New("engineio: invalid heartbeat direction"))
+			return errInvalidPacket
+		}
 		s.onPong()
 	case PacketClose:
 		s.close(ReasonTransportClose, nil)
 		return errClosedByPeer
 	case PacketPing:
+		if s.eio3 {
+			s.onPingV3()
+			return nil
+		}
 		// Protocol v4 heartbeats go from server to client only.
 		s.close(ReasonParseError, errors.New("engineio: invalid heartbeat direction"))
 		return errInvalidPacket
@@ -364,6 +400,26 @@ func (s *Session) onPacket(p packet) error {
 		// reference server ignores them too.
 	}
 	return nil
+}
+
+// opened calls the handler's OnOpen, if it has one.
+func (s *Session) opened() {
+	o, ok := s.handler.(SessionOpener)
+	if !ok {
+		return
+	}
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	if s.ended.Load() {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			s.srv.opts.Logger.Error("engineio: panic in open handler", "panic", v)
+			s.close(ReasonTransportError, fmt.Errorf("engineio: handler panic: %v", v))
+		}
+	}()
+	o.OnOpen()
 }
 
 func (s *Session) deliver(data []byte, binary bool) {

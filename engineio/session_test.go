@@ -328,8 +328,12 @@ func TestUpgradeLosesNothing(t *testing.T) {
 			t.Fatalf("message %d = %s (lost, duplicated or reordered)", i, m)
 		}
 	}
-	if tr := r.sess.Transport(); tr != "websocket" {
-		t.Fatalf("transport = %s", tr)
+	// When polling carried every message, nothing above waited for the
+	// server to read the upgrade packet: give it a moment.
+	for deadline := time.Now().Add(5 * time.Second); r.sess.Transport() != "websocket"; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("transport = %s", r.sess.Transport())
+		}
 	}
 }
 

@@ -20,6 +20,10 @@ type wsConn struct {
 	raw  syscall.RawConn // for non-blocking writes; nil if conn has no descriptor
 	br   *bufio.Reader   // the handshake's reader, until the first idle moment
 
+	// eio3 and b64 select protocol v3 framing of binary messages; set
+	// once, before the connection is written to by anyone but accept.
+	eio3, b64 bool
+
 	mu     sync.Mutex // held by whoever writes
 	closed atomic.Bool
 	pc     atomic.Pointer[pollConn] // set while the netpoller watches the connection
@@ -42,6 +46,12 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 	defer c.mu.Unlock()
 	if c.closed.Load() {
 		return net.ErrClosed
+	}
+	if c.eio3 {
+		for _, m := range msgs {
+			buf = appendFrameV3(buf, m, c.b64)
+		}
+		return c.writeLocked(buf, timeout)
 	}
 	for _, m := range msgs {
 		if len(m.data) > 32<<10 {
@@ -202,17 +212,23 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *
 	id := newID()
 	// The open packet must be the first frame: it goes out with the 101
 	// response, before anything the handler may queue.
-	c, err := accept(w, r, s.openPacket(id, true))
+	var header string
+	if ck := s.opts.Cookie; ck != nil {
+		header = "Set-Cookie: " + ck.header(id) + "\r\n"
+	}
+	c, err := accept(w, r, header, s.openPacket(id, true))
 	if err != nil {
 		s.admit.release(key)
 		return
 	}
+	c.eio3, c.b64 = hs.Protocol == 3, hs.Query.Get("b64") != ""
 	sess := s.newSession(hs, id, c, key)
 	if sess == nil {
 		c.closeWith(closeGoingAway, "server shutting down")
 		return
 	}
 	sess.startHeartbeat()
+	sess.opened()
 	sess.mu.Lock()
 	if len(sess.queue) > 0 {
 		sess.kickLocked()
@@ -230,10 +246,11 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, errBadRequest)
 		return
 	}
-	c, err := accept(w, r, nil)
+	c, err := accept(w, r, "", nil)
 	if err != nil {
 		return
 	}
+	c.eio3, c.b64 = s.eio3, r.URL.Query().Get("b64") != ""
 	s.mu.Lock()
 	if s.ws != nil || s.probe != nil || s.state != stateOpen {
 		s.mu.Unlock()
@@ -265,7 +282,7 @@ func (s *Session) probeWebSocket(c *wsConn) bool {
 		if err != nil {
 			return false
 		}
-		p, err := decodePacket(data, binary)
+		p, err := c.decode(data, binary)
 		if err != nil {
 			return false
 		}
@@ -390,7 +407,7 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 			c.close()
 			return false
 		}
-		p, err := decodePacket(data, binary)
+		p, err := c.decode(data, binary)
 		if err != nil {
 			c.closeWith(closeNormal, "")
 			s.close(ReasonParseError, err)
@@ -404,4 +421,15 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 			return true
 		}
 	}
+}
+
+// decode decodes one WebSocket message in the connection's protocol.
+func (c *wsConn) decode(data []byte, binary bool) (packet, error) {
+	if c.eio3 {
+		if binary {
+			return decodeBinaryV3(data)
+		}
+		return decodeTextV3(data)
+	}
+	return decodePacket(data, binary)
 }

@@ -40,9 +40,15 @@ func rawConn(conn net.Conn) syscall.RawConn {
 func (c *wsConn) tryWrite(msgs []*Message) (rest []byte, err error) {
 	bp := writeBufPool.Get().(*[]byte)
 	buf := (*bp)[:0]
-	for _, m := range msgs {
-		buf = append(buf, m.hdr[:m.hlen]...)
-		buf = append(buf, m.data...)
+	if c.eio3 {
+		for _, m := range msgs {
+			buf = appendFrameV3(buf, m, c.b64)
+		}
+	} else {
+		for _, m := range msgs {
+			buf = append(buf, m.hdr[:m.hlen]...)
+			buf = append(buf, m.data...)
+		}
 	}
 	c.mu.Lock()
 	if c.closed.Load() {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/socketio"
@@ -16,8 +17,21 @@ import (
 //   - "join"(room) joins and acks true; "to-room"(room, ...args)
 //     broadcasts "room-message" with args to the room's other members;
 //   - "request-ack" makes the server emit "server-ack-request" with an
-//     acknowledgement, then "server-ack-result" with the client's answer.
+//     acknowledgement, then "server-ack-result" with the client's answer;
+//   - a connection whose auth has a "reject" string is refused with it as
+//     the CONNECT_ERROR message;
+//   - "handshake" is acknowledged with the socket's handshake data:
+//     {auth, query (first values), headers (lower-case names, first values)}.
 func Conformance(n *socketio.Namespace) {
+	n.Use(func(s *socketio.Socket) error {
+		var auth struct {
+			Reject string `json:"reject"`
+		}
+		if s.Handshake().AuthInto(&auth) == nil && auth.Reject != "" {
+			return &socketio.ConnectError{Message: auth.Reject}
+		}
+		return nil
+	})
 	n.OnConnection(func(s *socketio.Socket) {
 		auth := s.Handshake().Auth
 		if len(auth) == 0 {
@@ -27,6 +41,22 @@ func Conformance(n *socketio.Namespace) {
 	})
 	n.On("message", func(s *socketio.Socket, e *socketio.Event) {
 		_ = s.Emit("message-back", e.Args)
+	})
+	n.On("handshake", func(s *socketio.Socket, e *socketio.Event) {
+		hs := s.Handshake()
+		auth := hs.Auth
+		if len(auth) == 0 {
+			auth = json.RawMessage("{}")
+		}
+		query := make(map[string]string, len(hs.Query))
+		for k, v := range hs.Query {
+			query[k] = v[0]
+		}
+		headers := make(map[string]string, len(hs.Headers))
+		for k, v := range hs.Headers {
+			headers[strings.ToLower(k)] = v[0]
+		}
+		_ = e.Ack(map[string]any{"auth": auth, "query": query, "headers": headers})
 	})
 	n.On("message-with-ack", func(s *socketio.Socket, e *socketio.Event) {
 		_ = e.Ack(e.Args)

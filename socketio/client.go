@@ -12,6 +12,9 @@ import (
 type client struct {
 	srv  *Server
 	conn *engineio.Session
+	// legacy: Socket.IO protocol v4 (Engine.IO v3, socket.io-client 2.x);
+	// see legacy.go.
+	legacy bool
 
 	mu           sync.Mutex
 	sockets      []*Socket // one per namespace joined: few, so a slice beats a map
@@ -24,7 +27,7 @@ type client struct {
 }
 
 func newClient(srv *Server, conn *engineio.Session) *client {
-	c := &client{srv: srv, conn: conn}
+	c := &client{srv: srv, conn: conn, legacy: conn.Handshake().Protocol == 3}
 	c.connectTimer = time.AfterFunc(srv.opts.ConnectTimeout, func() {
 		c.mu.Lock()
 		idle := len(c.sockets) == 0 && !c.closed
@@ -101,11 +104,15 @@ func (c *client) dispatch(p *packet) {
 }
 
 func (c *client) connect(p *packet) {
-	nsp := c.srv.namespace(p.nsp)
+	if c.legacy {
+		p.nsp, p.data = splitLegacyNamespace(p.nsp)
+	}
+	nsp := c.srv.lookupNamespace(p.nsp, p.data)
 	if nsp == nil {
 		_ = c.conn.Send(false, encodeControl(PacketConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`)))
 		return
 	}
+	defer nsp.connectDone()
 	if c.socket(p.nsp) != nil {
 		c.fail("duplicate CONNECT")
 		return

@@ -15,5 +15,8 @@
 //		s.Broadcast().Emit("message", text)
 //	})
 //
+// Protocol v4 (socket.io-client 2.x, over Engine.IO v3) is served too when
+// Options.Engine.AllowEIO3 is set; see legacy.go.
+//
 // Spec: https://github.com/socketio/socket.io-protocol (v5).
 package socketio

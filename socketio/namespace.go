@@ -14,6 +14,11 @@ type Namespace struct {
 	srv     *Server
 	adapter Adapter
 	ackIDs  atomic.Int64
+	// parent is the parent namespace of a dynamic child; dyn is set on a
+	// parent namespace. See dynamic.go.
+	parent     *Namespace
+	dyn        *dynamic
+	connecting atomic.Int32 // clients between lookupNamespace and connectDone
 
 	mu           sync.RWMutex
 	middlewares  []Middleware
@@ -61,7 +66,7 @@ func (n *Namespace) On(event string, h EventHandler) {
 	n.mu.Unlock()
 }
 
-func (n *Namespace) handler(event string) EventHandler {
+func (n *Namespace) ownHandler(event string) EventHandler {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	return n.handlers[event]
@@ -99,19 +104,25 @@ func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) 
 }
 
 func (n *Namespace) connect(c *client, auth []byte) {
+	id := newSocketID()
+	if c.legacy {
+		id = legacySocketID(n.name, c.conn.ID())
+	}
 	s := &Socket{
-		id:        newSocketID(),
+		id:        id,
 		nsp:       n,
 		client:    c,
 		handshake: newHandshake(c.conn.Handshake(), auth),
 		events:    n.srv.opts.Limits.newEventLimiter(),
 	}
-	n.mu.RLock()
-	mws := n.middlewares
-	n.mu.RUnlock()
+	mws, fns := n.connectHooks()
 	for _, m := range mws {
 		if err := runMiddleware(m, s); err != nil {
-			_ = c.conn.Send(false, encodeControl(PacketConnectError, n.name, connectErrorPayload(err)))
+			payload := connectErrorPayload(err)
+			if c.legacy {
+				payload = legacyConnectErrorPayload(err)
+			}
+			_ = c.conn.Send(false, encodeControl(PacketConnectError, n.name, payload))
 			return
 		}
 	}
@@ -120,17 +131,17 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		return
 	}
 	n.adapter.AddSocket(s)
-	payload := make([]byte, 0, 32)
-	payload = append(payload, `{"sid":`...)
-	payload = appendJSONString(payload, s.id)
-	payload = append(payload, '}')
+	var payload []byte
+	if !c.legacy {
+		payload = make([]byte, 0, 32)
+		payload = append(payload, `{"sid":`...)
+		payload = appendJSONString(payload, s.id)
+		payload = append(payload, '}')
+	}
 	if err := c.conn.Send(false, encodeControl(PacketConnect, n.name, payload)); err != nil {
 		s.onClose(string(ReasonServerNamespaceDisconnect))
 		return
 	}
-	n.mu.RLock()
-	fns := n.onConnection
-	n.mu.RUnlock()
 	for _, fn := range fns {
 		callConnection(fn, s)
 	}
@@ -155,13 +166,13 @@ func callConnection(fn func(*Socket), s *Socket) {
 	fn(s)
 }
 
-func (n *Namespace) remove(s *Socket) { n.adapter.RemoveSocket(s) }
+func (n *Namespace) remove(s *Socket) {
+	n.adapter.RemoveSocket(s)
+	n.cleanupIfEmpty()
+}
 
 func (n *Namespace) disconnected(s *Socket, reason string) {
-	n.mu.RLock()
-	fns := n.onDisconnect
-	n.mu.RUnlock()
-	for _, fn := range fns {
+	for _, fn := range n.disconnectHooks() {
 		fn(s, reason)
 	}
 }

@@ -26,6 +26,12 @@ type Options struct {
 	NewAdapter func(n *Namespace) Adapter
 	// Logger (default: discard).
 	Logger *slog.Logger
+	// CleanupEmptyChildNamespaces removes a dynamic namespace (see
+	// OfFunc) once its last socket has left, as the reference's option of
+	// that name. Without it, every name a client connects to stays a
+	// namespace for the server's life: with a pattern that accepts
+	// unbounded names, that is unbounded memory.
+	CleanupEmptyChildNamespaces bool
 }
 
 // Server is a Socket.IO server; mount it (an http.Handler) at its path,
@@ -37,6 +43,7 @@ type Server struct {
 
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace
+	parents []*Namespace // dynamic namespaces' parents, in registration order
 	clients map[*client]struct{}
 
 	// running counts event handlers in progress, whose acks a graceful
@@ -104,12 +111,6 @@ func (s *Server) Of(name string) *Namespace {
 	}
 	s.nsps[name] = n
 	return n
-}
-
-func (s *Server) namespace(name string) *Namespace {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.nsps[name]
 }
 
 // Namespaces lists the server's namespaces.

@@ -125,7 +125,6 @@ func TestHandshakeErrors(t *testing.T) {
 	}{
 		{"missing EIO", http.MethodGet, "transport=polling", errUnsupportedVersion},
 		{"EIO=abc", http.MethodGet, "EIO=abc&transport=polling", errUnsupportedVersion},
-		{"EIO=3", http.MethodGet, "EIO=3&transport=polling", errUnsupportedVersion},
 		{"EIO=5", http.MethodGet, "EIO=5&transport=polling", errUnsupportedVersion},
 		{"missing transport", http.MethodGet, "EIO=4", errTransportUnknown},
 		{"transport=abc", http.MethodGet, "EIO=4&transport=abc", errTransportUnknown},
@@ -145,6 +144,16 @@ func TestHandshakeErrors(t *testing.T) {
 			}
 			res := e.do(tc.method, path, tc.query, body)
 			t.Run(tc.name, func(t *testing.T) { expectError(t, res, tc.code) })
+		}
+		// Engine.IO v3 (socket.io-client 2.x) is refused by the plain
+		// Engine.IO endpoint, as by the reference's default (allowEIO3
+		// false), and accepted by the Socket.IO endpoint, where the
+		// configuration turns allow_eio3 on.
+		res := e.do(http.MethodGet, path, "EIO=3&transport=polling", "")
+		if path == eioPath {
+			t.Run("EIO=3", func(t *testing.T) { expectError(t, res, errUnsupportedVersion) })
+		} else if res.status != http.StatusOK || !strings.Contains(res.body, ":0{") {
+			t.Errorf("EIO=3 on %s: got %d %q, want 200 with a v3 open packet", path, res.status, res.body)
 		}
 	})
 }
@@ -182,7 +191,6 @@ func TestHandshakeWebSocketErrors(t *testing.T) {
 	queries := []string{
 		"transport=websocket",
 		"EIO=abc&transport=websocket",
-		"EIO=3&transport=websocket",
 		"EIO=4",
 		"EIO=4&transport=abc",
 		"EIO=4&transport=websocket&sid=unknown-sid",
@@ -190,6 +198,11 @@ func TestHandshakeWebSocketErrors(t *testing.T) {
 	forPaths(t, func(t *testing.T, e *env, path string) {
 		for _, q := range queries {
 			e.expectWSRefused(path, q)
+		}
+		// EIO=3 is refused where allowEIO3 is off (the plain Engine.IO
+		// endpoint); /socket.io/ accepts it (socketio.allow_eio3).
+		if path == eioPath {
+			e.expectWSRefused(path, "EIO=3&transport=websocket")
 		}
 	})
 }

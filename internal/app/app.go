@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -44,8 +45,13 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: log}
 	eopts := engineOptions(cfg, log)
+	sioEngine := eopts
+	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
+	// echo endpoint stays v4-only, as the reference's default.
+	sioEngine.AllowEIO3 = cfg.SocketIO.AllowEIO3
+	sioEngine.Cookie = engineCookie(cfg.SocketIO.Cookie)
 	a.io = socketio.NewServer(&socketio.Options{
-		Engine:         eopts,
+		Engine:         sioEngine,
 		ConnectTimeout: cfg.SocketIO.ConnectTimeout,
 		Limits: socketio.Limits{
 			MaxAttachments:    cfg.Limits.MaxAttachments,
@@ -54,12 +60,17 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 			EventBurst:        cfg.Limits.EventBurst,
 			MaxRoomsPerSocket: cfg.Limits.MaxRoomsPerSocket,
 		},
-		Logger: log,
+		CleanupEmptyChildNamespaces: cfg.SocketIO.CleanupEmptyChildNamespaces,
+		Logger:                      log,
 	})
 	for i, ns := range cfg.Namespaces {
 		install, ok := handlers.Lookup(ns.App)
 		if !ok {
 			return nil, fmt.Errorf("namespaces[%d].app: unknown app %q (known: %s)", i, ns.App, strings.Join(handlers.Names(), ", "))
+		}
+		if ns.Pattern != "" {
+			install(a.io.OfRegexp(regexp.MustCompile(ns.PatternRegexp()))) // checked by config
+			continue
 		}
 		if a.installRawChatLobby(ns) {
 			continue
@@ -137,7 +148,7 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		MaxBufferedBytes: s.MaxBufferedBytes,
 		DisablePolling:   !slices.Contains(s.Transports, config.TransportPolling),
 		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),
-		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials},
+		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials, Methods: cfg.CORS.Methods, Headers: cfg.CORS.Headers},
 		Limits: engineio.Limits{
 			MaxSessions:      cfg.Limits.MaxConnections,
 			MaxSessionsPerIP: cfg.Limits.MaxConnectionsPerIP,
@@ -164,6 +175,23 @@ func (a *App) HTTPServer(log *slog.Logger) *http.Server {
 		// requests are not idle time.
 		IdleTimeout: 2 * time.Minute,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+}
+
+// engineCookie converts the sticky-session cookie settings (nil: none).
+func engineCookie(c *config.Cookie) *engineio.Cookie {
+	if c == nil {
+		return nil
+	}
+	same := map[string]http.SameSite{"lax": http.SameSiteLaxMode, "strict": http.SameSiteStrictMode, "none": http.SameSiteNoneMode}
+	return &engineio.Cookie{
+		Name:     c.Name,
+		Path:     c.Path,
+		Domain:   c.Domain,
+		HTTPOnly: c.HTTPOnly,
+		Secure:   c.Secure,
+		SameSite: same[c.SameSite],
+		MaxAge:   c.MaxAge,
 	}
 }
 

@@ -1,0 +1,266 @@
+package socketio
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+)
+
+// Dynamic namespaces, as the reference's io.of(regexp | function): a parent
+// namespace decides which names exist; a client connecting to one that
+// does not exist yet creates it as a child of the first parent (in the
+// order they were registered) that accepts the name. A child runs its
+// parent's middlewares and handlers (also those registered later) and has
+// rooms of its own. Emitting on a parent emits on every child.
+
+// NamespaceFunc decides whether the namespace name exists; auth is the
+// connecting client's CONNECT payload (nil if none). It runs on the
+// connecting client's goroutine and must be safe for concurrent use.
+type NamespaceFunc func(name string, auth json.RawMessage) bool
+
+// dynamic is what a parent namespace has of its own.
+type dynamic struct {
+	match NamespaceFunc
+
+	mu       sync.RWMutex
+	children []*Namespace
+}
+
+// OfFunc returns a new parent namespace whose children are the namespaces
+// fn accepts. Register middlewares and handlers on it as on any namespace.
+// The parent itself is named "/_0", "/_1"... as in the reference, and
+// cannot be connected to.
+//
+// Each accepted name stays a namespace (with its adapter) for the server's
+// life unless Options.CleanupEmptyChildNamespaces is set: without it, a
+// function that accepts unbounded names lets clients create unbounded
+// namespaces.
+func (s *Server) OfFunc(fn NamespaceFunc) *Namespace {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := &Namespace{name: "/_" + strconv.Itoa(len(s.parents)), srv: s, dyn: &dynamic{match: fn}}
+	n.adapter = &parentAdapter{n: n}
+	s.parents = append(s.parents, n)
+	return n
+}
+
+// OfRegexp is OfFunc with a pattern that must match the whole name
+// (anchor it, e.g. `^/room-\d+$`: an unanchored pattern matches any name
+// containing it).
+func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
+	return s.OfFunc(func(name string, _ json.RawMessage) bool { return re.MatchString(name) })
+}
+
+// Children returns the namespaces a parent namespace has created so far
+// (none for other namespaces).
+func (n *Namespace) Children() []*Namespace {
+	if n.dyn == nil {
+		return nil
+	}
+	n.dyn.mu.RLock()
+	defer n.dyn.mu.RUnlock()
+	return slices.Clone(n.dyn.children)
+}
+
+// Parent returns the parent namespace of a dynamically created namespace,
+// or nil.
+func (n *Namespace) Parent() *Namespace { return n.parent }
+
+// lookupNamespace returns the namespace a CONNECT names: an existing one,
+// or a new child of the first parent that accepts the name; nil if none.
+func (s *Server) lookupNamespace(name string, auth json.RawMessage) *Namespace {
+	s.mu.RLock()
+	n := s.nsps[name]
+	if n != nil && n.parent != nil {
+		n.connecting.Add(1) // under s.mu: a cleanup cannot remove it now
+	}
+	parents := s.parents
+	s.mu.RUnlock()
+	if n != nil || len(parents) == 0 {
+		return n
+	}
+	for _, p := range parents {
+		if !p.dyn.match(name, auth) {
+			continue
+		}
+		s.mu.Lock()
+		if n = s.nsps[name]; n == nil { // another client may have won the race
+			n = &Namespace{name: name, srv: s, parent: p}
+			if s.opts.NewAdapter != nil {
+				n.adapter = s.opts.NewAdapter(n)
+			} else {
+				n.adapter = NewMemoryAdapter()
+			}
+			s.nsps[name] = n
+			p.dyn.mu.Lock()
+			p.dyn.children = append(p.dyn.children, n)
+			p.dyn.mu.Unlock()
+		}
+		if n.parent != nil {
+			n.connecting.Add(1)
+		}
+		s.mu.Unlock()
+		return n
+	}
+	return nil
+}
+
+// connectDone ends what lookupNamespace began: the client has joined the
+// namespace, or failed to.
+func (n *Namespace) connectDone() {
+	if n.parent != nil {
+		n.connecting.Add(-1)
+		n.cleanupIfEmpty()
+	}
+}
+
+// cleanupIfEmpty removes a child namespace that has no socket and no
+// client connecting to it, when Options.CleanupEmptyChildNamespaces is
+// set (the reference's cleanupEmptyChildNamespaces): clients cannot then
+// make the server hold one namespace per name they ever tried.
+func (n *Namespace) cleanupIfEmpty() {
+	s := n.srv
+	if n.parent == nil || !s.opts.CleanupEmptyChildNamespaces {
+		return
+	}
+	s.mu.Lock()
+	if s.nsps[n.name] != n || n.connecting.Load() > 0 || n.adapter.Len() > 0 {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.nsps, n.name)
+	s.mu.Unlock()
+	p := n.parent.dyn
+	p.mu.Lock()
+	if i := slices.Index(p.children, n); i >= 0 {
+		p.children = slices.Delete(p.children, i, i+1)
+	}
+	p.mu.Unlock()
+	_ = n.adapter.Close()
+}
+
+// Handler tables: a child's own first (handlers added with Of(name) once it
+// exists), then its parent's.
+
+func (n *Namespace) handler(event string) EventHandler {
+	if h := n.ownHandler(event); h != nil || n.parent == nil {
+		return h
+	}
+	return n.parent.ownHandler(event)
+}
+
+func (n *Namespace) connectHooks() ([]Middleware, []func(*Socket)) {
+	n.mu.RLock()
+	mws, fns := n.middlewares, n.onConnection
+	n.mu.RUnlock()
+	if p := n.parent; p != nil {
+		p.mu.RLock()
+		mws = append(slices.Clip(p.middlewares), mws...)
+		fns = append(slices.Clip(p.onConnection), fns...)
+		p.mu.RUnlock()
+	}
+	return mws, fns
+}
+
+func (n *Namespace) disconnectHooks() []func(*Socket, string) {
+	n.mu.RLock()
+	fns := n.onDisconnect
+	n.mu.RUnlock()
+	if p := n.parent; p != nil {
+		p.mu.RLock()
+		fns = append(slices.Clip(p.onDisconnect), fns...)
+		p.mu.RUnlock()
+	}
+	return fns
+}
+
+// parentAdapter is a parent namespace's adapter: it has no sockets of its
+// own and passes broadcasts on to every child's adapter. The packet is
+// encoded once per child, since the namespace is part of it.
+type parentAdapter struct{ n *Namespace }
+
+func (a *parentAdapter) each(fn func(Adapter)) {
+	for _, c := range a.n.Children() {
+		fn(c.adapter)
+	}
+}
+
+func (a *parentAdapter) AddSocket(*Socket)            {}
+func (a *parentAdapter) RemoveSocket(*Socket)         {}
+func (a *parentAdapter) Join(*Socket, ...string)      {}
+func (a *parentAdapter) Leave(*Socket, string)        {}
+func (a *parentAdapter) SocketRooms(*Socket) []string { return nil }
+
+func (a *parentAdapter) Rooms() []string {
+	var out []string
+	a.each(func(c Adapter) { out = append(out, c.Rooms()...) })
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (a *parentAdapter) RoomSize(room string) int {
+	n := 0
+	a.each(func(c Adapter) { n += c.RoomSize(room) })
+	return n
+}
+
+func (a *parentAdapter) LocalSockets() []*Socket {
+	var out []*Socket
+	a.each(func(c Adapter) { out = append(out, c.LocalSockets()...) })
+	return out
+}
+
+func (a *parentAdapter) Len() int {
+	n := 0
+	a.each(func(c Adapter) { n += c.Len() })
+	return n
+}
+
+func (a *parentAdapter) Apply(opts *BroadcastOptions, fn func(*Socket)) {
+	a.each(func(c Adapter) { c.Apply(opts, fn) })
+}
+
+func (a *parentAdapter) Broadcast(p *outPacket, opts *BroadcastOptions) error {
+	var err error
+	for _, c := range a.n.Children() {
+		cp := &outPacket{nsp: c.name, event: p.event, args: p.args, id: p.id}
+		if e := c.adapter.Broadcast(cp, opts); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+func (a *parentAdapter) BroadcastWithAck(p *outPacket, opts *BroadcastOptions, onCount func(int), onAck func(Args, error)) error {
+	children := a.n.Children()
+	var (
+		mu      sync.Mutex
+		total   int
+		pending = len(children)
+	)
+	if pending == 0 {
+		onCount(0)
+		return nil
+	}
+	counted := func(n int) {
+		mu.Lock()
+		total += n
+		pending--
+		done := pending == 0
+		mu.Unlock()
+		if done {
+			onCount(total)
+		}
+	}
+	for _, c := range children {
+		cp := &outPacket{nsp: c.name, event: p.event, args: p.args, id: p.id}
+		if err := c.adapter.BroadcastWithAck(cp, opts, counted, onAck); err != nil {
+			counted(0)
+		}
+	}
+	return nil
+}
+
+func (a *parentAdapter) Close() error { return nil }

@@ -1,0 +1,56 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/engineio"
+)
+
+// The engine's hooks are reachable from socketio.Options: AllowRequest
+// refuses a handshake (403, code 4) before any session exists.
+func TestAllowRequestHook(t *testing.T) {
+	srv := NewServer(&Options{Engine: engineio.Options{
+		AllowEIO3:    true,
+		PingInterval: 50 * time.Millisecond,
+		PingTimeout:  50 * time.Millisecond,
+		AllowRequest: func(r *http.Request) error {
+			if r.URL.Query().Get("token") != "ok" {
+				return errors.New("no token")
+			}
+			return nil
+		},
+	}})
+	hs := httptest.NewServer(srv)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+		hs.Close()
+	}()
+	for _, tc := range []struct {
+		query string
+		want  int
+	}{
+		{"EIO=4&transport=polling", http.StatusForbidden},
+		{"EIO=3&transport=polling", http.StatusForbidden},
+		{"EIO=4&transport=polling&token=ok", http.StatusOK},
+		{"EIO=3&transport=polling&token=ok", http.StatusOK},
+	} {
+		res, err := http.Get(hs.URL + "/socket.io/?" + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.query, res.StatusCode, tc.want)
+		}
+	}
+	if n := srv.Engine().Count(); n != 2 {
+		t.Errorf("%d sessions, want the 2 allowed", n)
+	}
+}
