@@ -379,6 +379,8 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.engineIOEcho(v, p, &c.EngineIOEcho)
 		case "pprof":
 			d.boolean(v, p, &c.Pprof)
+		case "adapter":
+			d.adapter(v, p, &c.Adapter)
 		default:
 			return false
 		}
@@ -499,4 +501,22 @@ func (d *decoder) engineIOEcho(n *yaml.Node, path string, out **EngineIOEcho) {
 		return true
 	})
 	*out = e
+}
+
+func (d *decoder) adapter(n *yaml.Node, path string, a *Adapter) {
+	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
+		switch key {
+		case "type":
+			d.str(v, p, &a.Type)
+		case "url":
+			d.str(v, p, &a.URL)
+		case "key_prefix":
+			d.str(v, p, &a.KeyPrefix)
+		case "request_timeout":
+			d.duration(v, p, &a.RequestTimeout)
+		default:
+			return false
+		}
+		return true
+	})
 }
