@@ -58,6 +58,15 @@ func TestThreeNodes(t *testing.T) {
 		noEvent(t, c, "hello", 10*time.Millisecond)
 	}
 
+	// The whole namespace (the room-less channel).
+	if err := nodes[2].nsp().Emit("everyone", 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range append(slices.Clone(members), outsiders...) {
+		expectEvent(t, c, "everyone", 5*time.Second)
+		noEvent(t, c, "everyone", 50*time.Millisecond)
+	}
+
 	// Except works across nodes: "room" minus "other".
 	if err := nodes[1].nsp().To("room").Except("other").Emit("only-room"); err != nil {
 		t.Fatal(err)

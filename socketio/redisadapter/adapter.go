@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -328,10 +329,11 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, p *socketio.Packet, wantAc
 
 // onBroadcast handles a message on prefix#nsp#[room#].
 func (a *Adapter) onBroadcast(channel string, payload []byte) {
-	if len(channel) < len(a.channel)+1 || channel[:len(a.channel)] != a.channel {
+	if !strings.HasPrefix(channel, a.channel) {
 		return
 	}
-	if room := channel[len(a.channel) : len(channel)-1]; room != "" && a.MemoryAdapter.RoomSize(room) == 0 {
+	// prefix#nsp# (several rooms or none) or prefix#nsp#room#
+	if room := strings.TrimSuffix(channel[len(a.channel):], "#"); room != "" && a.MemoryAdapter.RoomSize(room) == 0 {
 		return // no local member: skip decoding
 	}
 	v, err := mpDecode(payload)
