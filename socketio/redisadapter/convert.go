@@ -83,6 +83,9 @@ func jsonValue(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+			return int64(f), nil // 3.0 is 3 in JavaScript
+		}
 		return f, nil
 	default: // nil, bool, string
 		return t, nil

@@ -1,6 +1,7 @@
 package redisadapter
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -120,7 +121,7 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return append([]byte(nil), b...), nil
+		return bytes.Clone(b), nil // not nil when empty: an empty Buffer is not null
 	case 0xc7, 0xc8, 0xc9:
 		n, err := d.uint(1 << (c - 0xc7))
 		if err != nil {
