@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/socketio"
 )
 
 // jsDir returns e2e/js, after checking that node and the npm packages the
@@ -323,6 +324,32 @@ func TestMixedCluster(t *testing.T) {
 	slices.Sort(froms)
 	if !slices.Equal(froms, []string{"go", "n1"}) {
 		t.Fatalf("Node emitWithAck answers %v", nodeAnswers)
+	}
+
+	// Server-side events both ways, with an answer from Node.
+	sse := make(chan string, 1)
+	sb.nsp().OnServerSideEmit("node-ping", func(args socketio.Args, ack func(any)) {
+		var s string
+		_ = args.Decode(0, &s)
+		sse <- s
+	})
+	ns.call(map[string]any{"cmd": "serverSideEmit", "event": "node-ping", "args": []any{"hi go"}})
+	select {
+	case s := <-sse:
+		if s != "hi go" {
+			t.Fatalf("server-side event from Node: %q", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no server-side event from Node")
+	}
+	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+	pongs, err := sb.nsp().ServerSideEmitWithAck(sctx, "go-ping", "hi node", 7)
+	scancel()
+	if err != nil || len(pongs) != 1 || string(pongs[0].Raw(0)) != `{"pong":"node"}` {
+		t.Fatalf("serverSideEmitWithAck to Node: %v %v", pongs, err)
+	}
+	if m := ns.expectEvent("server", "go-ping"); len(m.Args) != 2 || string(m.Args[0]) != `"hi node"` || string(m.Args[1]) != "7" {
+		t.Fatalf("Node got server-side args %s", m.Args)
 	}
 
 	// socketsJoin from Node reaches Switchboard's socket.

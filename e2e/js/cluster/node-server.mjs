@@ -44,6 +44,12 @@ io.on("connection", (socket) => {
     if (typeof cb === "function") cb(true);
   });
 });
+// Server-side events from other nodes: reported, and answered when asked.
+io.on("go-ping", (...args) => {
+  const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
+  out({ type: "event", client: "server", event: "go-ping", args: enc(args) });
+  if (cb) cb({ pong: "node" });
+});
 await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
 const port = http.address().port;
 
@@ -78,6 +84,9 @@ async function handle(c) {
       const sockets = await io.in(c.room).fetchSockets();
       return sockets.map((s) => ({ id: s.id, rooms: [...s.rooms], data: s.data, query: s.handshake.query }));
     }
+    case "serverSideEmit":
+      io.serverSideEmit(c.event, ...dec(c.args));
+      return true;
     case "socketsJoin":
       io.in(c.room).socketsJoin(c.rooms);
       return true;
