@@ -155,8 +155,10 @@ func (b *BroadcastOperator) Sockets() []*Socket {
 }
 
 // FetchSockets describes the matching sockets on every node (this one
-// included, unless Local), waiting for the other nodes until ctx is done
-// or the adapter's request timeout.
+// included; only this one with Local), waiting for the other nodes until
+// ctx is done or the adapter's request timeout. When some nodes did not
+// answer (or the cluster is unreachable) it returns what it has, with an
+// error.
 func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	out, err := b.nsp.adapter.FetchSockets(ctx, b.options())
 	for _, r := range out {

@@ -33,6 +33,8 @@ func (n *Namespace) DisconnectSockets(closeConn bool) error {
 // ServerSideEmit. ack answers the sender (once; later calls are ignored);
 // it does nothing when the sender asked for no answer. Server-side events
 // travel as JSON, as in the reference server: no binary arguments.
+// It runs on the adapter's receiving goroutine: hand slow work to a
+// goroutine, or the node's cluster traffic waits for it.
 type ServerSideHandler func(args Args, ack func(answer any))
 
 // OnServerSideEmit registers the handler for a server-side event from

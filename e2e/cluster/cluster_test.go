@@ -121,7 +121,7 @@ func TestThreeNodes(t *testing.T) {
 			s.SetData(map[string]any{"user": "carol"})
 		}
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	socks, err := nodes[0].nsp().In("room").FetchSockets(ctx)
 	if err != nil {
