@@ -93,6 +93,14 @@ func (n *node) nsp() *socketio.Namespace { return n.app.SocketIO().Of("/") }
 // adapter (key prefix "socket.io", as Node's default).
 func startNode(t *testing.T, redisURL string) *node {
 	t.Helper()
+	n := startNodeNoWait(t, redisURL)
+	waitFor(t, 10*time.Second, "node subscribed to redis", func() bool { return n.app.Cluster().Healthy() })
+	return n
+}
+
+// startNodeNoWait is startNode without waiting for Redis.
+func startNodeNoWait(t *testing.T, redisURL string) *node {
+	t.Helper()
 	cfg := testserver.Load(t, "conformance")
 	testserver.RelaxedHeartbeat(cfg)
 	cfg.EngineIOEcho = nil
@@ -112,9 +120,7 @@ func startNode(t *testing.T, redisURL string) *node {
 		srv.CloseClientConnections()
 		srv.Close()
 	})
-	n := &node{app: a, url: srv.URL}
-	waitFor(t, 10*time.Second, "node subscribed to redis", func() bool { return a.Cluster().Healthy() })
-	return n
+	return &node{app: a, url: srv.URL}
 }
 
 // waitFor polls cond until it holds or the time is up.

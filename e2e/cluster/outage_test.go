@@ -65,3 +65,30 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("no dropped messages counted during the outage: %+v", s)
 	}
 }
+
+// TestStartWithoutRedis: a node whose Redis is down at start serves its
+// clients anyway and joins the cluster once Redis is up.
+func TestStartWithoutRedis(t *testing.T) {
+	r := startRedis(t)
+	r.stop()
+	a := startNodeNoWait(t, r.URL())
+	ca := dial(t, a.url, "r")
+	if err := a.nsp().To("r").Emit("local"); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, ca, "local", 5*time.Second)
+	if a.app.Cluster().Healthy() || a.app.Cluster().Err() == nil {
+		t.Fatal("healthy without Redis")
+	}
+	waitFor(t, 5*time.Second, "outage counted", func() bool { return a.app.Cluster().Stats().Outages == 1 })
+
+	r.start()
+	waitFor(t, 15*time.Second, "node joined the cluster", func() bool { return a.app.Cluster().Healthy() })
+	b := startNode(t, r.URL())
+	cb := dial(t, b.url, "r")
+	if err := a.nsp().To("r").Emit("cluster"); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, cb, "cluster", 5*time.Second)
+	expectEvent(t, ca, "cluster", 5*time.Second)
+}

@@ -87,6 +87,8 @@ type Cluster struct {
 	byPatt   map[string]*Adapter // broadcast pattern -> adapter
 	byChan   map[string]*Adapter // request/response channels -> adapter
 	healthy  atomic.Bool
+	everUp   atomic.Bool // set once subscribed; before, a failure is reported once
+	toldDown atomic.Bool
 	lastErr  atomic.Pointer[error]
 	stats    struct{ outages, pubErrs, dropped, published, received atomic.Int64 }
 	closeErr error
@@ -223,13 +225,20 @@ func (c *Cluster) Close() error {
 
 func (c *Cluster) setDown(err error, count bool) {
 	c.lastErr.Store(&err)
-	if c.healthy.Swap(false) && count {
+	wasUp := c.healthy.Swap(false)
+	if !count {
+		return
+	}
+	// An outage is counted and logged when it starts, or, for a node
+	// that has not reached Redis yet, at its first failure.
+	if wasUp || (!c.everUp.Load() && !c.toldDown.Swap(true)) {
 		c.stats.outages.Add(1)
 		c.log.Warn("redis unavailable: cluster messages are dropped, local delivery continues", "err", err)
 	}
 }
 
 func (c *Cluster) setUp() {
+	c.everUp.Store(true)
 	if !c.healthy.Swap(true) {
 		c.log.Info("redis available: cluster delivery resumed")
 	}
