@@ -332,6 +332,7 @@ func TestMixedCluster(t *testing.T) {
 		var s string
 		_ = args.Decode(0, &s)
 		sse <- s
+		ack(map[string]string{"pong": "go", "got": s})
 	})
 	ns.call(map[string]any{"cmd": "serverSideEmit", "event": "node-ping", "args": []any{"hi go"}})
 	select {
@@ -342,6 +343,14 @@ func TestMixedCluster(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no server-side event from Node")
 	}
+	var nodePongs []map[string]string
+	if err := json.Unmarshal(ns.call(map[string]any{"cmd": "serverSideEmitWithAck", "event": "node-ping", "args": []any{"again"}, "timeout": 5000}), &nodePongs); err != nil {
+		t.Fatal(err)
+	}
+	if len(nodePongs) != 1 || nodePongs[0]["pong"] != "go" || nodePongs[0]["got"] != "again" {
+		t.Fatalf("Node serverSideEmitWithAck answers %v", nodePongs)
+	}
+	<-sse
 	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
 	pongs, err := sb.nsp().ServerSideEmitWithAck(sctx, "go-ping", "hi node", 7)
 	scancel()

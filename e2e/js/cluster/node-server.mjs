@@ -87,6 +87,8 @@ async function handle(c) {
     case "serverSideEmit":
       io.serverSideEmit(c.event, ...dec(c.args));
       return true;
+    case "serverSideEmitWithAck":
+      return enc(await io.serverSideEmitWithAck(c.event, ...dec(c.args)));
     case "socketsJoin":
       io.in(c.room).socketsJoin(c.rooms);
       return true;
