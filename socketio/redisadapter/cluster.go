@@ -53,9 +53,11 @@ type Options struct {
 	// than the shared one; the reference's option of the same name.
 	PublishOnSpecificResponseChannel bool
 	// QueueSize bounds the messages waiting to be published (default
-	// 4096). When it is full, or Redis is down, cluster messages are
-	// dropped and counted rather than blocking the emitting goroutine.
-	QueueSize int
+	// 4096), and QueueBytes their total size (default 64 MiB). When either
+	// is reached, or Redis is down, cluster messages are dropped and
+	// counted rather than blocking the emitting goroutine.
+	QueueSize  int
+	QueueBytes int64
 	// Logger (default: discard).
 	Logger *slog.Logger
 }
@@ -82,6 +84,7 @@ type Cluster struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	queue  chan outMsg
+	queued atomic.Int64 // bytes in queue
 
 	mu       sync.RWMutex
 	byPatt   map[string]*Adapter // broadcast pattern -> adapter
@@ -121,6 +124,9 @@ func New(opts Options) (*Cluster, error) {
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 4096
+	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = 64 << 20
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -316,9 +322,16 @@ func (c *Cluster) send(channel string, payload []byte) {
 		c.stats.dropped.Add(1)
 		return
 	}
+	n := int64(len(payload))
+	if c.queued.Add(n) > c.opts.QueueBytes {
+		c.queued.Add(-n)
+		c.stats.dropped.Add(1)
+		return
+	}
 	select {
 	case c.queue <- outMsg{channel, payload}:
 	default:
+		c.queued.Add(-n)
 		c.stats.dropped.Add(1)
 	}
 }
@@ -331,6 +344,7 @@ func (c *Cluster) publish() {
 		case <-c.ctx.Done():
 			return
 		case m := <-c.queue:
+			c.queued.Add(-int64(len(m.payload)))
 			if !c.healthy.Load() {
 				c.stats.dropped.Add(1)
 				continue
