@@ -172,6 +172,22 @@ func (n *nodeServer) expectEvent(client, event string) nodeMsg {
 	}
 }
 
+// nextEvent returns the next event seen by one of the script's clients.
+func (n *nodeServer) nextEvent(client string) nodeMsg {
+	n.t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case m := <-n.events:
+			if m.Client == client {
+				return m
+			}
+		case <-timeout:
+			n.t.Fatalf("node client %s: no event", client)
+		}
+	}
+}
+
 // bin is the JSON form of binary data for the script.
 func bin(b []byte) map[string]string {
 	return map[string]string{"$bin": base64.StdEncoding.EncodeToString(b)}
@@ -278,6 +294,19 @@ func TestMixedCluster(t *testing.T) {
 		t.Fatalf("Go client got %s", e.Args[2])
 	}
 	ns.expectEvent("n1", "from-node")
+
+	// Except reaches the Node server: its socket is skipped.
+	if err := sb.nsp().To("mix").Except(nodeClient.ID).Emit("not-node"); err != nil {
+		t.Fatal(err)
+	}
+	expectEvent(t, goClient, "not-node", 5*time.Second)
+	time.Sleep(200 * time.Millisecond) // let the publish reach the Node server
+	ns.call(map[string]any{"cmd": "emit", "room": "mix", "event": "marker", "args": []any{}})
+	for m := ns.nextEvent("n1"); m.Event != "marker"; m = ns.nextEvent("n1") {
+		if m.Event == "not-node" {
+			t.Fatal("the Node socket got a broadcast that excepted it")
+		}
+	}
 
 	// Acknowledgements across the mixed cluster, from Switchboard...
 	go func() {
