@@ -37,6 +37,25 @@ type Config struct {
 	// exposes internals and can cost CPU; enable it only where the port
 	// is not public.
 	Pprof bool `yaml:"pprof"`
+	// Adapter selects how rooms and broadcasts are shared between nodes.
+	Adapter Adapter `yaml:"adapter"`
+}
+
+// Adapter configures the Socket.IO adapter. "memory" serves one node;
+// "redis" joins a cluster of nodes (Switchboard or Node.js with
+// @socket.io/redis-adapter 8.x) through Redis pub/sub.
+type Adapter struct {
+	Type string `yaml:"type"` // memory or redis
+	// URL of the Redis server, redis://[user:password@]host:port[/db]
+	// or rediss:// for TLS. Only with type redis. It may hold a password:
+	// keep the file private.
+	URL string `yaml:"url"`
+	// KeyPrefix starts every channel name; all nodes and emitters of a
+	// cluster must use the same (the reference's `key`, "socket.io").
+	KeyPrefix string `yaml:"key_prefix"`
+	// RequestTimeout bounds requests to the other nodes (fetchSockets,
+	// allRooms, serverSideEmit with ack).
+	RequestTimeout time.Duration `yaml:"request_timeout"`
 }
 
 // Log configures logging.
@@ -146,6 +165,9 @@ const (
 	TransportPolling   = "polling"
 	TransportWebSocket = "websocket"
 
+	AdapterMemory = "memory"
+	AdapterRedis  = "redis"
+
 	// DefaultEngineIOEchoPath is the echo path used when the engineio_echo
 	// section is present but has no path.
 	DefaultEngineIOEchoPath = "/engine.io/"
@@ -163,6 +185,7 @@ var (
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	logFormats = []string{"text", "json"}
 	transports = []string{TransportPolling, TransportWebSocket}
+	adapters   = []string{AdapterMemory, AdapterRedis}
 )
 
 // Default returns the default configuration. Each call returns a new value.
@@ -189,6 +212,7 @@ func Default() *Config {
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
 		Limits:     DefaultLimits(),
+		Adapter:    Adapter{Type: AdapterMemory, KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
 	}
 }
 

@@ -65,6 +65,7 @@ func TestDefaultValues(t *testing.T) {
 			ReadHeaderTimeout:   10 * time.Second,
 			MaxHeaderBytes:      65536,
 		},
+		Adapter: Adapter{Type: "memory", KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v\nwant %+v", got, want)
@@ -165,6 +166,7 @@ limits:
 			ReadHeaderTimeout:   3 * time.Second,
 			MaxHeaderBytes:      8192,
 		},
+		Adapter: Default().Adapter,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -671,5 +673,51 @@ func TestParseCookie(t *testing.T) {
 	}
 	if c, _ = Parse(nil, "config.yaml", testApps); c.SocketIO.Cookie != nil {
 		t.Error("the cookie is on by default")
+	}
+}
+
+func TestAdapterSection(t *testing.T) {
+	in := "adapter:\n  type: redis\n  url: redis://:secret@127.0.0.1:6390/2\n  key_prefix: app1\n  request_timeout: 1500ms\n"
+	c, err := Parse([]byte(in), "x.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Adapter{Type: "redis", URL: "redis://:secret@127.0.0.1:6390/2", KeyPrefix: "app1", RequestTimeout: 1500 * time.Millisecond}
+	if c.Adapter != want {
+		t.Fatalf("adapter = %+v, want %+v", c.Adapter, want)
+	}
+	if c, err := Parse([]byte("adapter:\n  type: memory\n"), "x.yaml", nil); err != nil || c.Adapter != Default().Adapter {
+		t.Fatalf("memory: %+v %v", c, err)
+	}
+}
+
+func TestAdapterErrors(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"unknown type", "adapter:\n  type: etcd\n", `x.yaml:2: adapter.type: unknown adapter "etcd" (want memory or redis)`},
+		{"unknown key", "adapter:\n  type: redis\n  urll: redis://a\n", `x.yaml:3: adapter: unknown key "urll"`},
+		{"not a mapping", "adapter: redis\n", `x.yaml:1: adapter: want a mapping, got string "redis"`},
+		{"redis without url", "adapter:\n  type: redis\n", `x.yaml:1: adapter.url: missing (want redis://host:port[/db] or rediss://...)`},
+		{"url with memory", "adapter:\n  url: redis://h:1\n", `x.yaml:2: adapter.url: only used with type: redis (type is "memory")`},
+		{"bad scheme", "adapter:\n  type: redis\n  url: http://h:1\n", `x.yaml:3: adapter.url: "http://h:1": unknown scheme "http" (want redis://host:port[/db] or rediss://...)`},
+		{"no host", "adapter:\n  type: redis\n  url: redis:///0\n", `x.yaml:3: adapter.url: "redis:///0": missing host (want redis://host:port[/db] or rediss://...)`},
+		{"bad port", "adapter:\n  type: redis\n  url: redis://h:99999\n", `x.yaml:3: adapter.url: "redis://h:99999": invalid port "99999"`},
+		{"bad db", "adapter:\n  type: redis\n  url: redis://h:1/x\n", `x.yaml:3: adapter.url: "redis://h:1/x": invalid database "x" (want a number, e.g. /0)`},
+		{"password redacted", "adapter:\n  type: redis\n  url: redis://:hunter2@h:1/x\n", `x.yaml:3: adapter.url: "redis://:xxxxx@h:1/x": invalid database "x" (want a number, e.g. /0)`},
+		{"query", "adapter:\n  type: redis\n  url: redis://h:1?timeout=1\n", `x.yaml:3: adapter.url: "redis://h:1?timeout=1": query parameters are not supported`},
+		{"empty prefix", "adapter:\n  key_prefix: \"\"\n", `x.yaml:2: adapter.key_prefix: must not be empty (the reference's default is "socket.io")`},
+		{"space in prefix", "adapter:\n  key_prefix: \"a b\"\n", `x.yaml:2: adapter.key_prefix: "a b": no spaces or control characters allowed`},
+		{"zero timeout", "adapter:\n  request_timeout: 0s\n", `x.yaml:2: adapter.request_timeout: must be positive, got 0s`},
+		{"timeout unit", "adapter:\n  request_timeout: 5000\n", `x.yaml:2: adapter.request_timeout: invalid duration 5000: missing unit (want e.g. 25s)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.in), "x.yaml", nil)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("got  %v\nwant %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatal("password in error message")
+			}
+		})
 	}
 }

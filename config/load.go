@@ -383,6 +383,8 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.limits(v, p, &c.Limits)
 		case "raw_websocket":
 			d.rawWebSocket(v, p, &c.RawWebSocket)
+		case "adapter":
+			d.adapter(v, p, &c.Adapter)
 		default:
 			return false
 		}
@@ -575,4 +577,22 @@ func (d *decoder) rawWebSocket(n *yaml.Node, path string, out **RawWebSocket) {
 		return true
 	})
 	*out = r
+}
+
+func (d *decoder) adapter(n *yaml.Node, path string, a *Adapter) {
+	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
+		switch key {
+		case "type":
+			d.str(v, p, &a.Type)
+		case "url":
+			d.str(v, p, &a.URL)
+		case "key_prefix":
+			d.str(v, p, &a.KeyPrefix)
+		case "request_timeout":
+			d.duration(v, p, &a.RequestTimeout)
+		default:
+			return false
+		}
+		return true
+	})
 }

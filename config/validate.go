@@ -178,7 +178,62 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 	}
 	v.limits(&c.Limits)
 	v.rawWebSocket(c)
+	v.adapter(&c.Adapter)
 	return v.errs
+}
+
+func (v *validator) adapter(a *Adapter) {
+	v.oneOf("adapter.type", "adapter", a.Type, adapters)
+	v.positive("adapter.request_timeout", a.RequestTimeout)
+	switch p := a.KeyPrefix; {
+	case p == "":
+		v.errorf("adapter.key_prefix", `must not be empty (the reference's default is "socket.io")`)
+	case strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+		v.errorf("adapter.key_prefix", "%s: no spaces or control characters allowed", quote(p))
+	}
+	if a.Type != AdapterRedis {
+		if a.URL != "" {
+			v.errorf("adapter.url", "only used with type: redis (type is %s)", quote(a.Type))
+		}
+		return
+	}
+	if msg := checkRedisURL(a.URL); msg != "" {
+		v.errorf("adapter.url", "%s", msg)
+	}
+}
+
+// checkRedisURL returns a problem with a Redis URL, or "". The password,
+// if any, is never echoed.
+func checkRedisURL(s string) string {
+	const want = "want redis://host:port[/db] or rediss://..."
+	if s == "" {
+		return "missing (" + want + ")"
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "not a valid URL (" + want + ")"
+	}
+	shown := quote(u.Redacted())
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		return fmt.Sprintf("%s: unknown scheme %s (%s)", shown, quote(u.Scheme), want)
+	}
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Sprintf("%s: missing host (%s)", shown, want)
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return fmt.Sprintf("%s: invalid port %s", shown, quote(port))
+		}
+	}
+	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+		if n, err := strconv.Atoi(db); err != nil || n < 0 {
+			return fmt.Sprintf("%s: invalid database %s (want a number, e.g. /0)", shown, quote(db))
+		}
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Sprintf("%s: query parameters are not supported", shown)
+	}
+	return ""
 }
 
 func (v *validator) positive(key string, d time.Duration) {

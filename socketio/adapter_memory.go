@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"slices"
 	"sync"
 
@@ -192,7 +193,7 @@ func (a *MemoryAdapter) members(room string, fn func(*Socket)) {
 	}
 }
 
-func (a *MemoryAdapter) Broadcast(p *outPacket, opts *BroadcastOptions) error {
+func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
 	msgs, err := p.messages()
 	if err != nil {
 		return err
@@ -205,10 +206,11 @@ func (a *MemoryAdapter) Broadcast(p *outPacket, opts *BroadcastOptions) error {
 	return nil
 }
 
-func (a *MemoryAdapter) BroadcastWithAck(p *outPacket, opts *BroadcastOptions, onCount func(int), onAck func(Args, error)) error {
+// BroadcastWithAck delivers p to the local sockets; it returns 1 node.
+func (a *MemoryAdapter) BroadcastWithAck(p *Packet, opts *BroadcastOptions, onCount func(int), onAck func(Args, error)) (int, error) {
 	msgs, err := p.messages()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n := 0
 	b := engineio.NewBatch()
@@ -221,7 +223,59 @@ func (a *MemoryAdapter) BroadcastWithAck(p *outPacket, opts *BroadcastOptions, o
 	})
 	b.Flush()
 	onCount(n)
+	return 1, nil
+}
+
+// selected returns the local sockets opts select, collected first so that
+// the caller can join, leave or disconnect them (Apply holds the lock).
+func (a *MemoryAdapter) selected(opts *BroadcastOptions) []*Socket {
+	var out []*Socket
+	a.Apply(opts, func(s *Socket) { out = append(out, s) })
+	return out
+}
+
+// FetchSockets describes the selected local sockets.
+func (a *MemoryAdapter) FetchSockets(_ context.Context, opts *BroadcastOptions) ([]*RemoteSocket, error) {
+	socks := a.selected(opts)
+	out := make([]*RemoteSocket, len(socks))
+	for i, s := range socks {
+		out[i] = s.describe()
+	}
+	return out, nil
+}
+
+// AddSockets makes the selected local sockets join rooms.
+func (a *MemoryAdapter) AddSockets(opts *BroadcastOptions, rooms []string) error {
+	for _, s := range a.selected(opts) {
+		s.Join(rooms...)
+	}
 	return nil
+}
+
+// DelSockets makes the selected local sockets leave rooms.
+func (a *MemoryAdapter) DelSockets(opts *BroadcastOptions, rooms []string) error {
+	for _, s := range a.selected(opts) {
+		for _, r := range rooms {
+			s.Leave(r)
+		}
+	}
+	return nil
+}
+
+// DisconnectSockets disconnects the selected local sockets.
+func (a *MemoryAdapter) DisconnectSockets(opts *BroadcastOptions, closeConn bool) error {
+	for _, s := range a.selected(opts) {
+		s.Disconnect(closeConn)
+	}
+	return nil
+}
+
+// AllRooms returns Rooms: there is no other node.
+func (a *MemoryAdapter) AllRooms(context.Context) ([]string, error) { return a.Rooms(), nil }
+
+// ServerSideEmit does nothing: there is no other node.
+func (a *MemoryAdapter) ServerSideEmit(context.Context, *Packet, bool) ([]Args, error) {
+	return nil, nil
 }
 
 func (a *MemoryAdapter) Close() error { return nil }

@@ -22,6 +22,10 @@ type Args struct {
 // Len returns the number of arguments.
 func (a Args) Len() int { return len(a.raw) }
 
+// Attachments returns the binary attachments that the arguments'
+// placeholders index (see ParseArgs). Do not modify them.
+func (a Args) Attachments() [][]byte { return a.buffers }
+
 // From returns the arguments from index i on, for relaying part of an
 // event: Emit("x", args.From(1)) sends them on unchanged, binary included.
 func (a Args) From(i int) Args {

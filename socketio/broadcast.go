@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // BroadcastOptions select the recipients of a broadcast.
@@ -17,6 +18,10 @@ type BroadcastOptions struct {
 	// Local keeps the broadcast on this node (no effect without a
 	// multi-node adapter).
 	Local bool
+	// Timeout is how long an acknowledgement broadcast waits for answers
+	// (0: unknown). Cluster adapters tell the other nodes, in
+	// milliseconds as the reference server does.
+	Timeout time.Duration
 }
 
 // BroadcastOperator builds a broadcast: io.to(room).except(other).emit(...).
@@ -73,7 +78,7 @@ func (b *BroadcastOperator) options() *BroadcastOptions {
 
 // Emit sends an event to every selected socket. The packet is encoded once.
 func (b *BroadcastOperator) Emit(event string, args ...any) error {
-	p := &outPacket{nsp: b.nsp.name, event: event, args: args, id: noAck}
+	p := NewPacket(b.nsp.name, NoAck, event, args...)
 	return b.nsp.adapter.Broadcast(p, b.options())
 }
 
@@ -81,19 +86,27 @@ func (b *BroadcastOperator) Emit(event string, args ...any) error {
 // before the context was done; the answers received are returned with it.
 var ErrAckTimeout = errors.New("socketio: some clients did not acknowledge in time")
 
-// EmitWithAck sends an event to every selected socket and waits until each
-// has acknowledged it or ctx is done.
+// EmitWithAck sends an event to every selected socket, on every node, and
+// waits until each has acknowledged it or ctx is done. Answers from sockets
+// on other nodes carry the client's first acknowledgement argument only,
+// as in the reference server.
 func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
-	p := &outPacket{nsp: b.nsp.name, event: event, args: args, id: b.nsp.nextAckID()}
+	p := NewPacket(b.nsp.name, b.nsp.NewAckID(), event, args...)
+	opts := b.options()
+	if dl, ok := ctx.Deadline(); ok {
+		opts.Timeout = max(time.Until(dl), time.Millisecond)
+	}
 	var (
 		mu       sync.Mutex
 		answers  []Args
 		failed   int // recipients that disconnected before answering
-		expected = -1
+		expected int // recipients announced so far
+		counted  int // nodes that announced their recipients
+		nodes    = -1
 		done     = make(chan struct{})
 	)
 	check := func() {
-		if expected >= 0 && len(answers)+failed >= expected {
+		if nodes >= 0 && counted >= nodes && len(answers)+failed >= expected {
 			select {
 			case <-done:
 			default:
@@ -101,8 +114,8 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 			}
 		}
 	}
-	err := b.nsp.adapter.BroadcastWithAck(p, b.options(),
-		func(n int) { mu.Lock(); expected = n; check(); mu.Unlock() },
+	n, err := b.nsp.adapter.BroadcastWithAck(p, opts,
+		func(n int) { mu.Lock(); expected += n; counted++; check(); mu.Unlock() },
 		func(a Args, err error) {
 			mu.Lock()
 			if err != nil {
@@ -116,6 +129,10 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	if err != nil {
 		return nil, err
 	}
+	mu.Lock()
+	nodes = n
+	check()
+	mu.Unlock()
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -123,38 +140,46 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	mu.Lock()
 	defer mu.Unlock()
 	out := append([]Args(nil), answers...)
-	if expected < 0 || len(out)+failed < expected {
+	if counted < nodes || len(out)+failed < expected {
 		return out, ErrAckTimeout
 	}
 	return out, nil
 }
 
-// Sockets returns the matching sockets on this node.
+// Sockets returns the matching sockets on this node (see FetchSockets for
+// the whole cluster).
 func (b *BroadcastOperator) Sockets() []*Socket {
 	var out []*Socket
 	b.nsp.adapter.Apply(b.options(), func(s *Socket) { out = append(out, s) })
 	return out
 }
 
-// SocketsJoin makes the matching sockets join rooms.
-func (b *BroadcastOperator) SocketsJoin(rooms ...string) {
-	for _, s := range b.Sockets() {
-		s.Join(rooms...)
+// FetchSockets describes the matching sockets on every node (this one
+// included; only this one with Local), waiting for the other nodes until
+// ctx is done or the adapter's request timeout. When some nodes did not
+// answer (or the cluster is unreachable) it returns what it has, with an
+// error.
+func (b *BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	out, err := b.nsp.adapter.FetchSockets(ctx, b.options())
+	for _, r := range out {
+		r.nsp = b.nsp
 	}
+	return out, err
 }
 
-// SocketsLeave makes the matching sockets leave rooms.
-func (b *BroadcastOperator) SocketsLeave(rooms ...string) {
-	for _, s := range b.Sockets() {
-		for _, r := range rooms {
-			s.Leave(r)
-		}
-	}
+// SocketsJoin makes the matching sockets join rooms, on every node. The
+// local sockets join in any case; an error means the other nodes may not
+// have been reached.
+func (b *BroadcastOperator) SocketsJoin(rooms ...string) error {
+	return b.nsp.adapter.AddSockets(b.options(), rooms)
 }
 
-// DisconnectSockets disconnects the matching sockets.
-func (b *BroadcastOperator) DisconnectSockets(closeConn bool) {
-	for _, s := range b.Sockets() {
-		s.Disconnect(closeConn)
-	}
+// SocketsLeave makes the matching sockets leave rooms, on every node.
+func (b *BroadcastOperator) SocketsLeave(rooms ...string) error {
+	return b.nsp.adapter.DelSockets(b.options(), rooms)
+}
+
+// DisconnectSockets disconnects the matching sockets, on every node.
+func (b *BroadcastOperator) DisconnectSockets(closeConn bool) error {
+	return b.nsp.adapter.DisconnectSockets(b.options(), closeConn)
 }

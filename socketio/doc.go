@@ -3,9 +3,12 @@
 //
 // A Server holds Namespaces; clients connect to namespaces, join Rooms, and
 // exchange named events with arguments, acknowledgements and binary
-// attachments. Broadcasts go through an Adapter (in memory here; other
-// adapters spread them over several nodes) and are encoded once whatever
-// the number of recipients.
+// attachments. Broadcasts go through an Adapter (in memory here; package
+// socketio/redisadapter spreads them over several nodes, compatible with
+// Node's @socket.io/redis-adapter) and are encoded once whatever the
+// number of recipients. FetchSockets, SocketsJoin, SocketsLeave,
+// DisconnectSockets and ServerSideEmit reach every node through the
+// adapter too.
 //
 // Handlers are registered per namespace, so an idle socket carries no
 // handler table:

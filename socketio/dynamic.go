@@ -1,7 +1,9 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"regexp"
 	"slices"
 	"strconv"
@@ -222,45 +224,94 @@ func (a *parentAdapter) Apply(opts *BroadcastOptions, fn func(*Socket)) {
 	a.each(func(c Adapter) { c.Apply(opts, fn) })
 }
 
-func (a *parentAdapter) Broadcast(p *outPacket, opts *BroadcastOptions) error {
+// forChild is p for one child namespace: the same event, arguments and
+// ack id, under the child's name.
+func forChild(c *Namespace, p *Packet) *Packet {
+	return NewPacket(c.name, p.AckID(), p.Event(), p.Args()...)
+}
+
+func (a *parentAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
 	var err error
 	for _, c := range a.n.Children() {
-		cp := &outPacket{nsp: c.name, event: p.event, args: p.args, id: p.id}
-		if e := c.adapter.Broadcast(cp, opts); e != nil && err == nil {
+		if e := c.adapter.Broadcast(forChild(c, p), opts); e != nil && err == nil {
 			err = e
 		}
 	}
 	return err
 }
 
-func (a *parentAdapter) BroadcastWithAck(p *outPacket, opts *BroadcastOptions, onCount func(int), onAck func(Args, error)) error {
-	children := a.n.Children()
-	var (
-		mu      sync.Mutex
-		total   int
-		pending = len(children)
-	)
-	if pending == 0 {
-		onCount(0)
-		return nil
-	}
-	counted := func(n int) {
-		mu.Lock()
-		total += n
-		pending--
-		done := pending == 0
-		mu.Unlock()
-		if done {
-			onCount(total)
+// BroadcastWithAck broadcasts in every child: each child's nodes report
+// through onCount as if they were the parent's, and their sum is the
+// parent's node count.
+func (a *parentAdapter) BroadcastWithAck(p *Packet, opts *BroadcastOptions, onCount func(int), onAck func(Args, error)) (int, error) {
+	nodes := 0
+	var err error
+	for _, c := range a.n.Children() {
+		n, e := c.adapter.BroadcastWithAck(forChild(c, p), opts, onCount, onAck)
+		if e != nil {
+			if err == nil {
+				err = e
+			}
+			continue
 		}
+		nodes += n
 	}
-	for _, c := range children {
-		cp := &outPacket{nsp: c.name, event: p.event, args: p.args, id: p.id}
-		if err := c.adapter.BroadcastWithAck(cp, opts, counted, onAck); err != nil {
-			counted(0)
-		}
+	if nodes == 0 && err != nil {
+		return 0, err
 	}
-	return nil
+	return nodes, nil
+}
+
+func (a *parentAdapter) FetchSockets(ctx context.Context, opts *BroadcastOptions) ([]*RemoteSocket, error) {
+	var out []*RemoteSocket
+	var err error
+	for _, c := range a.n.Children() {
+		ss, e := c.adapter.FetchSockets(ctx, opts)
+		out = append(out, ss...)
+		err = errors.Join(err, e)
+	}
+	return out, err
+}
+
+func (a *parentAdapter) AddSockets(opts *BroadcastOptions, rooms []string) error {
+	var err error
+	a.each(func(c Adapter) { err = errors.Join(err, c.AddSockets(opts, rooms)) })
+	return err
+}
+
+func (a *parentAdapter) DelSockets(opts *BroadcastOptions, rooms []string) error {
+	var err error
+	a.each(func(c Adapter) { err = errors.Join(err, c.DelSockets(opts, rooms)) })
+	return err
+}
+
+func (a *parentAdapter) DisconnectSockets(opts *BroadcastOptions, closeConn bool) error {
+	var err error
+	a.each(func(c Adapter) { err = errors.Join(err, c.DisconnectSockets(opts, closeConn)) })
+	return err
+}
+
+func (a *parentAdapter) AllRooms(ctx context.Context) ([]string, error) {
+	var out []string
+	var err error
+	a.each(func(c Adapter) {
+		rooms, e := c.AllRooms(ctx)
+		out = append(out, rooms...)
+		err = errors.Join(err, e)
+	})
+	slices.Sort(out)
+	return slices.Compact(out), err
+}
+
+func (a *parentAdapter) ServerSideEmit(ctx context.Context, p *Packet, wantAck bool) ([]Args, error) {
+	var out []Args
+	var err error
+	for _, c := range a.n.Children() {
+		answers, e := c.adapter.ServerSideEmit(ctx, forChild(c, p), wantAck)
+		out = append(out, answers...)
+		err = errors.Join(err, e)
+	}
+	return out, err
 }
 
 func (a *parentAdapter) Close() error { return nil }

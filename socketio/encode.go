@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -42,9 +43,14 @@ func encodeControl(typ PacketType, nsp string, payload []byte) *engineio.Message
 	return engineio.NewTextMessageBuffer(b)
 }
 
-// outPacket is an event on its way to one or many sockets. It is encoded at
-// most once, however many recipients it has.
-type outPacket struct {
+// NoAck is the ack id of a packet that asks for no acknowledgement.
+const NoAck int64 = noAck
+
+// Packet is an EVENT on its way to one or many sockets, possibly on other
+// nodes. Its wire form is encoded at most once, however many recipients it
+// has; the cluster form (Payload) is computed only when an adapter asks.
+// A Packet is immutable once built.
+type Packet struct {
 	nsp   string
 	event string
 	args  []any
@@ -53,11 +59,73 @@ type outPacket struct {
 	once sync.Once
 	msgs []*engineio.Message
 	err  error
+
+	payloadOnce sync.Once
+	payload     []byte
+	attachments [][]byte
+	payloadErr  error
 }
 
-func (p *outPacket) messages() ([]*engineio.Message, error) {
+// NewPacket builds an EVENT packet for namespace nsp. ackID is NoAck, or an
+// id from Namespace.NewAckID when the recipients must acknowledge it.
+// Arguments follow Socket.Emit's rules ([]byte is binary, Args spread).
+func NewPacket(nsp string, ackID int64, event string, args ...any) *Packet {
+	return &Packet{nsp: nsp, event: event, args: args, id: ackID}
+}
+
+// Namespace returns the packet's namespace name.
+func (p *Packet) Namespace() string { return p.nsp }
+
+// Event returns the event name.
+func (p *Packet) Event() string { return p.event }
+
+// Args returns the arguments as given to NewPacket (do not modify them).
+func (p *Packet) Args() []any { return p.args }
+
+// AckID returns the acknowledgement id, or NoAck.
+func (p *Packet) AckID() int64 { return p.id }
+
+// Frames returns the Engine.IO messages that carry the packet: one text
+// message, then one binary message per attachment. They are shared by all
+// recipients and must not be modified.
+func (p *Packet) Frames() ([]*engineio.Message, error) { return p.messages() }
+
+func (p *Packet) messages() ([]*engineio.Message, error) {
 	p.once.Do(func() {
 		p.msgs, p.err = encodeEvent(PacketEvent, p.nsp, p.id, p.event, true, p.args)
 	})
 	return p.msgs, p.err
+}
+
+// Payload returns the packet's data as a JSON array, [event, args...], with
+// binary arguments replaced by {"_placeholder":true,"num":N} and returned
+// as attachments: socket.io-parser's deconstructed form, which cluster
+// adapters translate to their own encoding. Do not modify the results.
+func (p *Packet) Payload() (data []byte, attachments [][]byte, err error) {
+	p.payloadOnce.Do(func() {
+		e := encoder{buf: make([]byte, 0, 16+len(p.event)+16*len(p.args))}
+		e.buf = append(e.buf, '[')
+		e.buf = appendJSONString(e.buf, p.event)
+		if p.payloadErr = e.args(p.args, false); p.payloadErr != nil {
+			return
+		}
+		e.buf = append(e.buf, ']')
+		p.payload, p.attachments = e.buf, e.attachments
+	})
+	return p.payload, p.attachments, p.payloadErr
+}
+
+// ParseArgs builds Args from a JSON array whose binary values are
+// placeholders {"_placeholder":true,"num":N} indexing attachments: the form
+// Payload returns and socket.io-parser uses. Cluster adapters use it to
+// rebuild a remote packet's arguments with their binary data intact.
+func ParseArgs(data []byte, attachments [][]byte) (Args, error) {
+	raw, err := splitArray(data)
+	if err != nil || !json.Valid(data) {
+		return Args{}, fmt.Errorf("socketio: arguments: not a JSON array")
+	}
+	if !checkPlaceholders(data, len(attachments)) {
+		return Args{}, fmt.Errorf("socketio: arguments: attachment placeholder out of range")
+	}
+	return Args{raw: raw, buffers: attachments}, nil
 }

@@ -25,6 +25,7 @@ type Namespace struct {
 	onConnection []func(*Socket)
 	onDisconnect []func(*Socket, string)
 	handlers     map[string]EventHandler
+	serverSide   map[string]ServerSideHandler
 }
 
 // Name returns the namespace's name, e.g. "/" or "/chat".

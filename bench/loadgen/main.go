@@ -38,6 +38,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/switchboard/switchboard/bench/internal/result"
@@ -141,8 +142,10 @@ func main() {
 	if !ok {
 		fatalf("unknown scenario %q", *scenario)
 	}
-	if err := checkLoopback(cfg.URL); err != nil {
-		fatalf("%v", err)
+	for _, u := range strings.Split(cfg.URL, ",") { // several: the nodes of a cluster
+		if err := checkLoopback(u); err != nil {
+			fatalf("%v", err)
+		}
 	}
 	if cfg.Source != "" {
 		if ip := net.ParseIP(cfg.Source); ip == nil || !ip.IsLoopback() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,8 +26,14 @@ func connectMany(ctx context.Context, cfg config, n, readBuf int, room string, t
 
 // connect is connectMany returning, with tolerate, the first failure too.
 // Clients bind to cfg.Source when it is set.
+//
+// cfg.URL may list several nodes of a cluster, comma-separated: client i
+// connects to node i mod len (client 0, fanout's sender, to the first).
 func connect(ctx context.Context, cfg config, n, readBuf int, room string, tolerate bool) ([]*wsConn, int64, error) {
-	url := wsURL(cfg.URL)
+	var urls []string
+	for _, u := range strings.Split(cfg.URL, ",") {
+		urls = append(urls, wsURL(u))
+	}
 	conns := make([]*wsConn, n)
 	var (
 		failed   atomic.Int64
@@ -47,7 +54,7 @@ func connect(ctx context.Context, cfg config, n, readBuf int, room string, toler
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				c, err := dialWSFrom(ctx, url, readBuf, cfg.Source)
+				c, err := dialWSFrom(ctx, urls[i%len(urls)], readBuf, cfg.Source)
 				if err == nil && room != "" {
 					if err = c.joinRoom(room); err != nil {
 						c.close()

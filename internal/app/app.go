@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/engineio"
@@ -25,6 +27,7 @@ import (
 	"github.com/switchboard/switchboard/internal/clientbundle"
 	"github.com/switchboard/switchboard/internal/rawchat"
 	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/redisadapter"
 )
 
 // App is a configured Switchboard server.
@@ -36,10 +39,12 @@ type App struct {
 	handler http.Handler
 	lobby   *handlers.ChatLobby // the chat raw WebSocket clients join (raw_websocket)
 	raw     *rawchat.Server
+	cluster *redisadapter.Cluster // nil with the memory adapter
+	redis   io.Closer
 }
 
 // New builds the application. log may be nil.
-func New(cfg *config.Config, log *slog.Logger) (*App, error) {
+func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -50,6 +55,16 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 	// echo endpoint stays v4-only, as the reference's default.
 	sioEngine.AllowEIO3 = cfg.SocketIO.AllowEIO3
 	sioEngine.Cookie = engineCookie(cfg.SocketIO.Cookie)
+	newAdapter, err := a.newAdapter(cfg.Adapter)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && a.cluster != nil {
+			_ = a.cluster.Close()
+			_ = a.redis.Close()
+		}
+	}()
 	a.io = socketio.NewServer(&socketio.Options{
 		Engine:         sioEngine,
 		ConnectTimeout: cfg.SocketIO.ConnectTimeout,
@@ -62,6 +77,7 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		},
 		CleanupEmptyChildNamespaces: cfg.SocketIO.CleanupEmptyChildNamespaces,
 		Logger:                      log,
+		NewAdapter:                  newAdapter,
 	})
 	for i, ns := range cfg.Namespaces {
 		install, ok := handlers.Lookup(ns.App)
@@ -211,8 +227,44 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if a.raw != nil {
 		err = errors.Join(err, a.raw.Close(ctx))
 	}
+	if a.cluster != nil {
+		err = errors.Join(err, a.cluster.Close(), a.redis.Close())
+	}
 	return err
 }
+
+// newAdapter returns the socketio.Options.NewAdapter for the configured
+// adapter (nil: in memory).
+func (a *App) newAdapter(ac config.Adapter) (func(*socketio.Namespace) socketio.Adapter, error) {
+	if ac.Type != config.AdapterRedis {
+		return nil, nil
+	}
+	ropts, err := redis.ParseURL(ac.URL)
+	if err != nil {
+		return nil, fmt.Errorf("adapter.url: %w", err)
+	}
+	// Fail fast while Redis is down: the cluster counts the outage and
+	// keeps serving local clients rather than waiting on a dead socket.
+	ropts.DialTimeout = 2 * time.Second
+	ropts.MaxRetries = 1
+	client := redis.NewClient(ropts)
+	c, err := redisadapter.New(redisadapter.Options{
+		Client:         client,
+		Key:            ac.KeyPrefix,
+		RequestTimeout: ac.RequestTimeout,
+		Logger:         a.log,
+	})
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	a.cluster, a.redis = c, client
+	return c.NewAdapter, nil
+}
+
+// Cluster returns the Redis cluster link, or nil with the memory adapter.
+// Its Healthy and Err methods tell whether the node reaches the cluster.
+func (a *App) Cluster() *redisadapter.Cluster { return a.cluster }
 
 // echo sends every message back: the plain Engine.IO endpoint of the
 // conformance profile.

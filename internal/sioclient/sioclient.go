@@ -1,6 +1,7 @@
 // Package sioclient is a minimal Socket.IO v5 client over WebSocket for
 // tests: it speaks the wire format directly, so tests see exactly what the
-// server sends. Binary attachments are not supported.
+// server sends. Binary attachments sent by the server are collected in
+// Event.Buffers; the client sends text only.
 package sioclient
 
 import (
@@ -23,6 +24,12 @@ import (
 type Event struct {
 	Name string
 	Args []json.RawMessage
+	// Buffers are the binary attachments of a BINARY_EVENT, in order
+	// (the Args hold {"_placeholder":true,"num":N}).
+	Buffers [][]byte
+	// AckID is the id to answer with Ack, or -1 when the server asked
+	// for no acknowledgement.
+	AckID int
 }
 
 // Arg decodes argument i into dst.
@@ -115,17 +122,49 @@ func Dial(ctx context.Context, baseURL, nsp string, auth any) (*Client, error) {
 }
 
 func (c *Client) readText() (string, error) {
-	b, op, err := wsutil.ReadServerData(struct {
-		io.Reader
-		io.Writer
-	}{c.r, c.conn})
+	b, op, err := c.readFrame()
 	if err != nil {
 		return "", err
 	}
 	if op != ws.OpText {
-		return "", errors.New("sioclient: binary frames are not supported")
+		return "", errors.New("sioclient: unexpected binary frame")
 	}
 	return string(b), nil
+}
+
+func (c *Client) readFrame() ([]byte, ws.OpCode, error) {
+	return wsutil.ReadServerData(struct {
+		io.Reader
+		io.Writer
+	}{c.r, c.conn})
+}
+
+// readAttachments reads the n binary frames that follow a binary packet.
+func (c *Client) readAttachments(n int) ([][]byte, error) {
+	out := make([][]byte, 0, n)
+	for len(out) < n {
+		b, op, err := c.readFrame()
+		if err != nil {
+			return nil, err
+		}
+		if op != ws.OpBinary {
+			return nil, fmt.Errorf("sioclient: want a binary attachment, got %q", b)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// Ack answers a server's acknowledgement request (Event.AckID).
+func (c *Client) Ack(id int, args ...any) error {
+	if args == nil {
+		args = []any{}
+	}
+	b, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	return c.write("43" + c.prefix + strconv.Itoa(id) + string(b))
 }
 
 func (c *Client) write(s string) error {
@@ -154,6 +193,21 @@ func (c *Client) readLoop() {
 			continue
 		}
 		typ, rest := p[0], p[1:]
+		var buffers [][]byte
+		if typ == '5' || typ == '6' { // binary event or ack: "<n>-" then n frames
+			dash := strings.IndexByte(rest, '-')
+			n, err := strconv.Atoi(rest[:max(dash, 0)])
+			if dash < 0 || err != nil {
+				c.err = fmt.Errorf("sioclient: bad binary packet %q", p)
+				return
+			}
+			if buffers, err = c.readAttachments(n); err != nil {
+				c.err = err
+				return
+			}
+			rest = rest[dash+1:]
+			typ -= 3 // BINARY_EVENT -> EVENT, BINARY_ACK -> ACK
+		}
 		rest = strings.TrimPrefix(rest, c.prefix)
 		id := -1
 		i := 0
@@ -172,7 +226,7 @@ func (c *Client) readLoop() {
 			}
 			var name string
 			_ = json.Unmarshal(args[0], &name)
-			if !c.deliver(Event{Name: name, Args: args[1:]}) {
+			if !c.deliver(Event{Name: name, Args: args[1:], Buffers: buffers, AckID: id}) {
 				return
 			}
 		case '3':
@@ -184,7 +238,7 @@ func (c *Client) readLoop() {
 				ch <- args
 			}
 		case '1':
-			if !c.deliver(Event{Name: "disconnect"}) {
+			if !c.deliver(Event{Name: "disconnect", AckID: -1}) {
 				return
 			}
 		}

@@ -1,0 +1,427 @@
+package redisadapter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/socketio"
+)
+
+// Request types, numbered as in @socket.io/redis-adapter.
+const (
+	reqSockets              = 0
+	reqAllRooms             = 1
+	reqRemoteJoin           = 2
+	reqRemoteLeave          = 3
+	reqRemoteDisconnect     = 4
+	reqRemoteFetch          = 5
+	reqServerSideEmit       = 6
+	reqBroadcast            = 7
+	reqBroadcastClientCount = 8
+	reqBroadcastAck         = 9
+)
+
+// packetEvent is socket.io-parser's EVENT type; binary events travel as
+// EVENT too, the parser picks BINARY_EVENT when it encodes.
+const packetEvent = 2
+
+// ErrTimeout is returned (with the answers received) when other nodes did
+// not answer a request in time.
+var ErrTimeout = errors.New("redisadapter: timeout reached while waiting for other nodes")
+
+// Adapter is a namespace's adapter: local rooms in a MemoryAdapter, and
+// the cluster through Redis.
+type Adapter struct {
+	*socketio.MemoryAdapter
+	c   *Cluster
+	nsp *socketio.Namespace
+
+	channel, requestChannel, responseChannel, specificResponseChannel string
+
+	mu       sync.Mutex
+	requests map[string]*request
+	acks     map[string]*ackRequest
+}
+
+// request is a pending request to the other nodes.
+type request struct {
+	typ      int
+	numSub   int // answers expected
+	got      int
+	sockets  []*socketio.RemoteSocket
+	rooms    []string
+	answers  []socketio.Args
+	done     chan struct{}
+	finished bool
+}
+
+type ackRequest struct {
+	onCount func(int)
+	onAck   func(socketio.Args, error)
+}
+
+func newAdapter(c *Cluster, n *socketio.Namespace) *Adapter {
+	key, name := c.opts.Key, n.Name()
+	a := &Adapter{
+		MemoryAdapter:   socketio.NewMemoryAdapter(),
+		c:               c,
+		nsp:             n,
+		channel:         key + "#" + name + "#",
+		requestChannel:  key + "-request#" + name + "#",
+		responseChannel: key + "-response#" + name + "#",
+		requests:        map[string]*request{},
+		acks:            map[string]*ackRequest{},
+	}
+	a.specificResponseChannel = a.responseChannel + c.uid + "#"
+	return a
+}
+
+// Close stops the namespace's subscriptions.
+func (a *Adapter) Close() error {
+	a.c.forget(a)
+	return nil
+}
+
+// wireOpts is the {rooms, except} part of a request or broadcast.
+func wireOpts(opts *socketio.BroadcastOptions, withFlags bool) mpMap {
+	m := mpMap{{"rooms", nonNil(opts.Rooms)}, {"except", nonNil(opts.Except)}}
+	if withFlags {
+		flags := mpMap{}
+		if opts.Volatile {
+			flags = append(flags, mpEntry{"volatile", true})
+		}
+		if opts.Timeout > 0 {
+			flags = append(flags, mpEntry{"timeout", opts.Timeout.Milliseconds()})
+		}
+		m = append(m, mpEntry{"flags", flags})
+	}
+	return m
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// packetTree is the reference's packet object {type, data, nsp}.
+func (a *Adapter) packetTree(p *socketio.Packet) (mpMap, error) {
+	data, atts, err := p.Payload()
+	if err != nil {
+		return nil, err
+	}
+	tree, err := jsonToTree(data, atts)
+	if err != nil {
+		return nil, err
+	}
+	return mpMap{{"type", int64(packetEvent)}, {"data", tree}, {"nsp", a.nsp.Name()}}, nil
+}
+
+// Broadcast delivers p locally, then publishes it to the other nodes
+// unless opts.Local.
+func (a *Adapter) Broadcast(p *socketio.Packet, opts *socketio.BroadcastOptions) error {
+	if err := a.MemoryAdapter.Broadcast(p, opts); err != nil {
+		return err
+	}
+	if opts.Local {
+		return nil
+	}
+	pt, err := a.packetTree(p)
+	if err != nil {
+		return err
+	}
+	msg, err := mpAppend(nil, []any{a.c.uid, pt, wireOpts(opts, true)})
+	if err != nil {
+		return err
+	}
+	ch := a.channel
+	if len(opts.Rooms) == 1 {
+		ch += opts.Rooms[0] + "#"
+	}
+	a.c.send(ch, msg)
+	return nil
+}
+
+// BroadcastWithAck delivers p locally and asks the other nodes to deliver
+// it; their client counts and answers come back as responses.
+func (a *Adapter) BroadcastWithAck(p *socketio.Packet, opts *socketio.BroadcastOptions, onCount func(int), onAck func(socketio.Args, error)) (int, error) {
+	if opts.Local {
+		return a.MemoryAdapter.BroadcastWithAck(p, opts, onCount, onAck)
+	}
+	nodes, cerr := a.c.serverCount(context.Background(), a.requestChannel)
+	if cerr != nil || nodes <= 1 {
+		return a.MemoryAdapter.BroadcastWithAck(p, opts, onCount, onAck)
+	}
+	pt, err := a.packetTree(p)
+	if err != nil {
+		return 0, err
+	}
+	id := randomID(6)
+	msg, err := mpAppend(nil, mpMap{
+		{"uid", a.c.uid}, {"requestId", id}, {"type", int64(reqBroadcast)},
+		{"packet", pt}, {"opts", wireOpts(opts, true)},
+	})
+	if err != nil {
+		return 0, err
+	}
+	a.mu.Lock()
+	a.acks[id] = &ackRequest{onCount: onCount, onAck: onAck}
+	a.mu.Unlock()
+	// As in the reference, the answers are awaited for the broadcast's
+	// timeout; late ones are dropped.
+	wait := opts.Timeout
+	if wait <= 0 {
+		wait = a.c.opts.RequestTimeout
+	}
+	time.AfterFunc(wait, func() {
+		a.mu.Lock()
+		delete(a.acks, id)
+		a.mu.Unlock()
+	})
+	a.c.send(a.requestChannel, msg)
+	if _, err := a.MemoryAdapter.BroadcastWithAck(p, opts, onCount, onAck); err != nil {
+		return 0, err
+	}
+	return nodes, nil
+}
+
+// FetchSockets returns the local sockets and those of the other nodes.
+func (a *Adapter) FetchSockets(ctx context.Context, opts *socketio.BroadcastOptions) ([]*socketio.RemoteSocket, error) {
+	local, _ := a.MemoryAdapter.FetchSockets(ctx, opts)
+	if opts.Local {
+		return local, nil
+	}
+	r, err := a.ask(ctx, reqRemoteFetch, mpMap{{"opts", wireOpts(opts, false)}})
+	if r == nil {
+		return local, err
+	}
+	return append(local, r.sockets...), err
+}
+
+// AllRooms returns the rooms of every node. Node.js nodes include their
+// sockets' own rooms; this node lists explicit rooms only (Rooms).
+func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
+	local := a.MemoryAdapter.Rooms()
+	r, err := a.ask(ctx, reqAllRooms, nil)
+	if r == nil {
+		return local, err
+	}
+	seen := map[string]bool{}
+	out := local[:0:0]
+	for _, rm := range append(local, r.rooms...) {
+		if !seen[rm] {
+			seen[rm] = true
+			out = append(out, rm)
+		}
+	}
+	return out, err
+}
+
+// ask publishes a JSON request and waits for the other nodes' answers.
+// It returns nil when there is no other node (or Redis is down, with the
+// error).
+func (a *Adapter) ask(ctx context.Context, typ int, fields mpMap) (*request, error) {
+	nodes, err := a.c.serverCount(ctx, a.requestChannel)
+	if err != nil {
+		return nil, fmt.Errorf("redisadapter: cluster unavailable, local answer only: %w", err)
+	}
+	if nodes <= 1 {
+		return nil, nil
+	}
+	id := randomID(6)
+	r := &request{typ: typ, numSub: nodes - 1, done: make(chan struct{})}
+	body := mpMap{{"uid", a.c.uid}, {"requestId", id}, {"type", int64(typ)}}
+	body = append(body, fields...)
+	msg, err := treeToJSON(nil, body, new([][]byte))
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.requests[id] = r
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.requests, id)
+		r.finished = true
+		a.mu.Unlock()
+	}()
+	a.c.send(a.requestChannel, msg)
+	t := time.NewTimer(a.c.opts.RequestTimeout)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return r, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return r, fmt.Errorf("%w (%d of %d answered)", ErrTimeout, r.got, r.numSub)
+}
+
+// publishSimple publishes a JSON request that expects no answer.
+func (a *Adapter) publishSimple(typ int, fields mpMap) error {
+	body := append(mpMap{{"uid", a.c.uid}, {"type", int64(typ)}}, fields...)
+	msg, err := treeToJSON(nil, body, new([][]byte))
+	if err != nil {
+		return err
+	}
+	a.c.send(a.requestChannel, msg)
+	return a.c.Err()
+}
+
+// AddSockets makes the selected sockets join rooms, here and elsewhere.
+func (a *Adapter) AddSockets(opts *socketio.BroadcastOptions, rooms []string) error {
+	_ = a.MemoryAdapter.AddSockets(opts, rooms)
+	if opts.Local {
+		return nil
+	}
+	return a.publishSimple(reqRemoteJoin, mpMap{{"opts", wireOpts(opts, false)}, {"rooms", nonNil(rooms)}})
+}
+
+// DelSockets makes the selected sockets leave rooms, here and elsewhere.
+func (a *Adapter) DelSockets(opts *socketio.BroadcastOptions, rooms []string) error {
+	_ = a.MemoryAdapter.DelSockets(opts, rooms)
+	if opts.Local {
+		return nil
+	}
+	return a.publishSimple(reqRemoteLeave, mpMap{{"opts", wireOpts(opts, false)}, {"rooms", nonNil(rooms)}})
+}
+
+// DisconnectSockets disconnects the selected sockets, here and elsewhere.
+func (a *Adapter) DisconnectSockets(opts *socketio.BroadcastOptions, closeConn bool) error {
+	// Publish first: disconnecting locally changes the rooms opts select.
+	var err error
+	if !opts.Local {
+		err = a.publishSimple(reqRemoteDisconnect, mpMap{{"opts", wireOpts(opts, false)}, {"close", closeConn}})
+	}
+	_ = a.MemoryAdapter.DisconnectSockets(opts, closeConn)
+	return err
+}
+
+// ServerSideEmit sends an event to the other nodes' namespaces.
+func (a *Adapter) ServerSideEmit(ctx context.Context, p *socketio.Packet, wantAck bool) ([]socketio.Args, error) {
+	data, atts, err := p.Payload()
+	if err != nil {
+		return nil, err
+	}
+	if len(atts) > 0 {
+		return nil, errors.New("redisadapter: server-side events cannot carry binary data")
+	}
+	if !wantAck {
+		return nil, a.publishSimple(reqServerSideEmit, mpMap{{"data", json.RawMessage(data)}})
+	}
+	r, err := a.ask(ctx, reqServerSideEmit, mpMap{{"data", json.RawMessage(data)}})
+	if r == nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]socketio.Args(nil), r.answers...), err
+}
+
+// onBroadcast handles a message on prefix#nsp#[room#].
+func (a *Adapter) onBroadcast(channel string, payload []byte) {
+	if !strings.HasPrefix(channel, a.channel) {
+		return
+	}
+	// prefix#nsp# (several rooms or none) or prefix#nsp#room#
+	if room := strings.TrimSuffix(channel[len(a.channel):], "#"); room != "" && a.MemoryAdapter.RoomSize(room) == 0 {
+		return // no local member: skip decoding
+	}
+	v, err := mpDecode(payload)
+	if err != nil {
+		a.c.log.Debug("ignoring malformed broadcast", "err", err)
+		return
+	}
+	msg, ok := v.([]any)
+	if !ok || len(msg) < 3 {
+		return
+	}
+	if uid, _ := msg[0].(string); uid == a.c.uid {
+		return
+	}
+	pkt, _ := msg[1].(mpMap)
+	o, _ := msg[2].(mpMap)
+	p, err := a.remotePacket(pkt, socketio.NoAck)
+	if err != nil || p == nil {
+		a.c.log.Debug("ignoring broadcast", "err", err)
+		return
+	}
+	_ = a.MemoryAdapter.Broadcast(p, readOpts(o))
+}
+
+// remotePacket rebuilds a packet {type, data, nsp} of this namespace;
+// nil if it belongs to another.
+func (a *Adapter) remotePacket(pkt mpMap, ackID int64) (*socketio.Packet, error) {
+	if pkt == nil {
+		return nil, errors.New("no packet")
+	}
+	nsp := "/"
+	if v, ok := pkt.get("nsp"); ok && v != nil {
+		nsp, _ = v.(string)
+	}
+	if nsp != a.nsp.Name() {
+		return nil, nil
+	}
+	d, _ := pkt.get("data")
+	data, _ := d.([]any)
+	if len(data) == 0 {
+		return nil, errors.New("packet without data")
+	}
+	event, ok := data[0].(string)
+	if !ok {
+		return nil, errors.New("event name is not a string")
+	}
+	var atts [][]byte
+	js, err := treeToJSON(nil, data[1:], &atts)
+	if err != nil {
+		return nil, err
+	}
+	args, err := socketio.ParseArgs(js, atts)
+	if err != nil {
+		return nil, err
+	}
+	return socketio.NewPacket(a.nsp.Name(), ackID, event, args), nil
+}
+
+// readOpts reads {rooms, except, flags}.
+func readOpts(o mpMap) *socketio.BroadcastOptions {
+	opts := &socketio.BroadcastOptions{}
+	r, _ := o.get("rooms")
+	opts.Rooms = strs(r)
+	e, _ := o.get("except")
+	opts.Except = strs(e)
+	if f, ok := o.get("flags"); ok {
+		if fm, ok := f.(mpMap); ok {
+			v, _ := fm.get("volatile")
+			opts.Volatile = v == true
+		}
+	}
+	return opts
+}
+
+// strs reads an array of room names; numbers are rooms too in the
+// reference (rooms are Map keys there).
+func strs(v any) []string {
+	arr, _ := v.([]any)
+	out := make([]string, 0, len(arr))
+	for _, e := range arr {
+		switch t := e.(type) {
+		case string:
+			out = append(out, t)
+		case int64:
+			out = append(out, strconv.FormatInt(t, 10))
+		case float64:
+			out = append(out, strconv.FormatFloat(t, 'f', -1, 64))
+		}
+	}
+	return out
+}
