@@ -35,6 +35,10 @@ type Config struct {
 	// exposes internals and can cost CPU; enable it only where the port
 	// is not public.
 	Pprof bool `yaml:"pprof"`
+	// Metrics configures the Prometheus endpoint (see ops.go).
+	Metrics Metrics `yaml:"metrics"`
+	// AdminUI configures the Socket.IO Admin UI (see ops.go).
+	AdminUI AdminUI `yaml:"admin_ui"`
 }
 
 // Log configures logging.
@@ -109,6 +113,8 @@ func Default() *Config {
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
+		Metrics:    Metrics{Enabled: true, Path: DefaultMetricsPath},
+		AdminUI:    AdminUI{Path: DefaultAdminUIPath, Namespace: DefaultAdminNamespace, Mode: AdminModeDevelopment},
 	}
 }
 

@@ -48,6 +48,8 @@ func TestDefaultValues(t *testing.T) {
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
+		Metrics:    Metrics{Enabled: true, Path: "/metrics"},
+		AdminUI:    AdminUI{Path: "/admin/", Namespace: "/admin", Mode: "development"},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v\nwant %+v", got, want)
@@ -116,6 +118,8 @@ engineio_echo:
 		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com"}, Credentials: true},
 		Namespaces:   []Namespace{{"/", "chat"}, {"/admin", "bench"}},
 		EngineIOEcho: &EngineIOEcho{Path: "/eio/"},
+		Metrics:      Metrics{Enabled: true, Path: "/metrics"},
+		AdminUI:      AdminUI{Path: "/admin/", Namespace: "/admin", Mode: "development"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)

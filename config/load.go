@@ -379,6 +379,10 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.engineIOEcho(v, p, &c.EngineIOEcho)
 		case "pprof":
 			d.boolean(v, p, &c.Pprof)
+		case "metrics":
+			d.metrics(v, p, &c.Metrics)
+		case "admin_ui":
+			d.adminUI(v, p, &c.AdminUI)
 		default:
 			return false
 		}

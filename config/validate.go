@@ -134,6 +134,7 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 			v.errorf("engineio_echo.path", `"/" conflicts with static files served at / (set static_dir: "" or use another path)`)
 		}
 	}
+	v.ops(c)
 	return v.errs
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -47,6 +48,8 @@ type Server struct {
 
 	openPolling   []byte // handshake JSON for polling sessions, without sid
 	openWebSocket []byte
+
+	stats serverStats
 }
 
 // NewServer returns a server that calls accept for every new session before
@@ -205,6 +208,16 @@ func (s *Server) newSession(hs *Handshake, id string, ws *wsConn) *Session {
 	}
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
+	if ws != nil {
+		s.stats.handshakesWebSocket.Add(1)
+		s.stats.openWebSocket.Add(1)
+	} else {
+		s.stats.handshakesPolling.Add(1)
+		s.stats.openPolling.Add(1)
+	}
+	if log := s.opts.Logger; log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("engineio: session opened", "transport", transportName(ws != nil), "remote", hs.RemoteAddr)
+	}
 	return sess
 }
 
@@ -234,11 +247,27 @@ func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake) {
 }
 
 func (s *Server) remove(sess *Session) {
+	sess.mu.Lock()
+	ws := sess.ws != nil
+	sess.mu.Unlock()
 	s.mu.Lock()
 	if s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id)
+		s.stats.fold(&sess.counters)
+		if ws {
+			s.stats.openWebSocket.Add(-1)
+		} else {
+			s.stats.openPolling.Add(-1)
+		}
 	}
 	s.mu.Unlock()
+}
+
+func transportName(ws bool) string {
+	if ws {
+		return "websocket"
+	}
+	return "polling"
 }
 
 // Close refuses new sessions and closes every open one with

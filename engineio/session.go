@@ -26,6 +26,8 @@ type Session struct {
 	hs      *Handshake
 	handler SessionHandler
 
+	counters sessionCounters
+
 	// deliverMu serializes calls into handler.
 	deliverMu sync.Mutex
 	ended     atomic.Bool // OnClose has been scheduled: deliver nothing more
@@ -108,6 +110,7 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 	}
 	if volatile && !s.writableLocked() {
 		s.mu.Unlock()
+		s.srv.stats.volatileDropped.Add(1)
 		return ErrDropped
 	}
 	n := 0
@@ -116,9 +119,12 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 	}
 	if s.queueBytes > 0 && s.queueBytes+n > s.srv.opts.MaxBufferedBytes {
 		s.mu.Unlock()
+		s.srv.stats.rejected(LimitMaxBufferedBytes)
 		s.close(ReasonTransportError, ErrQueueFull)
 		return ErrQueueFull
 	}
+	s.counters.msgsOut.Add(uint64(len(msgs)))
+	s.counters.bytesOut.Add(uint64(n))
 	if c := s.ws; mode == sendInline && c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
 		s.flushing = true
 		s.mu.Unlock()
@@ -171,6 +177,7 @@ func (s *Session) writeFailed(c *wsConn, err error) {
 	s.mu.Lock()
 	s.flushing = false
 	s.mu.Unlock()
+	s.srv.stats.rejectedBy(err)
 	s.close(ReasonTransportError, err)
 	c.close()
 }
@@ -346,6 +353,8 @@ func (s *Session) onPacket(p packet) error {
 	}
 	switch p.typ {
 	case PacketMessage:
+		s.counters.msgsIn.Add(1)
+		s.counters.bytesIn.Add(uint64(len(p.data)))
 		s.deliver(p.data, p.binary)
 	case PacketPong:
 		s.onPong()
@@ -433,6 +442,7 @@ func (s *Session) close(reason CloseReason, err error) {
 		s.finish()
 	}
 	s.ended.Store(true)
+	s.srv.stats.closed(reason)
 	s.srv.opts.Logger.Debug("engineio: session closed", "reason", string(reason), "err", err)
 	go func() {
 		s.deliverMu.Lock()

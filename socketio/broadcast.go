@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 )
 
 // BroadcastOptions select the recipients of a broadcast.
@@ -74,7 +75,24 @@ func (b *BroadcastOperator) options() *BroadcastOptions {
 // Emit sends an event to every selected socket. The packet is encoded once.
 func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	p := &outPacket{nsp: b.nsp.name, event: event, args: args, id: noAck}
-	return b.nsp.adapter.Broadcast(p, b.options())
+	b.nsp.stats.broadcasts.Add(1)
+	err := b.nsp.adapter.Broadcast(p, b.options())
+	b.observeSent(event, args)
+	return err
+}
+
+// observeSent tells observers, if any, which local sockets a broadcast
+// went to: a second pass over the recipients, paid only while observed.
+func (b *BroadcastOperator) observeSent(event string, args []any) {
+	obs := b.nsp.srv.observing()
+	if obs == nil {
+		return
+	}
+	for _, s := range b.Sockets() {
+		for _, o := range obs {
+			o.EventSent(s, event, args)
+		}
+	}
 }
 
 // ErrAckTimeout is returned by EmitWithAck when some clients did not answer
@@ -101,9 +119,14 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 			}
 		}
 	}
+	b.nsp.stats.broadcasts.Add(1)
+	start := time.Now()
 	err := b.nsp.adapter.BroadcastWithAck(p, b.options(),
 		func(n int) { mu.Lock(); expected = n; check(); mu.Unlock() },
 		func(a Args, err error) {
+			if err == nil {
+				b.nsp.srv.ackLatency.observe(time.Since(start))
+			}
 			mu.Lock()
 			if err != nil {
 				failed++
@@ -116,6 +139,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	if err != nil {
 		return nil, err
 	}
+	b.observeSent(event, args)
 	select {
 	case <-done:
 	case <-ctx.Done():

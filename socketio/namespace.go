@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 )
@@ -14,6 +15,7 @@ type Namespace struct {
 	srv     *Server
 	adapter Adapter
 	ackIDs  atomic.Int64
+	stats   nspStats
 
 	mu           sync.RWMutex
 	middlewares  []Middleware
@@ -126,6 +128,13 @@ func (n *Namespace) connect(c *client, auth []byte) {
 	if err := c.conn.Send(false, encodeControl(PacketConnect, n.name, payload)); err != nil {
 		s.onClose(string(ReasonServerNamespaceDisconnect))
 		return
+	}
+	n.stats.connects.Add(1)
+	if log := n.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("socketio: socket connected", "nsp", n.name, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
+	}
+	for _, o := range n.srv.observing() {
+		o.SocketConnected(s)
 	}
 	n.mu.RLock()
 	fns := n.onConnection

@@ -35,6 +35,9 @@ type Server struct {
 	nsps     map[string]*Namespace
 	clients  map[*client]struct{}
 	shutdown bool
+
+	obs        observers
+	ackLatency latencyHistogram
 }
 
 // NewServer returns a server with the main namespace "/" created.

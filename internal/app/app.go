@@ -31,6 +31,8 @@ type App struct {
 	io      *socketio.Server
 	echo    *engineio.Server
 	handler http.Handler
+
+	ops // metrics, health, Admin UI (ops.go)
 }
 
 // New builds the application. log may be nil.
@@ -39,6 +41,7 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &App{cfg: cfg, log: log}
+	a.ops.init()
 	eopts := engineOptions(cfg, log)
 	a.io = socketio.NewServer(&socketio.Options{
 		Engine:         eopts,
@@ -107,6 +110,9 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		})
 	}
 	a.handler = r
+	if err := a.mountOps(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -134,6 +140,8 @@ func (a *App) SocketIO() *socketio.Server { return a.io }
 // Shutdown disconnects every client (they see a transport close and
 // reconnect) and waits for the connections to drain, until ctx is done.
 func (a *App) Shutdown(ctx context.Context) error {
+	a.health.ShuttingDown() // /readyz: send new clients elsewhere
+	a.stopOps()
 	err := a.io.Close(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
