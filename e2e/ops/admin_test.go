@@ -152,6 +152,18 @@ func TestAdminProtocol(t *testing.T) {
 		t.Errorf("room_joined %s", ev.Args)
 	}
 
+	// A direct emit to the socket: "message" is echoed as "message-back".
+	if err := app2.Emit("message", "ping"); err != nil {
+		t.Fatal(err)
+	}
+	ev = expectEvent(t, ctx, adm, "event_sent", nil)
+	args = nil
+	_ = ev.Arg(1, &id)
+	_ = ev.Arg(2, &args)
+	if id != app2.ID || len(args) != 2 || string(args[0]) != `"message-back"` || string(args[1]) != `"ping"` {
+		t.Errorf("event_sent %s", ev.Args)
+	}
+
 	if err := adm.Emit("join", "/", "vip", app2.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -89,13 +89,13 @@ type Admin struct {
 	bcryptSem chan struct{}
 
 	mu        sync.Mutex
-	sessions  map[string]time.Time        // login session id -> expiry
-	pending   map[*socketio.Socket]string // new session ids, sent on connection
-	admins    int                         // connected admin sockets
-	stopObs   func()                      // unregisters the observer
-	stopStats chan struct{}               // stops the stats loop
-	statsDone chan struct{}               // closed when it has stopped
-	last      engineio.Stats              // at the previous server_stats
+	sessions  map[string]time.Time          // login session id -> expiry
+	pending   map[*socketio.Socket]string   // new session ids, sent on connection
+	admins    map[*socketio.Socket]struct{} // connected admin sockets
+	stopObs   func()                        // unregisters the observer
+	stopStats chan struct{}                 // stops the stats loop
+	statsDone chan struct{}                 // closed when it has stopped
+	last      engineio.Stats                // at the previous server_stats
 	closed    bool
 }
 
@@ -131,6 +131,7 @@ func Instrument(io *socketio.Server, opts Options) (*Admin, error) {
 		bcryptSem: make(chan struct{}, maxConcurrentBcrypt),
 		sessions:  make(map[string]time.Time),
 		pending:   make(map[*socketio.Socket]string),
+		admins:    make(map[*socketio.Socket]struct{}),
 	}
 	if !opts.Readonly {
 		a.features = []string{featureEmit, featureJoin, featureLeave, featureDisconnect, featureMJoin, featureMLeave, featureMDisconnect}
@@ -206,6 +207,10 @@ func (a *Admin) authenticate(s *socketio.Socket) error {
 		}
 	}
 	a.sessions[id] = now.Add(sessionLifetime)
+	if len(a.pending) >= maxSessions {
+		// Logins whose connection failed right after: stale.
+		clear(a.pending)
+	}
 	a.pending[s] = id
 	a.mu.Unlock()
 	a.opts.Logger.Info("adminui: login", "remote", s.Handshake().Address)
@@ -222,8 +227,8 @@ func (a *Admin) onConnection(s *socketio.Socket) {
 	a.mu.Lock()
 	session, fresh := a.pending[s]
 	delete(a.pending, s)
-	a.admins++
-	first := a.admins == 1 && !a.closed
+	a.admins[s] = struct{}{}
+	first := len(a.admins) == 1 && !a.closed
 	a.mu.Unlock()
 	if fresh {
 		_ = s.Emit("session", session)
@@ -241,8 +246,12 @@ func (a *Admin) onConnection(s *socketio.Socket) {
 func (a *Admin) adminLeft(s *socketio.Socket) {
 	a.mu.Lock()
 	delete(a.pending, s)
-	a.admins--
-	if a.admins == 0 {
+	if _, ok := a.admins[s]; !ok {
+		a.mu.Unlock()
+		return // refused, or its connection failed before it was announced
+	}
+	delete(a.admins, s)
+	if len(a.admins) == 0 {
 		a.stopLocked() // the loop exits on its own: no waiting here
 	}
 	a.mu.Unlock()
@@ -253,7 +262,7 @@ func (a *Admin) adminLeft(s *socketio.Socket) {
 func (a *Admin) start() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.stopStats != nil || a.closed || a.admins == 0 {
+	if a.stopStats != nil || a.closed || len(a.admins) == 0 {
 		return
 	}
 	if !a.opts.Production {
