@@ -24,7 +24,7 @@ func (r *recorder) SocketConnected(s *Socket) { r.add("connected %s", s.Namespac
 func (r *recorder) SocketDisconnected(s *Socket, reason string) {
 	r.add("disconnected %s %s", s.Namespace().Name(), reason)
 }
-func (r *recorder) TransportUpgraded(s *Socket)        { r.add("upgraded") }
+func (r *recorder) TransportUpgraded(s *Socket)       { r.add("upgraded") }
 func (r *recorder) RoomJoined(s *Socket, room string) { r.add("joined %s", room) }
 func (r *recorder) RoomLeft(s *Socket, room string)   { r.add("left %s", room) }
 func (r *recorder) EventReceived(s *Socket, event string, args Args) {
