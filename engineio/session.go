@@ -380,7 +380,7 @@ func (s *Session) deliver(data []byte, binary bool) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			s.srv.opts.Logger.Error("engineio: panic in message handler", "panic", v)
+			s.srv.opts.Logger.Error("engineio: panic in message handler", "remote", s.hs.RemoteAddr, "panic", v)
 			s.close(ReasonTransportError, fmt.Errorf("engineio: handler panic: %v", v))
 		}
 	}()

@@ -147,7 +147,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 func runMiddleware(m Middleware, s *Socket) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.nsp.srv.log.Error("socketio: panic in middleware", "nsp", s.nsp.name, "panic", v)
+			s.nsp.srv.log.Error("socketio: panic in middleware", "nsp", s.nsp.name, "remote", s.handshake.Address, "panic", v)
 			err = &ConnectError{Message: "internal server error"}
 		}
 	}()
@@ -157,7 +157,7 @@ func runMiddleware(m Middleware, s *Socket) (err error) {
 func callConnection(fn func(*Socket), s *Socket) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.nsp.srv.log.Error("socketio: panic in connection handler", "nsp", s.nsp.name, "panic", v)
+			s.nsp.srv.log.Error("socketio: panic in connection handler", "nsp", s.nsp.name, "remote", s.handshake.Address, "panic", v)
 		}
 	}()
 	fn(s)

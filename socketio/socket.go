@@ -251,7 +251,7 @@ func (s *Socket) onEvent(p *packet) error {
 func (s *Socket) call(h EventHandler, ev *Event) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.nsp.srv.log.Error("socketio: panic in event handler", "nsp", s.nsp.name, "event", ev.Name, "panic", v)
+			s.nsp.srv.log.Error("socketio: panic in event handler", "nsp", s.nsp.name, "event", ev.Name, "remote", s.handshake.Address, "panic", v)
 			if ev.WantsAck() {
 				_ = ev.Ack(map[string]string{"message": "internal server error"})
 			}

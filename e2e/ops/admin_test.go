@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -256,5 +257,85 @@ func TestAdminUIPage(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 301 || res.Header.Get("Location") != "/admin/" {
 		t.Errorf("/admin = %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// TestAdminSeesUpgrade: an npm socket.io-client connects with long-polling
+// and upgrades; the admin sees it connect on polling, then a
+// socket_updated to WebSocket, and the traffic in server_stats.
+func TestAdminSeesUpgrade(t *testing.T) {
+	s := start(t, withAdmin(t, conformance(t)))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm, err := sioclient.Dial(ctx, s.url, "/admin", map[string]string{"username": "admin", "password": adminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	expectEvent(t, ctx, adm, "all_sockets", nil)
+
+	sc, stdin := runNode(t, s.url, `
+import { io } from "socket.io-client";
+import { createInterface } from "node:readline";
+const socket = io(process.env.URL, { reconnection: false });
+socket.once("connect", () => console.log("connected " + socket.id + " " + socket.io.engine.transport.name));
+socket.on("connect_error", (e) => console.log("error " + e.message));
+createInterface({ input: process.stdin }).on("close", () => { socket.disconnect(); setTimeout(() => process.exit(0), 100); });
+`)
+	if !sc.Scan() {
+		t.Fatalf("node client said nothing: %v", sc.Err())
+	}
+	var id, transport string
+	// The client may see its upgrade before its connect event; on the
+	// server the CONNECT, sent at once over polling, comes first (the
+	// client's upgrade waits for its pending polling requests).
+	if _, err := fmt.Sscanf(sc.Text(), "connected %s %s", &id, &transport); err != nil {
+		t.Fatalf("node client: %q", sc.Text())
+	}
+	// Read everything the admin gets: the socket's connection on polling,
+	// its upgrade, and server_stats summing the traffic since the admin
+	// connected.
+	var conn serialized
+	var upd struct{ ID, Nsp, Transport string }
+	agg := map[string]int{}
+	for conn.ID == "" || upd.ID == "" || agg["rawConnection"] == 0 || agg["packetsIn"] == 0 {
+		ev, err := adm.Next(ctx)
+		if err != nil {
+			t.Fatalf("admin got connected=%+v updated=%+v aggregated=%v, then %v", conn, upd, agg, err)
+		}
+		switch ev.Name {
+		case "socket_connected":
+			if err := ev.Arg(0, &conn); err != nil || conn.ID != id || conn.Transport != "polling" {
+				t.Fatalf("socket_connected %s", ev.Args)
+			}
+		case "socket_updated":
+			if err := ev.Arg(0, &upd); err != nil || upd.ID != id || upd.Nsp != "/" || upd.Transport != "websocket" {
+				t.Fatalf("socket_updated %s", ev.Args)
+			}
+		case "server_stats":
+			var stats struct {
+				AggregatedEvents []struct {
+					Type  string
+					Count int
+				}
+			}
+			if err := ev.Arg(0, &stats); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range stats.AggregatedEvents {
+				agg[e.Type] += e.Count
+			}
+		}
+	}
+	if agg["rawConnection"] != 1 || agg["bytesOut"] < 1 {
+		t.Fatalf("aggregated events %v", agg)
+	}
+	stdin.Close()
+	var nsp, gone, reason string
+	ev := expectEvent(t, ctx, adm, "socket_disconnected", &nsp)
+	_ = ev.Arg(1, &gone)
+	_ = ev.Arg(2, &reason)
+	if gone != id || reason != "client namespace disconnect" {
+		t.Fatalf("socket_disconnected %s", ev.Args)
 	}
 }

@@ -1,11 +1,15 @@
 package ops
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -169,3 +173,37 @@ func httpGet(t *testing.T, url string, header ...string) (int, string) {
 }
 
 var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// runNode runs an ES module script with node in e2e/js (where
+// socket.io-client is installed), URL set to url. It returns the script's
+// stdout lines and its stdin; closing stdin is the script's cue to finish.
+// The test is skipped (failed under CI=true) without node or the npm
+// packages; the process is waited for when the test ends.
+func runNode(t *testing.T, url, script string) (*bufio.Scanner, io.WriteCloser) {
+	t.Helper()
+	jsDir, err := filepath.Abs(filepath.Join("..", "js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	testserver.Require(t, err == nil, "node not found in PATH")
+	_, err = os.Stat(filepath.Join(jsDir, "node_modules", "socket.io-client", "package.json"))
+	testserver.Require(t, err == nil, "%s/node_modules/socket.io-client is missing (run `npm ci` in e2e/js)", jsDir)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	cmd := exec.CommandContext(ctx, node, "--input-type=module", "-e", script)
+	cmd.Dir = jsDir
+	cmd.Env = append(os.Environ(), "URL="+url)
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+		cancel()
+	})
+	return bufio.NewScanner(stdout), stdin
+}

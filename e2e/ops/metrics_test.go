@@ -1,17 +1,12 @@
 package ops
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/sioclient"
-	"github.com/switchboard/switchboard/internal/testserver"
 )
 
 // TestMetricsFollowClients: two WebSocket clients connect, join a room,
@@ -108,27 +103,19 @@ func TestMetricsFollowClients(t *testing.T) {
 // upgrades to WebSocket, answers a server acknowledgement request, and
 // disconnects itself.
 func TestMetricsNodeClient(t *testing.T) {
-	jsDir, err := filepath.Abs(filepath.Join("..", "js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := exec.LookPath("node")
-	testserver.Require(t, err == nil, "node not found in PATH")
-	_, err = os.Stat(filepath.Join(jsDir, "node_modules", "socket.io-client", "package.json"))
-	testserver.Require(t, err == nil, "%s/node_modules/socket.io-client is missing (run `npm ci` in e2e/js)", jsDir)
-
 	s := start(t, conformance(t))
 	script := `
 import { io } from "socket.io-client";
 import { createInterface } from "node:readline";
 const socket = io(process.env.URL, { reconnection: false });
 const fail = (m) => { console.log("error " + m); process.exit(1); };
-setTimeout(() => fail("timeout"), 15000).unref();
+const timer = setTimeout(() => fail("timeout"), 15000);
 socket.on("server-ack-request", (arg, cb) => cb("answer"));
 socket.on("connect_error", (e) => fail(e.message));
 const go = () => {
   socket.emit("request-ack", "q");
   socket.once("server-ack-result", (r) => {
+    clearTimeout(timer);
     console.log("ready " + socket.io.engine.transport.name + " " + JSON.stringify(r));
     createInterface({ input: process.stdin }).on("close", () => { socket.disconnect(); setTimeout(() => process.exit(0), 100); });
   });
@@ -137,20 +124,7 @@ socket.once("connect", () => {
   if (socket.io.engine.transport.name === "websocket") go(); else socket.io.engine.once("upgrade", go);
 });
 `
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--input-type=module", "-e", script)
-	cmd.Dir = jsDir
-	cmd.Env = append(os.Environ(), "URL="+s.url)
-	cmd.Stderr = os.Stderr
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Wait() }()
-	defer stdin.Close()
-	sc := bufio.NewScanner(stdout)
+	sc, stdin := runNode(t, s.url, script)
 	if !sc.Scan() {
 		t.Fatalf("node client said nothing: %v", sc.Err())
 	}

@@ -268,6 +268,7 @@ func (a *Admin) start() {
 	if !a.opts.Production {
 		a.stopObs = a.io.Observe(a)
 	}
+	a.last = a.io.Engine().Stats() // the charts start now, not at boot
 	stop, done := make(chan struct{}), make(chan struct{})
 	a.stopStats, a.statsDone = stop, done
 	go a.statsLoop(stop, done)
