@@ -64,7 +64,7 @@ func startBrowser(t *testing.T) context.Context {
 func TestAdminUIInChromium(t *testing.T) {
 	s := start(t, withAdmin(t, conformance(t)))
 	ctx := startBrowser(t)
-	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, 150*time.Second)
 	defer cancel()
 	c, err := sioclient.Dial(tctx, s.url, "/", nil)
 	if err != nil {
@@ -114,6 +114,8 @@ func TestAdminUIInChromium(t *testing.T) {
 	hash("#/rooms/")
 	waitJS(t, tctx, "its room in the room list", bodyHas, "lobby")
 	hash("#/n/%2F/sockets/" + c.ID)
+	// The icons (its buttons have no text) come from this server.
+	waitJS(t, tctx, "the icon font", `() => document.fonts.check('24px "Material Design Icons"') && [...document.fonts].some(f => f.family.includes("Material Design Icons") && f.status === "loaded")`)
 	waitJS(t, tctx, "the socket's page with its rooms", `(id) => document.body.innerText.includes(id) && document.body.innerText.includes("lobby") && document.body.innerText.includes("WebSocket")`, c.ID)
 
 	// The socket card's disconnect button (the client card's closes the
@@ -140,7 +142,7 @@ func waitJS(t *testing.T, ctx context.Context, what, fn string, args ...any) {
 	t.Helper()
 	poll := chromedp.PollFunction[bool](fn,
 		chromedp.WithPollingInterval(50*time.Millisecond),
-		chromedp.WithPollingTimeout(15*time.Second),
+		chromedp.WithPollingTimeout(30*time.Second), // generous: the machine may be loaded
 		chromedp.WithPollingArgs(args...))
 	if _, err := chromedp.Run(ctx, poll); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
