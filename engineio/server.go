@@ -253,7 +253,7 @@ func (s *Server) remove(sess *Session) {
 	s.mu.Lock()
 	if s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id)
-		s.stats.fold(&sess.counters)
+		s.stats.fold(sess)
 		if ws {
 			s.stats.openWebSocket.Add(-1)
 		} else {

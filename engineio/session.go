@@ -123,8 +123,8 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 		s.close(ReasonTransportError, ErrQueueFull)
 		return ErrQueueFull
 	}
-	s.counters.msgsOut.Add(uint64(len(msgs)))
-	s.counters.bytesOut.Add(uint64(n))
+	s.counters.msgsOut += uint64(len(msgs))
+	s.counters.bytesOut += uint64(n)
 	if c := s.ws; mode == sendInline && c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
 		s.flushing = true
 		s.mu.Unlock()

@@ -145,6 +145,7 @@ func waitJS(t *testing.T, ctx context.Context, what, fn string, args ...any) {
 		chromedp.WithPollingTimeout(30*time.Second), // generous: the machine may be loaded
 		chromedp.WithPollingArgs(args...))
 	if _, err := chromedp.Run(ctx, poll); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
+		state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState + " " + location.href + "\n" + document.body.innerText.slice(0, 2000)`))
+		t.Fatalf("waiting for %s: %v\npage: %s", what, err, state)
 	}
 }

@@ -57,10 +57,14 @@ func startWith(t *testing.T, cfg *config.Config, build func(*config.Config) (*ap
 	return &server{t: t, app: a, url: hs.URL}
 }
 
-// conformance is the conformance profile with the default heartbeat.
+// conformance is the conformance profile with the default heartbeat and
+// connect timeout: its 1s to join a namespace is too short for a browser
+// on a loaded machine (the Admin UI, which does not retry its first
+// connection, would be left disconnected).
 func conformance(t *testing.T) *config.Config {
 	cfg := testserver.Load(t, "conformance")
 	testserver.RelaxedHeartbeat(cfg)
+	cfg.SocketIO.ConnectTimeout = config.Default().SocketIO.ConnectTimeout
 	return cfg
 }
 
