@@ -21,7 +21,15 @@ import (
 
 func main() {
 	path := flag.String("config", "config.yaml", "configuration file")
+	hashPassword := flag.Bool("hash-password", false, "read a password from standard input, print its bcrypt hash (for admin_ui.auth.password_hash) and exit")
 	flag.Parse()
+	if *hashPassword {
+		if err := printPasswordHash(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, *path, nil); err != nil {

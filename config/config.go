@@ -39,6 +39,10 @@ type Config struct {
 	Pprof bool `yaml:"pprof"`
 	// Adapter selects how rooms and broadcasts are shared between nodes.
 	Adapter Adapter `yaml:"adapter"`
+	// Metrics configures the Prometheus endpoint (see ops.go).
+	Metrics Metrics `yaml:"metrics"`
+	// AdminUI configures the Socket.IO Admin UI (see ops.go).
+	AdminUI AdminUI `yaml:"admin_ui"`
 }
 
 // Adapter configures the Socket.IO adapter. "memory" serves one node;
@@ -213,6 +217,8 @@ func Default() *Config {
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
 		Limits:     DefaultLimits(),
 		Adapter:    Adapter{Type: AdapterMemory, KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
+		Metrics:    Metrics{Enabled: true, Path: DefaultMetricsPath},
+		AdminUI:    AdminUI{Path: DefaultAdminUIPath, Namespace: DefaultAdminNamespace, Mode: AdminModeDevelopment},
 	}
 }
 

@@ -66,6 +66,8 @@ func TestDefaultValues(t *testing.T) {
 			MaxHeaderBytes:      65536,
 		},
 		Adapter: Adapter{Type: "memory", KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
+		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+		AdminUI: AdminUI{Path: "/admin/", Namespace: "/admin", Mode: "development"},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Default() = %+v\nwant %+v", got, want)
@@ -167,6 +169,8 @@ limits:
 			MaxHeaderBytes:      8192,
 		},
 		Adapter: Default().Adapter,
+		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+		AdminUI: AdminUI{Path: "/admin/", Namespace: "/admin", Mode: "development"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)

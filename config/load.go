@@ -385,6 +385,10 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.rawWebSocket(v, p, &c.RawWebSocket)
 		case "adapter":
 			d.adapter(v, p, &c.Adapter)
+		case "metrics":
+			d.metrics(v, p, &c.Metrics)
+		case "admin_ui":
+			d.adminUI(v, p, &c.AdminUI)
 		default:
 			return false
 		}

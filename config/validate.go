@@ -179,6 +179,7 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 	v.limits(&c.Limits)
 	v.rawWebSocket(c)
 	v.adapter(&c.Adapter)
+	v.ops(c)
 	return v.errs
 }
 

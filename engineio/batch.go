@@ -17,6 +17,8 @@ import (
 // once. It must not be used after Flush.
 type Batch struct {
 	sessions []*Session
+	posted   uint64  // sessions that accepted the messages
+	srv      *Server // whose counters get posted
 }
 
 var batchPool = sync.Pool{New: func() any { return new(Batch) }}
@@ -26,7 +28,12 @@ func NewBatch() *Batch { return batchPool.Get().(*Batch) }
 
 // Post queues msgs for s; see Session.Post.
 func (b *Batch) Post(s *Session, volatile bool, msgs ...*Message) error {
-	return s.send(volatile, sendBatched, msgs, b)
+	err := s.send(volatile, sendBatched, msgs, b)
+	if err == nil {
+		b.posted++
+		b.srv = s.srv
+	}
+	return err
 }
 
 // batchChunk is the fewest sessions worth a writer of their own.
@@ -44,6 +51,10 @@ func (b *Batch) Flush() {
 			startWrite(writeJob{sessions: append([]*Session(nil), all[i:min(i+size, n)]...)})
 		}
 	}
+	if b.srv != nil {
+		b.srv.stats.recipients.Add(b.posted)
+	}
+	b.posted, b.srv = 0, nil
 	clear(all)
 	b.sessions = all[:0]
 	if cap(b.sessions) <= 4096 {

@@ -69,6 +69,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	max := s.srv.opts.MaxPayload
 	if r.ContentLength > max {
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		s.srv.stats.rejected(LimitMaxPayload)
 		s.close(ReasonTransportError, errPayloadTooBig)
 		return
 	}
@@ -99,6 +100,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	}
 	if int64(len(body)) > max {
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		s.srv.stats.rejected(LimitMaxPayload)
 		s.close(ReasonTransportError, errPayloadTooBig)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -58,6 +59,8 @@ type Server struct {
 
 	openPolling   []byte // handshake JSON for polling sessions, without sid
 	openWebSocket []byte
+
+	stats serverStats
 }
 
 // NewServer returns a server that calls accept for every new session before
@@ -245,6 +248,16 @@ func (s *Server) newSession(hs *Handshake, id string, ws *wsConn, key string) *S
 	}
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
+	if ws != nil {
+		s.stats.handshakesWebSocket.Add(1)
+		s.stats.openWebSocket.Add(1)
+	} else {
+		s.stats.handshakesPolling.Add(1)
+		s.stats.openPolling.Add(1)
+	}
+	if log := s.opts.Logger; log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("engineio: session opened", "transport", transportName(ws != nil), "remote", hs.RemoteAddr)
+	}
 	return sess
 }
 
@@ -278,10 +291,19 @@ func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake, key stri
 }
 
 func (s *Server) remove(sess *Session) {
+	sess.mu.Lock()
+	ws := sess.ws != nil
+	sess.mu.Unlock()
 	s.mu.Lock()
 	removed := s.sessions[sess.id] == sess
 	if removed {
 		delete(s.sessions, sess.id)
+		s.stats.fold(sess)
+		if ws {
+			s.stats.openWebSocket.Add(-1)
+		} else {
+			s.stats.openPolling.Add(-1)
+		}
 	}
 	s.mu.Unlock()
 	if removed {
@@ -295,6 +317,13 @@ func (s *Server) Drain() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+}
+
+func transportName(ws bool) string {
+	if ws {
+		return "websocket"
+	}
+	return "polling"
 }
 
 // Close refuses new sessions and closes every open one with

@@ -36,6 +36,8 @@ type Session struct {
 	// XHR polling; see jsonp.go.
 	jsonp string
 
+	counters sessionCounters
+
 	// deliverMu serializes calls into handler.
 	deliverMu sync.Mutex
 	ended     atomic.Bool // OnClose has been scheduled: deliver nothing more
@@ -118,6 +120,7 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 	}
 	if volatile && !s.writableLocked() {
 		s.mu.Unlock()
+		s.srv.stats.volatileDropped.Add(1)
 		return ErrDropped
 	}
 	n := 0
@@ -126,9 +129,12 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 	}
 	if s.queueBytes > 0 && s.queueBytes+n > s.srv.opts.MaxBufferedBytes {
 		s.mu.Unlock()
+		s.srv.stats.rejected(LimitMaxBufferedBytes)
 		s.close(ReasonTransportError, ErrQueueFull)
 		return ErrQueueFull
 	}
+	s.counters.msgsOut += uint64(len(msgs))
+	s.counters.bytesOut += uint64(n)
 	if c := s.ws; mode == sendInline && c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
 		s.flushing = true
 		s.mu.Unlock()
@@ -181,6 +187,7 @@ func (s *Session) writeFailed(c *wsConn, err error) {
 	s.mu.Lock()
 	s.flushing = false
 	s.mu.Unlock()
+	s.srv.stats.rejectedBy(err)
 	s.close(ReasonTransportError, err)
 	c.close()
 }
@@ -377,6 +384,8 @@ func (s *Session) onPacket(p packet) error {
 	}
 	switch p.typ {
 	case PacketMessage:
+		s.counters.msgsIn.Add(1)
+		s.counters.bytesIn.Add(uint64(len(p.data)))
 		s.deliver(p.data, p.binary)
 	case PacketPong:
 		if s.eio3 {
@@ -430,7 +439,7 @@ func (s *Session) deliver(data []byte, binary bool) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			s.srv.opts.Logger.Error("engineio: panic in message handler", "panic", v)
+			s.srv.opts.Logger.Error("engineio: panic in message handler", "remote", s.hs.RemoteAddr, "panic", v)
 			s.close(ReasonTransportError, fmt.Errorf("engineio: handler panic: %v", v))
 		}
 	}()
@@ -492,6 +501,7 @@ func (s *Session) close(reason CloseReason, err error) {
 		s.finish()
 	}
 	s.ended.Store(true)
+	s.srv.stats.closed(reason)
 	s.srv.opts.Logger.Debug("engineio: session closed", "reason", string(reason), "err", err)
 	go func() {
 		s.deliverMu.Lock()

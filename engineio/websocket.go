@@ -304,6 +304,9 @@ func (s *Session) probeWebSocket(c *wsConn) bool {
 			s.probe = nil
 			s.upgrading = false
 			s.ws = c
+			s.srv.stats.upgrades.Add(1)
+			s.srv.stats.openPolling.Add(-1)
+			s.srv.stats.openWebSocket.Add(1)
 			select { // release a pending GET
 			case s.poll <- struct{}{}:
 			default:
@@ -312,6 +315,7 @@ func (s *Session) probeWebSocket(c *wsConn) bool {
 				s.kickLocked()
 			}
 			s.mu.Unlock()
+			s.upgraded()
 			return true
 		default:
 			return false
@@ -395,6 +399,7 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 			case errors.As(err, &fe):
 				c.closeWith(fe.code, fe.msg)
 				if fe == errMessageTooBig {
+					s.srv.stats.rejected(LimitMaxPayload)
 					s.close(ReasonTransportError, err)
 				} else {
 					s.close(ReasonParseError, err)

@@ -79,7 +79,24 @@ func (b *BroadcastOperator) options() *BroadcastOptions {
 // Emit sends an event to every selected socket. The packet is encoded once.
 func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	p := NewPacket(b.nsp.name, NoAck, event, args...)
-	return b.nsp.adapter.Broadcast(p, b.options())
+	b.nsp.stats.broadcasts.Add(1)
+	err := b.nsp.adapter.Broadcast(p, b.options())
+	b.observeSent(event, args)
+	return err
+}
+
+// observeSent tells observers, if any, which local sockets a broadcast
+// went to: a second pass over the recipients, paid only while observed.
+func (b *BroadcastOperator) observeSent(event string, args []any) {
+	obs := b.nsp.srv.observing()
+	if obs == nil {
+		return
+	}
+	for _, s := range b.Sockets() {
+		for _, o := range obs {
+			o.EventSent(s, event, args)
+		}
+	}
 }
 
 // ErrAckTimeout is returned by EmitWithAck when some clients did not answer
@@ -114,9 +131,14 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 			}
 		}
 	}
+	b.nsp.stats.broadcasts.Add(1)
+	start := time.Now()
 	n, err := b.nsp.adapter.BroadcastWithAck(p, opts,
 		func(n int) { mu.Lock(); expected += n; counted++; check(); mu.Unlock() },
 		func(a Args, err error) {
+			if err == nil {
+				b.nsp.srv.ackLatency.observe(time.Since(start))
+			}
 			mu.Lock()
 			if err != nil {
 				failed++
@@ -133,6 +155,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 	nodes = n
 	check()
 	mu.Unlock()
+	b.observeSent(event, args)
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -153,6 +153,23 @@ func (c *client) remove(s *Socket) {
 	c.mu.Unlock()
 }
 
+// OnUpgrade is called by the engine when the connection moves to
+// WebSocket.
+func (c *client) OnUpgrade() {
+	obs := c.srv.observing()
+	if obs == nil {
+		return
+	}
+	c.mu.Lock()
+	socks := slices.Clone(c.sockets)
+	c.mu.Unlock()
+	for _, s := range socks {
+		for _, o := range obs {
+			o.TransportUpgraded(s)
+		}
+	}
+}
+
 // fail handles a malformed packet: the connection is closed, its sockets
 // disconnect with "parse error".
 func (c *client) fail(why string) {

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 )
@@ -19,6 +20,7 @@ type Namespace struct {
 	parent     *Namespace
 	dyn        *dynamic
 	connecting atomic.Int32 // clients between lookupNamespace and connectDone
+	stats      nspStats
 
 	mu           sync.RWMutex
 	middlewares  []Middleware
@@ -143,6 +145,13 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		s.onClose(string(ReasonServerNamespaceDisconnect))
 		return
 	}
+	n.stats.connects.Add(1)
+	if log := n.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("socketio: socket connected", "nsp", n.name, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
+	}
+	for _, o := range n.srv.observing() {
+		o.SocketConnected(s)
+	}
 	for _, fn := range fns {
 		callConnection(fn, s)
 	}
@@ -151,7 +160,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 func runMiddleware(m Middleware, s *Socket) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.nsp.srv.log.Error("socketio: panic in middleware", "nsp", s.nsp.name, "panic", v)
+			s.nsp.srv.log.Error("socketio: panic in middleware", "nsp", s.nsp.name, "remote", s.handshake.Address, "panic", v)
 			err = &ConnectError{Message: "internal server error"}
 		}
 	}()
@@ -161,7 +170,7 @@ func runMiddleware(m Middleware, s *Socket) (err error) {
 func callConnection(fn func(*Socket), s *Socket) {
 	defer func() {
 		if v := recover(); v != nil {
-			s.nsp.srv.log.Error("socketio: panic in connection handler", "nsp", s.nsp.name, "panic", v)
+			s.nsp.srv.log.Error("socketio: panic in connection handler", "nsp", s.nsp.name, "remote", s.handshake.Address, "panic", v)
 		}
 	}()
 	fn(s)

@@ -49,6 +49,9 @@ type Server struct {
 	// running counts event handlers in progress, whose acks a graceful
 	// shutdown waits for.
 	running atomic.Int64
+
+	obs        observers
+	ackLatency latencyHistogram
 }
 
 // NewServer returns a server with the main namespace "/" created.

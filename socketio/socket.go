@@ -3,8 +3,11 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -75,6 +78,9 @@ func (s *Socket) Emit(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
+	for _, o := range s.nsp.srv.observing() {
+		o.EventSent(s, event, args)
+	}
 	return s.client.conn.Send(false, msgs...)
 }
 
@@ -87,11 +93,20 @@ func (s *Socket) Emit(event string, args ...any) error {
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	id := s.nsp.nextAckID()
 	ch := make(chan ackResult, 1)
-	if !s.addAck(id, func(a Args, err error) { ch <- ackResult{a, err} }) {
+	start := time.Now()
+	if !s.addAck(id, func(a Args, err error) {
+		if err == nil {
+			s.nsp.srv.ackLatency.observe(time.Since(start))
+		}
+		ch <- ackResult{a, err}
+	}) {
 		return Args{}, ErrDisconnected
 	}
 	msgs, err := encodeEvent(PacketEvent, s.nsp.name, id, event, true, args)
 	if err == nil {
+		for _, o := range s.nsp.srv.observing() {
+			o.EventSent(s, event, args)
+		}
 		err = s.client.conn.Send(false, msgs...)
 	}
 	if err != nil {
@@ -139,12 +154,38 @@ func (s *Socket) Join(rooms ...string) error {
 	if err := s.checkRooms(rooms); err != nil {
 		return err
 	}
+	obs := s.nsp.srv.observing()
+	if obs == nil {
+		s.nsp.adapter.Join(s, rooms...)
+		return nil
+	}
+	before := s.Rooms()
 	s.nsp.adapter.Join(s, rooms...)
+	for i, r := range rooms {
+		if r != s.id && !slices.Contains(before, r) && !slices.Contains(rooms[:i], r) {
+			for _, o := range obs {
+				o.RoomJoined(s, r)
+			}
+		}
+	}
 	return nil
 }
 
 // Leave removes the socket from a room.
-func (s *Socket) Leave(room string) { s.nsp.adapter.Leave(s, room) }
+func (s *Socket) Leave(room string) {
+	obs := s.nsp.srv.observing()
+	if obs == nil {
+		s.nsp.adapter.Leave(s, room)
+		return
+	}
+	was := room != s.id && slices.Contains(s.Rooms(), room)
+	s.nsp.adapter.Leave(s, room)
+	if was {
+		for _, o := range obs {
+			o.RoomLeft(s, room)
+		}
+	}
+}
 
 // Rooms lists the socket's rooms, its own room (its id) included.
 func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s) }
@@ -210,6 +251,10 @@ func (s *Socket) onEvent(p *packet) error {
 		return nil
 	}
 	ev := &Event{Name: name, Args: Args{raw: raw[1:], buffers: p.buffers}, socket: s, ackID: p.id}
+	s.nsp.stats.eventsReceived.Add(1)
+	for _, o := range s.nsp.srv.observing() {
+		o.EventReceived(s, name, ev.Args)
+	}
 	s.mu.Lock()
 	h := s.handlers[name]
 	s.mu.Unlock()
@@ -231,7 +276,7 @@ func (s *Socket) call(h EventHandler, ev *Event) {
 	defer running.Add(-1)
 	defer func() {
 		if v := recover(); v != nil {
-			s.nsp.srv.log.Error("socketio: panic in event handler", "nsp", s.nsp.name, "event", ev.Name, "panic", v)
+			s.nsp.srv.log.Error("socketio: panic in event handler", "nsp", s.nsp.name, "event", ev.Name, "remote", s.handshake.Address, "panic", v)
 			if ev.WantsAck() {
 				_ = ev.Ack(map[string]string{"message": "internal server error"})
 			}
@@ -270,8 +315,25 @@ func (s *Socket) onClose(reason string) {
 	s.onDisconnect = nil
 	s.mu.Unlock()
 
+	obs := s.nsp.srv.observing()
+	var rooms []string
+	if obs != nil {
+		rooms = s.Rooms()
+	}
 	s.nsp.remove(s)
 	s.client.remove(s)
+	s.nsp.stats.disconnected(reason)
+	if log := s.nsp.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("socketio: socket disconnected", "nsp", s.nsp.name, "reason", reason, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
+	}
+	for _, r := range rooms {
+		if r == s.id {
+			continue
+		}
+		for _, o := range obs {
+			o.RoomLeft(s, r)
+		}
+	}
 	for _, fn := range acks {
 		fn(Args{}, ErrDisconnected)
 	}
@@ -279,6 +341,9 @@ func (s *Socket) onClose(reason string) {
 		fn(reason)
 	}
 	s.nsp.disconnected(s, reason)
+	for _, o := range obs {
+		o.SocketDisconnected(s, reason)
+	}
 }
 
 // Event is an incoming event.

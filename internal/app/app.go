@@ -41,6 +41,8 @@ type App struct {
 	raw     *rawchat.Server
 	cluster *redisadapter.Cluster // nil with the memory adapter
 	redis   io.Closer
+
+	ops // metrics, health, Admin UI (ops.go)
 }
 
 // New builds the application. log may be nil.
@@ -49,6 +51,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	a := &App{cfg: cfg, log: log}
+	a.ops.init()
 	eopts := engineOptions(cfg, log)
 	sioEngine := eopts
 	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
@@ -151,6 +154,9 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 	if err := a.mountRawChat(); err != nil {
 		return nil, err
 	}
+	if err := a.mountOps(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -220,6 +226,8 @@ func (a *App) SocketIO() *socketio.Server { return a.io }
 // Shutdown disconnects every client (they see a transport close and
 // reconnect) and waits for the connections to drain, until ctx is done.
 func (a *App) Shutdown(ctx context.Context) error {
+	a.health.ShuttingDown() // /readyz: send new clients elsewhere
+	a.stopOps()
 	err := a.io.Close(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
@@ -253,12 +261,16 @@ func (a *App) newAdapter(ac config.Adapter) (func(*socketio.Namespace) socketio.
 		Key:            ac.KeyPrefix,
 		RequestTimeout: ac.RequestTimeout,
 		Logger:         a.log,
+		Stats:          a.AdapterStats(),
 	})
 	if err != nil {
 		_ = client.Close()
 		return nil, err
 	}
 	a.cluster, a.redis = c, client
+	// Not critical: without Redis the node still serves its own clients
+	// (readiness says "degraded").
+	a.Health().Add("redis", false, func(context.Context) error { return c.Err() })
 	return c.NewAdapter, nil
 }
 

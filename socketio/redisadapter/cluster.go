@@ -60,6 +60,9 @@ type Options struct {
 	QueueBytes int64
 	// Logger (default: discard).
 	Logger *slog.Logger
+	// Stats, when set, also counts messages published and received, and
+	// those that failed or were dropped, for the server's metrics.
+	Stats *socketio.AdapterStats
 }
 
 // Stats are counters since the Cluster started.
@@ -287,6 +290,7 @@ func (c *Cluster) receive() {
 		case *redis.Message:
 			c.setUp()
 			c.stats.received.Add(1)
+			c.opts.Stats.Received(nil)
 			c.dispatch(m)
 		}
 	}
@@ -319,21 +323,30 @@ func (c *Cluster) dispatch(m *redis.Message) {
 // send queues a message for publishing without blocking.
 func (c *Cluster) send(channel string, payload []byte) {
 	if !c.healthy.Load() {
-		c.stats.dropped.Add(1)
+		c.drop()
 		return
 	}
 	n := int64(len(payload))
 	if c.queued.Add(n) > c.opts.QueueBytes {
 		c.queued.Add(-n)
-		c.stats.dropped.Add(1)
+		c.drop()
 		return
 	}
 	select {
 	case c.queue <- outMsg{channel, payload}:
 	default:
 		c.queued.Add(-n)
-		c.stats.dropped.Add(1)
+		c.drop()
 	}
+}
+
+// errDropped counts, in the server's metrics, a message that was never
+// published (Redis down or the queue full).
+var errDropped = errors.New("redisadapter: message dropped")
+
+func (c *Cluster) drop() {
+	c.stats.dropped.Add(1)
+	c.opts.Stats.Published(errDropped)
 }
 
 // publish sends queued messages in order.
@@ -346,12 +359,13 @@ func (c *Cluster) publish() {
 		case m := <-c.queue:
 			c.queued.Add(-int64(len(m.payload)))
 			if !c.healthy.Load() {
-				c.stats.dropped.Add(1)
+				c.drop()
 				continue
 			}
 			ctx, cancel := context.WithTimeout(c.ctx, c.opts.RequestTimeout)
 			err := c.rdb.Publish(ctx, m.channel, m.payload).Err()
 			cancel()
+			c.opts.Stats.Published(err)
 			if err != nil {
 				c.stats.pubErrs.Add(1)
 				if c.ctx.Err() == nil {

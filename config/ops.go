@@ -1,0 +1,221 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Operations: the Prometheus endpoint and the Socket.IO Admin UI. (The
+// health endpoints /healthz and /readyz are always served; pprof is the
+// top-level pprof flag.)
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Enabled serves the metrics (default true). They reveal traffic
+	// volumes and namespace names, not message contents.
+	Enabled bool `yaml:"enabled"`
+	// Path is where they are served (default /metrics).
+	Path string `yaml:"path"`
+	// Token, when set, must come as "Authorization: Bearer <token>";
+	// set one when the port is public.
+	Token string `yaml:"token"`
+}
+
+// AdminUI configures the Socket.IO Admin UI: the server side of
+// @socket.io/admin-ui (a Socket.IO namespace) and the UI itself.
+type AdminUI struct {
+	// Enabled turns the Admin UI on (default false).
+	Enabled bool `yaml:"enabled"`
+	// Path is where the UI's web page is served (default /admin/).
+	Path string `yaml:"path"`
+	// Namespace is the Socket.IO namespace the UI talks to (default
+	// /admin); it must not be one of the application's namespaces.
+	Namespace string `yaml:"namespace"`
+	// Readonly hides the join, leave, disconnect and emit actions.
+	Readonly bool `yaml:"readonly"`
+	// Mode is "development" (every socket, room and event is shown) or
+	// "production" (only the server's aggregated statistics, cheaper).
+	Mode string `yaml:"mode"`
+	// Auth is required when Enabled: the UI's login.
+	Auth AdminAuth `yaml:"auth"`
+}
+
+// AdminAuth is the Admin UI's basic authentication.
+type AdminAuth struct {
+	Username string `yaml:"username"`
+	// PasswordHash is a bcrypt hash of the password (never the password
+	// itself), e.g. from `switchboard -hash-password`.
+	PasswordHash string `yaml:"password_hash"`
+}
+
+// Defaults and values of the operations sections.
+const (
+	DefaultMetricsPath    = "/metrics"
+	DefaultAdminUIPath    = "/admin/"
+	DefaultAdminNamespace = "/admin"
+	AdminModeDevelopment  = "development"
+	AdminModeProduction   = "production"
+
+	// HealthzPath and ReadyzPath are fixed.
+	HealthzPath = "/healthz"
+	ReadyzPath  = "/readyz"
+	// PprofPath is where pprof is served when enabled.
+	PprofPath = "/debug/pprof/"
+
+	minMetricsToken = 16
+)
+
+var adminModes = []string{AdminModeDevelopment, AdminModeProduction}
+
+func (d *decoder) metrics(n *yaml.Node, p string, m *Metrics) {
+	d.mapping(n, p, func(key string, v *yaml.Node, kp string) bool {
+		switch key {
+		case "enabled":
+			d.boolean(v, kp, &m.Enabled)
+		case "path":
+			d.str(v, kp, &m.Path)
+		case "token":
+			d.str(v, kp, &m.Token)
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (d *decoder) adminUI(n *yaml.Node, p string, a *AdminUI) {
+	d.mapping(n, p, func(key string, v *yaml.Node, kp string) bool {
+		switch key {
+		case "enabled":
+			d.boolean(v, kp, &a.Enabled)
+		case "path":
+			d.str(v, kp, &a.Path)
+		case "namespace":
+			d.str(v, kp, &a.Namespace)
+		case "readonly":
+			d.boolean(v, kp, &a.Readonly)
+		case "mode":
+			d.str(v, kp, &a.Mode)
+		case "auth":
+			d.mapping(v, kp, func(key string, v *yaml.Node, ap string) bool {
+				switch key {
+				case "username":
+					d.str(v, ap, &a.Auth.Username)
+				case "password_hash":
+					d.str(v, ap, &a.Auth.PasswordHash)
+				default:
+					return false
+				}
+				return true
+			})
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// ops validates the metrics and admin_ui sections.
+func (v *validator) ops(c *Config) {
+	// Prefix mounts already taken, and what they are called in messages.
+	// The operations endpoints are matched before anything else, so a
+	// mount at "/" (Engine.IO uses exactly that path) does not conflict.
+	type mount struct{ key, path string }
+	var mounts []mount
+	add := func(key, p string) {
+		if p != "/" && checkPath(p) == "" {
+			mounts = append(mounts, mount{key, p})
+		}
+	}
+	add("socketio.path", c.SocketIO.Path)
+	if c.EngineIOEcho != nil {
+		add("engineio_echo.path", c.EngineIOEcho.Path)
+	}
+	if c.Pprof {
+		add("pprof", PprofPath)
+	}
+	under := func(p string) string { // the mount p falls under, or ""
+		for _, m := range mounts {
+			if strings.HasPrefix(p, m.path) || strings.HasPrefix(m.path, p) {
+				return m.key + " " + quote(m.path)
+			}
+		}
+		return ""
+	}
+
+	m := &c.Metrics
+	switch msg := checkEndpointPath(m.Path); {
+	case msg != "":
+		v.errorf("metrics.path", "%s", msg)
+	case m.Path == HealthzPath || m.Path == ReadyzPath:
+		v.errorf("metrics.path", "%s is the health endpoint's path", quote(m.Path))
+	case m.Enabled && under(m.Path+"/") != "":
+		v.errorf("metrics.path", "%s overlaps %s", quote(m.Path), under(m.Path+"/"))
+	}
+	if t := m.Token; t != "" {
+		if strings.ContainsFunc(t, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r > unicode.MaxASCII }) {
+			v.errorf("metrics.token", "must be printable ASCII without spaces")
+		} else if len(t) < minMetricsToken {
+			v.errorf("metrics.token", "too short (%d characters, want at least %d; generate one with `openssl rand -hex 24`)", len(t), minMetricsToken)
+		}
+	}
+
+	a := &c.AdminUI
+	switch msg := checkPath(a.Path); {
+	case msg != "":
+		v.errorf("admin_ui.path", "%s", msg)
+	case a.Path == "/":
+		v.errorf("admin_ui.path", `must not be "/" (static files and other endpoints are there)`)
+	case a.Enabled && under(a.Path) != "":
+		v.errorf("admin_ui.path", "%s overlaps %s", quote(a.Path), under(a.Path))
+	case m.Enabled && strings.HasPrefix(m.Path, a.Path):
+		v.errorf("admin_ui.path", "%s contains metrics.path %s", quote(a.Path), quote(m.Path))
+	case a.Enabled && (strings.HasPrefix(HealthzPath, a.Path) || strings.HasPrefix(ReadyzPath, a.Path)):
+		v.errorf("admin_ui.path", "%s contains the health endpoints", quote(a.Path))
+	}
+	if msg := checkNamespace(a.Namespace); msg != "" {
+		v.errorf("admin_ui.namespace", "%s", msg)
+	} else if a.Namespace == "/" {
+		v.errorf("admin_ui.namespace", `must not be "/" (the main namespace)`)
+	} else if i := slices.IndexFunc(c.Namespaces, func(n Namespace) bool { return n.Name == a.Namespace }); i >= 0 && a.Enabled {
+		v.errorf("admin_ui.namespace", "%s is already namespaces[%d] (app %s)", quote(a.Namespace), i, quote(c.Namespaces[i].App))
+	}
+	v.oneOf("admin_ui.mode", "mode", a.Mode, adminModes)
+	if !a.Enabled {
+		return
+	}
+	switch u := a.Auth.Username; {
+	case u == "":
+		v.errorf("admin_ui.auth.username", "required when the Admin UI is enabled")
+	case u != strings.TrimSpace(u) || strings.ContainsFunc(u, unicode.IsControl):
+		v.errorf("admin_ui.auth.username", "%s: no control characters or surrounding spaces allowed", quote(u))
+	}
+	switch h := a.Auth.PasswordHash; {
+	case h == "":
+		v.errorf("admin_ui.auth.password_hash", "required when the Admin UI is enabled (a bcrypt hash: run `switchboard -hash-password`)")
+	default:
+		if _, err := bcrypt.Cost([]byte(h)); err != nil {
+			v.errorf("admin_ui.auth.password_hash", "not a bcrypt hash (want $2a$, $2b$ or $2y$...): %v", err)
+		}
+	}
+}
+
+// checkEndpointPath returns a problem with an exact HTTP path (no trailing
+// slash), or "".
+func checkEndpointPath(p string) string {
+	switch {
+	case len(p) < 2 || p[0] != '/' || p[len(p)-1] == '/':
+		return fmt.Sprintf(`must start with "/" and not end with "/", got %s`, quote(p))
+	case strings.ContainsFunc(p, badPathRune):
+		return fmt.Sprintf("invalid path %s (no spaces, control characters, ? or #)", quote(p))
+	case path.Clean(p) != p:
+		return fmt.Sprintf(`invalid path %s (no empty, "." or ".." segments)`, quote(p))
+	}
+	return ""
+}

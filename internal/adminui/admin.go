@@ -1,0 +1,562 @@
+// Package adminui is the server side of the Socket.IO Admin UI
+// (@socket.io/admin-ui 0.5.1): the admin namespace's protocol, with basic
+// authentication against a bcrypt hash, read-only mode and the
+// development/production modes, and (Handler) the UI's web page itself.
+//
+// The protocol, as the UI expects it from the Node.js instrument():
+//   - auth: {username, password} or {sessionId} from an earlier login; a
+//     successful login is answered with "session" (a new session id);
+//   - on connection: "config" {supportedFeatures}, "all_sockets" [socket]
+//     (development mode), then "server_stats" every 2 seconds;
+//   - in development mode: socket_connected, socket_updated,
+//     socket_disconnected, room_joined, room_left, event_received and
+//     event_sent as they happen;
+//   - actions (not in read-only mode): "emit" (nsp, filter, event, ...args),
+//     "join" (nsp, room, filter), "leave" (nsp, room, filter) and
+//     "_disconnect" (nsp, close, filter), where filter is a room (a socket
+//     id selects one socket) or empty for the whole namespace.
+//
+// The per-socket events come from a socketio.Observer registered only
+// while at least one admin is connected: with none, the Socket.IO server
+// pays one atomic load per hook.
+package adminui
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/socketio"
+)
+
+// Options configure the admin namespace.
+type Options struct {
+	// Namespace is the admin namespace (default "/admin").
+	Namespace string
+	// Username and PasswordHash (bcrypt) are the login. Both are required:
+	// the admin can disconnect every client.
+	Username     string
+	PasswordHash string
+	// Readonly offers no actions (join, leave, disconnect, emit).
+	Readonly bool
+	// Production sends only the aggregated statistics: no per-socket
+	// events, no socket list. Cheaper on a busy server.
+	Production bool
+	// ServerID names this node in the UI (default: the host name).
+	ServerID string
+	// StatsInterval is how often server_stats is sent (default 2s, as the
+	// reference does).
+	StatsInterval time.Duration
+	// Logger receives login failures and admin actions (default: discard).
+	Logger *slog.Logger
+}
+
+// Features the UI knows (typed-events.d.ts).
+const (
+	featureEmit         = "EMIT"
+	featureJoin         = "JOIN"
+	featureLeave        = "LEAVE"
+	featureDisconnect   = "DISCONNECT"
+	featureMJoin        = "MJOIN"
+	featureMLeave       = "MLEAVE"
+	featureMDisconnect  = "MDISCONNECT"
+	featureAggregated   = "AGGREGATED_EVENTS"
+	featureAllEvents    = "ALL_EVENTS"
+	maxSessions         = 1000           // remembered logins
+	sessionLifetime     = 24 * time.Hour // as the reference's RedisStore
+	maxConcurrentBcrypt = 2              // a login costs ~50 ms of CPU
+)
+
+// Admin is an instrumented Socket.IO server.
+type Admin struct {
+	io       *socketio.Server
+	nsp      *socketio.Namespace
+	opts     Options
+	features []string
+	started  time.Time
+	hostname string
+
+	bcryptSem chan struct{}
+
+	mu        sync.Mutex
+	sessions  map[string]time.Time          // login session id -> expiry
+	pending   map[*socketio.Socket]string   // new session ids, sent on connection
+	admins    map[*socketio.Socket]struct{} // connected admin sockets
+	stopObs   func()                        // unregisters the observer
+	stopStats chan struct{}                 // stops the stats loop
+	statsDone chan struct{}                 // closed when it has stopped
+	last      engineio.Stats                // at the previous server_stats
+	closed    bool
+}
+
+var errInvalidCredentials = errors.New("invalid credentials")
+
+// Instrument creates the admin namespace on io.
+func Instrument(io *socketio.Server, opts Options) (*Admin, error) {
+	if opts.Namespace == "" {
+		opts.Namespace = "/admin"
+	}
+	if opts.Username == "" {
+		return nil, errors.New("adminui: a username is required")
+	}
+	if _, err := bcrypt.Cost([]byte(opts.PasswordHash)); err != nil {
+		return nil, errors.New("adminui: the password hash must be a bcrypt hash")
+	}
+	if opts.StatsInterval <= 0 {
+		opts.StatsInterval = 2 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	host, _ := os.Hostname()
+	if opts.ServerID == "" {
+		opts.ServerID = host
+	}
+	a := &Admin{
+		io:        io,
+		nsp:       io.Of(opts.Namespace),
+		opts:      opts,
+		started:   time.Now(),
+		hostname:  host,
+		bcryptSem: make(chan struct{}, maxConcurrentBcrypt),
+		sessions:  make(map[string]time.Time),
+		pending:   make(map[*socketio.Socket]string),
+		admins:    make(map[*socketio.Socket]struct{}),
+	}
+	if !opts.Readonly {
+		a.features = []string{featureEmit, featureJoin, featureLeave, featureDisconnect, featureMJoin, featureMLeave, featureMDisconnect}
+	}
+	a.features = append(a.features, featureAggregated)
+	if !opts.Production {
+		a.features = append(a.features, featureAllEvents)
+	}
+	a.nsp.Use(a.authenticate)
+	a.nsp.OnConnection(a.onConnection)
+	a.nsp.OnDisconnect(func(s *socketio.Socket, _ string) { a.adminLeft(s) })
+	if !opts.Readonly {
+		a.registerActions()
+	}
+	return a, nil
+}
+
+// Close stops the statistics loop and the observer; the namespace stays.
+func (a *Admin) Close() {
+	a.mu.Lock()
+	a.closed = true
+	a.stopLocked()
+	done := a.statsDone
+	a.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+type credentials struct {
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	SessionID string `json:"sessionId"`
+}
+
+func (a *Admin) authenticate(s *socketio.Socket) error {
+	var c credentials
+	_ = s.Handshake().AuthInto(&c) // a malformed payload is no credentials
+	now := time.Now()
+	if c.SessionID != "" {
+		a.mu.Lock()
+		exp, ok := a.sessions[c.SessionID]
+		a.mu.Unlock()
+		if ok && now.Before(exp) {
+			return nil
+		}
+	}
+	if c.Username == "" {
+		return errInvalidCredentials
+	}
+	select {
+	case a.bcryptSem <- struct{}{}:
+	default:
+		return errors.New("too many login attempts, try again")
+	}
+	err := bcrypt.CompareHashAndPassword([]byte(a.opts.PasswordHash), []byte(c.Password))
+	<-a.bcryptSem
+	if err != nil || c.Username != a.opts.Username {
+		a.opts.Logger.Warn("adminui: login failed", "remote", s.Handshake().Address)
+		return errInvalidCredentials
+	}
+	id := randomID()
+	a.mu.Lock()
+	for k, exp := range a.sessions { // forget expired logins
+		if now.After(exp) {
+			delete(a.sessions, k)
+		}
+	}
+	if len(a.sessions) >= maxSessions {
+		for k := range a.sessions { // bounded: drop an arbitrary one
+			delete(a.sessions, k)
+			break
+		}
+	}
+	a.sessions[id] = now.Add(sessionLifetime)
+	if len(a.pending) >= maxSessions {
+		// Logins whose connection failed right after: stale.
+		clear(a.pending)
+	}
+	a.pending[s] = id
+	a.mu.Unlock()
+	a.opts.Logger.Info("adminui: login", "remote", s.Handshake().Address)
+	return nil
+}
+
+func randomID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (a *Admin) onConnection(s *socketio.Socket) {
+	a.mu.Lock()
+	session, fresh := a.pending[s]
+	delete(a.pending, s)
+	a.admins[s] = struct{}{}
+	first := len(a.admins) == 1 && !a.closed
+	a.mu.Unlock()
+	if fresh {
+		_ = s.Emit("session", session)
+	}
+	_ = s.Emit("config", map[string]any{"supportedFeatures": a.features})
+	if first {
+		a.start()
+	}
+	if !a.opts.Production {
+		_ = s.Emit("all_sockets", a.allSockets())
+	}
+	_ = s.Emit("server_stats", a.serverStats(false))
+}
+
+func (a *Admin) adminLeft(s *socketio.Socket) {
+	a.mu.Lock()
+	delete(a.pending, s)
+	if _, ok := a.admins[s]; !ok {
+		a.mu.Unlock()
+		return // refused, or its connection failed before it was announced
+	}
+	delete(a.admins, s)
+	if len(a.admins) == 0 {
+		a.stopLocked() // the loop exits on its own: no waiting here
+	}
+	a.mu.Unlock()
+}
+
+// start registers the observer and starts the statistics loop for the
+// first admin.
+func (a *Admin) start() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopStats != nil || a.closed || len(a.admins) == 0 {
+		return
+	}
+	if !a.opts.Production {
+		a.stopObs = a.io.Observe(a)
+	}
+	a.last = a.io.Engine().Stats() // the charts start now, not at boot
+	stop, done := make(chan struct{}), make(chan struct{})
+	a.stopStats, a.statsDone = stop, done
+	go a.statsLoop(stop, done)
+}
+
+func (a *Admin) stopLocked() {
+	if a.stopObs != nil {
+		a.stopObs()
+		a.stopObs = nil
+	}
+	if a.stopStats != nil {
+		close(a.stopStats)
+		a.stopStats = nil
+	}
+}
+
+func (a *Admin) statsLoop(stop, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(a.opts.StatsInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			_ = a.nsp.Emit("server_stats", a.serverStats(true))
+		}
+	}
+}
+
+// serverStats builds a server_stats message; with aggregate, it carries
+// the engine's traffic since the previous one.
+func (a *Admin) serverStats(aggregate bool) map[string]any {
+	st := a.io.Engine().Stats()
+	events := []map[string]any{}
+	if aggregate {
+		a.mu.Lock()
+		prev := a.last
+		a.last = st
+		a.mu.Unlock()
+		ts := time.Now().Truncate(time.Second).UnixMilli()
+		add := func(typ, sub string, n uint64) {
+			if n == 0 {
+				return
+			}
+			e := map[string]any{"timestamp": ts, "type": typ, "count": n}
+			if sub != "" {
+				e["subType"] = sub
+			}
+			events = append(events, e)
+		}
+		add("rawConnection", "", st.HandshakesPolling+st.HandshakesWebSocket-prev.HandshakesPolling-prev.HandshakesWebSocket)
+		for r, n := range st.Closes {
+			add("rawDisconnection", string(r), n-prev.Closes[r])
+		}
+		add("packetsIn", "", st.MessagesIn-prev.MessagesIn)
+		add("packetsOut", "", st.MessagesOut-prev.MessagesOut)
+		add("bytesIn", "", st.BytesIn-prev.BytesIn)
+		add("bytesOut", "", st.BytesOut-prev.BytesOut)
+	}
+	var namespaces []map[string]any
+	for _, n := range a.io.Namespaces() {
+		namespaces = append(namespaces, map[string]any{"name": n.Name(), "socketsCount": n.Len()})
+	}
+	return map[string]any{
+		"serverId":            a.opts.ServerID,
+		"hostname":            a.hostname,
+		"pid":                 os.Getpid(),
+		"uptime":              time.Since(a.started).Seconds(),
+		"clientsCount":        st.OpenPolling + st.OpenWebSocket,
+		"pollingClientsCount": st.OpenPolling,
+		"aggregatedEvents":    events,
+		"namespaces":          namespaces,
+	}
+}
+
+func (a *Admin) allSockets() []map[string]any {
+	out := []map[string]any{}
+	for _, n := range a.io.Namespaces() {
+		for _, s := range n.Sockets() {
+			out = append(out, serialize(s))
+		}
+	}
+	return out
+}
+
+// serialize describes a socket as the UI wants it (SerializedSocket).
+func serialize(s *socketio.Socket) map[string]any {
+	hs := s.Handshake()
+	headers := make(map[string]string, len(hs.Headers))
+	for k, v := range hs.Headers {
+		headers[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	query := make(map[string]string, len(hs.Query))
+	for k, v := range hs.Query {
+		if len(v) > 0 {
+			query[k] = v[0]
+		}
+	}
+	address := headers["cf-connecting-ip"]
+	if address == "" {
+		address = headers["x-forwarded-for"]
+	}
+	if address == "" {
+		address = hs.Address
+		if h, _, err := net.SplitHostPort(address); err == nil {
+			address = h
+		}
+	}
+	clientID := s.ConnectionID()
+	if len(clientID) > 12 {
+		clientID = clientID[:12]
+	}
+	return map[string]any{
+		"id":        s.ID(),
+		"clientId":  clientID,
+		"transport": s.Transport(),
+		"nsp":       s.Namespace().Name(),
+		"data":      socketData(s),
+		"handshake": map[string]any{
+			"address": address,
+			"headers": headers,
+			"query":   query,
+			"issued":  hs.Time.UnixMilli(),
+			"secure":  hs.Secure,
+			"time":    hs.Time.UTC().Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
+			"url":     hs.URL,
+			"xdomain": headers["origin"] != "",
+		},
+		"rooms": s.Rooms(),
+	}
+}
+
+// socketData is the socket's Data if it encodes as a JSON object, else {}.
+func socketData(s *socketio.Socket) any {
+	if d := s.Data(); d != nil {
+		if b, err := json.Marshal(d); err == nil && len(b) > 0 && b[0] == '{' {
+			return json.RawMessage(b)
+		}
+	}
+	return map[string]any{}
+}
+
+func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// The socketio.Observer methods: development mode, while admins are
+// connected. Events of the admin namespace itself are not reported (the
+// reports are emitted there).
+
+// SocketConnected implements socketio.Observer.
+func (a *Admin) SocketConnected(s *socketio.Socket) {
+	_ = a.nsp.Emit("socket_connected", serialize(s), now())
+}
+
+// SocketDisconnected implements socketio.Observer.
+func (a *Admin) SocketDisconnected(s *socketio.Socket, reason string) {
+	_ = a.nsp.Emit("socket_disconnected", s.Namespace().Name(), s.ID(), reason, now())
+}
+
+// TransportUpgraded implements socketio.Observer.
+func (a *Admin) TransportUpgraded(s *socketio.Socket) {
+	_ = a.nsp.Emit("socket_updated", map[string]any{"id": s.ID(), "nsp": s.Namespace().Name(), "transport": s.Transport()})
+}
+
+// RoomJoined implements socketio.Observer.
+func (a *Admin) RoomJoined(s *socketio.Socket, room string) {
+	_ = a.nsp.Emit("room_joined", s.Namespace().Name(), room, s.ID(), now())
+}
+
+// RoomLeft implements socketio.Observer.
+func (a *Admin) RoomLeft(s *socketio.Socket, room string) {
+	_ = a.nsp.Emit("room_left", s.Namespace().Name(), room, s.ID(), now())
+}
+
+// EventReceived implements socketio.Observer.
+func (a *Admin) EventReceived(s *socketio.Socket, event string, args socketio.Args) {
+	if s.Namespace() == a.nsp {
+		return
+	}
+	list := make([]any, 0, 1+args.Len())
+	list = append(list, event)
+	for i := 0; i < args.Len(); i++ {
+		if b, ok := args.Bytes(i); ok {
+			list = append(list, b)
+		} else {
+			list = append(list, args.Raw(i))
+		}
+	}
+	_ = a.nsp.Emit("event_received", s.Namespace().Name(), s.ID(), list, now())
+}
+
+// EventSent implements socketio.Observer.
+func (a *Admin) EventSent(s *socketio.Socket, event string, args []any) {
+	if s.Namespace() == a.nsp {
+		return
+	}
+	list := make([]any, 0, 1+len(args))
+	list = append(list, event)
+	for _, v := range args {
+		if in, ok := v.(socketio.Args); ok { // relayed arguments: spread them
+			for i := 0; i < in.Len(); i++ {
+				if b, ok := in.Bytes(i); ok {
+					list = append(list, b)
+				} else {
+					list = append(list, in.Raw(i))
+				}
+			}
+			continue
+		}
+		list = append(list, v)
+	}
+	_ = a.nsp.Emit("event_sent", s.Namespace().Name(), s.ID(), list, now())
+}
+
+// Actions.
+
+func (a *Admin) registerActions() {
+	a.nsp.On("emit", func(s *socketio.Socket, e *socketio.Event) {
+		var nsp, filter, event string
+		if e.Decode(0, &nsp) != nil || e.Decode(2, &event) != nil || event == "" {
+			return
+		}
+		_ = e.Decode(1, &filter) // null: the whole namespace
+		n := a.namespace(nsp)
+		if n == nil {
+			return
+		}
+		a.opts.Logger.Info("adminui: emit", "nsp", nsp, "room", filter, "event", event)
+		if filter != "" {
+			_ = n.To(filter).Emit(event, e.Args.From(3))
+		} else {
+			_ = n.Emit(event, e.Args.From(3))
+		}
+	})
+	a.nsp.On("join", func(s *socketio.Socket, e *socketio.Event) {
+		if n, room, sel := a.target(e); n != nil && room != "" {
+			a.opts.Logger.Info("adminui: join", "nsp", n.Name(), "room", room, "filter", sel)
+			a.selection(n, sel).SocketsJoin(room)
+		}
+	})
+	a.nsp.On("leave", func(s *socketio.Socket, e *socketio.Event) {
+		if n, room, sel := a.target(e); n != nil && room != "" {
+			a.opts.Logger.Info("adminui: leave", "nsp", n.Name(), "room", room, "filter", sel)
+			a.selection(n, sel).SocketsLeave(room)
+		}
+	})
+	a.nsp.On("_disconnect", func(s *socketio.Socket, e *socketio.Event) {
+		var nsp, filter string
+		var closeConn bool
+		if e.Decode(0, &nsp) != nil {
+			return
+		}
+		_ = e.Decode(1, &closeConn)
+		_ = e.Decode(2, &filter)
+		n := a.namespace(nsp)
+		if n == nil {
+			return
+		}
+		a.opts.Logger.Info("adminui: disconnect", "nsp", nsp, "filter", filter, "close", closeConn)
+		a.selection(n, filter).DisconnectSockets(closeConn)
+	})
+}
+
+// target decodes (nsp, room, filter).
+func (a *Admin) target(e *socketio.Event) (*socketio.Namespace, string, string) {
+	var nsp, room, filter string
+	if e.Decode(0, &nsp) != nil || e.Decode(1, &room) != nil {
+		return nil, "", ""
+	}
+	_ = e.Decode(2, &filter)
+	return a.namespace(nsp), room, filter
+}
+
+func (a *Admin) selection(n *socketio.Namespace, filter string) *socketio.BroadcastOperator {
+	if filter != "" {
+		return n.In(filter)
+	}
+	return n.Except() // no exception: the whole namespace
+}
+
+// namespace finds an existing namespace: the admin never creates one.
+func (a *Admin) namespace(name string) *socketio.Namespace {
+	for _, n := range a.io.Namespaces() {
+		if n.Name() == name {
+			return n
+		}
+	}
+	return nil
+}
+
+var _ socketio.Observer = (*Admin)(nil)

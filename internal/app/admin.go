@@ -1,0 +1,30 @@
+package app
+
+import (
+	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/internal/adminui"
+)
+
+// mountAdminUI instruments the Socket.IO server for the Admin UI and
+// serves the UI's page, when enabled.
+func (a *App) mountAdminUI() error {
+	c := a.cfg.AdminUI
+	if !c.Enabled {
+		return nil
+	}
+	adm, err := adminui.Instrument(a.io, adminui.Options{
+		Namespace:    c.Namespace,
+		Username:     c.Auth.Username,
+		PasswordHash: c.Auth.PasswordHash,
+		Readonly:     c.Readonly,
+		Production:   c.Mode == config.AdminModeProduction,
+		Logger:       a.log,
+	})
+	if err != nil {
+		return err
+	}
+	a.stops = append(a.stops, adm.Close)
+	a.prefix = c.Path
+	a.prefixH = adminui.Handler(c.Path, a.cfg.SocketIO.Path, c.Namespace)
+	return nil
+}

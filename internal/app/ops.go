@@ -1,0 +1,72 @@
+package app
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/internal/health"
+	"github.com/switchboard/switchboard/internal/metrics"
+	"github.com/switchboard/switchboard/socketio"
+)
+
+// ops are the operations endpoints: /metrics, /healthz, /readyz and the
+// Admin UI. They are matched before the Gin router, so they never conflict
+// with a Socket.IO path of "/" nor with the static files.
+type ops struct {
+	health       *health.Health
+	adapterStats *socketio.AdapterStats
+	exact        map[string]http.Handler // path -> handler
+	prefix       string                  // the Admin UI's page, "" if off
+	prefixH      http.Handler
+	stops        []func()
+}
+
+func (o *ops) init() {
+	o.health = &health.Health{}
+	o.adapterStats = &socketio.AdapterStats{}
+	o.exact = map[string]http.Handler{}
+}
+
+// mountOps builds the operations endpoints and puts them in front of
+// a.handler.
+func (a *App) mountOps() error {
+	o := &a.ops
+	o.exact[config.HealthzPath] = http.HandlerFunc(o.health.Healthz)
+	o.exact[config.ReadyzPath] = http.HandlerFunc(o.health.Readyz)
+	if m := a.cfg.Metrics; m.Enabled {
+		reg := metrics.Registry(metrics.NewCollector(a.io, o.adapterStats))
+		o.exact[m.Path] = metrics.Handler(reg, m.Token)
+	}
+	if err := a.mountAdminUI(); err != nil {
+		return err
+	}
+	next := a.handler
+	a.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := o.exact[r.URL.Path]; h != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if o.prefix != "" && (strings.HasPrefix(r.URL.Path, o.prefix) || r.URL.Path+"/" == o.prefix) {
+			o.prefixH.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	return nil
+}
+
+func (a *App) stopOps() {
+	for _, stop := range a.stops {
+		stop()
+	}
+	a.stops = nil
+}
+
+// Health returns the readiness state; a multi-node adapter registers its
+// check there (Health().Add("redis", false, ...)).
+func (a *App) Health() *health.Health { return a.health }
+
+// AdapterStats returns the counters a multi-node adapter reports to; they
+// are exported as switchboard_adapter_* metrics.
+func (a *App) AdapterStats() *socketio.AdapterStats { return a.adapterStats }

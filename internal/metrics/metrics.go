@@ -1,0 +1,159 @@
+// Package metrics exposes Switchboard's counters to Prometheus.
+//
+// The engine and the Socket.IO server count with atomics on their own
+// (engineio.Server.Stats, socketio.Server.Stats); the Collector here reads
+// those at scrape time and turns them into metrics, so serving connections
+// never touches a Prometheus type, a lock or an allocation for monitoring.
+package metrics
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard/switchboard/socketio"
+)
+
+const prefix = "switchboard_"
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prefix+name, help, labels, nil)
+}
+
+var (
+	descSockets        = desc("sockets", "Connected Socket.IO sockets, by namespace and transport.", "namespace", "transport")
+	descSessions       = desc("engine_sessions", "Open Engine.IO connections, by transport.", "transport")
+	descHandshakes     = desc("handshakes_total", "Engine.IO connections opened, by the transport of their handshake.", "transport")
+	descUpgrades       = desc("upgrades_total", "Connections upgraded from long-polling to WebSocket.")
+	descEngineCloses   = desc("engine_closes_total", "Engine.IO connections closed, by reason.", "reason")
+	descConnects       = desc("connects_total", "Sockets accepted in a namespace.", "namespace")
+	descDisconnects    = desc("disconnects_total", "Sockets disconnected from a namespace, by reason.", "namespace", "reason")
+	descEventsIn       = desc("events_received_total", "Socket.IO events received from clients.", "namespace")
+	descPacketsIn      = desc("packets_received_total", "Engine.IO message packets received from clients.")
+	descPacketsOut     = desc("packets_sent_total", "Engine.IO message packets accepted for sending to clients.")
+	descBytesIn        = desc("received_bytes_total", "Payload bytes of the message packets received.")
+	descBytesOut       = desc("sent_bytes_total", "Payload bytes of the message packets accepted for sending.")
+	descBroadcasts     = desc("broadcasts_total", "Broadcast emits, by namespace.", "namespace")
+	descRecipients     = desc("broadcast_recipients_total", "Connections a broadcast was delivered to, summed over broadcasts.")
+	descAckLatency     = desc("ack_latency_seconds", "Time from an emit with an acknowledgement request to the client's answer.")
+	descVolatileDrop   = desc("volatile_dropped_total", "Volatile packets dropped because the client's transport was busy.")
+	descRejections     = desc("limit_rejections_total", "Connections closed for going over a limit, by limit.", "kind")
+	descAdapterPub     = desc("adapter_published_total", "Messages the adapter published to other nodes.")
+	descAdapterPubErr  = desc("adapter_publish_errors_total", "Messages the adapter failed to publish.")
+	descAdapterRecv    = desc("adapter_received_total", "Messages the adapter received from other nodes.")
+	descAdapterRecvErr = desc("adapter_receive_errors_total", "Messages from other nodes the adapter could not handle.")
+)
+
+// Collector is a prometheus.Collector reading a Socket.IO server's
+// counters (and, if set, a multi-node adapter's) at scrape time.
+type Collector struct {
+	io      *socketio.Server
+	adapter *socketio.AdapterStats
+}
+
+// NewCollector returns a collector for io; adapter may be nil.
+func NewCollector(io *socketio.Server, adapter *socketio.AdapterStats) *Collector {
+	return &Collector{io: io, adapter: adapter}
+}
+
+// Describe implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descSockets, descSessions, descHandshakes, descUpgrades, descEngineCloses,
+		descConnects, descDisconnects, descEventsIn, descPacketsIn, descPacketsOut, descBytesIn, descBytesOut,
+		descBroadcasts, descRecipients, descAckLatency, descVolatileDrop, descRejections,
+		descAdapterPub, descAdapterPubErr, descAdapterRecv, descAdapterRecvErr} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.io.Stats()
+	e := &st.Engine
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, ns := range st.Namespaces {
+		for _, t := range sortedKeys(ns.Sockets) {
+			gauge(descSockets, float64(ns.Sockets[t]), ns.Name, t)
+		}
+		counter(descConnects, ns.Connects, ns.Name)
+		for _, r := range sortedKeys(ns.Disconnects) {
+			counter(descDisconnects, ns.Disconnects[r], ns.Name, r)
+		}
+		counter(descEventsIn, ns.EventsReceived, ns.Name)
+		counter(descBroadcasts, ns.Broadcasts, ns.Name)
+	}
+	gauge(descSessions, float64(e.OpenPolling), "polling")
+	gauge(descSessions, float64(e.OpenWebSocket), "websocket")
+	counter(descHandshakes, e.HandshakesPolling, "polling")
+	counter(descHandshakes, e.HandshakesWebSocket, "websocket")
+	counter(descUpgrades, e.Upgrades)
+	for _, r := range sortedKeys(e.Closes) {
+		counter(descEngineCloses, e.Closes[r], string(r))
+	}
+	counter(descPacketsIn, e.MessagesIn)
+	counter(descPacketsOut, e.MessagesOut)
+	counter(descBytesIn, e.BytesIn)
+	counter(descBytesOut, e.BytesOut)
+	counter(descRecipients, e.BroadcastRecipients)
+	counter(descVolatileDrop, e.VolatileDropped)
+	for _, l := range sortedKeys(e.Rejections) {
+		counter(descRejections, e.Rejections[l], string(l))
+	}
+	h := st.AckLatency
+	buckets := make(map[float64]uint64, len(h.Bounds))
+	for i, b := range h.Bounds {
+		buckets[b] = h.Counts[i]
+	}
+	ch <- prometheus.MustNewConstHistogram(descAckLatency, h.Count, h.Sum, buckets)
+	a := c.adapter.Snapshot()
+	counter(descAdapterPub, a.Published)
+	counter(descAdapterPubErr, a.PublishErrors)
+	counter(descAdapterRecv, a.Received)
+	counter(descAdapterRecvErr, a.ReceiveErrors)
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return keys
+}
+
+// Registry returns a registry with c and the Go runtime and process
+// collectors (memory, goroutines, GC, file descriptors, CPU).
+func Registry(c *Collector) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Handler serves reg in the Prometheus exposition format. With a token,
+// requests must carry "Authorization: Bearer <token>" (401 otherwise).
+func Handler(reg *prometheus.Registry, token string) http.Handler {
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	if token == "" {
+		return h
+	}
+	want := []byte(token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
