@@ -35,6 +35,9 @@ type Config struct {
 	// exposes internals and can cost CPU; enable it only where the port
 	// is not public.
 	Pprof bool `yaml:"pprof"`
+	// API enables the HTTP API for backends under /api/ (absent =
+	// disabled). See apps.go.
+	API *API `yaml:"api,omitempty"`
 }
 
 // Log configures logging.
@@ -62,10 +65,16 @@ type CORS struct {
 	Credentials bool     `yaml:"credentials"`
 }
 
-// Namespace binds a Socket.IO namespace to a registered application.
+// Namespace binds a Socket.IO namespace to a registered application
+// and/or to config-only rules (see apps.go). App may be empty when rules
+// are given.
 type Namespace struct {
-	Name string `yaml:"name"`
-	App  string `yaml:"app"`
+	Name    string      `yaml:"name"`
+	App     string      `yaml:"app,omitempty"`
+	Auth    *Auth       `yaml:"auth,omitempty"`
+	Relay   []RelayRule `yaml:"relay,omitempty"`
+	Rooms   *Rooms      `yaml:"rooms,omitempty"`
+	Backend *Backend    `yaml:"backend,omitempty"`
 }
 
 // EngineIOEcho enables a plain Engine.IO echo endpoint.

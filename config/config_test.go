@@ -114,7 +114,7 @@ engineio_echo:
 			Transports:       []string{"websocket"},
 		},
 		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com"}, Credentials: true},
-		Namespaces:   []Namespace{{"/", "chat"}, {"/admin", "bench"}},
+		Namespaces:   []Namespace{{Name: "/", App: "chat"}, {Name: "/admin", App: "bench"}},
 		EngineIOEcho: &EngineIOEcho{Path: "/eio/"},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -484,7 +484,7 @@ func TestRepoFiles(t *testing.T) {
 		want.SocketIO.PingInterval = 300 * time.Millisecond
 		want.SocketIO.PingTimeout = 200 * time.Millisecond
 		want.SocketIO.ConnectTimeout = time.Second
-		want.Namespaces = []Namespace{{"/", "conformance"}, {"/custom", "conformance"}}
+		want.Namespaces = []Namespace{{Name: "/", App: "conformance"}, {Name: "/custom", App: "conformance"}}
 		want.EngineIOEcho = &EngineIOEcho{Path: "/engine.io/"}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("conformance.yaml = %+v\nwant %+v", c, want)
@@ -497,7 +497,7 @@ func TestRepoFiles(t *testing.T) {
 		want.Listen = "127.0.0.1:3000"
 		want.StaticDir = ""
 		want.Log.Level = "warn"
-		want.Namespaces = []Namespace{{"/", "bench"}}
+		want.Namespaces = []Namespace{{Name: "/", App: "bench"}}
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("bench.yaml = %+v\nwant %+v", c, want)
 		}

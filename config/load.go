@@ -379,6 +379,8 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.engineIOEcho(v, p, &c.EngineIOEcho)
 		case "pprof":
 			d.boolean(v, p, &c.Pprof)
+		case "api":
+			d.api(v, p, &c.API)
 		default:
 			return false
 		}
@@ -466,7 +468,7 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 				hasApp = true
 				d.str(v, kp, &ns.App)
 			default:
-				return false
+				return d.namespaceKey(&ns, key, v, kp)
 			}
 			return true
 		})
@@ -474,7 +476,7 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 			if !hasName {
 				d.errorf(it.Line, p, `missing key "name"`)
 			}
-			if !hasApp {
+			if !hasApp && !ns.HasRules() {
 				d.errorf(it.Line, p, `missing key "app"`)
 			}
 		}

@@ -110,7 +110,10 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 		} else if j := slices.IndexFunc(c.Namespaces, func(o Namespace) bool { return o.Name == ns.Name }); j < i {
 			v.errorf(key+".name", "duplicate namespace %s (also namespaces[%d])", quote(ns.Name), j)
 		}
-		if apps != nil && !slices.Contains(apps, ns.App) {
+		if ns.HasRules() {
+			v.validateApp(key, &c.Namespaces[i])
+		}
+		if apps != nil && !slices.Contains(apps, ns.App) && (ns.App != "" || !ns.HasRules()) {
 			if len(apps) == 0 {
 				v.errorf(key+".app", "unknown app %s (no apps registered)", quote(ns.App))
 			} else {
@@ -120,6 +123,10 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 				v.errorf(key+".app", "unknown app %s (known: %s)", quote(ns.App), strings.Join(known, ", "))
 			}
 		}
+	}
+
+	if c.API != nil {
+		v.validateAPI(c)
 	}
 
 	if e := c.EngineIOEcho; e != nil {

@@ -20,6 +20,7 @@ type Namespace struct {
 	onConnection []func(*Socket)
 	onDisconnect []func(*Socket, string)
 	handlers     map[string]EventHandler
+	unhandled    EventHandler // see OnUnhandled
 }
 
 // Name returns the namespace's name, e.g. "/" or "/chat".

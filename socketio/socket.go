@@ -22,6 +22,7 @@ type Socket struct {
 	handlers     map[string]EventHandler
 	onDisconnect []func(reason string)
 	data         any
+	values       map[any]any // see values.go
 }
 
 // ID returns the socket id, which is also the name of its own room.
@@ -191,6 +192,9 @@ func (s *Socket) onEvent(p *packet) error {
 	s.mu.Unlock()
 	if h == nil {
 		h = s.nsp.handler(name)
+	}
+	if h == nil {
+		h = s.nsp.unhandledHandler()
 	}
 	if h == nil {
 		s.nsp.srv.log.Debug("socketio: no handler for event", "nsp", s.nsp.name, "event", name)

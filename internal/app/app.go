@@ -31,6 +31,7 @@ type App struct {
 	io      *socketio.Server
 	echo    *engineio.Server
 	handler http.Handler
+	rules   []*nsRules // config-only rules per namespace (rules.go)
 }
 
 // New builds the application. log may be nil.
@@ -46,11 +47,23 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		Logger:         log,
 	})
 	for i, ns := range cfg.Namespaces {
+		if err := a.installAuth(i, &cfg.Namespaces[i]); err != nil {
+			return nil, err
+		}
+		if ns.App == "" && ns.HasRules() {
+			if err := a.installRules(i, &cfg.Namespaces[i]); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		install, ok := handlers.Lookup(ns.App)
 		if !ok {
 			return nil, fmt.Errorf("namespaces[%d].app: unknown app %q (known: %s)", i, ns.App, strings.Join(handlers.Names(), ", "))
 		}
 		install(a.io.Of(ns.Name))
+		if err := a.installRules(i, &cfg.Namespaces[i]); err != nil {
+			return nil, err
+		}
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -70,6 +83,10 @@ func New(cfg *config.Config, log *slog.Logger) (*App, error) {
 		}
 		a.io.ServeHTTP(c.Writer, c.Request)
 	})
+
+	if cfg.API != nil {
+		r.Any("/api/*rest", gin.WrapH(a.apiHandler()))
+	}
 
 	if cfg.EngineIOEcho != nil {
 		a.echo = engineio.NewServer(newEcho, &eopts)
@@ -135,6 +152,7 @@ func (a *App) SocketIO() *socketio.Server { return a.io }
 // reconnect) and waits for the connections to drain, until ctx is done.
 func (a *App) Shutdown(ctx context.Context) error {
 	err := a.io.Close(ctx)
+	a.closeRules()
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
 	}
