@@ -99,9 +99,9 @@ func sign(t *testing.T, m jwt.SigningMethod, key any, kid string, claims jwt.Map
 
 // tokenSet is what the JS test gets for one namespace.
 type tokenSet struct {
-	Valid    string `json:"valid"`
-	Expired  string `json:"expired"`
-	WrongSig string `json:"wrongSig"`
+	Valid    string            `json:"valid"`
+	Expired  string            `json:"expired"`
+	WrongSig string            `json:"wrongSig"`
 	Extra    map[string]string `json:"extra,omitempty"` // name -> token, each refused with the code in ExtraCodes
 	Codes    map[string]string `json:"codes,omitempty"`
 }
