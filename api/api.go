@@ -176,7 +176,8 @@ func decode(r *http.Request, dst any) error {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &te) && te.Field != "":
-			return &inputError{field: te.Field, msg: "want " + jsonKind(te.Type.String()) + ", got " + te.Value}
+			// Fields of the embedded selector are named "selector.x".
+			return &inputError{field: strings.TrimPrefix(te.Field, "selector."), msg: "want " + jsonKind(te.Type.String()) + ", got " + te.Value}
 		case errors.As(err, &te):
 			return &inputError{msg: "body must be a JSON object, got " + te.Value}
 		case errors.As(err, &se):
