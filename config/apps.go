@@ -69,8 +69,8 @@ type Rooms struct {
 	// Allow lists the room name patterns (path.Match syntax, placeholders
 	// such as {sub} filled from the verified claims) a client may join.
 	Allow []string `yaml:"allow,omitempty"`
-	// MaxPerSocket bounds the rooms one socket joins by request (0 = no
-	// limit).
+	// MaxPerSocket bounds the rooms one socket joins by request (0 = the
+	// built-in bound of 1000: every room costs memory in the adapter).
 	MaxPerSocket int `yaml:"max_per_socket"`
 	// AutoJoin lists rooms (with placeholders) joined at connection.
 	AutoJoin []string `yaml:"auto_join,omitempty"`

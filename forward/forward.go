@@ -158,10 +158,18 @@ func (c *Client) Stats() Stats {
 		NotifyDropped: c.notifyDropped.Load(), NotifyDelivered: c.notifyOK.Load()}
 }
 
-// Close cancels the requests in flight and waits for their goroutines.
-func (c *Client) Close() {
+// Close lets the requests in flight (such as the disconnect notifications
+// of a shutdown) finish until ctx is done, then cancels the rest and waits
+// for their goroutines. Call it once no more events can arrive.
+func (c *Client) Close(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { c.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 	c.cancel()
-	c.wg.Wait()
+	<-done
 	c.http.CloseIdleConnections()
 }
 

@@ -33,8 +33,13 @@ import (
 	"github.com/switchboard/switchboard/socketio"
 )
 
-// maxRoomLen bounds the room names clients may ask for.
-const maxRoomLen = 128
+// Bounds on what clients may ask for.
+const (
+	maxRoomLen = 128
+	// maxJoined bounds the rooms a socket joins by request when the
+	// configuration sets no limit: each costs memory in the adapter.
+	maxJoined = 1000
+)
 
 // Forwarder hands events to the app backend (package forward).
 type Forwarder interface {
@@ -303,9 +308,13 @@ func (e *Engine) join(s *socketio.Socket, ev *socketio.Event) {
 	j := joinedOf(s)
 	j.mu.Lock()
 	_, already := j.rooms[room]
-	if !already && e.rooms.MaxPerSocket > 0 && len(j.rooms) >= e.rooms.MaxPerSocket {
+	limit := e.rooms.MaxPerSocket
+	if limit <= 0 {
+		limit = maxJoined
+	}
+	if !already && len(j.rooms) >= limit {
 		j.mu.Unlock()
-		e.deny(s, ev, fmt.Sprintf("room limit reached (%d)", e.rooms.MaxPerSocket))
+		e.deny(s, ev, fmt.Sprintf("room limit reached (%d)", limit))
 		return
 	}
 	j.rooms[room] = struct{}{}

@@ -152,7 +152,7 @@ func (a *App) SocketIO() *socketio.Server { return a.io }
 // reconnect) and waits for the connections to drain, until ctx is done.
 func (a *App) Shutdown(ctx context.Context) error {
 	err := a.io.Close(ctx)
-	a.closeRules()
+	a.closeRules(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -54,7 +55,7 @@ func (a *App) installRules(i int, ns *config.Namespace) error {
 		eng, err := relay.Install(n, ns, opts)
 		if err != nil {
 			if r.fwd != nil {
-				r.fwd.Close()
+				r.fwd.Close(context.Background())
 			}
 			return fmt.Errorf("namespaces[%d].%w", i, err)
 		}
@@ -66,10 +67,12 @@ func (a *App) installRules(i int, ns *config.Namespace) error {
 	return nil
 }
 
-func (a *App) closeRules() {
+// closeRules stops the backends' requests, letting them finish until ctx
+// is done.
+func (a *App) closeRules(ctx context.Context) {
 	for _, r := range a.rules {
 		if r.fwd != nil {
-			r.fwd.Close()
+			r.fwd.Close(ctx)
 		}
 	}
 }
