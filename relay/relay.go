@@ -243,6 +243,11 @@ func (e *Engine) isSocketRoom(s *socketio.Socket, room string) bool {
 	if room == s.ID() {
 		return true
 	}
+	// Socket ids all have the same length: other names need no scan of
+	// the room's members.
+	if len(room) != len(s.ID()) {
+		return false
+	}
 	for _, o := range e.nsp.In(room).Sockets() {
 		if o.ID() == room {
 			return true
