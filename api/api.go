@@ -162,7 +162,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-var ok = map[string]bool{"ok": true}
+// okBody is the reply of actions that succeeded.
+var okBody = map[string]bool{"ok": true}
 
 // decode reads a JSON object body into dst strictly.
 func decode(r *http.Request, dst any) error {
@@ -188,7 +189,7 @@ func decode(r *http.Request, dst any) error {
 			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return &inputError{field: name, msg: "unknown field"}
 		default:
-			if err.Error() == "http: request body too large" || errors.Is(err, io.ErrUnexpectedEOF) {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
 				return &inputError{msg: "body truncated or larger than 1 MiB"}
 			}
 			return &inputError{msg: "invalid JSON: " + err.Error()}
@@ -309,7 +310,7 @@ func (s *server) emit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "emit failed"})
 		return
 	}
-	writeJSON(w, http.StatusOK, ok)
+	writeJSON(w, http.StatusOK, okBody)
 }
 
 // query reads a GET selector: ?namespace=/&room=a&room=b&except=c.
@@ -488,7 +489,7 @@ func (s *server) joinLeave(join bool) http.HandlerFunc {
 		} else {
 			op.SocketsLeave(rooms...)
 		}
-		writeJSON(w, http.StatusOK, ok)
+		writeJSON(w, http.StatusOK, okBody)
 	}
 }
 
@@ -514,15 +515,13 @@ func (s *server) disconnect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op.DisconnectSockets(req.Close)
-	writeJSON(w, http.StatusOK, ok)
+	writeJSON(w, http.StatusOK, okBody)
 }
 
 func (s *server) stats(w http.ResponseWriter, r *http.Request) {
-	if len(r.URL.Query()) > 0 {
-		for k := range r.URL.Query() {
-			badInput(w, &inputError{field: k, msg: "unknown query parameter"})
-			return
-		}
+	for k := range r.URL.Query() {
+		badInput(w, &inputError{field: k, msg: "unknown query parameter"})
+		return
 	}
 	var v any = map[string]any{}
 	if s.opts.Stats != nil {

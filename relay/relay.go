@@ -180,7 +180,7 @@ func (e *Engine) handler(r config.RelayRule) socketio.EventHandler {
 				return
 			}
 			if !e.maySendTo(s, r, room) {
-				e.deny(s, ev, "not allowed to send to room "+room)
+				e.deny(s, ev, "not allowed to send to room "+clip(room))
 				return
 			}
 			args = args.From(1)
@@ -256,6 +256,14 @@ func (e *Engine) isSocketRoom(s *socketio.Socket, room string) bool {
 	return false
 }
 
+// clip shortens a client-given name echoed in an error.
+func clip(s string) string {
+	if len(s) <= maxRoomLen {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxRoomLen], "") + "..."
+}
+
 func validRoom(room string) bool {
 	return room != "" && len(room) <= maxRoomLen && !strings.ContainsFunc(room, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
@@ -307,7 +315,7 @@ func (e *Engine) join(s *socketio.Socket, ev *socketio.Event) {
 		}
 	}
 	if !allowed {
-		e.deny(s, ev, "not allowed to join room "+room)
+		e.deny(s, ev, "not allowed to join room "+clip(room))
 		return
 	}
 	j := joinedOf(s)
@@ -345,7 +353,7 @@ func (e *Engine) leave(s *socketio.Socket, ev *socketio.Event) {
 	if !ok {
 		// Only rooms joined by request can be left by request: auto-joined
 		// rooms (user:{sub}) and rooms an app put the socket in stay.
-		e.deny(s, ev, "not in room "+room+" by request")
+		e.deny(s, ev, "not in room "+clip(room)+" by request")
 		return
 	}
 	s.Leave(room)
