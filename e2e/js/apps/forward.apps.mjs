@@ -49,7 +49,7 @@ describe("forwarding failures become error acks, never a hang", () => {
     const took = Date.now() - t0;
     assert.deepEqual(reply, { error: "backend timeout" });
     assert.ok(took >= TIMEOUT - 50, `answered after ${took}ms, before the ${TIMEOUT}ms timeout`);
-    assert.ok(took < TIMEOUT + 1000, `answered after ${took}ms, long after the ${TIMEOUT}ms timeout`);
+    assert.ok(took < TIMEOUT + 2000, `answered after ${took}ms, long after the ${TIMEOUT}ms timeout`);
   });
 
   test("backend 500: error ack without the backend's body", T, async () => {
