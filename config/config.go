@@ -43,6 +43,9 @@ type Config struct {
 	Metrics Metrics `yaml:"metrics"`
 	// AdminUI configures the Socket.IO Admin UI (see ops.go).
 	AdminUI AdminUI `yaml:"admin_ui"`
+	// API enables the HTTP API for backends under /api/ (absent =
+	// disabled). See apps.go.
+	API *API `yaml:"api,omitempty"`
 }
 
 // Adapter configures the Socket.IO adapter. "memory" serves one node;
@@ -125,15 +128,21 @@ type CORS struct {
 	Headers []string `yaml:"headers,omitempty"`
 }
 
-// Namespace binds a Socket.IO namespace to a registered application.
+// Namespace binds a Socket.IO namespace to a registered application
+// and/or to config-only rules (see apps.go). App may be empty when rules
+// are given.
 type Namespace struct {
 	Name string `yaml:"name,omitempty"`
-	App  string `yaml:"app"`
+	App  string `yaml:"app,omitempty"`
 	// Pattern, instead of Name, declares dynamic namespaces: every name
 	// the regular expression (Go RE2 syntax) matches as a whole is a
 	// namespace served by App, created when a client first connects to it
 	// (the reference's io.of(/regexp/)). Each has rooms of its own.
-	Pattern string `yaml:"pattern,omitempty"`
+	Pattern string      `yaml:"pattern,omitempty"`
+	Auth    *Auth       `yaml:"auth,omitempty"`
+	Relay   []RelayRule `yaml:"relay,omitempty"`
+	Rooms   *Rooms      `yaml:"rooms,omitempty"`
+	Backend *Backend    `yaml:"backend,omitempty"`
 }
 
 // PatternRegexp returns Pattern anchored to match whole names.

@@ -389,6 +389,8 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.metrics(v, p, &c.Metrics)
 		case "admin_ui":
 			d.adminUI(v, p, &c.AdminUI)
+		case "api":
+			d.api(v, p, &c.API)
 		default:
 			return false
 		}
@@ -489,7 +491,7 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 				hasPattern = true
 				d.str(v, kp, &ns.Pattern)
 			default:
-				return false
+				return d.namespaceKey(&ns, key, v, kp)
 			}
 			return true
 		})
@@ -500,7 +502,7 @@ func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
 			case !hasName && !hasPattern:
 				d.errorf(it.Line, p, `missing key "name" (or "pattern")`)
 			}
-			if !hasApp {
+			if !hasApp && !ns.HasRules() {
 				d.errorf(it.Line, p, `missing key "app"`)
 			}
 		}

@@ -128,7 +128,10 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 		} else if j := slices.IndexFunc(c.Namespaces, func(o Namespace) bool { return o.Name == ns.Name }); j < i {
 			v.errorf(key+".name", "duplicate namespace %s (also namespaces[%d])", quote(ns.Name), j)
 		}
-		if apps != nil && !slices.Contains(apps, ns.App) {
+		if ns.HasRules() {
+			v.validateApp(key, &c.Namespaces[i])
+		}
+		if apps != nil && !slices.Contains(apps, ns.App) && (ns.App != "" || !ns.HasRules()) {
 			if len(apps) == 0 {
 				v.errorf(key+".app", "unknown app %s (no apps registered)", quote(ns.App))
 			} else {
@@ -162,6 +165,9 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 		if ck.MaxAge < 0 {
 			v.errorf("socketio.cookie.max_age", "must not be negative, got %s", ck.MaxAge)
 		}
+	}
+	if c.API != nil {
+		v.validateAPI(c)
 	}
 
 	if e := c.EngineIOEcho; e != nil {

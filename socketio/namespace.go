@@ -28,6 +28,7 @@ type Namespace struct {
 	onDisconnect []func(*Socket, string)
 	handlers     map[string]EventHandler
 	serverSide   map[string]ServerSideHandler
+	unhandled    EventHandler // see OnUnhandled
 }
 
 // Name returns the namespace's name, e.g. "/" or "/chat".

@@ -31,6 +31,7 @@ type Socket struct {
 	// events is the event rate limit's bucket (nil: no limit). Only the
 	// connection's delivery goroutine uses it.
 	events *rate.Limiter
+	values map[any]any // see values.go
 }
 
 // ID returns the socket id, which is also the name of its own room.
@@ -260,6 +261,9 @@ func (s *Socket) onEvent(p *packet) error {
 	s.mu.Unlock()
 	if h == nil {
 		h = s.nsp.handler(name)
+	}
+	if h == nil {
+		h = s.nsp.unhandledHandler()
 	}
 	if h == nil {
 		s.nsp.srv.log.Debug("socketio: no handler for event", "nsp", s.nsp.name, "event", name)

@@ -42,7 +42,8 @@ type App struct {
 	cluster *redisadapter.Cluster // nil with the memory adapter
 	redis   io.Closer
 
-	ops // metrics, health, Admin UI (ops.go)
+	ops              // metrics, health, Admin UI (ops.go)
+	rules []*nsRules // config-only rules per namespace (rules.go)
 }
 
 // New builds the application. log may be nil.
@@ -82,19 +83,29 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 		Logger:                      log,
 		NewAdapter:                  newAdapter,
 	})
-	for i, ns := range cfg.Namespaces {
-		install, ok := handlers.Lookup(ns.App)
-		if !ok {
-			return nil, fmt.Errorf("namespaces[%d].app: unknown app %q (known: %s)", i, ns.App, strings.Join(handlers.Names(), ", "))
-		}
+	for i := range cfg.Namespaces {
+		ns := &cfg.Namespaces[i]
+		var n *socketio.Namespace
 		if ns.Pattern != "" {
-			install(a.io.OfRegexp(regexp.MustCompile(ns.PatternRegexp()))) // checked by config
-			continue
+			n = a.io.OfRegexp(regexp.MustCompile(ns.PatternRegexp())) // checked by config
+		} else {
+			n = a.io.Of(ns.Name)
 		}
-		if a.installRawChatLobby(ns) {
-			continue
+		if err := a.installAuth(i, ns, n); err != nil {
+			return nil, err
 		}
-		install(a.io.Of(ns.Name))
+		// A namespace has an app, relay rules, or both (config checks
+		// that they do not claim the same events).
+		if ns.App != "" && !a.installRawChatLobby(*ns) {
+			install, ok := handlers.Lookup(ns.App)
+			if !ok {
+				return nil, fmt.Errorf("namespaces[%d].app: unknown app %q (known: %s)", i, ns.App, strings.Join(handlers.Names(), ", "))
+			}
+			install(n)
+		}
+		if err := a.installRules(i, ns, n); err != nil {
+			return nil, err
+		}
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -114,6 +125,10 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 		}
 		a.io.ServeHTTP(c.Writer, c.Request)
 	})
+
+	if cfg.API != nil {
+		r.Any("/api/*rest", gin.WrapH(a.apiHandler()))
+	}
 
 	if cfg.EngineIOEcho != nil {
 		a.echo = engineio.NewServer(newEcho, &eopts)
@@ -229,6 +244,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	a.health.ShuttingDown() // /readyz: send new clients elsewhere
 	a.stopOps()
 	err := a.io.Close(ctx)
+	a.closeRules(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
 	}

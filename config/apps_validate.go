@@ -1,0 +1,287 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/auth/jwtkeys"
+)
+
+// Bounds on the config-only sections.
+const (
+	minSecretLen   = 32 // HS256 secrets and API keys: 256 bits
+	minAPIKeyLen   = 16
+	maxLeeway      = 5 * time.Minute
+	maxBackendTime = 5 * time.Minute
+	maxInFlight    = 1024
+)
+
+// validateApp checks the config-only keys of namespace ns at key prefix.
+func (v *validator) validateApp(key string, ns *Namespace) {
+	authed := ns.Auth != nil && ns.Auth.Mode != AuthNone
+	if a := ns.Auth; a != nil {
+		v.validateAuth(key+".auth", a)
+	}
+
+	events := map[string]string{} // event -> key that claims it
+	claim := func(k, event string) {
+		switch {
+		case event == "":
+			v.errorf(k, "must not be empty")
+		case slices.Contains(reservedEvents, event):
+			v.errorf(k, "%s is reserved by Socket.IO clients and cannot be emitted", quote(event))
+		case events[event] != "":
+			v.errorf(k, "event %s is already handled by %s", quote(event), events[event])
+		default:
+			events[event] = k
+		}
+	}
+	if r := ns.Rooms; r != nil {
+		k := key + ".rooms"
+		if len(r.Allow) > 0 {
+			claim(k+".join_event", r.JoinEvent)
+			claim(k+".leave_event", r.LeaveEvent)
+		}
+		for i, p := range r.Allow {
+			v.roomTemplate(k+".allow["+strconv.Itoa(i)+"]", p, true, authed)
+		}
+		if r.MaxPerSocket < 0 {
+			v.errorf(k+".max_per_socket", "must be 0 (no limit) or positive, got %d", r.MaxPerSocket)
+		}
+		if len(r.Allow) == 0 && r.MaxPerSocket > 0 {
+			v.errorf(k+".max_per_socket", "set without rooms.allow: clients cannot join rooms by request")
+		}
+		for i, p := range r.AutoJoin {
+			v.roomTemplate(k+".auto_join["+strconv.Itoa(i)+"]", p, false, authed)
+		}
+	}
+	for i, r := range ns.Relay {
+		k := key + ".relay[" + strconv.Itoa(i) + "]"
+		claim(k+".event", r.Event)
+		if !slices.Contains(relayTargets, r.To) {
+			v.errorf(k+".to", "unknown target %s (want %s)", quote(r.To), orList(relayTargets))
+		}
+		if len(r.Rooms) > 0 && r.To != RelayRoom {
+			v.errorf(k+".rooms", "only for to: room")
+		}
+		for j, p := range r.Rooms {
+			v.roomTemplate(k+".rooms["+strconv.Itoa(j)+"]", p, true, authed)
+		}
+		if r.To == RelayBackend {
+			if ns.Backend == nil {
+				v.errorf(k+".to", "to: backend needs a backend section in this namespace")
+			}
+			if r.AttachSender {
+				v.errorf(k+".attach_sender", "not for to: backend (the backend gets the sender anyway)")
+			}
+		}
+	}
+	if b := ns.Backend; b != nil {
+		v.validateBackend(key+".backend", b)
+	}
+}
+
+func (v *validator) validateAuth(key string, a *Auth) {
+	v.oneOf(key+".mode", "mode", a.Mode, authModes)
+	if a.AuthField == "" {
+		v.errorf(key+".auth_field", "must not be empty")
+	}
+	if a.QueryParam != "" && strings.ContainsAny(a.QueryParam, "&=?# ") {
+		v.errorf(key+".query_param", "invalid parameter name %s", quote(a.QueryParam))
+	}
+	if a.Mode != AuthTokens && len(a.Tokens) > 0 {
+		v.errorf(key+".tokens", "only for mode: tokens")
+	}
+	if a.Mode != AuthJWT && a.JWT != nil {
+		v.errorf(key+".jwt", "only for mode: jwt")
+	}
+	switch a.Mode {
+	case AuthTokens:
+		if len(a.Tokens) == 0 {
+			v.errorf(key+".tokens", "must list at least one token for mode: tokens")
+		}
+		seen := map[string]int{}
+		for i, t := range a.Tokens {
+			k := key + ".tokens[" + strconv.Itoa(i) + "]"
+			if t.Sub == "" {
+				v.errorf(k+".sub", "must not be empty (it names who the token authenticates)")
+			}
+			tok, ok := v.secret(k, "token", t.Token, t.TokenEnv, 1)
+			if !ok {
+				continue
+			}
+			if j, dup := seen[tok]; dup {
+				v.errorf(k, "same token as tokens[%d]", j)
+			}
+			seen[tok] = i
+		}
+	case AuthJWT:
+		if a.JWT == nil {
+			v.errorf(key+".jwt", "missing: mode: jwt needs a jwt section (algorithm and key)")
+			return
+		}
+		v.validateJWT(key+".jwt", a.JWT)
+	}
+}
+
+func (v *validator) validateJWT(key string, j *JWT) {
+	if !slices.Contains(jwtAlgorithms, j.Algorithm) {
+		v.errorf(key+".algorithm", "unknown algorithm %s (want %s)", quote(j.Algorithm), orList(jwtAlgorithms))
+		return
+	}
+	if j.Leeway < 0 || j.Leeway > maxLeeway {
+		v.errorf(key+".leeway", "must be between 0s and %s, got %s", maxLeeway, j.Leeway)
+	}
+	hasSecret := j.Secret != "" || j.SecretEnv != ""
+	hasFile := j.PublicKeyFile != "" || j.JWKSFile != ""
+	if j.Algorithm == "HS256" {
+		if hasFile {
+			v.errorf(key, "HS256 verifies with a shared secret: remove public_key_file/jwks_file")
+		}
+		v.secret(key, "secret", j.Secret, j.SecretEnv, minSecretLen)
+		return
+	}
+	if hasSecret {
+		v.errorf(key, "%s verifies with a public key: remove secret/secret_env", j.Algorithm)
+	}
+	switch {
+	case j.PublicKeyFile != "" && j.JWKSFile != "":
+		v.errorf(key, "give public_key_file or jwks_file, not both")
+	case j.PublicKeyFile != "":
+		if _, err := jwtkeys.LoadPEM(j.PublicKeyFile, j.Algorithm); err != nil {
+			v.errorf(key+".public_key_file", "%s: %v", quote(j.PublicKeyFile), err)
+		}
+	case j.JWKSFile != "":
+		if _, err := jwtkeys.LoadJWKS(j.JWKSFile, j.Algorithm); err != nil {
+			v.errorf(key+".jwks_file", "%s: %v", quote(j.JWKSFile), err)
+		}
+	default:
+		v.errorf(key, "%s needs public_key_file or jwks_file", j.Algorithm)
+	}
+}
+
+func (v *validator) validateBackend(key string, b *Backend) {
+	u, err := url.Parse(b.URL)
+	switch {
+	case b.URL == "":
+		v.errorf(key+".url", "missing (want e.g. http://127.0.0.1:9000/socketio)")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.Fragment != "":
+		v.errorf(key+".url", "invalid URL %s (want http:// or https:// with a host, no user info or fragment)", quote(b.URL))
+	}
+	if b.Timeout <= 0 || b.Timeout > maxBackendTime {
+		v.errorf(key+".timeout", "must be between 1ns and %s, got %s", maxBackendTime, b.Timeout)
+	}
+	if b.MaxInFlight < 1 || b.MaxInFlight > maxInFlight {
+		v.errorf(key+".max_in_flight", "must be between 1 and %d, got %d", maxInFlight, b.MaxInFlight)
+	}
+	if b.Key != "" || b.KeyEnv != "" {
+		v.secret(key, "key", b.Key, b.KeyEnv, 1)
+	}
+}
+
+func (v *validator) validateAPI(c *Config) {
+	v.secret("api", "key", c.API.Key, c.API.KeyEnv, minAPIKeyLen)
+	const apiPath = "/api/"
+	overlaps := func(p string) bool { return strings.HasPrefix(p, apiPath) || strings.HasPrefix(apiPath, p) }
+	if overlaps(c.SocketIO.Path) {
+		v.errorf("socketio.path", "%s overlaps the API's %s (one is a prefix of the other)", quote(c.SocketIO.Path), apiPath)
+	}
+	if e := c.EngineIOEcho; e != nil && overlaps(e.Path) {
+		v.errorf("engineio_echo.path", "%s overlaps the API's %s (one is a prefix of the other)", quote(e.Path), apiPath)
+	}
+}
+
+// secret checks that exactly one of a literal (key name) and an environment
+// variable (name_env) is given, that the variable is set, and that the
+// value has at least min bytes. It returns the value.
+func (v *validator) secret(key, name, lit, env string, min int) (string, bool) {
+	switch {
+	case lit != "" && env != "":
+		v.errorf(key, "give %s or %s_env, not both", name, name)
+		return "", false
+	case lit == "" && env == "":
+		v.errorf(key, "missing %s (or %s_env naming an environment variable)", name, name)
+		return "", false
+	case env != "":
+		val, ok := os.LookupEnv(env)
+		if !ok || val == "" {
+			v.errorf(key+"."+name+"_env", "environment variable %s is not set or empty", env)
+			return "", false
+		}
+		if len(val) < min {
+			v.errorf(key+"."+name+"_env", "environment variable %s is too short (%d bytes, want at least %d)", env, len(val), min)
+			return "", false
+		}
+		return val, true
+	default:
+		if len(lit) < min {
+			v.errorf(key+"."+name, "too short (%d bytes, want at least %d)", len(lit), min)
+			return "", false
+		}
+		return lit, true
+	}
+}
+
+// roomTemplate checks a room name or pattern with {claim} placeholders.
+func (v *validator) roomTemplate(key, tmpl string, pattern, authed bool) {
+	names, rest, err := ParseTemplate(tmpl)
+	switch {
+	case tmpl == "":
+		v.errorf(key, "must not be empty")
+	case err != nil:
+		v.errorf(key, "%s: %v", quote(tmpl), err)
+	case len(names) > 0 && !authed:
+		v.errorf(key, "%s uses {%s} but the namespace has no auth (claims come from auth)", quote(tmpl), names[0])
+	case pattern:
+		if _, err := path.Match(rest, ""); err != nil {
+			v.errorf(key, "invalid pattern %s (path.Match syntax: * ? [a-z] \\)", quote(tmpl))
+		}
+	case strings.ContainsAny(rest, "*?[\\"):
+		v.errorf(key, "%s: a room name, not a pattern (no * ? [ \\)", quote(tmpl))
+	}
+}
+
+// ParseTemplate splits a room template such as "user:{sub}" into the claim
+// names it uses and the text without placeholders.
+func ParseTemplate(s string) (names []string, rest string, err error) {
+	var b strings.Builder
+	for {
+		i := strings.IndexAny(s, "{}")
+		if i < 0 {
+			b.WriteString(s)
+			return names, b.String(), nil
+		}
+		if s[i] == '}' {
+			return nil, "", fmt.Errorf("unmatched }")
+		}
+		b.WriteString(s[:i])
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return nil, "", fmt.Errorf("unclosed {")
+		}
+		name := s[i+1 : i+j]
+		if !validClaimName(name) {
+			return nil, "", fmt.Errorf("invalid placeholder {%s} (want a claim name such as {sub})", name)
+		}
+		names = append(names, name)
+		s = s[i+j+1:]
+	}
+}
+
+func validClaimName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}

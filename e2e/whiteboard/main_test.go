@@ -1,0 +1,9 @@
+package whiteboard
+
+import (
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }

@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/switchboard/switchboard/api"
+	"github.com/switchboard/switchboard/auth"
+	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/forward"
+	"github.com/switchboard/switchboard/relay"
+	"github.com/switchboard/switchboard/socketio"
+)
+
+// nsRules is what a namespace runs besides its Go application.
+type nsRules struct {
+	name  string
+	relay *relay.Engine   // nil without relay rules
+	fwd   *forward.Client // nil without a backend
+}
+
+// installAuth adds the namespace's handshake check before anything else,
+// so that no application middleware or handler sees an unauthenticated
+// client.
+func (a *App) installAuth(i int, ns *config.Namespace, n *socketio.Namespace) error {
+	if ns.Auth == nil || ns.Auth.Mode == config.AuthNone {
+		return nil
+	}
+	au, err := auth.New(ns.Auth, a.log)
+	if err != nil {
+		return fmt.Errorf("namespaces[%d].auth: %w", i, err)
+	}
+	n.Use(au.Middleware())
+	return nil
+}
+
+// installRules adds relay rules, room requests and the backend, after the
+// application (if any), whose events they must not shadow.
+func (a *App) installRules(i int, ns *config.Namespace, n *socketio.Namespace) error {
+	r := &nsRules{name: ns.Name}
+	var opts relay.Options
+	opts.Logger = a.log
+	if ns.Backend != nil {
+		r.fwd = forward.New(ns.Backend, a.log)
+		r.fwd.Install(n, ns.Backend.Connect, ns.Backend.Disconnect)
+		opts.Forwarder = r.fwd
+	}
+	// A namespace without an application is served by its rules alone:
+	// events without a rule are dropped and counted. With an application,
+	// the engine is only installed when there are rules, so that the
+	// application's own unknown-event behaviour is kept.
+	if ns.App == "" || len(ns.Relay) > 0 || ns.Rooms != nil {
+		eng, err := relay.Install(n, ns, opts)
+		if err != nil {
+			if r.fwd != nil {
+				r.fwd.Close(context.Background())
+			}
+			return fmt.Errorf("namespaces[%d].%w", i, err)
+		}
+		r.relay = eng
+	}
+	if r.relay != nil || r.fwd != nil {
+		a.rules = append(a.rules, r)
+	}
+	return nil
+}
+
+// closeRules stops the backends' requests, letting them finish until ctx
+// is done.
+func (a *App) closeRules(ctx context.Context) {
+	for _, r := range a.rules {
+		if r.fwd != nil {
+			r.fwd.Close(ctx)
+		}
+	}
+}
+
+// nsStats is one namespace's entry in GET /api/stats.
+type nsStats struct {
+	Relay   *relay.Stats   `json:"relay,omitempty"`
+	Backend *forward.Stats `json:"backend,omitempty"`
+	Sockets int            `json:"sockets"`
+}
+
+// Stats returns the rule counters per namespace.
+func (a *App) Stats() map[string]nsStats {
+	out := map[string]nsStats{}
+	for _, ns := range a.cfg.Namespaces {
+		out[ns.Name] = nsStats{Sockets: a.io.Of(ns.Name).Len()}
+	}
+	for _, r := range a.rules {
+		st := out[r.name]
+		if r.relay != nil {
+			s := r.relay.Stats()
+			st.Relay = &s
+		}
+		if r.fwd != nil {
+			s := r.fwd.Stats()
+			st.Backend = &s
+		}
+		out[r.name] = st
+	}
+	return out
+}
+
+func (a *App) apiHandler() http.Handler {
+	key := a.cfg.API.Key
+	if a.cfg.API.KeyEnv != "" {
+		key = os.Getenv(a.cfg.API.KeyEnv)
+	}
+	names := make([]string, len(a.cfg.Namespaces))
+	for i, ns := range a.cfg.Namespaces {
+		names[i] = ns.Name
+	}
+	h, err := api.New(api.Options{Key: key, Server: a.io, Namespaces: names, Stats: func() any { return a.Stats() }, Logger: a.log})
+	if err != nil {
+		// The configuration was validated: an empty key here means the
+		// environment changed since. Refuse everything rather than serve
+		// an open API.
+		a.log.Error("api disabled", "err", err)
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, `{"error":"API key not configured"}`, http.StatusServiceUnavailable)
+		})
+	}
+	return h
+}
