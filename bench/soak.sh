@@ -41,6 +41,7 @@ secs() { # Go duration (s/m/h) to seconds
 total=$(secs "$duration")
 
 echo "soak: building"
+commit=$(git rev-parse --short HEAD)
 go build -o "$bin/switchboard" .
 go build -o "$bin/loadgen" ./bench/loadgen
 
@@ -130,7 +131,7 @@ after=$(sample after)
 echo "$after" >>"$out/samples.tsv"
 
 {
-	echo "soak of $duration at $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD)"
+	echo "soak of $duration ending $(date -u +%Y-%m-%dT%H:%MZ), server built from commit $commit"
 	echo
 	column -t "$out/samples.tsv"
 	echo
