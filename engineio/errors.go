@@ -12,17 +12,18 @@ type requestError struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
 	status  int
+	limit   Limit // the limit that refused the request, if one did
 }
 
 var (
-	errUnknownTransport   = &requestError{0, "Transport unknown", http.StatusBadRequest}
-	errUnknownSID         = &requestError{1, "Session ID unknown", http.StatusBadRequest}
-	errBadHandshakeMethod = &requestError{2, "Bad handshake method", http.StatusBadRequest}
-	errBadRequest         = &requestError{3, "Bad request", http.StatusBadRequest}
-	errForbidden          = &requestError{4, "Forbidden", http.StatusForbidden}
-	errUnsupportedVersion = &requestError{5, "Unsupported protocol version", http.StatusBadRequest}
+	errUnknownTransport   = &requestError{Code: 0, Message: "Transport unknown", status: http.StatusBadRequest}
+	errUnknownSID         = &requestError{Code: 1, Message: "Session ID unknown", status: http.StatusBadRequest}
+	errBadHandshakeMethod = &requestError{Code: 2, Message: "Bad handshake method", status: http.StatusBadRequest}
+	errBadRequest         = &requestError{Code: 3, Message: "Bad request", status: http.StatusBadRequest}
+	errForbidden          = &requestError{Code: 4, Message: "Forbidden", status: http.StatusForbidden}
+	errUnsupportedVersion = &requestError{Code: 5, Message: "Unsupported protocol version", status: http.StatusBadRequest}
 	// A refusal by policy, like Forbidden, but temporary: clients retry.
-	errShuttingDown = &requestError{4, "Server shutting down", http.StatusServiceUnavailable}
+	errShuttingDown = &requestError{Code: 4, Message: "Server shutting down", status: http.StatusServiceUnavailable}
 )
 
 func (e *requestError) Error() string { return e.Message }

@@ -48,9 +48,9 @@ type Limits struct {
 
 // Refusals of a handshake over a limit.
 var (
-	errServerFull       = &requestError{4, "Server full", http.StatusServiceUnavailable}
-	errTooManySessions  = &requestError{4, "Too many connections from this address", http.StatusTooManyRequests}
-	errTooManyHandshake = &requestError{4, "Too many handshakes from this address", http.StatusTooManyRequests}
+	errServerFull       = &requestError{Code: 4, Message: "Server full", status: http.StatusServiceUnavailable, limit: LimitMaxConnections}
+	errTooManySessions  = &requestError{Code: 4, Message: "Too many connections from this address", status: http.StatusTooManyRequests, limit: LimitConnectionsPerIP}
+	errTooManyHandshake = &requestError{Code: 4, Message: "Too many handshakes from this address", status: http.StatusTooManyRequests, limit: LimitHandshakeRate}
 )
 
 // admission counts open sessions and handshakes against the Limits. A
@@ -199,6 +199,7 @@ func (s *Server) Admit(w http.ResponseWriter, r *http.Request) (release func(), 
 	}
 	key := s.opts.Limits.clientKey(r)
 	if err := s.admit.admit(key); err != nil {
+		s.stats.rejected(err.limit)
 		s.opts.Logger.Debug("engineio: connection refused", "reason", err.Message, "client", key)
 		writeRequestError(w, err)
 		return nil, false

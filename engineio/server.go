@@ -137,6 +137,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if s.opts.Limits.BindSessionToIP && s.opts.Limits.clientKey(r) != sess.clientKey {
+			s.stats.rejected(LimitSessionBinding)
 			s.opts.Logger.Debug("engineio: request for a session from another address refused", "client", s.opts.Limits.clientKey(r))
 			writeRequestError(w, errUnknownSID) // as if it did not exist
 			return
@@ -190,6 +191,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Limits.keyed() {
 		key = s.opts.Limits.clientKey(r)
 		if err := s.admit.admit(key); err != nil {
+			s.stats.rejected(err.limit)
 			s.opts.Logger.Debug("engineio: handshake refused", "reason", err.Message, "client", key)
 			writeRequestError(w, err)
 			return
@@ -237,7 +239,12 @@ func (s *Server) newSession(hs *Handshake, id string, ws *wsConn, key string) *S
 		sess.poll = make(chan struct{}, 1) // WebSocket sessions are never polled
 		sess.jsonp = jsonpHead(hs.Query)
 	}
+	// Under deliverMu, which every call into the handler takes: a close
+	// racing with accept (its OnClose runs on another goroutine) waits
+	// for the handler instead of finding none.
+	sess.deliverMu.Lock()
 	sess.handler = s.accept(sess)
+	sess.deliverMu.Unlock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

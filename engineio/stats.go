@@ -49,11 +49,20 @@ const (
 	LimitMaxBufferedBytes Limit = "max_buffered_bytes"
 	// LimitWriteTimeout: one write blocked for Options.WriteTimeout.
 	LimitWriteTimeout Limit = "write_timeout"
+	// Handshakes refused (and plain WebSocket connections refused through
+	// Server.Admit) by Options.Limits: sessions in total, per client
+	// address, and the handshake rate per address.
+	LimitMaxConnections   Limit = "max_connections"
+	LimitConnectionsPerIP Limit = "max_connections_per_ip"
+	LimitHandshakeRate    Limit = "handshakes_per_second"
+	// LimitSessionBinding: a request for a session from another address
+	// than its own (Limits.BindSessionToIP).
+	LimitSessionBinding Limit = "bind_session_to_ip"
 )
 
 var (
 	closeReasons = [...]CloseReason{ReasonTransportClose, ReasonTransportError, ReasonPingTimeout, ReasonParseError, ReasonForcedClose, ReasonServerShutdown}
-	limits       = [...]Limit{LimitMaxPayload, LimitMaxBufferedBytes, LimitWriteTimeout}
+	limits       = [...]Limit{LimitMaxPayload, LimitMaxBufferedBytes, LimitWriteTimeout, LimitMaxConnections, LimitConnectionsPerIP, LimitHandshakeRate, LimitSessionBinding}
 )
 
 // sessionCounters are one session's traffic counters; only the session's
@@ -96,6 +105,9 @@ func (st *serverStats) closed(r CloseReason) {
 }
 
 func (st *serverStats) rejected(l Limit) {
+	if l == "" {
+		return
+	}
 	for i, c := range limits {
 		if c == l {
 			st.rejections[i].Add(1)

@@ -62,7 +62,13 @@ func (c *client) OnMessage(data []byte, binary bool) {
 	}
 	p, err := decodePacket(data, &c.srv.opts.Limits)
 	if err != nil {
-		c.fail("invalid packet")
+		switch err {
+		case errTooManyAttachments:
+			c.srv.limitHits.hit(LimitMaxAttachments)
+		case errTooDeep:
+			c.srv.limitHits.hit(LimitMaxJSONDepth)
+		}
+		c.fail(err.Error())
 		return
 	}
 	if p.attachments > 0 {

@@ -3,6 +3,7 @@ package socketio
 import (
 	"errors"
 	"slices"
+	"sync/atomic"
 
 	"golang.org/x/time/rate"
 )
@@ -33,6 +34,36 @@ type Limits struct {
 	// not counted (0: no limit). Socket.Join past it joins nothing and
 	// returns ErrTooManyRooms.
 	MaxRoomsPerSocket int
+}
+
+// The limits Server.Stats counts refusals of.
+const (
+	LimitMaxAttachments    = "max_attachments"
+	LimitMaxJSONDepth      = "max_json_depth"
+	LimitEventsPerSecond   = "events_per_second"
+	LimitMaxRoomsPerSocket = "max_rooms_per_socket"
+)
+
+var limitKinds = [...]string{LimitMaxAttachments, LimitMaxJSONDepth, LimitEventsPerSecond, LimitMaxRoomsPerSocket}
+
+// limitCounters count what the limits refused.
+type limitCounters [len(limitKinds)]atomic.Uint64
+
+func (lc *limitCounters) hit(kind string) {
+	for i, k := range limitKinds {
+		if k == kind {
+			lc[i].Add(1)
+			return
+		}
+	}
+}
+
+func (lc *limitCounters) snapshot() map[string]uint64 {
+	out := make(map[string]uint64, len(limitKinds))
+	for i, k := range limitKinds {
+		out[k] = lc[i].Load()
+	}
+	return out
 }
 
 // Defaults of the parser limits.
@@ -85,6 +116,7 @@ func (s *Socket) checkRooms(rooms []string) error {
 		}
 	}
 	if n > limit {
+		s.nsp.srv.limitHits.hit(LimitMaxRoomsPerSocket)
 		return ErrTooManyRooms
 	}
 	return nil

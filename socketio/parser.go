@@ -36,6 +36,9 @@ type packet struct {
 
 var (
 	errBadPacket = errors.New("socketio: invalid packet")
+	// Packets over the parser limits (Limits): also invalid, counted apart.
+	errTooManyAttachments = errors.New("socketio: too many attachments")
+	errTooDeep            = errors.New("socketio: JSON nested too deep")
 )
 
 // reservedEvents cannot be emitted by a client.
@@ -60,12 +63,18 @@ func decodePacket(b []byte, lim *Limits) (*packet, error) {
 		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
 			j++
 		}
-		if j == i || j >= len(b) || b[j] != '-' || j-i > 6 {
+		if j == i || j >= len(b) || b[j] != '-' {
 			return nil, errBadPacket
 		}
+		if j-i > 6 {
+			return nil, errTooManyAttachments
+		}
 		n, _ := strconv.Atoi(string(b[i:j]))
-		if n == 0 || n > lim.MaxAttachments {
+		if n == 0 {
 			return nil, errBadPacket
+		}
+		if n > lim.MaxAttachments {
+			return nil, errTooManyAttachments
 		}
 		p.attachments = n
 		i = j + 1
@@ -92,8 +101,11 @@ func decodePacket(b []byte, lim *Limits) (*packet, error) {
 	}
 	if i < len(b) {
 		p.data = b[i:]
-		if !json.Valid(p.data) || jsonTooDeep(p.data, lim.MaxJSONDepth) {
+		if !json.Valid(p.data) {
 			return nil, errBadPacket
+		}
+		if jsonTooDeep(p.data, lim.MaxJSONDepth) {
+			return nil, errTooDeep
 		}
 	}
 	if !p.valid() {

@@ -52,6 +52,7 @@ type Server struct {
 
 	obs        observers
 	ackLatency latencyHistogram
+	limitHits  limitCounters
 }
 
 // NewServer returns a server with the main namespace "/" created.

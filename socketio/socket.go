@@ -243,6 +243,7 @@ func (s *Socket) onEvent(p *packet) error {
 		return errBadPacket
 	}
 	if s.events != nil && !s.events.Allow() {
+		s.nsp.srv.limitHits.hit(LimitEventsPerSecond)
 		s.nsp.srv.log.Debug("socketio: event over the rate limit dropped", "nsp", s.nsp.name, "event", name)
 		if p.id != noAck {
 			if msgs, err := encodeEvent(PacketAck, s.nsp.name, p.id, "", false, []any{errAckRateLimited}); err == nil {

@@ -22,6 +22,9 @@ type Stats struct {
 	// AckLatency is the time from emitting an event with an
 	// acknowledgement request to a client's answer.
 	AckLatency Histogram
+	// Rejections counts what the Socket.IO limits refused, by limit
+	// (LimitMaxAttachments, ...); Engine.Rejections has the engine's.
+	Rejections map[string]uint64
 }
 
 // NamespaceStats are one namespace's counters.
@@ -124,7 +127,7 @@ func (h *latencyHistogram) snapshot() Histogram {
 // Stats returns the server's counters. It walks every socket to count them
 // by transport: call it at scrape time, not per message.
 func (s *Server) Stats() Stats {
-	out := Stats{Engine: s.engine.Stats(), AckLatency: s.ackLatency.snapshot()}
+	out := Stats{Engine: s.engine.Stats(), AckLatency: s.ackLatency.snapshot(), Rejections: s.limitHits.snapshot()}
 	for _, n := range s.Namespaces() {
 		st := &n.stats
 		ns := NamespaceStats{

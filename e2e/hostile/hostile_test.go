@@ -122,6 +122,43 @@ func TestHostileInput(t *testing.T) {
 			s.waitBystander(t)
 		})
 	}
+	t.Run("metrics count the refusals", s.refusalMetrics)
+}
+
+// refusalMetrics checks that every limit the cases hit shows in
+// switchboard_limit_rejections_total: each refusal has a metric, not just
+// a log line.
+func (s *suite) refusalMetrics(t *testing.T) {
+	res, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	got := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kind string
+		var v float64
+		if i := strings.Index(line, `limit_rejections_total{kind="`); i >= 0 {
+			rest := line[i+len(`limit_rejections_total{kind="`):]
+			kind = rest[:strings.IndexByte(rest, '"')]
+			if _, err := fmt.Sscan(rest[strings.IndexByte(rest, '}')+1:], &v); err == nil {
+				got[kind] = v
+			}
+		}
+	}
+	for kind, atLeast := range map[string]float64{
+		"max_payload":            2, // WebSocket and polling
+		"max_connections_per_ip": 3, // two WebSocket refusals and a raw one
+		"bind_session_to_ip":     3, // GET, POST and the upgrade
+		"max_json_depth":         1,
+		"max_attachments":        1,
+		"events_per_second":      1,
+	} {
+		if got[kind] < atLeast {
+			t.Errorf("limit_rejections_total{kind=%q} = %v, want at least %v", kind, got[kind], atLeast)
+		}
+	}
 }
 
 // exchange sends the bystander's messages, one acknowledged message every
@@ -410,7 +447,7 @@ func invalidUTF8(t *testing.T, s *suite) {
 
 func deepJSON(t *testing.T, s *suite) {
 	a := s.connect(t)
-	depth := 5000
+	depth := 1000 // 2 kB: under max_payload, far over max_json_depth
 	a.send(`42["message",` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `]`)
 	a.expectClosed()
 }

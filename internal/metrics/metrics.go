@@ -42,7 +42,7 @@ var (
 	descRecipients     = desc("broadcast_recipients_total", "Connections a broadcast was delivered to, summed over broadcasts.")
 	descAckLatency     = desc("ack_latency_seconds", "Time from an emit with an acknowledgement request to the client's answer.")
 	descVolatileDrop   = desc("volatile_dropped_total", "Volatile packets dropped because the client's transport was busy.")
-	descRejections     = desc("limit_rejections_total", "Connections closed for going over a limit, by limit.", "kind")
+	descRejections     = desc("limit_rejections_total", "Requests refused, packets dropped and connections closed for going over a limit, by limit.", "kind")
 	descAdapterPub     = desc("adapter_published_total", "Messages the adapter published to other nodes.")
 	descAdapterPubErr  = desc("adapter_publish_errors_total", "Messages the adapter failed to publish.")
 	descAdapterRecv    = desc("adapter_received_total", "Messages the adapter received from other nodes.")
@@ -108,6 +108,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descVolatileDrop, e.VolatileDropped)
 	for _, l := range sortedKeys(e.Rejections) {
 		counter(descRejections, e.Rejections[l], string(l))
+	}
+	for _, l := range sortedKeys(st.Rejections) {
+		counter(descRejections, st.Rejections[l], l)
 	}
 	h := st.AckLatency
 	buckets := make(map[float64]uint64, len(h.Bounds))
