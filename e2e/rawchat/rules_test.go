@@ -303,7 +303,10 @@ func TestShutdown(t *testing.T) {
 // waiting for them: a raw client that does not read is dropped while the
 // Socket.IO users go on receiving every message.
 func TestSlowClientNeverBlocksSocketIO(t *testing.T) {
-	base := start(t, func(c *config.Config) { c.SocketIO.MaxBufferedBytes = 64 << 10 })
+	base := start(t, func(c *config.Config) {
+		c.SocketIO.MaxBufferedBytes = 64 << 10
+		c.Limits.EventsPerSecond = 0 // alice sends as fast as she can: no event rate limit
+	})
 	alice := chatUser(t, base, "alice")
 	bob := chatUser(t, base, "bob")
 	slow := dialRaw(t, base, "") // guest-1, never reads
