@@ -481,7 +481,10 @@ func TestInlineWriteAfterWriterDeadline(t *testing.T) {
 // while the slow one's socket is full, and the slow one, once it reads, gets
 // everything too.
 func TestBatchSlowClientDelaysNobody(t *testing.T) {
-	ts := newTestServer(t, &Options{MaxBufferedBytes: 64 << 20}, nil)
+	// The slow client's writer stays blocked until the others are done: a
+	// minute of WriteTimeout keeps a loaded machine (-race, other jobs)
+	// from dropping it, which is not what this test is about.
+	ts := newTestServer(t, &Options{MaxBufferedBytes: 64 << 20, WriteTimeout: time.Minute}, nil)
 	const clients, total = 6, 1500
 	conns := make([]net.Conn, clients)
 	sessions := make([]*Session, clients)
