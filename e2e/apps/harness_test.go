@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,19 +37,7 @@ func start(t *testing.T, yaml string) (string, *app.App) {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	a, err := app.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-	return srv.URL, a
+	return testserver.StartApp(t, cfg)
 }
 
 // runNode runs `node --test file` in e2e/js/apps with SWITCHBOARD_URL and

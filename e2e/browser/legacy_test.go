@@ -1,14 +1,11 @@
 package browser
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -102,28 +99,23 @@ func TestLegacyClientBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/legacy/", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write([]byte(legacyPage))
-	})
-	mux.HandleFunc("/legacy/socket.io.js", func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFile(w, r, bundle)
-	})
-	mux.Handle("/", a.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		srv.CloseClientConnections()
-		srv.Close()
+	base := testserver.ServeApp(t, a, func(next http.Handler) http.Handler {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/legacy/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(legacyPage))
+		})
+		mux.HandleFunc("/legacy/socket.io.js", func(w http.ResponseWriter, r *http.Request) {
+			http.ServeFile(w, r, bundle)
+		})
+		mux.Handle("/", next)
+		return mux
 	})
 
 	browserCtx := startBrowser(t, execPath)
 	u := newUser(t, browserCtx, "legacy")
 	dumpOnFailure(t, u)
-	u.do("open the 2.x page", chromedp.Navigate(srv.URL+"/legacy/"))
+	u.do("open the 2.x page", chromedp.Navigate(base+"/legacy/"))
 	u.waitJS("the page's scenario to finish", `() => !!(window.__result && window.__result.done)`)
 
 	var got struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http/httptest"
 	"os/exec"
 	"strconv"
 	"testing"
@@ -108,19 +107,8 @@ func startNodeNoWait(t *testing.T, redisURL string) *node {
 	if err := cfg.Validate(nil); err != nil {
 		t.Fatal(err)
 	}
-	a, err := app.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-	return &node{app: a, url: srv.URL}
+	url, a := testserver.StartApp(t, cfg)
+	return &node{app: a, url: url}
 }
 
 // waitFor polls cond until it holds or the time is up.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,27 +41,22 @@ func TestStickyCookieWithRealClient(t *testing.T) {
 		mu   sync.Mutex
 		reqs []seen
 	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if q := r.URL.Query(); q.Get("sid") != "" {
-			mu.Lock()
-			reqs = append(reqs, seen{q.Get("sid"), r.Header.Get("Cookie"), q.Get("transport"), r.Method})
-			mu.Unlock()
-		}
-		a.Handler().ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		srv.CloseClientConnections()
-		srv.Close()
+	base := testserver.ServeApp(t, a, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if q := r.URL.Query(); q.Get("sid") != "" {
+				mu.Lock()
+				reqs = append(reqs, seen{q.Get("sid"), r.Header.Get("Cookie"), q.Get("transport"), r.Method})
+				mu.Unlock()
+			}
+			next.ServeHTTP(w, r)
+		})
 	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "cookie-client.mjs")
 	cmd.Dir = jsDir
-	cmd.Env = append(os.Environ(), "SWITCHBOARD_URL="+srv.URL)
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_URL="+base)
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte

@@ -11,7 +11,6 @@ package whiteboard
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,7 +21,6 @@ import (
 
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
-	"github.com/switchboard/switchboard/internal/app"
 	"github.com/switchboard/switchboard/internal/testserver"
 )
 
@@ -125,23 +123,12 @@ func TestWhiteboardTwoBrowsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.StaticDir = filepath.Join(root, cfg.StaticDir)
-	a, err := app.New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		srv.CloseClientConnections()
-		srv.Close()
-	})
+	url, a := testserver.StartApp(t, cfg)
 
 	browser := startBrowser(t, execPath)
 	drawer, viewer := page(t, browser), page(t, browser)
 	for _, p := range []context.Context{drawer, viewer} {
-		do(t, p, "open the whiteboard", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#board")))
+		do(t, p, "open the whiteboard", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS("#board")))
 	}
 	// The page keeps its socket to itself: wait for both on the server.
 	nsp := a.SocketIO().Of("/")

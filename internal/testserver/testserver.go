@@ -4,6 +4,7 @@ package testserver
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -90,13 +91,32 @@ func RelaxedHeartbeat(cfg *config.Config) {
 // StartConfig serves cfg until the test ends and returns its base URL.
 func StartConfig(t testing.TB, cfg *config.Config) string {
 	t.Helper()
+	url, _ := StartApp(t, cfg)
+	return url
+}
+
+// StartApp is StartConfig that also returns the application.
+func StartApp(t testing.TB, cfg *config.Config) (string, *app.App) {
+	t.Helper()
 	a, err := app.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The same HTTP server settings as `go run .` (header limits, timeouts).
-	srv := httptest.NewUnstartedServer(a.Handler())
-	srv.Config = a.HTTPServer(nil)
+	return ServeApp(t, a, nil), a
+}
+
+// ServeApp serves a until the test ends, with the same HTTP server
+// settings as `go run .` (header limits, timeouts), and shuts it down
+// gracefully at the end. wrap, if not nil, wraps the application's
+// handler (to add routes or watch requests). It returns the base URL.
+func ServeApp(t testing.TB, a *app.App, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
+	hs := a.HTTPServer(nil)
+	if wrap != nil {
+		hs.Handler = wrap(hs.Handler)
+	}
+	srv := httptest.NewUnstartedServer(hs.Handler)
+	srv.Config = hs
 	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
