@@ -178,6 +178,8 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 	}
 	v.limits(&c.Limits)
 	v.rawWebSocket(c)
+	v.compression("socketio.per_message_deflate", s.PerMessageDeflate)
+	v.compression("socketio.http_compression", s.HTTPCompression)
 	return v.errs
 }
 
