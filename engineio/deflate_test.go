@@ -514,3 +514,71 @@ func TestDeflateCompressedOnceConcurrently(t *testing.T) {
 		}
 	}
 }
+
+// FuzzInflate: whatever a client sends with RSV1 set, inflating it neither
+// panics nor yields more than the limit; and what deflateFrame compresses
+// inflates back to itself.
+func FuzzInflate(f *testing.F) {
+	f.Add([]byte("4hello, hello, hello, hello"), []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00})
+	f.Add(bytes.Repeat([]byte{0}, 5000), []byte{0x00, 0x00, 0xff, 0xff})
+	f.Add([]byte{}, []byte{0x03, 0x00})
+	f.Fuzz(func(t *testing.T, plain, compressed []byte) {
+		// Small bounds keep the fuzzer fast (compress/flate is
+		// instrumented too); the limit logic does not depend on size.
+		const limit = 4 << 10
+		if len(compressed) > limit || len(plain) > limit {
+			return
+		}
+		if out, err := inflate(compressed, limit); err == nil && len(out) > limit {
+			t.Fatalf("inflated %d bytes past a %d limit", len(out), limit)
+		}
+		m := NewBinaryMessage(plain)
+		z := deflateFrame(m)
+		if z == notDeflated {
+			return
+		}
+		if len(z.data) >= len(plain) {
+			t.Fatalf("a compressed frame of %d bytes for %d bytes", len(z.data), len(plain))
+		}
+		if z.hdr[0] != 0x80|rsv1|opBinary {
+			t.Fatalf("frame header %#x", z.hdr[0])
+		}
+		out, err := inflate(z.data, limit)
+		if err != nil || !bytes.Equal(out, plain) {
+			t.Fatalf("round trip of %d bytes: %d bytes, %v", len(plain), len(out), err)
+		}
+	})
+}
+
+// FuzzFrameReaderDeflate is FuzzFrameReader with permessage-deflate
+// negotiated.
+func FuzzFrameReaderDeflate(f *testing.F) {
+	z := compressedFrameBytes(f, opText, []byte("4"+strings.Repeat("hello ", 100)))
+	f.Add(z)
+	f.Add(append(clientFrame(true, opText, []byte("4plain")), z...))
+	f.Fuzz(func(t *testing.T, input []byte) {
+		fr := frameReader{r: bytes.NewReader(input), max: 1 << 16, deflate: true, onCtl: func(byte, []byte) error { return nil }}
+		for range 100 {
+			data, _, err := fr.readMessage()
+			if err != nil {
+				return
+			}
+			if int64(len(data)) > fr.max {
+				t.Fatalf("message of %d bytes passed a %d limit", len(data), fr.max)
+			}
+		}
+	})
+}
+
+// compressedFrameBytes is a masked client frame with RSV1 set, its payload
+// compressed.
+func compressedFrameBytes(tb testing.TB, op byte, payload []byte) []byte {
+	tb.Helper()
+	z := deflateFrame(newMessage(payload, op == opBinary))
+	if z == notDeflated {
+		tb.Fatal("payload does not compress")
+	}
+	b := clientFrame(true, op, z.data)
+	b[0] |= rsv1
+	return b
+}

@@ -46,6 +46,15 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 			writeBufPool.Put(bp)
 		}
 	}()
+	if c.deflate {
+		// Compress what is not yet (once per message, shared) before
+		// taking the connection: a large message takes milliseconds.
+		for _, m := range msgs {
+			if len(m.data) >= c.threshold && !(c.eio3 && m.binary) {
+				m.deflated()
+			}
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed.Load() {
