@@ -582,3 +582,35 @@ func compressedFrameBytes(tb testing.TB, op byte, payload []byte) []byte {
 	b[0] |= rsv1
 	return b
 }
+
+// BenchmarkBroadcastSendDeflate is BenchmarkBroadcastSend with every
+// recipient on a permessage-deflate connection and a new 2 kB message per
+// broadcast: one compression per broadcast, shared by the recipients.
+func BenchmarkBroadcastSendDeflate(b *testing.B) {
+	const recipients = 1000
+	sessions, _ := webSocketSessions(recipients)
+	for _, s := range sessions {
+		s.ws.deflate, s.ws.threshold = true, 1024
+	}
+	// The queues are counted in uncompressed bytes: let them hold a burst
+	// of 2 kB messages.
+	sessions[0].srv.opts.MaxBufferedBytes = 1 << 30
+	payload := []byte(strings.Repeat(`{"username":"ann","message":"hello"} `, 55))
+	before := deflateCount.Load()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		msg := NewTextMessage(payload)
+		for _, s := range sessions {
+			if err := s.Post(false, msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	waitFlushed(sessions)
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*recipients), "ns/recipient")
+	if got := deflateCount.Load() - before; got != int64(b.N) {
+		b.Fatalf("%d compressions for %d broadcasts", got, b.N)
+	}
+}
