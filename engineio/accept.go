@@ -42,9 +42,12 @@ func accept(w http.ResponseWriter, r *http.Request, header string, first *Messag
 	if err != nil {
 		return nil, err
 	}
-	deflate := pmd.Enabled && acceptDeflate(r.Header.Values("Sec-WebSocket-Extensions"))
-	if deflate {
-		header += deflateResponse
+	var deflate bool
+	if pmd.Enabled {
+		if ext := acceptDeflate(r.Header.Values("Sec-WebSocket-Extensions")); ext != "" {
+			header += ext
+			deflate = true
+		}
 	}
 	b := make([]byte, 0, 160+len(header)+maxFrameHeader+64)
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)

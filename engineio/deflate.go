@@ -29,25 +29,37 @@ import (
 // twice as fast as the default level 6, for output about 13% larger.
 const deflateLevel = flate.BestSpeed
 
-// deflateResponse is the Sec-WebSocket-Extensions response line.
-const deflateResponse = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
+// deflateResponse is the Sec-WebSocket-Extensions response line; with
+// server_max_window_bits=15 for offers that name it (accepting such an
+// offer means answering with the parameter, RFC 7692 section 7.1.2.1).
+const (
+	deflateResponse       = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
+	deflateResponseWindow = "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=15\r\n"
+)
 
-// acceptDeflate reports whether one of the client's permessage-deflate
-// offers (values of Sec-WebSocket-Extensions) can be accepted. An offer is
-// declined when it is malformed (unknown or repeated parameters, invalid
-// values) or when it asks for a window smaller than 32 KiB
-// (server_max_window_bits < 15): compress/flate always uses the full
-// window. Other extensions are ignored.
-func acceptDeflate(headers []string) bool {
+// acceptDeflate returns the response header line accepting the first of
+// the client's permessage-deflate offers (values of
+// Sec-WebSocket-Extensions) that can be accepted, or "" if none can. An
+// offer is declined when it is malformed (unknown or repeated parameters,
+// invalid values; RFC 7692 section 5) or when it asks for a window smaller
+// than 32 KiB (server_max_window_bits < 15): compress/flate always uses
+// the full window. Other extensions are ignored.
+func acceptDeflate(headers []string) string {
 	for _, h := range headers {
 		for _, ext := range splitExtensions(h) {
 			name, params, ok := parseExtension(ext)
-			if ok && strings.EqualFold(name, "permessage-deflate") && deflateOfferOK(params) {
-				return true
+			if !ok || !strings.EqualFold(name, "permessage-deflate") {
+				continue
+			}
+			if ok, window := deflateOfferOK(params); ok {
+				if window {
+					return deflateResponseWindow
+				}
+				return deflateResponse
 			}
 		}
 	}
-	return false
+	return ""
 }
 
 type extParam struct {
@@ -56,8 +68,8 @@ type extParam struct {
 }
 
 // deflateOfferOK checks one permessage-deflate offer's parameters
-// (RFC 7692 section 7.1).
-func deflateOfferOK(params []extParam) bool {
+// (RFC 7692 section 7.1); window reports server_max_window_bits=15.
+func deflateOfferOK(params []extParam) (ok, window bool) {
 	var seen [4]bool
 	for _, p := range params {
 		var i int
@@ -65,35 +77,35 @@ func deflateOfferOK(params []extParam) bool {
 		case "server_no_context_takeover":
 			i = 0
 			if p.hasValue {
-				return false
+				return false, false
 			}
 		case "client_no_context_takeover":
 			i = 1
 			if p.hasValue {
-				return false
+				return false, false
 			}
 		case "server_max_window_bits":
 			i = 2
 			// Required value; only 15 (what we use) can be honoured.
 			if !p.hasValue || windowBits(p.value) != 15 {
-				return false
+				return false, false
 			}
 		case "client_max_window_bits":
 			i = 3
 			// Optional value: the client can limit its window; any
 			// window is fine for our decompressor, so we never ask.
 			if p.hasValue && windowBits(p.value) == 0 {
-				return false
+				return false, false
 			}
 		default:
-			return false
+			return false, false
 		}
 		if seen[i] {
-			return false // a parameter may appear once
+			return false, false // a parameter may appear once
 		}
 		seen[i] = true
 	}
-	return true
+	return true, seen[2]
 }
 
 // windowBits parses a window-bits value, 8 to 15 without leading zeros;

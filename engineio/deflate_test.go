@@ -64,8 +64,19 @@ func TestAcceptDeflate(t *testing.T) {
 		{[]string{"permessage deflate"}, false},
 	}
 	for _, tt := range tests {
-		if got := acceptDeflate(tt.offers); got != tt.want {
-			t.Errorf("acceptDeflate(%q) = %v, want %v", tt.offers, got, tt.want)
+		if got := acceptDeflate(tt.offers); (got != "") != tt.want {
+			t.Errorf("acceptDeflate(%q) = %q, want accepted %v", tt.offers, got, tt.want)
+		}
+	}
+	// Accepting server_max_window_bits means answering with it.
+	for offers, want := range map[string]string{
+		"permessage-deflate; client_max_window_bits":                                                  deflateResponse,
+		"permessage-deflate; server_max_window_bits=15":                                               deflateResponseWindow,
+		"permessage-deflate; server_max_window_bits=9, permessage-deflate":                            deflateResponse,
+		"permessage-deflate; server_max_window_bits=9, permessage-deflate; server_max_window_bits=15": deflateResponseWindow,
+	} {
+		if got := acceptDeflate([]string{offers}); got != want {
+			t.Errorf("acceptDeflate(%q) = %q, want %q", offers, got, want)
 		}
 	}
 }
@@ -185,6 +196,7 @@ func TestDeflateHandshake(t *testing.T) {
 		{"not offered", on, nil, ""},
 		{"invalid offer", on, []string{"permessage-deflate; server_max_window_bits=9"}, ""},
 		{"disabled", &Options{}, []string{"permessage-deflate; client_max_window_bits"}, ""},
+		{"server window 15", on, []string{"permessage-deflate; server_max_window_bits=15"}, deflateResponseValue + "; server_max_window_bits=15"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
