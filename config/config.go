@@ -95,6 +95,18 @@ type SocketIO struct {
 	// tried. On by default (the reference's cleanupEmptyChildNamespaces
 	// is off by default).
 	CleanupEmptyChildNamespaces bool `yaml:"cleanup_empty_child_namespaces"`
+	// PerMessageDeflate compresses WebSocket messages of Threshold bytes
+	// or more (RFC 7692) for clients that offer it (browsers and the
+	// Node.js client do). On by default, unlike the reference (whose
+	// perMessageDeflate is off since engine.io 4 because Node keeps a
+	// zlib context per connection): Switchboard negotiates no context
+	// takeover, so it keeps no compression state per connection and
+	// compresses a broadcast once for all its recipients.
+	PerMessageDeflate Compression `yaml:"per_message_deflate"`
+	// HTTPCompression gzip- or deflate-encodes polling responses of
+	// Threshold bytes or more, as the client's Accept-Encoding allows.
+	// On by default, as in the reference (httpCompression).
+	HTTPCompression Compression `yaml:"http_compression"`
 }
 
 // Cookie configures the sticky-session cookie, like the reference's
@@ -221,6 +233,8 @@ func Default() *Config {
 			AllowEIO3:        true,
 
 			CleanupEmptyChildNamespaces: true,
+			PerMessageDeflate:           Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
+			HTTPCompression:             Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},

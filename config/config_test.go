@@ -48,6 +48,8 @@ func TestDefaultValues(t *testing.T) {
 			AllowEIO3:        true,
 
 			CleanupEmptyChildNamespaces: true,
+			PerMessageDeflate:           Compression{Enabled: true, Threshold: 1024},
+			HTTPCompression:             Compression{Enabled: true, Threshold: 1024},
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
@@ -105,6 +107,10 @@ socketio:
   transports: [websocket]
   allow_eio3: false
   cleanup_empty_child_namespaces: false
+  per_message_deflate: {enabled: false, threshold: 10}
+  http_compression:
+    enabled: false
+    threshold: 0
 cors:
   origins: ["http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"]
   credentials: true
@@ -141,15 +147,16 @@ limits:
 		ShutdownTimeout: 90 * time.Second,
 		Log:             Log{Level: "debug", Format: "json"},
 		SocketIO: SocketIO{
-			Path:             "/sio/",
-			PingInterval:     300 * time.Millisecond,
-			PingTimeout:      200 * time.Millisecond,
-			ConnectTimeout:   time.Second,
-			UpgradeTimeout:   2 * time.Second,
-			MaxPayload:       1000,
-			MaxBufferedBytes: 256,
-			ServeClient:      false,
-			Transports:       []string{"websocket"},
+			Path:              "/sio/",
+			PingInterval:      300 * time.Millisecond,
+			PingTimeout:       200 * time.Millisecond,
+			ConnectTimeout:    time.Second,
+			UpgradeTimeout:    2 * time.Second,
+			MaxPayload:        1000,
+			MaxBufferedBytes:  256,
+			ServeClient:       false,
+			Transports:        []string{"websocket"},
+			PerMessageDeflate: Compression{Threshold: 10},
 		},
 		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"}, Credentials: true, Methods: []string{"GET", "POST"}, Headers: []string{"X-Token"}},
 		Namespaces:   []Namespace{{Name: "/", App: "chat"}, {Name: "/admin", App: "bench"}},

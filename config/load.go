@@ -439,6 +439,10 @@ func (d *decoder) socketIO(n *yaml.Node, path string, s *SocketIO) {
 			d.cookie(v, p, &s.Cookie)
 		case "cleanup_empty_child_namespaces":
 			d.boolean(v, p, &s.CleanupEmptyChildNamespaces)
+		case "per_message_deflate":
+			d.compression(v, p, &s.PerMessageDeflate)
+		case "http_compression":
+			d.compression(v, p, &s.HTTPCompression)
 		default:
 			return false
 		}

@@ -186,6 +186,8 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 	v.rawWebSocket(c)
 	v.adapter(&c.Adapter)
 	v.ops(c)
+	v.compression("socketio.per_message_deflate", s.PerMessageDeflate)
+	v.compression("socketio.http_compression", s.HTTPCompression)
 	return v.errs
 }
 

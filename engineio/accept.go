@@ -20,8 +20,9 @@ var errHandshake = errors.New("engineio: bad WebSocket handshake")
 // the method and the Upgrade and Connection headers) and takes over the
 // connection. header holds extra response header lines ("Name: value\r\n"
 // each); first, if not nil, is sent right behind the 101 response.
-// On failure the request has been answered with an HTTP error.
-func accept(w http.ResponseWriter, r *http.Request, header string, first *Message) (*wsConn, error) {
+// permessage-deflate is negotiated when pmd is enabled and the client
+// offers it. On failure the request has been answered with an HTTP error.
+func accept(w http.ResponseWriter, r *http.Request, header string, first *Message, pmd Compression) (*wsConn, error) {
 	if r.Header.Get("Sec-WebSocket-Version") != "13" {
 		w.Header().Set("Sec-WebSocket-Version", "13")
 		http.Error(w, "unsupported WebSocket version", http.StatusUpgradeRequired)
@@ -41,6 +42,13 @@ func accept(w http.ResponseWriter, r *http.Request, header string, first *Messag
 	if err != nil {
 		return nil, err
 	}
+	var deflate bool
+	if pmd.Enabled {
+		if ext := acceptDeflate(r.Header.Values("Sec-WebSocket-Extensions")); ext != "" {
+			header += ext
+			deflate = true
+		}
+	}
 	b := make([]byte, 0, 160+len(header)+maxFrameHeader+64)
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	b = append(b, acceptKey(key)...)
@@ -58,7 +66,7 @@ func accept(w http.ResponseWriter, r *http.Request, header string, first *Messag
 		conn.Close()
 		return nil, err
 	}
-	return &wsConn{conn: conn, raw: rawConn(conn), br: brw.Reader}, nil
+	return &wsConn{conn: conn, raw: rawConn(conn), br: brw.Reader, deflate: deflate, threshold: max(pmd.Threshold, 0)}, nil
 }
 
 func acceptKey(key string) string {

@@ -12,5 +12,10 @@
 // differs in heartbeat direction, polling payload format and binary
 // WebSocket framing, all decided once per session (see payload_v3.go).
 //
+// Options.PerMessageDeflate negotiates WebSocket compression (RFC 7692)
+// without context takeover either way, so that a Message's compressed frame
+// is made once and shared like its plain one (see deflate.go);
+// Options.HTTPCompression gzip- or deflate-encodes polling responses.
+//
 // Spec: https://github.com/socketio/engine.io-protocol (v4).
 package engineio

@@ -80,26 +80,30 @@ var errMessageTooBig = &frameError{closeTooBig, "message too big"}
 
 // frameReader reads client frames and reassembles messages.
 type frameReader struct {
-	r     io.Reader
-	max   int64 // largest message accepted
-	hdr   [14]byte
-	onCtl func(op byte, payload []byte) error
+	r   io.Reader
+	max int64 // largest message accepted, compressed or inflated
+	// deflate: permessage-deflate was negotiated: a message whose first
+	// frame has RSV1 set is inflated.
+	deflate bool
+	hdr     [14]byte
+	onCtl   func(op byte, payload []byte) error
 }
 
 // readMessage returns the next complete data message. Control frames found
 // on the way, including those between fragments, are passed to onCtl.
 func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
 	var (
-		started bool
-		op      byte
+		started    bool
+		compressed bool
+		op         byte
 	)
 	for {
-		fin, fop, length, mask, err := fr.readHeader()
+		fin, rsv, fop, length, mask, err := fr.readHeader()
 		if err != nil {
 			return nil, false, err
 		}
 		if fop >= 0x8 { // control frame
-			if !fin || length > 125 {
+			if !fin || length > 125 || rsv {
 				return nil, false, &frameError{closeProtocolError, "invalid control frame"}
 			}
 			payload := make([]byte, length)
@@ -121,7 +125,10 @@ func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
 			return nil, false, &frameError{closeProtocolError, "unknown opcode"}
 		}
 		if fop != opContinuation {
-			op, started = fop, true
+			op, started, compressed = fop, true, rsv
+		} else if rsv {
+			// RFC 7692 section 6.1: RSV1 marks the first frame only.
+			return nil, false, &frameError{closeProtocolError, "RSV1 set on a continuation frame"}
 		}
 		if int64(len(data))+length > fr.max {
 			return nil, false, errMessageTooBig
@@ -133,6 +140,11 @@ func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
 		}
 		unmask(data[n:], mask)
 		if fin {
+			if compressed {
+				if data, err = inflate(data, fr.max); err != nil {
+					return nil, false, err
+				}
+			}
 			if op == opText && !utf8.Valid(data) {
 				return nil, false, &frameError{closeInvalidPayload, "invalid UTF-8 in text frame"}
 			}
@@ -141,13 +153,16 @@ func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
 	}
 }
 
-func (fr *frameReader) readHeader() (fin bool, op byte, length int64, mask [4]byte, err error) {
+// readHeader reads a frame header; rsv reports RSV1, which only
+// permessage-deflate allows.
+func (fr *frameReader) readHeader() (fin, rsv bool, op byte, length int64, mask [4]byte, err error) {
 	h := fr.hdr[:]
 	if _, err = io.ReadFull(fr.r, h[:2]); err != nil {
 		return
 	}
 	fin = h[0]&0x80 != 0
-	if h[0]&0x70 != 0 {
+	rsv = h[0]&rsv1 != 0
+	if h[0]&0x30 != 0 || (rsv && !fr.deflate) {
 		err = &frameError{closeProtocolError, "reserved bits set"}
 		return
 	}

@@ -28,7 +28,7 @@ func jsonpHead(q url.Values) string {
 	return "___eio[" + j + "]("
 }
 
-func (s *Session) writeJSONP(w http.ResponseWriter, msgs []*Message) {
+func (s *Session) writeJSONP(w http.ResponseWriter, acceptEncoding string, msgs []*Message) {
 	var body []byte
 	if s.eio3 {
 		body, _ = encodePayloadV3(nil, msgs, false)
@@ -42,11 +42,7 @@ func (s *Session) writeJSONP(w http.ResponseWriter, msgs []*Message) {
 	out = append(out, s.jsonp...)
 	out = append(out, js...)
 	out = append(out, ");"...)
-	h := w.Header()
-	h.Set("Content-Type", "text/javascript; charset=UTF-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
+	s.srv.respond(w, acceptEncoding, "text/javascript; charset=UTF-8", out)
 }
 
 // jsonpData extracts a JSONP POST's payload: the form field "d", with the

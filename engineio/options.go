@@ -7,7 +7,8 @@ import (
 )
 
 // Options configure a Server. The zero value is usable: every field has the
-// reference implementation's default.
+// reference implementation's default, except HTTPCompression (off here, on
+// in the reference).
 type Options struct {
 	// PingInterval is how often the server pings a client (default 25s).
 	PingInterval time.Duration
@@ -50,8 +51,33 @@ type Options struct {
 	// AllowRequest, when set, is called for every handshake; an error
 	// refuses it with HTTP 403 (code 4, "Forbidden").
 	AllowRequest func(r *http.Request) error
+	// PerMessageDeflate compresses WebSocket messages (RFC 7692) for
+	// clients that offer it (browsers and the Node.js client do), like
+	// the reference's perMessageDeflate (off by default there and here).
+	// The server negotiates no context takeover both ways, so it keeps no
+	// compression state per connection and compresses a broadcast once
+	// for all its recipients; see deflate.go. Compressed messages from
+	// clients are accepted and inflated up to MaxPayload.
+	PerMessageDeflate Compression
+	// HTTPCompression compresses polling responses with gzip or deflate,
+	// as the client's Accept-Encoding allows, like the reference's
+	// httpCompression (on by default there, off in the zero value here).
+	HTTPCompression Compression
 	// Logger receives transport errors at debug level (default: discard).
 	Logger *slog.Logger
+}
+
+// Compression configures one kind of compression. Compressing costs CPU
+// for every message that reaches Threshold (once per broadcast on
+// WebSocket, once per response on polling) and saves bandwidth for text
+// that repeats itself, such as JSON.
+type Compression struct {
+	Enabled bool
+	// Threshold is the smallest message (WebSocket) or response body
+	// (polling) that is compressed, in bytes; smaller ones go as they
+	// are. 0 compresses everything. The reference's default is 1024:
+	// compressing small messages saves little and costs as much CPU.
+	Threshold int
 }
 
 // CORS configures cross-origin access.

@@ -3,6 +3,8 @@ package engineio
 import (
 	"encoding/base64"
 	"fmt"
+	"sync"
+	"sync/atomic"
 )
 
 // PacketType is the one-digit Engine.IO packet type.
@@ -35,6 +37,12 @@ type Message struct {
 	binary bool
 	hlen   uint8
 	hdr    [maxFrameHeader]byte // WebSocket frame header, precomputed once
+
+	// z is the permessage-deflate frame, made by the first writer to a
+	// connection that negotiated compression (see deflated); zmu makes
+	// concurrent first writers compress once.
+	zmu sync.Mutex
+	z   atomic.Pointer[deflatedFrame]
 }
 
 // NewTextMessage returns a message packet carrying a UTF-8 string payload.

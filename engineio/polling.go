@@ -58,7 +58,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	s.polling = false
 	done := s.state != stateOpen
 	s.mu.Unlock()
-	s.writePolling(w, msgs)
+	s.writePolling(w, r.Header.Get("Accept-Encoding"), msgs)
 	if done {
 		s.finish()
 	}

@@ -294,7 +294,7 @@ func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake, key stri
 	}
 	sess.startHeartbeat()
 	sess.opened()
-	sess.writePolling(w, []*Message{open})
+	sess.writePolling(w, hs.Header.Get("Accept-Encoding"), []*Message{open})
 }
 
 func (s *Server) remove(sess *Session) {
@@ -378,37 +378,22 @@ func newID() string {
 // NewID returns a new unguessable identifier, for use by upper layers.
 func NewID() string { return newID() }
 
-// writePolling answers a polling GET with msgs, in the session's protocol.
-func (s *Session) writePolling(w http.ResponseWriter, msgs []*Message) {
+// writePolling answers a polling GET (or a polling handshake) with msgs,
+// in the session's protocol; acceptEncoding is the request's
+// Accept-Encoding.
+func (s *Session) writePolling(w http.ResponseWriter, acceptEncoding string, msgs []*Message) {
 	if s.jsonp != "" {
-		s.writeJSONP(w, msgs)
+		s.writeJSONP(w, acceptEncoding, msgs)
 		return
 	}
 	if s.eio3 {
-		writePayloadV3(w, msgs, !s.b64)
+		body, binary := encodePayloadV3(nil, msgs, !s.b64)
+		ct := "text/plain; charset=UTF-8"
+		if binary {
+			ct = "application/octet-stream"
+		}
+		s.srv.respond(w, acceptEncoding, ct, body)
 		return
 	}
-	writePayload(w, msgs)
-}
-
-func writePayloadV3(w http.ResponseWriter, msgs []*Message, allowBinary bool) {
-	body, binary := encodePayloadV3(nil, msgs, allowBinary)
-	ct := "text/plain; charset=UTF-8"
-	if binary {
-		ct = "application/octet-stream"
-	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
-}
-
-func writePayload(w http.ResponseWriter, msgs []*Message) {
-	body := encodePayload(nil, msgs)
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	s.srv.respond(w, acceptEncoding, "text/plain; charset=UTF-8", encodePayload(nil, msgs))
 }

@@ -23,6 +23,10 @@ type wsConn struct {
 	// eio3 and b64 select protocol v3 framing of binary messages; set
 	// once, before the connection is written to by anyone but accept.
 	eio3, b64 bool
+	// deflate: permessage-deflate was negotiated; messages of threshold
+	// bytes or more go out compressed. Set by accept.
+	deflate   bool
+	threshold int
 
 	mu     sync.Mutex // held by whoever writes
 	closed atomic.Bool
@@ -42,6 +46,15 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 			writeBufPool.Put(bp)
 		}
 	}()
+	if c.deflate {
+		// Compress what is not yet (once per message, shared) before
+		// taking the connection: a large message takes milliseconds.
+		for _, m := range msgs {
+			if len(m.data) >= c.threshold && !(c.eio3 && m.binary) {
+				m.deflated()
+			}
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed.Load() {
@@ -49,27 +62,31 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 	}
 	if c.eio3 {
 		for _, m := range msgs {
-			buf = appendFrameV3(buf, m, c.b64)
+			buf = c.appendFrameV3(buf, m)
 		}
 		return c.writeLocked(buf, timeout)
 	}
 	for _, m := range msgs {
-		if len(m.data) > 32<<10 {
+		hdr, data := m.hdr[:m.hlen], m.data
+		if c.deflate {
+			hdr, data = c.frameParts(m)
+		}
+		if len(data) > 32<<10 {
 			// Large payloads go out directly instead of through a copy.
 			if err := c.writeLocked(buf, timeout); err != nil {
 				return err
 			}
 			buf = buf[:0]
-			if err := c.writeLocked(m.hdr[:m.hlen], timeout); err != nil {
+			if err := c.writeLocked(hdr, timeout); err != nil {
 				return err
 			}
-			if err := c.writeLocked(m.data, timeout); err != nil {
+			if err := c.writeLocked(data, timeout); err != nil {
 				return err
 			}
 			continue
 		}
-		buf = append(buf, m.hdr[:m.hlen]...)
-		buf = append(buf, m.data...)
+		buf = append(buf, hdr...)
+		buf = append(buf, data...)
 		if len(buf) >= 32<<10 {
 			if err := c.writeLocked(buf, timeout); err != nil {
 				return err
@@ -120,6 +137,29 @@ func (c *wsConn) writeFrame(frame []byte) error {
 func (c *wsConn) setDeadline(d time.Duration) { _ = c.conn.SetWriteDeadline(time.Now().Add(d)) }
 
 func (c *wsConn) clearDeadline() { _ = c.conn.SetWriteDeadline(time.Time{}) }
+
+// frameParts returns the frame header and payload m is sent with on a
+// connection that negotiated permessage-deflate: the compressed frame,
+// shared by every such connection, when m reaches the threshold and
+// compression makes it smaller; m's own frame otherwise.
+func (c *wsConn) frameParts(m *Message) (hdr, data []byte) {
+	if len(m.data) >= c.threshold {
+		if z := m.deflated(); z != nil {
+			return z.hdr[:z.hlen], z.data
+		}
+	}
+	return m.hdr[:m.hlen], m.data
+}
+
+// appendFrameV3 appends m as framed for a protocol v3 client. Binary
+// messages, which v3 frames with a type byte, are not compressed.
+func (c *wsConn) appendFrameV3(dst []byte, m *Message) []byte {
+	if c.deflate && !m.binary {
+		hdr, data := c.frameParts(m)
+		return append(append(dst, hdr...), data...)
+	}
+	return appendFrameV3(dst, m, c.b64)
+}
 
 func (c *wsConn) writeMessage(m *Message) error {
 	return c.writeFrame(append(m.hdr[:m.hlen:m.hlen], m.data...))
@@ -216,7 +256,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *
 	if ck := s.opts.Cookie; ck != nil {
 		header = "Set-Cookie: " + ck.header(id) + "\r\n"
 	}
-	c, err := accept(w, r, header, s.openPacket(id, true))
+	c, err := accept(w, r, header, s.openPacket(id, true), s.opts.PerMessageDeflate)
 	if err != nil {
 		s.admit.release(key)
 		return
@@ -246,7 +286,7 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		writeRequestError(w, errBadRequest)
 		return
 	}
-	c, err := accept(w, r, "", nil)
+	c, err := accept(w, r, "", nil, s.srv.opts.PerMessageDeflate)
 	if err != nil {
 		return
 	}
@@ -276,7 +316,7 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 
 // probeWebSocket runs the upgrade dialogue: "2probe" -> "3probe", then "5".
 func (s *Session) probeWebSocket(c *wsConn) bool {
-	fr := frameReader{r: c.br, max: s.srv.opts.MaxPayload, onCtl: c.onControl}
+	fr := frameReader{r: c.br, max: s.srv.opts.MaxPayload, deflate: c.deflate, onCtl: c.onControl}
 	for {
 		data, binary, err := fr.readMessage()
 		if err != nil {
@@ -390,7 +430,7 @@ func (s *Session) onReadable(c *wsConn, pc *pollConn) {
 // readBurst reads and handles messages until a message ends where the
 // buffered input does. It returns false once the connection is finished.
 func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
-	fr := frameReader{r: br, max: s.srv.opts.MaxPayload, onCtl: c.onControl}
+	fr := frameReader{r: br, max: s.srv.opts.MaxPayload, deflate: c.deflate, onCtl: c.onControl}
 	for {
 		data, binary, err := fr.readMessage()
 		if err != nil {

@@ -40,11 +40,18 @@ func rawConn(conn net.Conn) syscall.RawConn {
 func (c *wsConn) tryWrite(msgs []*Message) (rest []byte, err error) {
 	bp := writeBufPool.Get().(*[]byte)
 	buf := (*bp)[:0]
-	if c.eio3 {
+	switch {
+	case c.eio3:
 		for _, m := range msgs {
-			buf = appendFrameV3(buf, m, c.b64)
+			buf = c.appendFrameV3(buf, m)
 		}
-	} else {
+	case c.deflate:
+		for _, m := range msgs {
+			hdr, data := c.frameParts(m)
+			buf = append(buf, hdr...)
+			buf = append(buf, data...)
+		}
+	default:
 		for _, m := range msgs {
 			buf = append(buf, m.hdr[:m.hlen]...)
 			buf = append(buf, m.data...)

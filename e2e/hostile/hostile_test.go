@@ -116,6 +116,7 @@ func TestHostileInput(t *testing.T) {
 		{"disallowed Origin", disallowedOrigin},
 		{"connections per address", connectionsPerAddress},
 		{"event flood", eventFlood},
+		{"compressed input", compressedInput},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, s)

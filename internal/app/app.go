@@ -194,7 +194,9 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 			BindSessionToIP:  cfg.Limits.BindSessionToIP,
 			ClientIP:         clientIPFunc(cfg.Limits.TrustedProxyPrefixes()),
 		},
-		Logger: log,
+		PerMessageDeflate: engineio.Compression(s.PerMessageDeflate),
+		HTTPCompression:   engineio.Compression(s.HTTPCompression),
+		Logger:            log,
 	}
 }
 
