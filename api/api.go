@@ -346,10 +346,11 @@ func (s *server) rooms(w http.ResponseWriter, r *http.Request) {
 		badInput(w, err)
 		return
 	}
+	socks, ferr := op.FetchSockets(r.Context())
 	counts := map[string]int{}
-	for _, sock := range op.Sockets() {
-		for _, room := range sock.Rooms() {
-			if room != sock.ID() {
+	for _, sock := range socks {
+		for _, room := range sock.Rooms {
+			if room != sock.ID {
 				counts[room]++
 			}
 		}
@@ -359,7 +360,16 @@ func (s *server) rooms(w http.ResponseWriter, r *http.Request) {
 		out = append(out, roomInfo{name, n})
 	}
 	slices.SortFunc(out, func(a, b roomInfo) int { return strings.Compare(a.Name, b.Name) })
-	writeJSON(w, http.StatusOK, map[string]any{"namespace": nsName(sel.Namespace), "rooms": out})
+	writeJSON(w, http.StatusOK, withPartial(map[string]any{"namespace": nsName(sel.Namespace), "rooms": out}, ferr))
+}
+
+// withPartial marks an answer that lacks some nodes' sockets (a node did
+// not answer in time, or the cluster is unreachable): "partial" holds why.
+func withPartial(body map[string]any, err error) map[string]any {
+	if err != nil {
+		body["partial"] = err.Error()
+	}
+	return body
 }
 
 func nsName(n string) string {
@@ -400,10 +410,19 @@ func (s *server) sockets(w http.ResponseWriter, r *http.Request) {
 		badInput(w, err)
 		return
 	}
-	socks := op.Sockets()
+	// Every node's sockets; the claims are known for this node's only
+	// (they live with the socket, not in its data).
+	socks, ferr := op.FetchSockets(r.Context())
+	local := map[string]*socketio.Socket{}
+	for _, sock := range op.Local().Sockets() {
+		local[sock.ID()] = sock
+	}
 	out := make([]socketInfo, 0, len(socks))
 	for _, sock := range socks {
-		h := sock.Handshake()
+		h := sock.Handshake
+		if h == nil {
+			h = &socketio.Handshake{}
+		}
 		headers := make(map[string][]string, len(h.Headers))
 		for k, v := range h.Headers {
 			if slices.Contains(redacted, k) {
@@ -411,21 +430,23 @@ func (s *server) sockets(w http.ResponseWriter, r *http.Request) {
 			}
 			headers[k] = v
 		}
-		rooms := sock.Rooms()
+		rooms := slices.Clone(sock.Rooms)
 		slices.Sort(rooms)
 		info := socketInfo{
-			ID:     sock.ID(),
-			Rooms:  rooms,
-			Claims: auth.ClaimsOf(sock),
+			ID:    sock.ID,
+			Rooms: rooms,
 			Handshake: handshakeInfo{
 				Address: h.Address, Time: h.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Secure: h.Secure, URL: h.URL,
 				Query: h.Query, Headers: headers, Auth: h.Auth,
 			},
 		}
+		if ls := local[sock.ID]; ls != nil {
+			info.Claims = auth.ClaimsOf(ls)
+		}
 		out = append(out, info)
 	}
 	slices.SortFunc(out, func(a, b socketInfo) int { return strings.Compare(a.ID, b.ID) })
-	writeJSON(w, http.StatusOK, map[string]any{"namespace": nsName(sel.Namespace), "sockets": out})
+	writeJSON(w, http.StatusOK, withPartial(map[string]any{"namespace": nsName(sel.Namespace), "sockets": out}, ferr))
 }
 
 type joinRequest struct {

@@ -104,6 +104,7 @@ func startNodeNoWait(t *testing.T, redisURL string) *node {
 	testserver.RelaxedHeartbeat(cfg)
 	cfg.EngineIOEcho = nil
 	cfg.Adapter = config.Adapter{Type: config.AdapterRedis, URL: redisURL, KeyPrefix: "socket.io", RequestTimeout: 3 * time.Second}
+	cfg.API = &config.API{Key: apiKey}
 	if err := cfg.Validate(nil); err != nil {
 		t.Fatal(err)
 	}
