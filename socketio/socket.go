@@ -32,6 +32,11 @@ type Socket struct {
 	// connection's delivery goroutine uses it.
 	events *rate.Limiter
 	values map[any]any // see values.go
+
+	// pid is the private session id of connection state recovery ("" when
+	// off); recovered is set before the socket is published.
+	pid       string
+	recovered bool
 }
 
 // ID returns the socket id, which is also the name of its own room.
@@ -74,6 +79,9 @@ func (s *Socket) SetData(v any) {
 func (s *Socket) Emit(event string, args ...any) error {
 	if !s.Connected() {
 		return ErrDisconnected
+	}
+	if r := s.nsp.rec; r != nil {
+		return r.emit(s, event, args)
 	}
 	msgs, err := encodeEvent(PacketEvent, s.nsp.name, noAck, event, true, args)
 	if err != nil {
@@ -320,6 +328,9 @@ func (s *Socket) onClose(reason string) {
 	s.onDisconnect = nil
 	s.mu.Unlock()
 
+	if r := s.nsp.rec; r != nil && s.pid != "" && recoverableReasons[reason] {
+		r.persist(s, s.Rooms(), s.Data())
+	}
 	obs := s.nsp.srv.observing()
 	var rooms []string
 	if obs != nil {
