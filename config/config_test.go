@@ -48,6 +48,12 @@ func TestDefaultValues(t *testing.T) {
 			AllowEIO3:        true,
 
 			CleanupEmptyChildNamespaces: true,
+			ConnectionStateRecovery: ConnectionStateRecovery{
+				MaxDisconnectionDuration: 2 * time.Minute,
+				SkipMiddlewares:          true,
+				MaxPackets:               10000,
+				MaxBytes:                 32 << 20,
+			},
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
@@ -150,6 +156,8 @@ limits:
 			MaxBufferedBytes: 256,
 			ServeClient:      false,
 			Transports:       []string{"websocket"},
+
+			ConnectionStateRecovery: DefaultConnectionStateRecovery(),
 		},
 		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"}, Credentials: true, Methods: []string{"GET", "POST"}, Headers: []string{"X-Token"}},
 		Namespaces:   []Namespace{{Name: "/", App: "chat"}, {Name: "/admin", App: "bench"}},

@@ -365,7 +365,9 @@ func (lp *loggedPacket) includes(rooms []string) bool {
 }
 
 // emit is Socket.Emit with recovery on: the packet is logged for the
-// socket's own room, so that it is not lost if the connection is cut.
+// socket's own room, so that it is not lost if the connection is cut. As
+// in the reference, this holds even once the socket has disconnected: the
+// packet reaches the socket that recovers its id, if one does.
 func (r *recovery) emit(s *Socket, event string, args []any) error {
 	for _, o := range s.nsp.srv.observing() {
 		o.EventSent(s, event, args)

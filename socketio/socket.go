@@ -76,12 +76,16 @@ func (s *Socket) SetData(v any) {
 // Emit sends an event to this client. Arguments are encoded as JSON;
 // []byte arguments (also inside map[string]any and []any) travel as binary
 // attachments; Args received from a client are sent on unchanged.
+//
+// With connection state recovery on, the event is logged with an offset
+// (see RecoveryOptions) and Emit on a disconnected socket returns nil: the
+// event waits for the client to recover its session.
 func (s *Socket) Emit(event string, args ...any) error {
-	if !s.Connected() {
-		return ErrDisconnected
-	}
 	if r := s.nsp.rec; r != nil {
 		return r.emit(s, event, args)
+	}
+	if !s.Connected() {
+		return ErrDisconnected
 	}
 	msgs, err := encodeEvent(PacketEvent, s.nsp.name, noAck, event, true, args)
 	if err != nil {
