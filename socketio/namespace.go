@@ -141,7 +141,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 	}
 	s.connected = true // before c.add publishes s to other goroutines
 	if s.recovered {
-		n.connectRecovered(s, ss, seq, fns)
+		n.connectRecovered(s, ss, seq, fns, auth)
 		return
 	}
 	if !c.add(s) {

@@ -93,6 +93,9 @@ type recovery struct {
 	opts  RecoveryOptions
 	a     *MemoryAdapter
 	epoch string // offsets of another namespace or server run never match
+	// maxQueue is the engine's bound on a session's queue: missed packets
+	// past it cannot be sent at once, and the session connects fresh.
+	maxQueue int
 
 	mu       sync.Mutex
 	next     uint64 // sequence number of the next packet
@@ -133,6 +136,7 @@ func (n *Namespace) enableRecovery(opts *RecoveryOptions) {
 	}
 	a := mb.memoryAdapter()
 	n.rec = newRecovery(a, *opts)
+	n.rec.maxQueue = n.srv.engine.Options().MaxBufferedBytes
 	a.rec = n.rec
 }
 
@@ -157,13 +161,13 @@ func (r *recovery) broadcast(p *Packet, opts *BroadcastOptions) error {
 	}
 	now := time.Now()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	seq := r.next
 	args := make([]any, len(p.args), len(p.args)+1)
 	copy(args, p.args)
 	lp := NewPacket(p.nsp, NoAck, p.event, append(args, r.offset(seq))...)
 	msgs, err := lp.messages()
 	if err != nil {
+		r.mu.Unlock()
 		return err
 	}
 	r.next++
@@ -178,6 +182,9 @@ func (r *recovery) broadcast(p *Packet, opts *BroadcastOptions) error {
 	r.a.Apply(opts, func(s *Socket) {
 		_ = b.Post(s.client.conn, false, msgs...)
 	})
+	r.mu.Unlock()
+	// Outside the lock: the order is set by Post, which queued msgs
+	// behind what each session had.
 	b.Flush()
 	return nil
 }
@@ -279,7 +286,7 @@ func (r *recovery) prepare(s *Socket, auth []byte) (*session, uint64) {
 }
 
 // connectRecovered is the end of Namespace.connect for a recovered socket.
-func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []func(*Socket)) {
+func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []func(*Socket), auth []byte) {
 	c := s.client
 	payload := make([]byte, 0, 64)
 	payload = append(payload, `{"sid":`...)
@@ -289,17 +296,20 @@ func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []f
 	payload = append(payload, '}')
 	ok, added, err := n.rec.restore(s, ss, seq, encodeControl(PacketConnect, n.name, payload))
 	if !ok {
-		// The session went while middlewares ran (another connection
-		// took it, or packets it missed were evicted). The client was
-		// told nothing: closing the connection makes it reconnect, fresh.
-		s.connected = false
-		c.conn.Close()
+		// The session cannot be recovered after all (taken by another
+		// connection or evicted while middlewares ran, or too much to
+		// send at once). The client was told nothing: it connects fresh,
+		// through the middlewares.
+		n.connect(c, auth)
 		return
 	}
 	if err != nil {
 		if added {
-			// The connection is gone: keep the session for the next try.
-			s.onClose(string(engineio.ReasonTransportError))
+			reason := string(engineio.ReasonTransportError) // keep the session for the next try
+			if err == engineio.ErrQueueFull {
+				reason = ReasonServerNamespaceDisconnect // it would not fit next time either
+			}
+			s.onClose(reason)
 		}
 		return
 	}
@@ -309,6 +319,11 @@ func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []f
 	}
 	for _, o := range n.srv.observing() {
 		o.SocketConnected(s)
+		for _, r := range ss.rooms {
+			if r != s.id {
+				o.RoomJoined(s, r)
+			}
+		}
 	}
 	for _, fn := range fns {
 		callConnection(fn, s)
@@ -319,16 +334,33 @@ func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []f
 // session (once), puts the socket back in its rooms, and queues the
 // CONNECT reply, then the packets the client missed, so that the logged
 // broadcasts that follow come after them, none lost and none repeated. It
-// reports ok false when the session can no longer be recovered (nothing
-// was done then), and added when the socket was registered.
+// reports ok false when the session cannot be recovered after all (taken,
+// packets it missed evicted, or more missed bytes than a session's queue
+// holds); nothing was sent then. added reports that the socket was
+// registered.
 func (r *recovery) restore(s *Socket, ss *session, seq uint64, connect *engineio.Message) (ok, added bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.sessions[ss.pid] != ss || !r.completeLocked(seq) {
+	if r.sessions[ss.pid] != ss {
 		return false, false, nil
 	}
-	delete(r.sessions, ss.pid)
+	delete(r.sessions, ss.pid) // whatever happens next: a session is tried once
 	ss.taken = true
+	if !r.completeLocked(seq) {
+		return false, false, nil
+	}
+	var missed []*loggedPacket
+	size := connect.Len()
+	for i := range r.log {
+		lp := &r.log[i]
+		if lp.seq > seq && lp.includes(ss.rooms) {
+			missed = append(missed, lp)
+			size += lp.size
+		}
+	}
+	if size > r.maxQueue {
+		return false, false, nil
+	}
 	if !s.client.add(s) {
 		return true, false, engineio.ErrClosed
 	}
@@ -338,12 +370,9 @@ func (r *recovery) restore(s *Socket, ss *session, seq uint64, connect *engineio
 	if err := conn.Post(false, connect); err != nil {
 		return true, true, err
 	}
-	for i := range r.log {
-		lp := &r.log[i]
-		if lp.seq > seq && lp.includes(ss.rooms) {
-			if err := conn.Post(false, lp.msgs...); err != nil {
-				return true, true, err
-			}
+	for _, lp := range missed {
+		if err := conn.Post(false, lp.msgs...); err != nil {
+			return true, true, err
 		}
 	}
 	return true, true, nil

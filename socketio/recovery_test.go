@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/engineio"
 )
 
 // connectReply connects to "/" with auth and returns the CONNECT reply's
@@ -365,5 +367,62 @@ func TestRecoveryOffChangesNothing(t *testing.T) {
 	}
 	if srv.Of("/").rec != nil || srv.Of("/").adapter.(*MemoryAdapter).rec != nil {
 		t.Fatal("recovery state exists while off")
+	}
+}
+
+func TestRecoveryTooMuchMissedConnectsFresh(t *testing.T) {
+	// More missed bytes than a session's queue holds: the client connects
+	// fresh, on the same connection, through the middlewares.
+	ro := RecoveryOptions{}
+	srv, url := startServer(t, &Options{ConnectionStateRecovery: &ro, Engine: engineio.Options{MaxBufferedBytes: 2000}})
+	nsp := srv.Of("/")
+	conns := make(chan *Socket, 4)
+	var mw atomic.Int32
+	nsp.Use(func(*Socket) error { mw.Add(1); return nil })
+	nsp.OnConnection(func(s *Socket) { conns <- s })
+	c, sid, pid := recConnect(t, url, "")
+	<-conns
+	_ = nsp.Emit("e", 0)
+	_, _, off := readEvent(t, c)
+	c.conn.Close()
+	waitFor(t, "the disconnect", func() bool { return nsp.Len() == 0 })
+	big := strings.Repeat("x", 300)
+	for range 10 {
+		_ = nsp.Emit("e", big)
+	}
+	c2, sid2, pid2 := recConnect(t, url, fmt.Sprintf(`{"pid":%q,"offset":%q}`, pid, off))
+	if s := <-conns; sid2 == sid || pid2 == pid || s.Recovered() || mw.Load() != 2 {
+		t.Fatalf("sid %q (was %q), recovered %v, middleware calls %d", sid2, sid, s.Recovered(), mw.Load())
+	}
+	c2.expectNothing()
+}
+
+// opaqueAdapter is an adapter not built on MemoryAdapter.
+type opaqueAdapter struct{ Adapter }
+
+func TestRecoveryNeedsMemoryAdapter(t *testing.T) {
+	ro := RecoveryOptions{}
+	// Embedding *MemoryAdapter (as socketio/redisadapter does): per node.
+	srv, url := startServer(t, &Options{ConnectionStateRecovery: &ro, NewAdapter: func(*Namespace) Adapter {
+		return &silentCluster{NewMemoryAdapter()}
+	}})
+	c, _, pid := recConnect(t, url, "")
+	if pid == "" {
+		t.Fatal("no pid with an adapter embedding MemoryAdapter")
+	}
+	_ = srv.Of("/").Emit("e", 1)
+	readEvent(t, c)
+
+	// Any other adapter: recovery is off for its namespaces.
+	srv2, url2 := startServer(t, &Options{ConnectionStateRecovery: &ro, NewAdapter: func(*Namespace) Adapter {
+		return opaqueAdapter{NewMemoryAdapter()}
+	}})
+	c2, _, pid2 := recConnect(t, url2, "")
+	if pid2 != "" {
+		t.Fatalf("pid %q from a namespace without recovery", pid2)
+	}
+	_ = srv2.Of("/").Emit("e", 1)
+	if got := c2.read(); got != `42["e",1]` {
+		t.Fatalf("got %q", got)
 	}
 }
