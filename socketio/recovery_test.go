@@ -426,3 +426,24 @@ func TestRecoveryNeedsMemoryAdapter(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+func TestRecoveryOffsetAfterSpreadArgs(t *testing.T) {
+	// A cluster adapter delivers remote broadcasts with their arguments as
+	// one Args value (spread on the wire): the offset still comes last,
+	// binary attachments intact.
+	srv, url, conns := recoveryServer(t, RecoveryOptions{})
+	c, _, _ := recConnect(t, url, "")
+	<-conns
+	args, err := ParseArgs([]byte(`["e",1,{"_placeholder":true,"num":0}]`), [][]byte{{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Of("/").Emit("remote", args)
+	got := c.read()
+	if !strings.HasPrefix(got, `451-["remote","e",1,{"_placeholder":true,"num":0},"`) || !strings.HasSuffix(got, `"]`) {
+		t.Fatalf("got %q", got)
+	}
+	if b := c.readBinary(); len(b) != 2 || b[0] != 1 {
+		t.Fatalf("attachment %x", b)
+	}
+}
