@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/switchboard/switchboard/engineio"
 )
@@ -16,8 +17,9 @@ type MemoryAdapter struct {
 	rooms       map[string]map[*Socket]struct{}
 	socketRooms map[*Socket][]string // explicit rooms of each socket
 	// rec is connection state recovery's log (nil when off), set once
-	// when the namespace is created; see recovery.go.
-	rec *recovery
+	// when the namespace is created; see recovery.go. Atomic: a cluster
+	// adapter may deliver remote broadcasts as soon as it exists.
+	rec atomic.Pointer[recovery]
 }
 
 // NewMemoryAdapter returns an empty in-memory adapter.
@@ -197,8 +199,8 @@ func (a *MemoryAdapter) members(room string, fn func(*Socket)) {
 }
 
 func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
-	if a.rec != nil {
-		return a.rec.broadcast(p, opts)
+	if r := a.rec.Load(); r != nil {
+		return r.broadcast(p, opts)
 	}
 	return a.deliver(p, opts)
 }

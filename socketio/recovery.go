@@ -137,7 +137,7 @@ func (n *Namespace) enableRecovery(opts *RecoveryOptions) {
 	a := mb.memoryAdapter()
 	n.rec = newRecovery(a, *opts)
 	n.rec.maxQueue = n.srv.engine.Options().MaxBufferedBytes
-	a.rec = n.rec
+	a.rec.Store(n.rec)
 }
 
 func (r *recovery) offset(seq uint64) string {

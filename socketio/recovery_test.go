@@ -365,7 +365,7 @@ func TestRecoveryOffChangesNothing(t *testing.T) {
 	if got := c.read(); got != `42["e",1]` {
 		t.Fatalf("broadcast = %q, want no offset", got)
 	}
-	if srv.Of("/").rec != nil || srv.Of("/").adapter.(*MemoryAdapter).rec != nil {
+	if srv.Of("/").rec != nil || srv.Of("/").adapter.(*MemoryAdapter).rec.Load() != nil {
 		t.Fatal("recovery state exists while off")
 	}
 }
