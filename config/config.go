@@ -107,6 +107,34 @@ type SocketIO struct {
 	// Threshold bytes or more, as the client's Accept-Encoding allows.
 	// On by default, as in the reference (httpCompression).
 	HTTPCompression Compression `yaml:"http_compression"`
+	// ConnectionStateRecovery lets a client whose connection was cut get
+	// its socket back (same id, rooms and data) with every broadcast it
+	// missed, like the reference's connectionStateRecovery. Off by
+	// default, as in the reference.
+	ConnectionStateRecovery ConnectionStateRecovery `yaml:"connection_state_recovery"`
+}
+
+// ConnectionStateRecovery configures socketio.RecoveryOptions. Recovery is
+// per node: with adapter type redis, a client that reconnects to another
+// node connects fresh.
+type ConnectionStateRecovery struct {
+	Enabled bool `yaml:"enabled"`
+	// MaxDisconnectionDuration: how long a cut session, and the
+	// broadcasts it may miss, are kept (default 2m).
+	MaxDisconnectionDuration time.Duration `yaml:"max_disconnection_duration"`
+	// SkipMiddlewares: a recovered socket does not run the namespace's
+	// middlewares (handshake auth) again (default true, as the reference).
+	SkipMiddlewares bool `yaml:"skip_middlewares"`
+	// MaxPackets and MaxBytes bound each namespace's log of broadcasts
+	// (default 10000 packets, 32 MiB). A session that missed a packet
+	// dropped past a bound connects fresh.
+	MaxPackets int `yaml:"max_packets"`
+	MaxBytes   int `yaml:"max_bytes"`
+}
+
+// DefaultConnectionStateRecovery returns the defaults (recovery off).
+func DefaultConnectionStateRecovery() ConnectionStateRecovery {
+	return ConnectionStateRecovery{MaxDisconnectionDuration: 2 * time.Minute, SkipMiddlewares: true, MaxPackets: 10000, MaxBytes: 32 << 20}
 }
 
 // Cookie configures the sticky-session cookie, like the reference's
@@ -235,6 +263,7 @@ func Default() *Config {
 			CleanupEmptyChildNamespaces: true,
 			PerMessageDeflate:           Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
 			HTTPCompression:             Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
+			ConnectionStateRecovery:     DefaultConnectionStateRecovery(),
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},

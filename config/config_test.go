@@ -50,6 +50,12 @@ func TestDefaultValues(t *testing.T) {
 			CleanupEmptyChildNamespaces: true,
 			PerMessageDeflate:           Compression{Enabled: true, Threshold: 1024},
 			HTTPCompression:             Compression{Enabled: true, Threshold: 1024},
+			ConnectionStateRecovery: ConnectionStateRecovery{
+				MaxDisconnectionDuration: 2 * time.Minute,
+				SkipMiddlewares:          true,
+				MaxPackets:               10000,
+				MaxBytes:                 32 << 20,
+			},
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
@@ -157,6 +163,8 @@ limits:
 			ServeClient:       false,
 			Transports:        []string{"websocket"},
 			PerMessageDeflate: Compression{Threshold: 10},
+
+			ConnectionStateRecovery: DefaultConnectionStateRecovery(),
 		},
 		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"}, Credentials: true, Methods: []string{"GET", "POST"}, Headers: []string{"X-Token"}},
 		Namespaces:   []Namespace{{Name: "/", App: "chat"}, {Name: "/admin", App: "bench"}},

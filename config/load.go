@@ -443,6 +443,8 @@ func (d *decoder) socketIO(n *yaml.Node, path string, s *SocketIO) {
 			d.compression(v, p, &s.PerMessageDeflate)
 		case "http_compression":
 			d.compression(v, p, &s.HTTPCompression)
+		case "connection_state_recovery":
+			d.connectionStateRecovery(v, p, &s.ConnectionStateRecovery)
 		default:
 			return false
 		}
@@ -543,6 +545,26 @@ func (d *decoder) cookie(n *yaml.Node, path string, out **Cookie) {
 		return true
 	})
 	*out = c
+}
+
+func (d *decoder) connectionStateRecovery(n *yaml.Node, path string, r *ConnectionStateRecovery) {
+	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
+		switch key {
+		case "enabled":
+			d.boolean(v, p, &r.Enabled)
+		case "max_disconnection_duration":
+			d.duration(v, p, &r.MaxDisconnectionDuration)
+		case "skip_middlewares":
+			d.boolean(v, p, &r.SkipMiddlewares)
+		case "max_packets":
+			d.int(v, p, &r.MaxPackets)
+		case "max_bytes":
+			d.int(v, p, &r.MaxBytes)
+		default:
+			return false
+		}
+		return true
+	})
 }
 
 func (d *decoder) engineIOEcho(n *yaml.Node, path string, out **EngineIOEcho) {

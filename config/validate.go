@@ -143,6 +143,17 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 		}
 	}
 
+	{
+		r := s.ConnectionStateRecovery
+		v.positive("socketio.connection_state_recovery.max_disconnection_duration", r.MaxDisconnectionDuration)
+		if r.MaxPackets <= 0 {
+			v.errorf("socketio.connection_state_recovery.max_packets", "must be positive, got %d", r.MaxPackets)
+		}
+		if r.MaxBytes <= 0 {
+			v.errorf("socketio.connection_state_recovery.max_bytes", "must be positive, got %d", r.MaxBytes)
+		}
+	}
+
 	if ck := s.Cookie; ck != nil {
 		if ck.Name == "" || strings.IndexFunc(ck.Name, notTokenRune) >= 0 {
 			v.errorf("socketio.cookie.name", "invalid cookie name %s (letters, digits and !#$%%&'*+-.^_`|~ only)", quote(ck.Name))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/switchboard/switchboard/engineio"
 )
@@ -15,6 +16,10 @@ type MemoryAdapter struct {
 	sockets     map[string]*Socket
 	rooms       map[string]map[*Socket]struct{}
 	socketRooms map[*Socket][]string // explicit rooms of each socket
+	// rec is connection state recovery's log (nil when off), set once
+	// when the namespace is created; see recovery.go. Atomic: a cluster
+	// adapter may deliver remote broadcasts as soon as it exists.
+	rec atomic.Pointer[recovery]
 }
 
 // NewMemoryAdapter returns an empty in-memory adapter.
@@ -194,6 +199,14 @@ func (a *MemoryAdapter) members(room string, fn func(*Socket)) {
 }
 
 func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
+	if r := a.rec.Load(); r != nil {
+		return r.broadcast(p, opts)
+	}
+	return a.deliver(p, opts)
+}
+
+// deliver is Broadcast without recovery's log.
+func (a *MemoryAdapter) deliver(p *Packet, opts *BroadcastOptions) error {
 	msgs, err := p.messages()
 	if err != nil {
 		return err

@@ -21,5 +21,9 @@
 // Protocol v4 (socket.io-client 2.x, over Engine.IO v3) is served too when
 // Options.Engine.AllowEIO3 is set; see legacy.go.
 //
+// Connection state recovery (Options.ConnectionStateRecovery, off by
+// default) gives a client whose connection was cut its socket back, with
+// the packets it missed; see RecoveryOptions and recovery.go.
+//
 // Spec: https://github.com/socketio/socket.io-protocol (v5).
 package socketio

@@ -95,6 +95,9 @@ func (s *Server) lookupNamespace(name string, auth json.RawMessage) *Namespace {
 			} else {
 				n.adapter = NewMemoryAdapter()
 			}
+			if o := s.opts.ConnectionStateRecovery; o != nil {
+				n.enableRecovery(o)
+			}
 			s.nsps[name] = n
 			p.dyn.mu.Lock()
 			p.dyn.children = append(p.dyn.children, n)

@@ -21,6 +21,7 @@ type Namespace struct {
 	dyn        *dynamic
 	connecting atomic.Int32 // clients between lookupNamespace and connectDone
 	stats      nspStats
+	rec        *recovery // connection state recovery; nil when off
 
 	mu           sync.RWMutex
 	middlewares  []Middleware
@@ -119,7 +120,15 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		handshake: newHandshake(c.conn.Handshake(), auth),
 		events:    n.srv.opts.Limits.newEventLimiter(),
 	}
+	var ss *session
+	var seq uint64
+	if n.rec != nil && !c.legacy {
+		ss, seq = n.rec.prepare(s, auth)
+	}
 	mws, fns := n.connectHooks()
+	if s.recovered && !n.rec.opts.RunMiddlewares {
+		mws = nil
+	}
 	for _, m := range mws {
 		if err := runMiddleware(m, s); err != nil {
 			payload := connectErrorPayload(err)
@@ -131,6 +140,10 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		}
 	}
 	s.connected = true // before c.add publishes s to other goroutines
+	if s.recovered {
+		n.connectRecovered(s, ss, seq, fns, auth)
+		return
+	}
 	if !c.add(s) {
 		return
 	}
@@ -140,6 +153,10 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		payload = make([]byte, 0, 32)
 		payload = append(payload, `{"sid":`...)
 		payload = appendJSONString(payload, s.id)
+		if s.pid != "" {
+			payload = append(payload, `,"pid":`...)
+			payload = appendJSONString(payload, s.pid)
+		}
 		payload = append(payload, '}')
 	}
 	if err := c.conn.Send(false, encodeControl(PacketConnect, n.name, payload)); err != nil {

@@ -32,6 +32,12 @@ type Options struct {
 	// namespace for the server's life: with a pattern that accepts
 	// unbounded names, that is unbounded memory.
 	CleanupEmptyChildNamespaces bool
+	// ConnectionStateRecovery, when set, lets a client whose connection
+	// was cut get its socket back, with the packets it missed (see
+	// RecoveryOptions). Off (nil) by default, as in the reference: it
+	// costs a log of the recent broadcasts, and clients see an offset as
+	// an extra last argument of broadcast events.
+	ConnectionStateRecovery *RecoveryOptions
 }
 
 // Server is a Socket.IO server; mount it (an http.Handler) at its path,
@@ -112,6 +118,9 @@ func (s *Server) Of(name string) *Namespace {
 		n.adapter = s.opts.NewAdapter(n)
 	} else {
 		n.adapter = NewMemoryAdapter()
+	}
+	if o := s.opts.ConnectionStateRecovery; o != nil {
+		n.enableRecovery(o)
 	}
 	s.nsps[name] = n
 	return n

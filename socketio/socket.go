@@ -32,6 +32,11 @@ type Socket struct {
 	// connection's delivery goroutine uses it.
 	events *rate.Limiter
 	values map[any]any // see values.go
+
+	// pid is the private session id of connection state recovery ("" when
+	// off); recovered is set before the socket is published.
+	pid       string
+	recovered bool
 }
 
 // ID returns the socket id, which is also the name of its own room.
@@ -71,7 +76,14 @@ func (s *Socket) SetData(v any) {
 // Emit sends an event to this client. Arguments are encoded as JSON;
 // []byte arguments (also inside map[string]any and []any) travel as binary
 // attachments; Args received from a client are sent on unchanged.
+//
+// With connection state recovery on, the event is logged with an offset
+// (see RecoveryOptions) and Emit on a disconnected socket returns nil: the
+// event waits for the client to recover its session.
 func (s *Socket) Emit(event string, args ...any) error {
+	if r := s.nsp.rec; r != nil {
+		return r.emit(s, event, args)
+	}
 	if !s.Connected() {
 		return ErrDisconnected
 	}
@@ -320,6 +332,9 @@ func (s *Socket) onClose(reason string) {
 	s.onDisconnect = nil
 	s.mu.Unlock()
 
+	if r := s.nsp.rec; r != nil && s.pid != "" && recoverableReasons[reason] {
+		r.persist(s, s.Rooms(), s.Data())
+	}
 	obs := s.nsp.srv.observing()
 	var rooms []string
 	if obs != nil {

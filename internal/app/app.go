@@ -80,6 +80,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 			MaxRoomsPerSocket: cfg.Limits.MaxRoomsPerSocket,
 		},
 		CleanupEmptyChildNamespaces: cfg.SocketIO.CleanupEmptyChildNamespaces,
+		ConnectionStateRecovery:     recoveryOptions(cfg.SocketIO.ConnectionStateRecovery),
 		Logger:                      log,
 		NewAdapter:                  newAdapter,
 	})

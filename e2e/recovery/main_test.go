@@ -1,0 +1,9 @@
+package recovery
+
+import (
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }

@@ -1,0 +1,171 @@
+//go:build unix
+
+// Package recovery tests connection state recovery with the npm
+// socket.io-client 4.8.4 (driven by node on e2e/js/recovery/*.mjs): a
+// client's transport is cut while a stream of broadcasts goes on; it
+// reconnects, is recovered, and has received every broadcast exactly once,
+// in order.
+package recovery
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/socketio"
+)
+
+// startServer serves a Socket.IO server with recovery on. Its "/" namespace
+// streams numbered broadcasts to a room:
+//
+//	start(room): the socket joins room; "n" i is broadcast to room every
+//	             millisecond or so, i = 0, 1, 2...
+//	stop(room) -> count: the stream stops; count is how many were sent.
+//
+// "mark" i is also sent with Socket.Emit (direct, not a broadcast) every
+// 10th packet, to the socket that started the stream.
+func startServer(t *testing.T) string {
+	srv := socketio.NewServer(&socketio.Options{ConnectionStateRecovery: &socketio.RecoveryOptions{}})
+	nsp := srv.Of("/")
+	type stream struct {
+		stop  chan struct{}
+		count chan int
+	}
+	var mu sync.Mutex
+	streams := map[string]*stream{}
+	var wg sync.WaitGroup
+	socketio.On(nsp, "start", func(s *socketio.Socket, room string) {
+		_ = s.Join(room)
+		st := &stream{stop: make(chan struct{}), count: make(chan int, 1)}
+		mu.Lock()
+		streams[room] = st
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			i := 0
+			for {
+				select {
+				case <-st.stop:
+					st.count <- i
+					return
+				case <-time.After(time.Millisecond):
+				}
+				_ = nsp.To(room).Emit("n", i)
+				if i%10 == 0 {
+					_ = s.Emit("mark", i) // s may be the socket of a cut connection: still logged
+				}
+				i++
+			}
+		}()
+	})
+	socketio.OnAck(nsp, "stop", func(s *socketio.Socket, room string) int {
+		mu.Lock()
+		st := streams[room]
+		delete(streams, room)
+		mu.Unlock()
+		if st == nil {
+			return -1
+		}
+		close(st.stop)
+		return <-st.count
+	})
+	socketio.OnAck(nsp, "whoami", func(s *socketio.Socket, _ any) map[string]any {
+		return map[string]any{"id": s.ID(), "recovered": s.Recovered(), "rooms": s.Rooms()}
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		mu.Lock()
+		for _, st := range streams {
+			close(st.stop)
+		}
+		mu.Unlock()
+		wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+		hs.CloseClientConnections()
+		hs.Close()
+	})
+	return hs.URL
+}
+
+func TestRecoveryWithNpmClient(t *testing.T) {
+	url := startServer(t)
+	runNode(t, "recovery.mjs", url)
+}
+
+// runNode runs `node --test file` in e2e/js/recovery with SWITCHBOARD_URL
+// set, logging its output; a failing JS test fails t.
+func runNode(t *testing.T, file, url string) {
+	t.Helper()
+	jsDir, err := filepath.Abs(filepath.Join("..", "js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	testserver.Require(t, err == nil, "node not found in PATH (install Node.js >= 18)")
+	_, err = os.Stat(filepath.Join(jsDir, "node_modules", "socket.io-client", "package.json"))
+	testserver.Require(t, err == nil, "%s/node_modules/socket.io-client is missing (run `npm ci` in e2e/js)", jsDir)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", file)
+	cmd.Dir = filepath.Join(jsDir, "recovery")
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_URL="+url, "NO_COLOR=1", "FORCE_COLOR=0")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	tests := -1
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line := sc.Text()
+			t.Log(line)
+			if n, ok := strings.CutPrefix(strings.TrimSpace(line), "ℹ tests "); ok {
+				if v, err := strconv.Atoi(n); err == nil {
+					tests = v
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	if err := cmd.Start(); err != nil {
+		_ = pw.Close()
+		<-done
+		t.Fatalf("starting node: %v", err)
+	}
+	err = cmd.Wait()
+	_ = pw.Close()
+	<-done
+	if ctx.Err() != nil {
+		t.Fatalf("node --test %s did not finish in time (killed)", file)
+	}
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("node --test %s failed (exit code %d); see the output above", file, ee.ExitCode())
+		}
+		t.Fatalf("node --test %s: %v", file, err)
+	}
+	if tests <= 0 {
+		t.Fatalf("node --test %s ran no tests", file)
+	}
+}

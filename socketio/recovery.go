@@ -1,0 +1,410 @@
+package socketio
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/engineio"
+)
+
+// RecoveryOptions turn on connection state recovery, as the reference
+// server's connectionStateRecovery option: a client whose connection was
+// cut (not one that left, nor one the server disconnected) and that
+// reconnects within MaxDisconnectionDuration gets its socket back: the same
+// id, rooms and data, Socket.Recovered true, and every packet it missed,
+// exactly once and in order.
+//
+// How: each eligible packet (an EVENT broadcast or Socket.Emit without
+// acknowledgement, not volatile) gets an offset appended as its last
+// argument, which socket.io-client 4.6+ remembers and sends back, with the
+// session's private id (pid), when it reconnects. The clients see the
+// offset as an extra last argument of their listeners, as with the
+// reference server. The packets are kept in a log per namespace, in
+// memory, bounded by time, count and bytes.
+//
+// Recovery is per node: with a cluster adapter (socketio/redisadapter),
+// each node logs what it delivers to its own clients, and a client that
+// reconnects to another node connects fresh (Recovered false).
+type RecoveryOptions struct {
+	// MaxDisconnectionDuration is how long a session is kept after its
+	// connection is cut, and how long packets are logged (default 2m).
+	MaxDisconnectionDuration time.Duration
+	// RunMiddlewares runs the namespace's middlewares for a recovered
+	// socket too. The default, as the reference's skipMiddlewares: true,
+	// skips them: the socket passed them when it first connected. Set it
+	// when a middleware must re-check something on every connection
+	// (e.g. a token that may have been revoked).
+	RunMiddlewares bool
+	// MaxPackets caps the log's packets per namespace (default 10,000),
+	// and MaxBytes their encoded size (default 32 MiB): memory stays
+	// bounded whatever the broadcast rate. Past a cap the oldest packets
+	// are dropped; a session that missed a dropped packet cannot be
+	// recovered and connects fresh (Recovered false), as when the window
+	// has expired. Size them to hold MaxDisconnectionDuration's worth of
+	// broadcasts.
+	MaxPackets int
+	MaxBytes   int
+}
+
+func (o RecoveryOptions) withDefaults() RecoveryOptions {
+	if o.MaxDisconnectionDuration <= 0 {
+		o.MaxDisconnectionDuration = 2 * time.Minute
+	}
+	if o.MaxPackets <= 0 {
+		o.MaxPackets = 10000
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 32 << 20
+	}
+	return o
+}
+
+// recoverableReasons are the disconnect reasons after which a session is
+// kept: the connection was lost, the client did not leave (the reference's
+// RECOVERABLE_DISCONNECT_REASONS).
+var recoverableReasons = map[string]bool{
+	string(engineio.ReasonTransportError): true,
+	string(engineio.ReasonTransportClose): true,
+	string(engineio.ReasonForcedClose):    true,
+	string(engineio.ReasonPingTimeout):    true,
+	ReasonServerShuttingDown:              true,
+	"forced server close":                 true,
+}
+
+// memoryBacked is implemented by *MemoryAdapter and promoted to the
+// adapters that embed it (socketio/redisadapter): the namespace finds the
+// local part that recovery hooks into, once, when it is created.
+type memoryBacked interface{ memoryAdapter() *MemoryAdapter }
+
+func (a *MemoryAdapter) memoryAdapter() *MemoryAdapter { return a }
+
+// recovery is a namespace's packet log and persisted sessions. Its mutex
+// orders the logged broadcasts: each one is logged and handed to its
+// recipients' queues under it, so that the log's order is each client's
+// delivery order, and a socket being restored gets the packets logged
+// before it joins and sees the ones after, with none lost or repeated.
+type recovery struct {
+	opts  RecoveryOptions
+	a     *MemoryAdapter
+	epoch string // offsets of another namespace or server run never match
+	// maxQueue is the engine's bound on a session's queue: missed packets
+	// past it cannot be sent at once, and the session connects fresh.
+	maxQueue int
+
+	mu       sync.Mutex
+	next     uint64 // sequence number of the next packet
+	log      []loggedPacket
+	bytes    int
+	sessions map[string]*session // by pid
+	order    []*session          // persisted order, for expiry
+}
+
+type loggedPacket struct {
+	seq    uint64
+	at     time.Time
+	rooms  []string
+	except []string
+	msgs   []*engineio.Message
+	size   int
+}
+
+type session struct {
+	sid, pid string
+	rooms    []string
+	data     any
+	at       time.Time
+	taken    bool
+}
+
+func newRecovery(a *MemoryAdapter, opts RecoveryOptions) *recovery {
+	return &recovery{opts: opts.withDefaults(), a: a, epoch: engineio.NewID()[:8], next: 1, sessions: make(map[string]*session)}
+}
+
+// enableRecovery hooks recovery into the namespace's adapter, if it has a
+// local in-memory part.
+func (n *Namespace) enableRecovery(opts *RecoveryOptions) {
+	mb, ok := n.adapter.(memoryBacked)
+	if !ok {
+		n.srv.log.Warn("socketio: connection state recovery needs an adapter built on MemoryAdapter; off for this namespace", "nsp", n.name)
+		return
+	}
+	a := mb.memoryAdapter()
+	n.rec = newRecovery(a, *opts)
+	n.rec.maxQueue = n.srv.engine.Options().MaxBufferedBytes
+	a.rec.Store(n.rec)
+}
+
+func (r *recovery) offset(seq uint64) string {
+	return r.epoch + "-" + strconv.FormatUint(seq, 36)
+}
+
+func (r *recovery) parseOffset(off string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(off, r.epoch+"-")
+	if !ok {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(rest, 36, 64)
+	return seq, err == nil
+}
+
+// broadcast is MemoryAdapter.Broadcast with recovery on: an eligible packet
+// gets its offset and is logged.
+func (r *recovery) broadcast(p *Packet, opts *BroadcastOptions) error {
+	if opts.Volatile || p.id != noAck {
+		return r.a.deliver(p, opts)
+	}
+	now := time.Now()
+	r.mu.Lock()
+	seq := r.next
+	args := make([]any, len(p.args), len(p.args)+1)
+	copy(args, p.args)
+	lp := NewPacket(p.nsp, NoAck, p.event, append(args, r.offset(seq))...)
+	msgs, err := lp.messages()
+	if err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	r.next++
+	size := 0
+	for _, m := range msgs {
+		size += m.Len()
+	}
+	r.log = append(r.log, loggedPacket{seq: seq, at: now, rooms: slices.Clone(opts.Rooms), except: slices.Clone(opts.Except), msgs: msgs, size: size})
+	r.bytes += size
+	r.evictLocked(now)
+	b := engineio.NewBatch()
+	r.a.Apply(opts, func(s *Socket) {
+		_ = b.Post(s.client.conn, false, msgs...)
+	})
+	r.mu.Unlock()
+	// Outside the lock: the order is set by Post, which queued msgs
+	// behind what each session had.
+	b.Flush()
+	return nil
+}
+
+// evictLocked drops the packets and sessions past the window or the caps.
+func (r *recovery) evictLocked(now time.Time) {
+	old := now.Add(-r.opts.MaxDisconnectionDuration)
+	i := 0
+	for i < len(r.log) && (r.log[i].at.Before(old) || len(r.log)-i > r.opts.MaxPackets || r.bytes > r.opts.MaxBytes) {
+		r.bytes -= r.log[i].size
+		r.log[i] = loggedPacket{}
+		i++
+	}
+	if i > 0 {
+		r.log = r.log[i:]
+		if cap(r.log) > 2*r.opts.MaxPackets && len(r.log) < cap(r.log)/4 {
+			r.log = slices.Clone(r.log) // let the old backing array go
+		}
+	}
+	j := 0
+	for j < len(r.order) && (r.order[j].taken || r.order[j].at.Before(old)) {
+		if !r.order[j].taken {
+			delete(r.sessions, r.order[j].pid)
+		}
+		r.order[j] = nil
+		j++
+	}
+	if j > 0 {
+		r.order = r.order[j:]
+	}
+}
+
+// persist keeps a socket's state after a recoverable disconnect.
+func (r *recovery) persist(s *Socket, rooms []string, data any) {
+	now := time.Now()
+	ss := &session{sid: s.id, pid: s.pid, rooms: rooms, data: data, at: now}
+	r.mu.Lock()
+	r.sessions[s.pid] = ss
+	r.order = append(r.order, ss)
+	r.evictLocked(now)
+	r.mu.Unlock()
+}
+
+// recoveryAuth is what socket.io-client adds to its auth object when it
+// reconnects.
+type recoveryAuth struct {
+	PID    json.RawMessage `json:"pid"`
+	Offset json.RawMessage `json:"offset"`
+}
+
+// lookup returns the persisted session a CONNECT's auth names, if it can
+// still be recovered, with the sequence number of the client's last packet.
+func (r *recovery) lookup(auth []byte) (*session, uint64) {
+	if len(auth) == 0 || auth[0] != '{' {
+		return nil, 0
+	}
+	var ra recoveryAuth
+	var pid, off string
+	if json.Unmarshal(auth, &ra) != nil || json.Unmarshal(ra.PID, &pid) != nil || json.Unmarshal(ra.Offset, &off) != nil {
+		return nil, 0 // both must be strings, as in the reference
+	}
+	seq, ok := r.parseOffset(off)
+	if !ok {
+		return nil, 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.evictLocked(time.Now())
+	ss := r.sessions[pid]
+	if ss == nil || !r.completeLocked(seq) {
+		return nil, 0
+	}
+	return ss, seq
+}
+
+// completeLocked reports whether every packet after seq is still logged.
+func (r *recovery) completeLocked(seq uint64) bool {
+	if seq >= r.next {
+		return false // an offset this log never gave
+	}
+	first := r.next
+	if len(r.log) > 0 {
+		first = r.log[0].seq
+	}
+	return seq+1 >= first
+}
+
+// prepare gives a connecting socket its private session id, or, when the
+// CONNECT's auth names a session that can be recovered, that session's
+// id, pid and data (the session is taken for good by restore).
+func (r *recovery) prepare(s *Socket, auth []byte) (*session, uint64) {
+	ss, seq := r.lookup(auth)
+	if ss == nil {
+		s.pid = newSocketID()
+		return nil, 0
+	}
+	s.id, s.pid, s.data, s.recovered = ss.sid, ss.pid, ss.data, true
+	return ss, seq
+}
+
+// connectRecovered is the end of Namespace.connect for a recovered socket.
+func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []func(*Socket), auth []byte) {
+	c := s.client
+	payload := make([]byte, 0, 64)
+	payload = append(payload, `{"sid":`...)
+	payload = appendJSONString(payload, s.id)
+	payload = append(payload, `,"pid":`...)
+	payload = appendJSONString(payload, s.pid)
+	payload = append(payload, '}')
+	ok, added, err := n.rec.restore(s, ss, seq, encodeControl(PacketConnect, n.name, payload))
+	if !ok {
+		// The session cannot be recovered after all (taken by another
+		// connection or evicted while middlewares ran, or too much to
+		// send at once). The client was told nothing: it connects fresh,
+		// through the middlewares.
+		n.connect(c, auth)
+		return
+	}
+	if err != nil {
+		if added {
+			reason := string(engineio.ReasonTransportError) // keep the session for the next try
+			if err == engineio.ErrQueueFull {
+				reason = ReasonServerNamespaceDisconnect // it would not fit next time either
+			}
+			s.onClose(reason)
+		}
+		return
+	}
+	n.stats.connects.Add(1)
+	if log := n.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
+		log.Debug("socketio: socket recovered", "nsp", n.name, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
+	}
+	for _, o := range n.srv.observing() {
+		o.SocketConnected(s)
+		for _, r := range ss.rooms {
+			if r != s.id {
+				o.RoomJoined(s, r)
+			}
+		}
+	}
+	for _, fn := range fns {
+		callConnection(fn, s)
+	}
+}
+
+// restore registers a recovered socket, under the log's lock: it takes the
+// session (once), puts the socket back in its rooms, and queues the
+// CONNECT reply, then the packets the client missed, so that the logged
+// broadcasts that follow come after them, none lost and none repeated. It
+// reports ok false when the session cannot be recovered after all (taken,
+// packets it missed evicted, or more missed bytes than a session's queue
+// holds); nothing was sent then. added reports that the socket was
+// registered.
+func (r *recovery) restore(s *Socket, ss *session, seq uint64, connect *engineio.Message) (ok, added bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sessions[ss.pid] != ss {
+		return false, false, nil
+	}
+	delete(r.sessions, ss.pid) // whatever happens next: a session is tried once
+	ss.taken = true
+	if !r.completeLocked(seq) {
+		return false, false, nil
+	}
+	var missed []*loggedPacket
+	size := connect.Len()
+	for i := range r.log {
+		lp := &r.log[i]
+		if lp.seq > seq && lp.includes(ss.rooms) {
+			missed = append(missed, lp)
+			size += lp.size
+		}
+	}
+	if size > r.maxQueue {
+		return false, false, nil
+	}
+	if !s.client.add(s) {
+		return true, false, engineio.ErrClosed
+	}
+	r.a.AddSocket(s)
+	r.a.Join(s, ss.rooms...)
+	conn := s.client.conn
+	if err := conn.Post(false, connect); err != nil {
+		return true, true, err
+	}
+	for _, lp := range missed {
+		if err := conn.Post(false, lp.msgs...); err != nil {
+			return true, true, err
+		}
+	}
+	return true, true, nil
+}
+
+// includes reports whether a socket in rooms (its own id included) was a
+// recipient of the packet.
+func (lp *loggedPacket) includes(rooms []string) bool {
+	in := len(lp.rooms) == 0
+	for _, r := range rooms {
+		if slices.Contains(lp.except, r) {
+			return false
+		}
+		if !in && slices.Contains(lp.rooms, r) {
+			in = true
+		}
+	}
+	return in
+}
+
+// emit is Socket.Emit with recovery on: the packet is logged for the
+// socket's own room, so that it is not lost if the connection is cut. As
+// in the reference, this holds even once the socket has disconnected: the
+// packet reaches the socket that recovers its id, if one does.
+func (r *recovery) emit(s *Socket, event string, args []any) error {
+	for _, o := range s.nsp.srv.observing() {
+		o.EventSent(s, event, args)
+	}
+	return r.broadcast(NewPacket(s.nsp.name, NoAck, event, args...), &BroadcastOptions{Rooms: []string{s.id}})
+}
+
+// Recovered reports whether the socket was recovered after a temporary
+// disconnection (see RecoveryOptions): it has its former id, rooms and
+// data, and the packets it missed were sent after its CONNECT reply.
+func (s *Socket) Recovered() bool { return s.recovered }
