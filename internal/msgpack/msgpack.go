@@ -1,4 +1,8 @@
-package redisadapter
+// Package msgpack is the MessagePack codec of the wire formats that
+// notepack.io writes: the messages of @socket.io/redis-adapter and the
+// packets of socket.io-msgpack-parser. It also converts between its value
+// trees and Socket.IO arguments (JSON with binary attachments).
+package msgpack
 
 import (
 	"bytes"
@@ -10,27 +14,27 @@ import (
 	"time"
 )
 
-// The cluster messages are MessagePack as notepack.io (the codec of
+// The messages are MessagePack as notepack.io (the codec of
 // @socket.io/redis-adapter) writes it: integers in their smallest form,
 // other numbers as float64, Buffers as bin, objects as maps with string
 // keys in insertion order. Decoded values are trees of:
 //
 //	nil, bool, int64, uint64 (above MaxInt64 only), float64, string,
-//	[]byte, []any, mpMap
+//	[]byte, []any, Map
 //
-// mpMap keeps key order so that a JavaScript object crosses the cluster
+// Map keeps key order so that a JavaScript object crosses the cluster
 // with its keys in the order the sender wrote them.
 
-// mpMap is a MessagePack map with its key order.
-type mpMap []mpEntry
+// Map is a MessagePack map with its key order.
+type Map []Entry
 
-type mpEntry struct {
+type Entry struct {
 	Key   string
 	Value any
 }
 
 // get returns the value for key, or nil.
-func (m mpMap) get(key string) (any, bool) {
+func (m Map) Get(key string) (any, bool) {
 	for _, e := range m {
 		if e.Key == key {
 			return e.Value, true
@@ -39,14 +43,14 @@ func (m mpMap) get(key string) (any, bool) {
 	return nil, false
 }
 
-// maxDepth bounds nesting so that a hostile message cannot exhaust the
+// MaxDepth bounds nesting so that a hostile message cannot exhaust the
 // stack.
-const maxDepth = 64
+const MaxDepth = 64
 
 var errShort = errors.New("msgpack: truncated data")
 
-// mpDecode decodes one value that must span all of b.
-func mpDecode(b []byte) (any, error) {
+// Decode decodes one value that must span all of b.
+func Decode(b []byte) (any, error) {
 	d := decoder{b: b}
 	v, err := d.value(0)
 	if err != nil {
@@ -85,7 +89,7 @@ func (d *decoder) uint(n int) (uint64, error) {
 }
 
 func (d *decoder) value(depth int) (any, error) {
-	if depth > maxDepth {
+	if depth > MaxDepth {
 		return nil, errors.New("msgpack: nesting too deep")
 	}
 	s, err := d.take(1)
@@ -196,7 +200,7 @@ func (d *decoder) mapN(n, depth int) (any, error) {
 	if n > (len(d.b)-d.i)/2 {
 		return nil, errShort
 	}
-	out := make(mpMap, 0, n)
+	out := make(Map, 0, n)
 	for range n {
 		k, err := d.value(depth + 1)
 		if err != nil {
@@ -215,7 +219,7 @@ func (d *decoder) mapN(n, depth int) (any, error) {
 		default:
 			return nil, fmt.Errorf("msgpack: unsupported map key %T", k)
 		}
-		out = append(out, mpEntry{key, v})
+		out = append(out, Entry{key, v})
 	}
 	return out, nil
 }
@@ -250,10 +254,10 @@ func (d *decoder) ext(n int) (any, error) {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z"), nil
 }
 
-// mpAppend appends v's encoding to b, choosing formats as notepack.io
+// Append appends v's encoding to b, choosing formats as notepack.io
 // does. It accepts the decoded types plus int, []string and
 // map[string]any-free structures built by this package.
-func mpAppend(b []byte, v any) ([]byte, error) {
+func Append(b []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
 		return append(b, 0xc0), nil
@@ -263,14 +267,14 @@ func mpAppend(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, 0xc2), nil
 	case int:
-		return mpInt(b, int64(t)), nil
+		return AppendInt(b, int64(t)), nil
 	case int64:
-		return mpInt(b, t), nil
+		return AppendInt(b, t), nil
 	case uint64:
 		return binary.BigEndian.AppendUint64(append(b, 0xcf), t), nil
 	case float64:
 		if t == math.Trunc(t) && t >= -(1<<63) && t < 1<<63 && !math.IsInf(t, 0) {
-			return mpInt(b, int64(t)), nil // notepack writes integral numbers as integers
+			return AppendInt(b, int64(t)), nil // notepack writes integral numbers as integers
 		}
 		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(t)), nil
 	case string:
@@ -298,21 +302,21 @@ func mpAppend(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, t...), nil
 	case []string:
-		b = mpArrayHeader(b, len(t))
+		b = AppendArrayHeader(b, len(t))
 		for _, s := range t {
-			b, _ = mpAppend(b, s)
+			b, _ = Append(b, s)
 		}
 		return b, nil
 	case []any:
-		b = mpArrayHeader(b, len(t))
+		b = AppendArrayHeader(b, len(t))
 		for _, e := range t {
 			var err error
-			if b, err = mpAppend(b, e); err != nil {
+			if b, err = Append(b, e); err != nil {
 				return nil, err
 			}
 		}
 		return b, nil
-	case mpMap:
+	case Map:
 		n := len(t)
 		switch {
 		case n < 0x10:
@@ -323,9 +327,9 @@ func mpAppend(b []byte, v any) ([]byte, error) {
 			b = binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
 		}
 		for _, e := range t {
-			b, _ = mpAppend(b, e.Key)
+			b, _ = Append(b, e.Key)
 			var err error
-			if b, err = mpAppend(b, e.Value); err != nil {
+			if b, err = Append(b, e.Value); err != nil {
 				return nil, err
 			}
 		}
@@ -334,7 +338,7 @@ func mpAppend(b []byte, v any) ([]byte, error) {
 	return nil, fmt.Errorf("msgpack: cannot encode %T", v)
 }
 
-func mpArrayHeader(b []byte, n int) []byte {
+func AppendArrayHeader(b []byte, n int) []byte {
 	switch {
 	case n < 0x10:
 		return append(b, 0x90|byte(n))
@@ -345,7 +349,7 @@ func mpArrayHeader(b []byte, n int) []byte {
 	}
 }
 
-func mpInt(b []byte, v int64) []byte {
+func AppendInt(b []byte, v int64) []byte {
 	switch {
 	case v >= 0 && v < 0x80:
 		return append(b, byte(v))
@@ -367,4 +371,23 @@ func mpInt(b []byte, v int64) []byte {
 		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(v))
 	}
 	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(v))
+}
+
+// Str returns the string at key, or "".
+func (m Map) Str(key string) string {
+	v, _ := m.Get(key)
+	s, _ := v.(string)
+	return s
+}
+
+// Int returns the integral number at key.
+func (m Map) Int(key string) (int64, bool) {
+	v, _ := m.Get(key)
+	switch t := v.(type) {
+	case int64:
+		return t, true
+	case float64:
+		return int64(t), t == float64(int64(t))
+	}
+	return 0, false
 }
