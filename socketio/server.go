@@ -32,6 +32,9 @@ type Options struct {
 	// namespace for the server's life: with a pattern that accepts
 	// unbounded names, that is unbounded memory.
 	CleanupEmptyChildNamespaces bool
+	// Parser is the packets' wire format (default ParserJSON). It applies
+	// to every client: one built with another parser cannot connect.
+	Parser Parser
 }
 
 // Server is a Socket.IO server; mount it (an http.Handler) at its path,

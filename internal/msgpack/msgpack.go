@@ -49,9 +49,17 @@ const MaxDepth = 64
 
 var errShort = errors.New("msgpack: truncated data")
 
-// Decode decodes one value that must span all of b.
+// Decode decodes one value that must span all of b, with arrays and maps
+// nested at most MaxDepth deep.
 func Decode(b []byte) (any, error) {
-	d := decoder{b: b}
+	return DecodeDepth(b, MaxDepth)
+}
+
+// DecodeDepth is Decode with arrays and maps nested at most maxDepth deep
+// (the outermost container is at depth 0). A length prefix is checked
+// against the bytes that remain before anything is allocated for it.
+func DecodeDepth(b []byte, maxDepth int) (any, error) {
+	d := decoder{b: b, max: maxDepth}
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
@@ -63,8 +71,9 @@ func Decode(b []byte) (any, error) {
 }
 
 type decoder struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	max int // deepest container allowed
 }
 
 func (d *decoder) take(n int) ([]byte, error) {
@@ -88,10 +97,10 @@ func (d *decoder) uint(n int) (uint64, error) {
 	return v, nil
 }
 
+// ErrTooDeep reports containers nested deeper than the decoder allows.
+var ErrTooDeep = errors.New("msgpack: nesting too deep")
+
 func (d *decoder) value(depth int) (any, error) {
-	if depth > MaxDepth {
-		return nil, errors.New("msgpack: nesting too deep")
-	}
 	s, err := d.take(1)
 	if err != nil {
 		return nil, err
@@ -181,26 +190,37 @@ func (d *decoder) str(n int) (any, error) {
 	return string(b), nil
 }
 
+// growCap bounds the capacity allocated up front for a container: its
+// declared length is checked against the remaining bytes, but one byte of
+// input must not make 16 bytes of slice before anything is decoded.
+const growCap = 256
+
 func (d *decoder) arrayN(n, depth int) (any, error) {
+	if depth > d.max {
+		return nil, ErrTooDeep
+	}
 	if n > len(d.b)-d.i { // each element takes at least one byte
 		return nil, errShort
 	}
-	out := make([]any, n)
-	for i := range out {
+	out := make([]any, 0, min(n, growCap))
+	for range n {
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = v
+		out = append(out, v)
 	}
 	return out, nil
 }
 
 func (d *decoder) mapN(n, depth int) (any, error) {
+	if depth > d.max {
+		return nil, ErrTooDeep
+	}
 	if n > (len(d.b)-d.i)/2 {
 		return nil, errShort
 	}
-	out := make(Map, 0, n)
+	out := make(Map, 0, min(n, growCap))
 	for range n {
 		k, err := d.value(depth + 1)
 		if err != nil {
