@@ -95,6 +95,12 @@ type SocketIO struct {
 	// tried. On by default (the reference's cleanupEmptyChildNamespaces
 	// is off by default).
 	CleanupEmptyChildNamespaces bool `yaml:"cleanup_empty_child_namespaces"`
+	// Parser is the packets' wire format for every client: json (the
+	// default, socket.io-parser) or msgpack (socket.io-msgpack-parser).
+	// As with the reference's `parser` option, clients must be built with
+	// the same parser (browsers: socket.io.msgpack.min.js); a client with
+	// the other one cannot connect.
+	Parser string `yaml:"parser"`
 }
 
 // Cookie configures the sticky-session cookie, like the reference's
@@ -199,6 +205,13 @@ var (
 	logFormats = []string{"text", "json"}
 	transports = []string{TransportPolling, TransportWebSocket}
 	adapters   = []string{AdapterMemory, AdapterRedis}
+	parsers    = []string{ParserJSON, ParserMsgPack}
+)
+
+// Values of socketio.parser.
+const (
+	ParserJSON    = "json"
+	ParserMsgPack = "msgpack"
 )
 
 // Default returns the default configuration. Each call returns a new value.
@@ -221,6 +234,7 @@ func Default() *Config {
 			AllowEIO3:        true,
 
 			CleanupEmptyChildNamespaces: true,
+			Parser:                      ParserJSON,
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},

@@ -48,6 +48,7 @@ func TestDefaultValues(t *testing.T) {
 			AllowEIO3:        true,
 
 			CleanupEmptyChildNamespaces: true,
+			Parser:                      "json",
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
@@ -105,6 +106,7 @@ socketio:
   transports: [websocket]
   allow_eio3: false
   cleanup_empty_child_namespaces: false
+  parser: msgpack
 cors:
   origins: ["http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"]
   credentials: true
@@ -150,6 +152,7 @@ limits:
 			MaxBufferedBytes: 256,
 			ServeClient:      false,
 			Transports:       []string{"websocket"},
+			Parser:           "msgpack",
 		},
 		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"}, Credentials: true, Methods: []string{"GET", "POST"}, Headers: []string{"X-Token"}},
 		Namespaces:   []Namespace{{Name: "/", App: "chat"}, {Name: "/admin", App: "bench"}},
@@ -316,6 +319,10 @@ func TestParseErrors(t *testing.T) {
 		{"log level", "log:\n  level: verbose\n", `config.yaml:2: log.level: unknown level "verbose" (want debug, info, warn or error)`},
 		{"log level case", "log:\n  level: INFO\n", `config.yaml:2: log.level: unknown level "INFO" (want debug, info, warn or error)`},
 		{"log format", "log:\n  format: xml\n", `config.yaml:2: log.format: unknown format "xml" (want text or json)`},
+		{"parser unknown", "socketio:\n  parser: protobuf\n", `config.yaml:2: socketio.parser: unknown parser "protobuf" (want json or msgpack)`},
+		{"parser case", "socketio:\n  parser: MsgPack\n", `config.yaml:2: socketio.parser: unknown parser "MsgPack" (want json or msgpack)`},
+		{"parser empty", "socketio:\n  parser: \"\"\n", `config.yaml:2: socketio.parser: unknown parser "" (want json or msgpack)`},
+		{"parser not a string", "socketio:\n  parser: [msgpack]\n", `config.yaml:2: socketio.parser: want a string, got a list`},
 		{"sio path no leading slash", "socketio:\n  path: socket.io/\n", `config.yaml:2: socketio.path: must start and end with "/", got "socket.io/"`},
 		{"sio path no trailing slash", "socketio:\n  path: /socket.io\n", `config.yaml:2: socketio.path: must start and end with "/", got "/socket.io"`},
 		{"sio path empty", "socketio:\n  path: \"\"\n", `config.yaml:2: socketio.path: must start and end with "/", got ""`},

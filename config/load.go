@@ -439,6 +439,8 @@ func (d *decoder) socketIO(n *yaml.Node, path string, s *SocketIO) {
 			d.cookie(v, p, &s.Cookie)
 		case "cleanup_empty_child_namespaces":
 			d.boolean(v, p, &s.CleanupEmptyChildNamespaces)
+		case "parser":
+			d.str(v, p, &s.Parser)
 		default:
 			return false
 		}

@@ -80,6 +80,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 			MaxRoomsPerSocket: cfg.Limits.MaxRoomsPerSocket,
 		},
 		CleanupEmptyChildNamespaces: cfg.SocketIO.CleanupEmptyChildNamespaces,
+		Parser:                      parser(cfg.SocketIO.Parser),
 		Logger:                      log,
 		NewAdapter:                  newAdapter,
 	})
