@@ -254,3 +254,23 @@ func FuzzDecodeMsgpackPacket(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeReferenceEncoderBytes decodes what socket.io-msgpack-parser
+// 3.0.2's Encoder (notepack.io 2.2.0) writes for
+// {type: 2, data: ["message", Buffer[0,1], {file: {name, data: Buffer}, list: [Buffer(0), Buffer(3)]}, Uint8Array[9,8,7]], options: {compress: true}, nsp: "/"}:
+// the Uint8Array comes as ext type 0, the client's emit options ride along.
+func TestDecodeReferenceEncoderBytes(t *testing.T) {
+	b, _ := hex.DecodeString("84a47479706502a46461746194a76d657373616765c402000182a466696c6582a46e616d65a5662e62696ea464617461c40568656c6c6fa46c69737492c400c403070707c70300090807a76f7074696f6e7381a8636f6d7072657373c3a36e7370a12f")
+	lim := (&Limits{}).withDefaults()
+	p, err := decodeMsgpackPacket(b, &lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `["message",{"_placeholder":true,"num":0},{"file":{"name":"f.bin","data":{"_placeholder":true,"num":1}},"list":[{"_placeholder":true,"num":2},{"_placeholder":true,"num":3}]},{"_placeholder":true,"num":4}]`
+	if string(p.data) != want || p.typ != PacketEvent || p.nsp != "/" || p.id != noAck {
+		t.Fatalf("got %d %q %d %s", p.typ, p.nsp, p.id, p.data)
+	}
+	if !reflect.DeepEqual(p.buffers, [][]byte{{0, 1}, []byte("hello"), {}, {7, 7, 7}, {9, 8, 7}}) {
+		t.Fatalf("buffers %x", p.buffers)
+	}
+}

@@ -140,7 +140,7 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return d.ext(int(min(n, math.MaxInt32)))
+		return d.ext(int(min(n, math.MaxInt32)), false)
 	case 0xca:
 		n, err := d.uint(4)
 		return float64(math.Float32frombits(uint32(n))), err
@@ -159,7 +159,7 @@ func (d *decoder) value(depth int) (any, error) {
 		shift := 64 - 8*size
 		return int64(n<<shift) >> shift, err
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
-		return d.ext(1 << (c - 0xd4))
+		return d.ext(1<<(c-0xd4), true)
 	case 0xd9, 0xda, 0xdb:
 		n, err := d.uint(1 << (c - 0xd9))
 		if err != nil {
@@ -244,10 +244,17 @@ func (d *decoder) mapN(n, depth int) (any, error) {
 	return out, nil
 }
 
-// ext decodes notepack's extensions: type 0 is `undefined` (nil here),
-// type -1 a timestamp (an ISO string, as JSON.stringify writes a Date).
+// ext decodes notepack's extensions (both 2.x, which socket.io-msgpack-parser
+// uses, and 3.x, which decodes what 2.x wrote):
+//   - type 0 in a variable-length ext (c7-c9): an ArrayBuffer or typed
+//     array, which is binary ([]byte). Browsers send all their binary so.
+//   - type 0 in fixext 1: `undefined` (nil here).
+//   - type 0 in fixext 8: a Date as milliseconds (hi, lo uint32), notepack
+//     2.x's encoding; type -1: a timestamp. Both become an ISO string, as
+//     JSON.stringify writes a Date.
+//
 // Other types are skipped as nil.
-func (d *decoder) ext(n int) (any, error) {
+func (d *decoder) ext(n int, fixed bool) (any, error) {
 	ts, err := d.take(1)
 	if err != nil {
 		return nil, err
@@ -255,6 +262,16 @@ func (d *decoder) ext(n int) (any, error) {
 	data, err := d.take(n)
 	if err != nil {
 		return nil, err
+	}
+	if ts[0] == 0 {
+		switch {
+		case !fixed:
+			return bytes.Clone(data), nil
+		case n == 8:
+			ms := int64(int32(binary.BigEndian.Uint32(data)))<<32 | int64(binary.BigEndian.Uint32(data[4:]))
+			return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z"), nil
+		}
+		return nil, nil
 	}
 	if int8(ts[0]) != -1 {
 		return nil, nil

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // vectors are JSON values ({"$bin": base64} for binary) covering every
@@ -120,11 +121,20 @@ func TestMsgpackDecodeExtensions(t *testing.T) {
 		{"d40000", nil}, // notepack's undefined
 		{"d6ff00000000", "1970-01-01T00:00:00.000Z"},         // timestamp 32
 		{"d7ff0000000000000001", "1970-01-01T00:00:01.000Z"}, // timestamp 64
-		{"c7010500", nil},   // unknown ext: skipped
+		{"c7010500", nil}, // unknown ext: skipped
+		// notepack 2.x (socket.io-msgpack-parser): ArrayBuffers and typed
+		// arrays as ext type 0, Dates as fixext 8 type 0 (milliseconds).
+		{"c70300090807", []byte{9, 8, 7}},
+		{"c700 00", []byte{}},
+		{"c8010000" + strings.Repeat("ab", 256), bytes.Repeat([]byte{0xab}, 256)},
+		{"c90000000200" + "0102", []byte{1, 2}},
+		{"d700000000000000 03e8", "1970-01-01T00:00:01.000Z"},
+		{"d700ffffffff fffffc18", "1969-12-31T23:59:59.000Z"},
+		{"d700 00000198 a1b2c3d4", time.UnixMilli(0x198a1b2c3d4).UTC().Format("2006-01-02T15:04:05.000Z")},
 		{"ca3fc00000", 1.5}, // float32
 		{"cfffffffffffffffff", uint64(1<<64 - 1)},
 	} {
-		b, _ := hex.DecodeString(tt.in)
+		b, _ := hex.DecodeString(strings.ReplaceAll(tt.in, " ", ""))
 		got, err := Decode(b)
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: got %#v %v, want %#v", tt.in, got, err, tt.want)
