@@ -21,5 +21,9 @@
 // Protocol v4 (socket.io-client 2.x, over Engine.IO v3) is served too when
 // Options.Engine.AllowEIO3 is set; see legacy.go.
 //
+// Options.Parser selects the wire format for every client: socket.io-parser's
+// JSON (the default) or socket.io-msgpack-parser's MessagePack (see
+// parser_msgpack.go). Handlers see the same Args either way.
+//
 // Spec: https://github.com/socketio/socket.io-protocol (v5).
 package socketio
