@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/internal/msgpack"
 )
 
@@ -273,4 +275,44 @@ func TestDecodeReferenceEncoderBytes(t *testing.T) {
 	if !reflect.DeepEqual(p.buffers, [][]byte{{0, 1}, []byte("hello"), {}, {7, 7, 7}, {9, 8, 7}}) {
 		t.Fatalf("buffers %x", p.buffers)
 	}
+}
+
+// TestMsgpackLegacyClient: with allow_eio3, an Engine.IO v3 client gets
+// the same parser, as from the Node server with socket.io-msgpack-parser
+// 3.x: "/" is connected for it (a msgpack CONNECT), events and acks work
+// (binary WebSocket frames carry v3's type byte), and what
+// socket.io-msgpack-parser 2.x writes differently closes the connection:
+// its JSON-text control packets and its BINARY_EVENT type.
+func TestMsgpackLegacyClient(t *testing.T) {
+	srv, url := startServer(t, &Options{Parser: ParserMsgPack, Engine: engineio.Options{AllowEIO3: true}})
+	url = strings.Replace(url, "EIO=4", "EIO=3", 1)
+	srv.Of("/").On("ping", func(_ *Socket, e *Event) { _ = e.Ack("pong", []byte{1}) })
+	v3 := func(c *rawClient) msgpack.Map {
+		t.Helper()
+		b := c.readBinary()
+		if len(b) == 0 || b[0] != 4 {
+			t.Fatalf("v3 binary frame without its type byte: %x", b)
+		}
+		v, err := msgpack.Decode(b[1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(msgpack.Map)
+	}
+	c := dial(t, url)
+	if got := v3(c); !reflect.DeepEqual(got, msgpack.Map{kv("type", int64(0)), kv("nsp", "/")}) {
+		t.Fatalf("implicit CONNECT %#v", got)
+	}
+	c.sendBinary(append([]byte{4}, mp(t, msgpack.Map{kv("type", int64(2)), kv("nsp", "/"), kv("data", []any{"ping"}), kv("id", int64(3))})...))
+	want := msgpack.Map{kv("type", int64(3)), kv("data", []any{"pong", []byte{1}}), kv("nsp", "/"), kv("id", int64(3))}
+	if got := v3(c); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ack %#v", got)
+	}
+	c.send(`4{"type":1,"nsp":"/"}`) // socket.io-msgpack-parser 2.x's DISCONNECT
+	c.expectClosed()
+
+	c = dial(t, url)
+	v3(c)
+	c.sendBinary(append([]byte{4}, mp(t, msgpack.Map{kv("type", int64(5)), kv("nsp", "/"), kv("data", []any{"ping", []byte{1}})})...))
+	c.expectClosed()
 }
