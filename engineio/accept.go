@@ -58,7 +58,8 @@ func accept(w http.ResponseWriter, r *http.Request, header string, first *Messag
 		conn.Close()
 		return nil, err
 	}
-	return &wsConn{conn: conn, raw: rawConn(conn), br: brw.Reader}, nil
+	raw := rawConn(conn)
+	return &wsConn{conn: conn, raw: raw, rw: rawWriter{raw: raw}, br: brw.Reader}, nil
 }
 
 func acceptKey(key string) string {
