@@ -24,7 +24,8 @@ func TestBroadcastAllocations(t *testing.T) {
 		t.Run(parser.String(), func(t *testing.T) {
 			const recipients = 100
 			srv, url := startServer(t, &Options{Parser: parser})
-			srv.Of("/").OnConnection(func(s *Socket) { _ = s.Join("room") })
+			joined := make(chan struct{}, recipients)
+			srv.Of("/").OnConnection(func(s *Socket) { _ = s.Join("room"); joined <- struct{}{} })
 			var received atomic.Int64
 			var wg sync.WaitGroup
 			t.Cleanup(wg.Wait)
@@ -47,6 +48,9 @@ func TestBroadcastAllocations(t *testing.T) {
 						}
 					}
 				}()
+			}
+			for range recipients {
+				<-joined // OnConnection may run after the CONNECT answer
 			}
 			p := NewPacket("/", NoAck, "tick", map[string]any{"n": 1, "s": "hello"}, []byte{1, 2, 3})
 			msgs, err := p.framesFor(parser)

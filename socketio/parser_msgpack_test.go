@@ -96,8 +96,11 @@ func TestMsgpackEchoConvertsBothWays(t *testing.T) {
 // as one binary frame, encoded once for all of them.
 func TestMsgpackBroadcastSharesOneFrame(t *testing.T) {
 	srv, url := startMsgpack(t)
-	srv.Of("/").OnConnection(func(s *Socket) { _ = s.Join("room") })
+	joined := make(chan struct{}, 2)
+	srv.Of("/").OnConnection(func(s *Socket) { _ = s.Join("room"); joined <- struct{}{} })
 	a, b := connectMsgpack(t, url, "/"), connectMsgpack(t, url, "/")
+	<-joined
+	<-joined
 	p := NewPacket("/", NoAck, "news", map[string]any{"k": []int{1, 2}}, []byte{7})
 	if err := srv.Of("/").adapter.Broadcast(p, &BroadcastOptions{Rooms: []string{"room"}}); err != nil {
 		t.Fatal(err)
