@@ -44,7 +44,8 @@ func (p Parser) String() string {
 	return fmt.Sprintf("Parser(%d)", uint8(p))
 }
 
-// ParseParser returns the parser named name ("json" or "msgpack").
+// ParseParser returns the parser named name: "json" (or "", the default)
+// or "msgpack".
 func ParseParser(name string) (Parser, error) {
 	switch name {
 	case "json", "":
