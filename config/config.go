@@ -112,6 +112,12 @@ type SocketIO struct {
 	// missed, like the reference's connectionStateRecovery. Off by
 	// default, as in the reference.
 	ConnectionStateRecovery ConnectionStateRecovery `yaml:"connection_state_recovery"`
+	// Parser is the packets' wire format for every client: json (the
+	// default, socket.io-parser) or msgpack (socket.io-msgpack-parser).
+	// As with the reference's `parser` option, clients must be built with
+	// the same parser (browsers: socket.io.msgpack.min.js); a client with
+	// the other one cannot connect.
+	Parser string `yaml:"parser"`
 }
 
 // ConnectionStateRecovery configures socketio.RecoveryOptions. Recovery is
@@ -239,6 +245,13 @@ var (
 	logFormats = []string{"text", "json"}
 	transports = []string{TransportPolling, TransportWebSocket}
 	adapters   = []string{AdapterMemory, AdapterRedis}
+	parsers    = []string{ParserJSON, ParserMsgPack}
+)
+
+// Values of socketio.parser.
+const (
+	ParserJSON    = "json"
+	ParserMsgPack = "msgpack"
 )
 
 // Default returns the default configuration. Each call returns a new value.
@@ -264,6 +277,7 @@ func Default() *Config {
 			PerMessageDeflate:           Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
 			HTTPCompression:             Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
 			ConnectionStateRecovery:     DefaultConnectionStateRecovery(),
+			Parser:                      ParserJSON,
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},

@@ -56,6 +56,7 @@ func TestDefaultValues(t *testing.T) {
 				MaxPackets:               10000,
 				MaxBytes:                 32 << 20,
 			},
+			Parser: "json",
 		},
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
@@ -117,6 +118,7 @@ socketio:
   http_compression:
     enabled: false
     threshold: 0
+  parser: msgpack
 cors:
   origins: ["http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"]
   credentials: true
@@ -165,6 +167,7 @@ limits:
 			PerMessageDeflate: Compression{Threshold: 10},
 
 			ConnectionStateRecovery: DefaultConnectionStateRecovery(),
+			Parser:                  "msgpack",
 		},
 		CORS:         CORS{Origins: []string{"http://localhost:8080", "https://[::1]:3000", "https://example.com", "https://*.example.org:8443"}, Credentials: true, Methods: []string{"GET", "POST"}, Headers: []string{"X-Token"}},
 		Namespaces:   []Namespace{{Name: "/", App: "chat"}, {Name: "/admin", App: "bench"}},
@@ -331,6 +334,10 @@ func TestParseErrors(t *testing.T) {
 		{"log level", "log:\n  level: verbose\n", `config.yaml:2: log.level: unknown level "verbose" (want debug, info, warn or error)`},
 		{"log level case", "log:\n  level: INFO\n", `config.yaml:2: log.level: unknown level "INFO" (want debug, info, warn or error)`},
 		{"log format", "log:\n  format: xml\n", `config.yaml:2: log.format: unknown format "xml" (want text or json)`},
+		{"parser unknown", "socketio:\n  parser: protobuf\n", `config.yaml:2: socketio.parser: unknown parser "protobuf" (want json or msgpack)`},
+		{"parser case", "socketio:\n  parser: MsgPack\n", `config.yaml:2: socketio.parser: unknown parser "MsgPack" (want json or msgpack)`},
+		{"parser empty", "socketio:\n  parser: \"\"\n", `config.yaml:2: socketio.parser: unknown parser "" (want json or msgpack)`},
+		{"parser not a string", "socketio:\n  parser: [msgpack]\n", `config.yaml:2: socketio.parser: want a string, got a list`},
 		{"sio path no leading slash", "socketio:\n  path: socket.io/\n", `config.yaml:2: socketio.path: must start and end with "/", got "socket.io/"`},
 		{"sio path no trailing slash", "socketio:\n  path: /socket.io\n", `config.yaml:2: socketio.path: must start and end with "/", got "/socket.io"`},
 		{"sio path empty", "socketio:\n  path: \"\"\n", `config.yaml:2: socketio.path: must start and end with "/", got ""`},

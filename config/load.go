@@ -445,6 +445,8 @@ func (d *decoder) socketIO(n *yaml.Node, path string, s *SocketIO) {
 			d.compression(v, p, &s.HTTPCompression)
 		case "connection_state_recovery":
 			d.connectionStateRecovery(v, p, &s.ConnectionStateRecovery)
+		case "parser":
+			d.str(v, p, &s.Parser)
 		default:
 			return false
 		}

@@ -62,6 +62,7 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 	v.positive("shutdown_timeout", c.ShutdownTimeout)
 	v.oneOf("log.level", "level", c.Log.Level, logLevels)
 	v.oneOf("log.format", "format", c.Log.Format, logFormats)
+	v.oneOf("socketio.parser", "parser", c.SocketIO.Parser, parsers)
 
 	s := &c.SocketIO
 	if msg := checkPath(s.Path); msg != "" {

@@ -66,7 +66,8 @@ func accept(w http.ResponseWriter, r *http.Request, header string, first *Messag
 		conn.Close()
 		return nil, err
 	}
-	return &wsConn{conn: conn, raw: rawConn(conn), br: brw.Reader, deflate: deflate, threshold: max(pmd.Threshold, 0)}, nil
+	raw := rawConn(conn)
+	return &wsConn{conn: conn, raw: raw, rw: rawWriter{raw: raw}, br: brw.Reader, deflate: deflate, threshold: max(pmd.Threshold, 0)}, nil
 }
 
 func acceptKey(key string) string {

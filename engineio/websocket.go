@@ -18,6 +18,7 @@ import (
 type wsConn struct {
 	conn net.Conn
 	raw  syscall.RawConn // for non-blocking writes; nil if conn has no descriptor
+	rw   rawWriter       // writes through raw; under mu
 	br   *bufio.Reader   // the handshake's reader, until the first idle moment
 
 	// eio3 and b64 select protocol v3 framing of binary messages; set
@@ -105,7 +106,7 @@ func (c *wsConn) writeLocked(b []byte, timeout time.Duration) error {
 		return nil
 	}
 	if c.raw != nil {
-		n, err := rawWrite(c.raw, b)
+		n, err := c.rw.write(b)
 		if err != nil {
 			return err
 		}

@@ -63,7 +63,7 @@ func (c *wsConn) tryWrite(msgs []*Message) (rest []byte, err error) {
 		err = net.ErrClosed
 	} else {
 		var n int
-		n, err = rawWrite(c.raw, buf)
+		n, err = c.rw.write(buf)
 		c.mu.Unlock()
 		if err == nil && n < len(buf) {
 			rest = append([]byte(nil), buf[n:]...)

@@ -4,4 +4,8 @@ package engineio
 
 import "syscall"
 
-func rawWrite(syscall.RawConn, []byte) (int, error) { return 0, nil }
+// rawWriter writes nothing without unix.Write: callers fall back to
+// blocking writes.
+type rawWriter struct{ raw syscall.RawConn }
+
+func (w *rawWriter) write([]byte) (int, error) { return 0, nil }

@@ -8,37 +8,53 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawWrite writes what the socket takes right now; it never waits.
+// rawWriter writes what the socket takes right now; it never waits.
 // Control, unlike RawConn.Write, ignores the connection's write deadline,
-// which belongs to blocking writes; callers serialize writes themselves.
-func rawWrite(raw syscall.RawConn, b []byte) (int, error) {
-	var (
-		n    int
-		werr error
-	)
-	err := raw.Control(func(fd uintptr) {
-		for n < len(b) {
-			m, e := unix.Write(int(fd), b[n:])
-			if m > 0 {
-				n += m
-			}
-			if e == unix.EINTR {
-				continue
-			}
-			if e == unix.EAGAIN {
-				break
-			}
-			if e != nil {
-				werr = e
-				break
-			}
-			if m <= 0 {
-				break
-			}
-		}
-	})
+// which belongs to blocking writes; callers serialize writes themselves
+// (wsConn.mu). The callback Control takes is bound once per connection: a
+// closure over the arguments would escape through the RawConn interface
+// and cost allocations on every write, that is per broadcast recipient.
+type rawWriter struct {
+	raw syscall.RawConn
+	fn  func(fd uintptr) // w.control, bound once
+
+	b   []byte // the current write's arguments and results
+	n   int
+	err error
+}
+
+func (w *rawWriter) write(b []byte) (int, error) {
+	if w.fn == nil {
+		w.fn = w.control
+	}
+	w.b, w.n, w.err = b, 0, nil
+	err := w.raw.Control(w.fn)
+	n, werr := w.n, w.err
+	w.b, w.err = nil, nil
 	if err == nil {
 		err = werr
 	}
 	return n, err
+}
+
+func (w *rawWriter) control(fd uintptr) {
+	for w.n < len(w.b) {
+		m, e := unix.Write(int(fd), w.b[w.n:])
+		if m > 0 {
+			w.n += m
+		}
+		if e == unix.EINTR {
+			continue
+		}
+		if e == unix.EAGAIN {
+			break
+		}
+		if e != nil {
+			w.err = e
+			break
+		}
+		if m <= 0 {
+			break
+		}
+	}
 }

@@ -207,7 +207,7 @@ func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
 
 // deliver is Broadcast without recovery's log.
 func (a *MemoryAdapter) deliver(p *Packet, opts *BroadcastOptions) error {
-	msgs, err := p.messages()
+	msgs, err := a.frames(p)
 	if err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func (a *MemoryAdapter) deliver(p *Packet, opts *BroadcastOptions) error {
 
 // BroadcastWithAck delivers p to the local sockets; it returns 1 node.
 func (a *MemoryAdapter) BroadcastWithAck(p *Packet, opts *BroadcastOptions, onCount func(int), onAck func(Args, error)) (int, error) {
-	msgs, err := p.messages()
+	msgs, err := a.frames(p)
 	if err != nil {
 		return 0, err
 	}

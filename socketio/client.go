@@ -42,6 +42,10 @@ func newClient(srv *Server, conn *engineio.Session) *client {
 
 // OnMessage decodes one Engine.IO message into Socket.IO packets.
 func (c *client) OnMessage(data []byte, binary bool) {
+	if c.srv.opts.Parser == ParserMsgPack {
+		c.onMsgpackMessage(data, binary)
+		return
+	}
 	if binary {
 		p := c.pending
 		if p == nil {
@@ -115,7 +119,7 @@ func (c *client) connect(p *packet) {
 	}
 	nsp := c.srv.lookupNamespace(p.nsp, p.data)
 	if nsp == nil {
-		_ = c.conn.Send(false, encodeControl(PacketConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`)))
+		_ = c.conn.Send(false, c.encodeControl(PacketConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`)))
 		return
 	}
 	defer nsp.connectDone()

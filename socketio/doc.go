@@ -25,5 +25,9 @@
 // default) gives a client whose connection was cut its socket back, with
 // the packets it missed; see RecoveryOptions and recovery.go.
 //
+// Options.Parser selects the wire format for every client: socket.io-parser's
+// JSON (the default) or socket.io-msgpack-parser's MessagePack (see
+// parser_msgpack.go). Handlers see the same Args either way.
+//
 // Spec: https://github.com/socketio/socket.io-protocol (v5).
 package socketio

@@ -64,6 +64,11 @@ type Packet struct {
 	payload     []byte
 	attachments [][]byte
 	payloadErr  error
+
+	// The msgpack parser's form (parser_msgpack.go), also encoded once.
+	mpOnce sync.Once
+	mpMsgs []*engineio.Message
+	mpErr  error
 }
 
 // NewPacket builds an EVENT packet for namespace nsp. ackID is NoAck, or an

@@ -135,7 +135,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 			if c.legacy {
 				payload = legacyConnectErrorPayload(err)
 			}
-			_ = c.conn.Send(false, encodeControl(PacketConnectError, n.name, payload))
+			_ = c.conn.Send(false, c.encodeControl(PacketConnectError, n.name, payload))
 			return
 		}
 	}
@@ -159,7 +159,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		}
 		payload = append(payload, '}')
 	}
-	if err := c.conn.Send(false, encodeControl(PacketConnect, n.name, payload)); err != nil {
+	if err := c.conn.Send(false, c.encodeControl(PacketConnect, n.name, payload)); err != nil {
 		s.onClose(string(ReasonServerNamespaceDisconnect))
 		return
 	}

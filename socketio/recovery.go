@@ -96,6 +96,9 @@ type recovery struct {
 	// maxQueue is the engine's bound on a session's queue: missed packets
 	// past it cannot be sent at once, and the session connects fresh.
 	maxQueue int
+	// parser encodes the logged packets: the server's, the one every
+	// client of this namespace uses, connected or not.
+	parser Parser
 
 	mu       sync.Mutex
 	next     uint64 // sequence number of the next packet
@@ -137,6 +140,7 @@ func (n *Namespace) enableRecovery(opts *RecoveryOptions) {
 	a := mb.memoryAdapter()
 	n.rec = newRecovery(a, *opts)
 	n.rec.maxQueue = n.srv.engine.Options().MaxBufferedBytes
+	n.rec.parser = n.srv.opts.Parser
 	a.rec.Store(n.rec)
 }
 
@@ -165,7 +169,7 @@ func (r *recovery) broadcast(p *Packet, opts *BroadcastOptions) error {
 	args := make([]any, len(p.args), len(p.args)+1)
 	copy(args, p.args)
 	lp := NewPacket(p.nsp, NoAck, p.event, append(args, r.offset(seq))...)
-	msgs, err := lp.messages()
+	msgs, err := lp.framesFor(r.parser)
 	if err != nil {
 		r.mu.Unlock()
 		return err
@@ -294,7 +298,7 @@ func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []f
 	payload = append(payload, `,"pid":`...)
 	payload = appendJSONString(payload, s.pid)
 	payload = append(payload, '}')
-	ok, added, err := n.rec.restore(s, ss, seq, encodeControl(PacketConnect, n.name, payload))
+	ok, added, err := n.rec.restore(s, ss, seq, c.encodeControl(PacketConnect, n.name, payload))
 	if !ok {
 		// The session cannot be recovered after all (taken by another
 		// connection or evicted while middlewares ran, or too much to

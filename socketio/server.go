@@ -38,6 +38,9 @@ type Options struct {
 	// costs a log of the recent broadcasts, and clients see an offset as
 	// an extra last argument of broadcast events.
 	ConnectionStateRecovery *RecoveryOptions
+	// Parser is the packets' wire format (default ParserJSON). It applies
+	// to every client: one built with another parser cannot connect.
+	Parser Parser
 }
 
 // Server is a Socket.IO server; mount it (an http.Handler) at its path,

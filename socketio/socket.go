@@ -87,7 +87,7 @@ func (s *Socket) Emit(event string, args ...any) error {
 	if !s.Connected() {
 		return ErrDisconnected
 	}
-	msgs, err := encodeEvent(PacketEvent, s.nsp.name, noAck, event, true, args)
+	msgs, err := s.client.encodeEvent(PacketEvent, s.nsp.name, noAck, event, true, args)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	}) {
 		return Args{}, ErrDisconnected
 	}
-	msgs, err := encodeEvent(PacketEvent, s.nsp.name, id, event, true, args)
+	msgs, err := s.client.encodeEvent(PacketEvent, s.nsp.name, id, event, true, args)
 	if err == nil {
 		for _, o := range s.nsp.srv.observing() {
 			o.EventSent(s, event, args)
@@ -237,7 +237,7 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 // connection is closed too, disconnecting its other namespaces.
 func (s *Socket) Disconnect(closeConn bool) {
 	if s.Connected() {
-		_ = s.client.conn.Send(false, encodeControl(PacketDisconnect, s.nsp.name, nil))
+		_ = s.client.conn.Send(false, s.client.encodeControl(PacketDisconnect, s.nsp.name, nil))
 		s.onClose(ReasonServerNamespaceDisconnect)
 	}
 	if closeConn {
@@ -258,7 +258,7 @@ func (s *Socket) onEvent(p *packet) error {
 		s.nsp.srv.limitHits.hit(LimitEventsPerSecond)
 		s.nsp.srv.log.Debug("socketio: event over the rate limit dropped", "nsp", s.nsp.name, "event", name)
 		if p.id != noAck {
-			if msgs, err := encodeEvent(PacketAck, s.nsp.name, p.id, "", false, []any{errAckRateLimited}); err == nil {
+			if msgs, err := s.client.encodeEvent(PacketAck, s.nsp.name, p.id, "", false, []any{errAckRateLimited}); err == nil {
 				_ = s.client.conn.Send(false, msgs...)
 			}
 		}
@@ -389,7 +389,7 @@ func (e *Event) Ack(args ...any) error {
 	if e.acked.Swap(true) {
 		return ErrAcked
 	}
-	msgs, err := encodeEvent(PacketAck, e.socket.nsp.name, e.ackID, "", false, args)
+	msgs, err := e.socket.client.encodeEvent(PacketAck, e.socket.nsp.name, e.ackID, "", false, args)
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 		},
 		CleanupEmptyChildNamespaces: cfg.SocketIO.CleanupEmptyChildNamespaces,
 		ConnectionStateRecovery:     recoveryOptions(cfg.SocketIO.ConnectionStateRecovery),
+		Parser:                      parser(cfg.SocketIO.Parser),
 		Logger:                      log,
 		NewAdapter:                  newAdapter,
 	})

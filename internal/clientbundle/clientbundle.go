@@ -1,7 +1,9 @@
 // Package clientbundle embeds the official Socket.IO JavaScript client
 // (npm socket.io-client, see dist/README.md) and serves it the way the Node
 // socket.io server does with its serveClient option: GET <path>socket.io.js,
-// socket.io.min.js, socket.io.esm.min.js and their source maps.
+// socket.io.min.js, socket.io.esm.min.js, socket.io.msgpack.min.js (the
+// build with socket.io-msgpack-parser, for servers whose socketio.parser is
+// msgpack) and their source maps.
 package clientbundle
 
 import (
@@ -22,6 +24,7 @@ const Version = "4.8.4"
 //go:embed dist/socket.io.js dist/socket.io.js.map
 //go:embed dist/socket.io.min.js dist/socket.io.min.js.map
 //go:embed dist/socket.io.esm.min.js dist/socket.io.esm.min.js.map
+//go:embed dist/socket.io.msgpack.min.js dist/socket.io.msgpack.min.js.map
 //go:embed dist/LICENSE dist/README.md
 var dist embed.FS
 
@@ -33,6 +36,8 @@ var clientFiles = []string{
 	"socket.io.min.js.map",
 	"socket.io.esm.min.js",
 	"socket.io.esm.min.js.map",
+	"socket.io.msgpack.min.js",
+	"socket.io.msgpack.min.js.map",
 }
 
 const (

@@ -58,6 +58,7 @@ func TestIsClientFile(t *testing.T) {
 		"socket.io.js", "socket.io.js.map",
 		"socket.io.min.js", "socket.io.min.js.map",
 		"socket.io.esm.min.js", "socket.io.esm.min.js.map",
+		"socket.io.msgpack.min.js", "socket.io.msgpack.min.js.map",
 	} {
 		if !IsClientFile(name) {
 			t.Errorf("IsClientFile(%q) = false", name)
@@ -65,7 +66,7 @@ func TestIsClientFile(t *testing.T) {
 	}
 	for _, name := range []string{
 		"", "LICENSE", "README.md", "socket.io", "socket.io.JS", "/socket.io.js",
-		"dist/socket.io.js", "../socket.io.js", "socket.io.msgpack.min.js", "socket.io.js?x=1",
+		"dist/socket.io.js", "../socket.io.js", "socket.io.msgpack.js", "socket.io.js?x=1",
 	} {
 		if IsClientFile(name) {
 			t.Errorf("IsClientFile(%q) = true", name)
@@ -181,7 +182,7 @@ func TestNotFound(t *testing.T) {
 		"/socket.io/",
 		"/socket.io/LICENSE",
 		"/socket.io/README.md",
-		"/socket.io/socket.io.msgpack.min.js",
+		"/socket.io/socket.io.msgpack.js",
 		"/socket.io/dist/socket.io.js",
 		"/socket.io/../socket.io.js",
 		"/socket.io/socket.io.js/",
@@ -282,5 +283,30 @@ func TestRealServer(t *testing.T) {
 	resp2.Body.Close()
 	if resp2.StatusCode != http.StatusNotModified {
 		t.Errorf("revalidate: status %d", resp2.StatusCode)
+	}
+}
+
+// TestMsgpackBundle: the msgpack build is served beside the default one,
+// is the same client version, and points at its own source map.
+func TestMsgpackBundle(t *testing.T) {
+	h := Handler("/socket.io/")
+	rec := get(t, h, http.MethodGet, "/socket.io/socket.io.msgpack.min.js", nil)
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != contentTypeJS {
+		t.Fatalf("status %d, content type %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	body := rec.Body.Bytes()
+	if !bytes.Contains(body[:200], []byte("Socket.IO v"+Version+"\n")) {
+		t.Fatalf("banner: %q", body[:80])
+	}
+	if !bytes.HasSuffix(bytes.TrimSpace(body), []byte("//# sourceMappingURL=socket.io.msgpack.min.js.map")) {
+		t.Fatal("msgpack bundle does not point at its source map")
+	}
+	plain, _ := Content("socket.io.min.js")
+	if bytes.Equal(body, plain) {
+		t.Fatal("msgpack bundle is the default bundle")
+	}
+	m := get(t, h, http.MethodGet, "/socket.io/socket.io.msgpack.min.js.map", nil)
+	if m.Code != http.StatusOK || !bytes.Contains(m.Body.Bytes(), []byte("notepack")) {
+		t.Fatalf("source map: status %d", m.Code)
 	}
 }

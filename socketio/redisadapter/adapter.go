@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/msgpack"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -89,17 +90,17 @@ func (a *Adapter) Close() error {
 }
 
 // wireOpts is the {rooms, except} part of a request or broadcast.
-func wireOpts(opts *socketio.BroadcastOptions, withFlags bool) mpMap {
-	m := mpMap{{"rooms", nonNil(opts.Rooms)}, {"except", nonNil(opts.Except)}}
+func wireOpts(opts *socketio.BroadcastOptions, withFlags bool) msgpack.Map {
+	m := msgpack.Map{{Key: "rooms", Value: nonNil(opts.Rooms)}, {Key: "except", Value: nonNil(opts.Except)}}
 	if withFlags {
-		flags := mpMap{}
+		flags := msgpack.Map{}
 		if opts.Volatile {
-			flags = append(flags, mpEntry{"volatile", true})
+			flags = append(flags, msgpack.Entry{Key: "volatile", Value: true})
 		}
 		if opts.Timeout > 0 {
-			flags = append(flags, mpEntry{"timeout", opts.Timeout.Milliseconds()})
+			flags = append(flags, msgpack.Entry{Key: "timeout", Value: opts.Timeout.Milliseconds()})
 		}
-		m = append(m, mpEntry{"flags", flags})
+		m = append(m, msgpack.Entry{Key: "flags", Value: flags})
 	}
 	return m
 }
@@ -112,16 +113,16 @@ func nonNil(s []string) []string {
 }
 
 // packetTree is the reference's packet object {type, data, nsp}.
-func (a *Adapter) packetTree(p *socketio.Packet) (mpMap, error) {
+func (a *Adapter) packetTree(p *socketio.Packet) (msgpack.Map, error) {
 	data, atts, err := p.Payload()
 	if err != nil {
 		return nil, err
 	}
-	tree, err := jsonToTree(data, atts)
+	tree, err := msgpack.FromJSON(data, atts)
 	if err != nil {
 		return nil, err
 	}
-	return mpMap{{"type", int64(packetEvent)}, {"data", tree}, {"nsp", a.nsp.Name()}}, nil
+	return msgpack.Map{{Key: "type", Value: int64(packetEvent)}, {Key: "data", Value: tree}, {Key: "nsp", Value: a.nsp.Name()}}, nil
 }
 
 // Broadcast delivers p locally, then publishes it to the other nodes
@@ -137,7 +138,7 @@ func (a *Adapter) Broadcast(p *socketio.Packet, opts *socketio.BroadcastOptions)
 	if err != nil {
 		return err
 	}
-	msg, err := mpAppend(nil, []any{a.c.uid, pt, wireOpts(opts, true)})
+	msg, err := msgpack.Append(nil, []any{a.c.uid, pt, wireOpts(opts, true)})
 	if err != nil {
 		return err
 	}
@@ -164,9 +165,9 @@ func (a *Adapter) BroadcastWithAck(p *socketio.Packet, opts *socketio.BroadcastO
 		return 0, err
 	}
 	id := randomID(6)
-	msg, err := mpAppend(nil, mpMap{
-		{"uid", a.c.uid}, {"requestId", id}, {"type", int64(reqBroadcast)},
-		{"packet", pt}, {"opts", wireOpts(opts, true)},
+	msg, err := msgpack.Append(nil, msgpack.Map{
+		{Key: "uid", Value: a.c.uid}, {Key: "requestId", Value: id}, {Key: "type", Value: int64(reqBroadcast)},
+		{Key: "packet", Value: pt}, {Key: "opts", Value: wireOpts(opts, true)},
 	})
 	if err != nil {
 		return 0, err
@@ -198,7 +199,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts *socketio.BroadcastOpti
 	if opts.Local {
 		return local, nil
 	}
-	r, err := a.ask(ctx, reqRemoteFetch, mpMap{{"opts", wireOpts(opts, false)}})
+	r, err := a.ask(ctx, reqRemoteFetch, msgpack.Map{{Key: "opts", Value: wireOpts(opts, false)}})
 	if r == nil {
 		return local, err
 	}
@@ -227,7 +228,7 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 // ask publishes a JSON request and waits for the other nodes' answers.
 // It returns nil when there is no other node (or Redis is down, with the
 // error).
-func (a *Adapter) ask(ctx context.Context, typ int, fields mpMap) (*request, error) {
+func (a *Adapter) ask(ctx context.Context, typ int, fields msgpack.Map) (*request, error) {
 	nodes, err := a.c.serverCount(ctx, a.requestChannel)
 	if err != nil {
 		return nil, fmt.Errorf("redisadapter: cluster unavailable, local answer only: %w", err)
@@ -237,9 +238,9 @@ func (a *Adapter) ask(ctx context.Context, typ int, fields mpMap) (*request, err
 	}
 	id := randomID(6)
 	r := &request{typ: typ, numSub: nodes - 1, done: make(chan struct{})}
-	body := mpMap{{"uid", a.c.uid}, {"requestId", id}, {"type", int64(typ)}}
+	body := msgpack.Map{{Key: "uid", Value: a.c.uid}, {Key: "requestId", Value: id}, {Key: "type", Value: int64(typ)}}
 	body = append(body, fields...)
-	msg, err := treeToJSON(nil, body, new([][]byte))
+	msg, err := msgpack.AppendJSON(nil, body, new([][]byte))
 	if err != nil {
 		return nil, err
 	}
@@ -267,9 +268,9 @@ func (a *Adapter) ask(ctx context.Context, typ int, fields mpMap) (*request, err
 }
 
 // publishSimple publishes a JSON request that expects no answer.
-func (a *Adapter) publishSimple(typ int, fields mpMap) error {
-	body := append(mpMap{{"uid", a.c.uid}, {"type", int64(typ)}}, fields...)
-	msg, err := treeToJSON(nil, body, new([][]byte))
+func (a *Adapter) publishSimple(typ int, fields msgpack.Map) error {
+	body := append(msgpack.Map{{Key: "uid", Value: a.c.uid}, {Key: "type", Value: int64(typ)}}, fields...)
+	msg, err := msgpack.AppendJSON(nil, body, new([][]byte))
 	if err != nil {
 		return err
 	}
@@ -283,7 +284,7 @@ func (a *Adapter) AddSockets(opts *socketio.BroadcastOptions, rooms []string) er
 	if opts.Local {
 		return nil
 	}
-	return a.publishSimple(reqRemoteJoin, mpMap{{"opts", wireOpts(opts, false)}, {"rooms", nonNil(rooms)}})
+	return a.publishSimple(reqRemoteJoin, msgpack.Map{{Key: "opts", Value: wireOpts(opts, false)}, {Key: "rooms", Value: nonNil(rooms)}})
 }
 
 // DelSockets makes the selected sockets leave rooms, here and elsewhere.
@@ -292,7 +293,7 @@ func (a *Adapter) DelSockets(opts *socketio.BroadcastOptions, rooms []string) er
 	if opts.Local {
 		return nil
 	}
-	return a.publishSimple(reqRemoteLeave, mpMap{{"opts", wireOpts(opts, false)}, {"rooms", nonNil(rooms)}})
+	return a.publishSimple(reqRemoteLeave, msgpack.Map{{Key: "opts", Value: wireOpts(opts, false)}, {Key: "rooms", Value: nonNil(rooms)}})
 }
 
 // DisconnectSockets disconnects the selected sockets, here and elsewhere.
@@ -300,7 +301,7 @@ func (a *Adapter) DisconnectSockets(opts *socketio.BroadcastOptions, closeConn b
 	// Publish first: disconnecting locally changes the rooms opts select.
 	var err error
 	if !opts.Local {
-		err = a.publishSimple(reqRemoteDisconnect, mpMap{{"opts", wireOpts(opts, false)}, {"close", closeConn}})
+		err = a.publishSimple(reqRemoteDisconnect, msgpack.Map{{Key: "opts", Value: wireOpts(opts, false)}, {Key: "close", Value: closeConn}})
 	}
 	_ = a.MemoryAdapter.DisconnectSockets(opts, closeConn)
 	return err
@@ -316,9 +317,9 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, p *socketio.Packet, wantAc
 		return nil, errors.New("redisadapter: server-side events cannot carry binary data")
 	}
 	if !wantAck {
-		return nil, a.publishSimple(reqServerSideEmit, mpMap{{"data", json.RawMessage(data)}})
+		return nil, a.publishSimple(reqServerSideEmit, msgpack.Map{{Key: "data", Value: json.RawMessage(data)}})
 	}
-	r, err := a.ask(ctx, reqServerSideEmit, mpMap{{"data", json.RawMessage(data)}})
+	r, err := a.ask(ctx, reqServerSideEmit, msgpack.Map{{Key: "data", Value: json.RawMessage(data)}})
 	if r == nil {
 		return nil, err
 	}
@@ -336,7 +337,7 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) {
 	if room := strings.TrimSuffix(channel[len(a.channel):], "#"); room != "" && a.MemoryAdapter.RoomSize(room) == 0 {
 		return // no local member: skip decoding
 	}
-	v, err := mpDecode(payload)
+	v, err := msgpack.Decode(payload)
 	if err != nil {
 		a.c.log.Debug("ignoring malformed broadcast", "err", err)
 		return
@@ -348,8 +349,8 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) {
 	if uid, _ := msg[0].(string); uid == a.c.uid {
 		return
 	}
-	pkt, _ := msg[1].(mpMap)
-	o, _ := msg[2].(mpMap)
+	pkt, _ := msg[1].(msgpack.Map)
+	o, _ := msg[2].(msgpack.Map)
 	p, err := a.remotePacket(pkt, socketio.NoAck)
 	if err != nil || p == nil {
 		a.c.log.Debug("ignoring broadcast", "err", err)
@@ -360,18 +361,18 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) {
 
 // remotePacket rebuilds a packet {type, data, nsp} of this namespace;
 // nil if it belongs to another.
-func (a *Adapter) remotePacket(pkt mpMap, ackID int64) (*socketio.Packet, error) {
+func (a *Adapter) remotePacket(pkt msgpack.Map, ackID int64) (*socketio.Packet, error) {
 	if pkt == nil {
 		return nil, errors.New("no packet")
 	}
 	nsp := "/"
-	if v, ok := pkt.get("nsp"); ok && v != nil {
+	if v, ok := pkt.Get("nsp"); ok && v != nil {
 		nsp, _ = v.(string)
 	}
 	if nsp != a.nsp.Name() {
 		return nil, nil
 	}
-	d, _ := pkt.get("data")
+	d, _ := pkt.Get("data")
 	data, _ := d.([]any)
 	if len(data) == 0 {
 		return nil, errors.New("packet without data")
@@ -381,7 +382,7 @@ func (a *Adapter) remotePacket(pkt mpMap, ackID int64) (*socketio.Packet, error)
 		return nil, errors.New("event name is not a string")
 	}
 	var atts [][]byte
-	js, err := treeToJSON(nil, data[1:], &atts)
+	js, err := msgpack.AppendJSON(nil, data[1:], &atts)
 	if err != nil {
 		return nil, err
 	}
@@ -393,15 +394,15 @@ func (a *Adapter) remotePacket(pkt mpMap, ackID int64) (*socketio.Packet, error)
 }
 
 // readOpts reads {rooms, except, flags}.
-func readOpts(o mpMap) *socketio.BroadcastOptions {
+func readOpts(o msgpack.Map) *socketio.BroadcastOptions {
 	opts := &socketio.BroadcastOptions{}
-	r, _ := o.get("rooms")
+	r, _ := o.Get("rooms")
 	opts.Rooms = strs(r)
-	e, _ := o.get("except")
+	e, _ := o.Get("except")
 	opts.Except = strs(e)
-	if f, ok := o.get("flags"); ok {
-		if fm, ok := f.(mpMap); ok {
-			v, _ := fm.get("volatile")
+	if f, ok := o.Get("flags"); ok {
+		if fm, ok := f.(msgpack.Map); ok {
+			v, _ := fm.Get("volatile")
 			opts.Volatile = v == true
 		}
 	}

@@ -4,38 +4,22 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/switchboard/switchboard/internal/msgpack"
 	"github.com/switchboard/switchboard/socketio"
 )
 
 // decodeRequest reads a request or response: JSON when it starts with
 // '{', MessagePack otherwise (as the reference decides).
-func decodeRequest(payload []byte) (mpMap, bool) {
+func decodeRequest(payload []byte) (msgpack.Map, bool) {
 	var v any
 	var err error
 	if len(payload) > 0 && payload[0] == '{' {
-		v, err = jsonToTree(payload, nil)
+		v, err = msgpack.FromJSON(payload, nil)
 	} else {
-		v, err = mpDecode(payload)
+		v, err = msgpack.Decode(payload)
 	}
-	m, ok := v.(mpMap)
+	m, ok := v.(msgpack.Map)
 	return m, err == nil && ok
-}
-
-func (m mpMap) str(key string) string {
-	v, _ := m.get(key)
-	s, _ := v.(string)
-	return s
-}
-
-func (m mpMap) int(key string) (int64, bool) {
-	v, _ := m.get(key)
-	switch t := v.(type) {
-	case int64:
-		return t, true
-	case float64:
-		return int64(t), t == float64(int64(t))
-	}
-	return 0, false
 }
 
 func (a *Adapter) onRequestOrResponse(channel string, payload []byte) {
@@ -53,50 +37,50 @@ func (a *Adapter) onRequestOrResponse(channel string, payload []byte) {
 
 // respond answers a request, on the shared response channel or, with
 // PublishOnSpecificResponseChannel, on the requester's own.
-func (a *Adapter) respond(req mpMap, body []byte) {
+func (a *Adapter) respond(req msgpack.Map, body []byte) {
 	ch := a.responseChannel
 	if a.c.opts.PublishOnSpecificResponseChannel {
-		ch += req.str("uid") + "#"
+		ch += req.Str("uid") + "#"
 	}
 	a.c.send(ch, body)
 }
 
-func (a *Adapter) respondJSON(req mpMap, body mpMap) {
-	b, err := treeToJSON(nil, body, new([][]byte))
+func (a *Adapter) respondJSON(req msgpack.Map, body msgpack.Map) {
+	b, err := msgpack.AppendJSON(nil, body, new([][]byte))
 	if err == nil {
 		a.respond(req, b)
 	}
 }
 
-func (a *Adapter) onRequest(req mpMap) {
-	if req.str("uid") == a.c.uid {
+func (a *Adapter) onRequest(req msgpack.Map) {
+	if req.Str("uid") == a.c.uid {
 		return // our own request: applied locally already
 	}
-	typ, _ := req.int("type")
-	id, _ := req.get("requestId")
-	optsTree, hasOpts := req.get("opts")
-	om, _ := optsTree.(mpMap)
+	typ, _ := req.Int("type")
+	id, _ := req.Get("requestId")
+	optsTree, hasOpts := req.Get("opts")
+	om, _ := optsTree.(msgpack.Map)
 	opts := readOpts(om)
 	switch typ {
 	case reqSockets:
-		r, _ := req.get("rooms")
+		r, _ := req.Get("rooms")
 		var ids []string
 		a.MemoryAdapter.Apply(&socketio.BroadcastOptions{Rooms: strs(r)}, func(s *socketio.Socket) { ids = append(ids, s.ID()) })
-		a.respondJSON(req, mpMap{{"requestId", id}, {"sockets", nonNil(ids)}})
+		a.respondJSON(req, msgpack.Map{{Key: "requestId", Value: id}, {Key: "sockets", Value: nonNil(ids)}})
 	case reqAllRooms:
-		a.respondJSON(req, mpMap{{"requestId", id}, {"rooms", nonNil(a.MemoryAdapter.Rooms())}})
+		a.respondJSON(req, msgpack.Map{{Key: "requestId", Value: id}, {Key: "rooms", Value: nonNil(a.MemoryAdapter.Rooms())}})
 	case reqRemoteJoin, reqRemoteLeave, reqRemoteDisconnect:
 		if !hasOpts { // the older form naming one socket
-			sid := req.str("sid")
+			sid := req.Str("sid")
 			opts = &socketio.BroadcastOptions{Rooms: []string{sid}}
 			if sid == "" || a.MemoryAdapter.RoomSize(sid) == 0 {
 				return
 			}
-			defer a.respondJSON(req, mpMap{{"requestId", id}})
+			defer a.respondJSON(req, msgpack.Map{{Key: "requestId", Value: id}})
 		}
-		rooms, _ := req.get("rooms")
+		rooms, _ := req.Get("rooms")
 		roomList := strs(rooms)
-		if r := req.str("room"); r != "" {
+		if r := req.Str("room"); r != "" {
 			roomList = append(roomList, r)
 		}
 		switch typ {
@@ -105,7 +89,7 @@ func (a *Adapter) onRequest(req mpMap) {
 		case reqRemoteLeave:
 			_ = a.MemoryAdapter.DelSockets(opts, roomList)
 		default:
-			closeConn, _ := req.get("close")
+			closeConn, _ := req.Get("close")
 			_ = a.MemoryAdapter.DisconnectSockets(opts, closeConn == true)
 		}
 	case reqRemoteFetch:
@@ -131,8 +115,8 @@ func nonNilSockets(s []*socketio.RemoteSocket) []*socketio.RemoteSocket {
 	return s
 }
 
-func (a *Adapter) onServerSideEmit(req mpMap, id any) {
-	d, _ := req.get("data")
+func (a *Adapter) onServerSideEmit(req msgpack.Map, id any) {
+	d, _ := req.Get("data")
 	data, _ := d.([]any)
 	if len(data) == 0 {
 		return
@@ -141,7 +125,7 @@ func (a *Adapter) onServerSideEmit(req mpMap, id any) {
 	if !ok {
 		return
 	}
-	js, err := treeToJSON(nil, data[1:], new([][]byte))
+	js, err := msgpack.AppendJSON(nil, data[1:], new([][]byte))
 	if err != nil {
 		return
 	}
@@ -157,7 +141,7 @@ func (a *Adapter) onServerSideEmit(req mpMap, id any) {
 				b = []byte("null")
 			}
 			// Always on the shared channel, as the reference does.
-			body, _ := treeToJSON(nil, mpMap{{"type", int64(reqServerSideEmit)}, {"requestId", id}, {"data", json.RawMessage(b)}}, new([][]byte))
+			body, _ := msgpack.AppendJSON(nil, msgpack.Map{{Key: "type", Value: int64(reqServerSideEmit)}, {Key: "requestId", Value: id}, {Key: "data", Value: json.RawMessage(b)}}, new([][]byte))
 			a.c.send(a.responseChannel, body)
 		}
 	}
@@ -166,17 +150,17 @@ func (a *Adapter) onServerSideEmit(req mpMap, id any) {
 
 // onBroadcastWithAck delivers another node's acknowledged broadcast to
 // the local sockets and reports the count and each answer.
-func (a *Adapter) onBroadcastWithAck(req, om mpMap, opts *socketio.BroadcastOptions) {
-	id, _ := req.get("requestId")
-	pt, _ := req.get("packet")
-	pm, _ := pt.(mpMap)
+func (a *Adapter) onBroadcastWithAck(req, om msgpack.Map, opts *socketio.BroadcastOptions) {
+	id, _ := req.Get("requestId")
+	pt, _ := req.Get("packet")
+	pm, _ := pt.(msgpack.Map)
 	p, err := a.remotePacket(pm, a.nsp.NewAckID())
 	if err != nil || p == nil {
 		return
 	}
 	_, _ = a.MemoryAdapter.BroadcastWithAck(p, opts,
 		func(n int) {
-			a.respondJSON(req, mpMap{{"type", int64(reqBroadcastClientCount)}, {"requestId", id}, {"clientCount", int64(n)}})
+			a.respondJSON(req, msgpack.Map{{Key: "type", Value: int64(reqBroadcastClientCount)}, {Key: "requestId", Value: id}, {Key: "clientCount", Value: int64(n)}})
 		},
 		func(args socketio.Args, err error) {
 			if err != nil {
@@ -184,35 +168,35 @@ func (a *Adapter) onBroadcastWithAck(req, om mpMap, opts *socketio.BroadcastOpti
 			}
 			var first any
 			if args.Len() > 0 {
-				if first, err = jsonToTree(args.Raw(0), args.Attachments()); err != nil {
+				if first, err = msgpack.FromJSON(args.Raw(0), args.Attachments()); err != nil {
 					return
 				}
 			}
-			b, err := mpAppend(nil, mpMap{{"type", int64(reqBroadcastAck)}, {"requestId", id}, {"packet", first}})
+			b, err := msgpack.Append(nil, msgpack.Map{{Key: "type", Value: int64(reqBroadcastAck)}, {Key: "requestId", Value: id}, {Key: "packet", Value: first}})
 			if err == nil {
 				a.respond(req, b)
 			}
 		})
 }
 
-func (a *Adapter) onResponse(res mpMap) {
-	id := res.str("requestId")
+func (a *Adapter) onResponse(res msgpack.Map) {
+	id := res.Str("requestId")
 	if id == "" {
 		return
 	}
 	a.mu.Lock()
 	if ar := a.acks[id]; ar != nil {
 		a.mu.Unlock()
-		typ, _ := res.int("type")
+		typ, _ := res.Int("type")
 		switch typ {
 		case reqBroadcastClientCount:
-			if n, ok := res.int("clientCount"); ok {
+			if n, ok := res.Int("clientCount"); ok {
 				ar.onCount(int(n))
 			}
 		case reqBroadcastAck:
-			pkt, _ := res.get("packet")
+			pkt, _ := res.Get("packet")
 			var atts [][]byte
-			js, err := treeToJSON(append([]byte(nil), '['), pkt, &atts)
+			js, err := msgpack.AppendJSON(append([]byte(nil), '['), pkt, &atts)
 			if err != nil {
 				return
 			}
@@ -230,10 +214,10 @@ func (a *Adapter) onResponse(res mpMap) {
 	switch r.typ {
 	case reqRemoteFetch:
 		r.got++
-		s, _ := res.get("sockets")
+		s, _ := res.Get("sockets")
 		list, _ := s.([]any)
 		for _, e := range list {
-			b, err := treeToJSON(nil, e, new([][]byte))
+			b, err := msgpack.AppendJSON(nil, e, new([][]byte))
 			if err != nil {
 				continue
 			}
@@ -244,12 +228,12 @@ func (a *Adapter) onResponse(res mpMap) {
 		}
 	case reqAllRooms:
 		r.got++
-		rooms, _ := res.get("rooms")
+		rooms, _ := res.Get("rooms")
 		r.rooms = append(r.rooms, strs(rooms)...)
 	case reqServerSideEmit:
 		r.got++
-		d, _ := res.get("data")
-		b, err := treeToJSON(append([]byte(nil), '['), d, new([][]byte))
+		d, _ := res.Get("data")
+		b, err := msgpack.AppendJSON(append([]byte(nil), '['), d, new([][]byte))
 		if err != nil {
 			return
 		}

@@ -1,4 +1,8 @@
-package redisadapter
+// Package msgpack is the MessagePack codec of the wire formats that
+// notepack.io writes: the messages of @socket.io/redis-adapter and the
+// packets of socket.io-msgpack-parser. It also converts between its value
+// trees and Socket.IO arguments (JSON with binary attachments).
+package msgpack
 
 import (
 	"bytes"
@@ -10,27 +14,27 @@ import (
 	"time"
 )
 
-// The cluster messages are MessagePack as notepack.io (the codec of
+// The messages are MessagePack as notepack.io (the codec of
 // @socket.io/redis-adapter) writes it: integers in their smallest form,
 // other numbers as float64, Buffers as bin, objects as maps with string
 // keys in insertion order. Decoded values are trees of:
 //
 //	nil, bool, int64, uint64 (above MaxInt64 only), float64, string,
-//	[]byte, []any, mpMap
+//	[]byte, []any, Map
 //
-// mpMap keeps key order so that a JavaScript object crosses the cluster
+// Map keeps key order so that a JavaScript object crosses the cluster
 // with its keys in the order the sender wrote them.
 
-// mpMap is a MessagePack map with its key order.
-type mpMap []mpEntry
+// Map is a MessagePack map with its key order.
+type Map []Entry
 
-type mpEntry struct {
+type Entry struct {
 	Key   string
 	Value any
 }
 
 // get returns the value for key, or nil.
-func (m mpMap) get(key string) (any, bool) {
+func (m Map) Get(key string) (any, bool) {
 	for _, e := range m {
 		if e.Key == key {
 			return e.Value, true
@@ -39,15 +43,23 @@ func (m mpMap) get(key string) (any, bool) {
 	return nil, false
 }
 
-// maxDepth bounds nesting so that a hostile message cannot exhaust the
+// MaxDepth bounds nesting so that a hostile message cannot exhaust the
 // stack.
-const maxDepth = 64
+const MaxDepth = 64
 
 var errShort = errors.New("msgpack: truncated data")
 
-// mpDecode decodes one value that must span all of b.
-func mpDecode(b []byte) (any, error) {
-	d := decoder{b: b}
+// Decode decodes one value that must span all of b, with arrays and maps
+// nested at most MaxDepth deep.
+func Decode(b []byte) (any, error) {
+	return DecodeDepth(b, MaxDepth)
+}
+
+// DecodeDepth is Decode with arrays and maps nested at most maxDepth deep
+// (the outermost container is at depth 0). A length prefix is checked
+// against the bytes that remain before anything is allocated for it.
+func DecodeDepth(b []byte, maxDepth int) (any, error) {
+	d := decoder{b: b, max: maxDepth}
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
@@ -59,8 +71,9 @@ func mpDecode(b []byte) (any, error) {
 }
 
 type decoder struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	max int // deepest container allowed
 }
 
 func (d *decoder) take(n int) ([]byte, error) {
@@ -84,10 +97,10 @@ func (d *decoder) uint(n int) (uint64, error) {
 	return v, nil
 }
 
+// ErrTooDeep reports containers nested deeper than the decoder allows.
+var ErrTooDeep = errors.New("msgpack: nesting too deep")
+
 func (d *decoder) value(depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, errors.New("msgpack: nesting too deep")
-	}
 	s, err := d.take(1)
 	if err != nil {
 		return nil, err
@@ -127,7 +140,7 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return d.ext(int(min(n, math.MaxInt32)))
+		return d.ext(int(min(n, math.MaxInt32)), false)
 	case 0xca:
 		n, err := d.uint(4)
 		return float64(math.Float32frombits(uint32(n))), err
@@ -146,7 +159,7 @@ func (d *decoder) value(depth int) (any, error) {
 		shift := 64 - 8*size
 		return int64(n<<shift) >> shift, err
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
-		return d.ext(1 << (c - 0xd4))
+		return d.ext(1<<(c-0xd4), true)
 	case 0xd9, 0xda, 0xdb:
 		n, err := d.uint(1 << (c - 0xd9))
 		if err != nil {
@@ -177,26 +190,37 @@ func (d *decoder) str(n int) (any, error) {
 	return string(b), nil
 }
 
+// growCap bounds the capacity allocated up front for a container: its
+// declared length is checked against the remaining bytes, but one byte of
+// input must not make 16 bytes of slice before anything is decoded.
+const growCap = 256
+
 func (d *decoder) arrayN(n, depth int) (any, error) {
+	if depth > d.max {
+		return nil, ErrTooDeep
+	}
 	if n > len(d.b)-d.i { // each element takes at least one byte
 		return nil, errShort
 	}
-	out := make([]any, n)
-	for i := range out {
+	out := make([]any, 0, min(n, growCap))
+	for range n {
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = v
+		out = append(out, v)
 	}
 	return out, nil
 }
 
 func (d *decoder) mapN(n, depth int) (any, error) {
+	if depth > d.max {
+		return nil, ErrTooDeep
+	}
 	if n > (len(d.b)-d.i)/2 {
 		return nil, errShort
 	}
-	out := make(mpMap, 0, n)
+	out := make(Map, 0, min(n, growCap))
 	for range n {
 		k, err := d.value(depth + 1)
 		if err != nil {
@@ -215,15 +239,22 @@ func (d *decoder) mapN(n, depth int) (any, error) {
 		default:
 			return nil, fmt.Errorf("msgpack: unsupported map key %T", k)
 		}
-		out = append(out, mpEntry{key, v})
+		out = append(out, Entry{key, v})
 	}
 	return out, nil
 }
 
-// ext decodes notepack's extensions: type 0 is `undefined` (nil here),
-// type -1 a timestamp (an ISO string, as JSON.stringify writes a Date).
+// ext decodes notepack's extensions (both 2.x, which socket.io-msgpack-parser
+// uses, and 3.x, which decodes what 2.x wrote):
+//   - type 0 in a variable-length ext (c7-c9): an ArrayBuffer or typed
+//     array, which is binary ([]byte). Browsers send all their binary so.
+//   - type 0 in fixext 1: `undefined` (nil here).
+//   - type 0 in fixext 8: a Date as milliseconds (hi, lo uint32), notepack
+//     2.x's encoding; type -1: a timestamp. Both become an ISO string, as
+//     JSON.stringify writes a Date.
+//
 // Other types are skipped as nil.
-func (d *decoder) ext(n int) (any, error) {
+func (d *decoder) ext(n int, fixed bool) (any, error) {
 	ts, err := d.take(1)
 	if err != nil {
 		return nil, err
@@ -231,6 +262,16 @@ func (d *decoder) ext(n int) (any, error) {
 	data, err := d.take(n)
 	if err != nil {
 		return nil, err
+	}
+	if ts[0] == 0 {
+		switch {
+		case !fixed:
+			return bytes.Clone(data), nil
+		case n == 8:
+			ms := int64(int32(binary.BigEndian.Uint32(data)))<<32 | int64(binary.BigEndian.Uint32(data[4:]))
+			return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z"), nil
+		}
+		return nil, nil
 	}
 	if int8(ts[0]) != -1 {
 		return nil, nil
@@ -250,10 +291,10 @@ func (d *decoder) ext(n int) (any, error) {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z"), nil
 }
 
-// mpAppend appends v's encoding to b, choosing formats as notepack.io
+// Append appends v's encoding to b, choosing formats as notepack.io
 // does. It accepts the decoded types plus int, []string and
 // map[string]any-free structures built by this package.
-func mpAppend(b []byte, v any) ([]byte, error) {
+func Append(b []byte, v any) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
 		return append(b, 0xc0), nil
@@ -263,14 +304,14 @@ func mpAppend(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, 0xc2), nil
 	case int:
-		return mpInt(b, int64(t)), nil
+		return AppendInt(b, int64(t)), nil
 	case int64:
-		return mpInt(b, t), nil
+		return AppendInt(b, t), nil
 	case uint64:
 		return binary.BigEndian.AppendUint64(append(b, 0xcf), t), nil
 	case float64:
 		if t == math.Trunc(t) && t >= -(1<<63) && t < 1<<63 && !math.IsInf(t, 0) {
-			return mpInt(b, int64(t)), nil // notepack writes integral numbers as integers
+			return AppendInt(b, int64(t)), nil // notepack writes integral numbers as integers
 		}
 		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(t)), nil
 	case string:
@@ -298,21 +339,21 @@ func mpAppend(b []byte, v any) ([]byte, error) {
 		}
 		return append(b, t...), nil
 	case []string:
-		b = mpArrayHeader(b, len(t))
+		b = AppendArrayHeader(b, len(t))
 		for _, s := range t {
-			b, _ = mpAppend(b, s)
+			b, _ = Append(b, s)
 		}
 		return b, nil
 	case []any:
-		b = mpArrayHeader(b, len(t))
+		b = AppendArrayHeader(b, len(t))
 		for _, e := range t {
 			var err error
-			if b, err = mpAppend(b, e); err != nil {
+			if b, err = Append(b, e); err != nil {
 				return nil, err
 			}
 		}
 		return b, nil
-	case mpMap:
+	case Map:
 		n := len(t)
 		switch {
 		case n < 0x10:
@@ -323,9 +364,9 @@ func mpAppend(b []byte, v any) ([]byte, error) {
 			b = binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
 		}
 		for _, e := range t {
-			b, _ = mpAppend(b, e.Key)
+			b, _ = Append(b, e.Key)
 			var err error
-			if b, err = mpAppend(b, e.Value); err != nil {
+			if b, err = Append(b, e.Value); err != nil {
 				return nil, err
 			}
 		}
@@ -334,7 +375,7 @@ func mpAppend(b []byte, v any) ([]byte, error) {
 	return nil, fmt.Errorf("msgpack: cannot encode %T", v)
 }
 
-func mpArrayHeader(b []byte, n int) []byte {
+func AppendArrayHeader(b []byte, n int) []byte {
 	switch {
 	case n < 0x10:
 		return append(b, 0x90|byte(n))
@@ -345,7 +386,7 @@ func mpArrayHeader(b []byte, n int) []byte {
 	}
 }
 
-func mpInt(b []byte, v int64) []byte {
+func AppendInt(b []byte, v int64) []byte {
 	switch {
 	case v >= 0 && v < 0x80:
 		return append(b, byte(v))
@@ -367,4 +408,23 @@ func mpInt(b []byte, v int64) []byte {
 		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(v))
 	}
 	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(v))
+}
+
+// Str returns the string at key, or "".
+func (m Map) Str(key string) string {
+	v, _ := m.Get(key)
+	s, _ := v.(string)
+	return s
+}
+
+// Int returns the integral number at key.
+func (m Map) Int(key string) (int64, bool) {
+	v, _ := m.Get(key)
+	switch t := v.(type) {
+	case int64:
+		return t, true
+	case float64:
+		return int64(t), t == float64(int64(t))
+	}
+	return 0, false
 }

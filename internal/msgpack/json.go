@@ -1,4 +1,4 @@
-package redisadapter
+package msgpack
 
 import (
 	"bytes"
@@ -15,10 +15,10 @@ import (
 // with binary inline. These functions convert between the two, keeping
 // object key order and every byte of binary data.
 
-// jsonToTree parses JSON into a tree (see msgpack.go), replacing
+// FromJSON parses JSON into a tree (see msgpack.go), replacing
 // placeholders with their attachment. Integral numbers become int64, as
 // notepack encodes them.
-func jsonToTree(data []byte, attachments [][]byte) (any, error) {
+func FromJSON(data []byte, attachments [][]byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	v, err := jsonValue(dec, attachments, 0)
@@ -32,7 +32,7 @@ func jsonToTree(data []byte, attachments [][]byte) (any, error) {
 }
 
 func jsonValue(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
-	if depth > maxDepth {
+	if depth > MaxDepth {
 		return nil, errors.New("json: nesting too deep")
 	}
 	tok, err := dec.Token()
@@ -54,7 +54,7 @@ func jsonValue(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
 			_, err := dec.Token()
 			return out, err
 		case '{':
-			out := mpMap{}
+			out := Map{}
 			for dec.More() {
 				k, err := dec.Token()
 				if err != nil {
@@ -64,7 +64,7 @@ func jsonValue(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, mpEntry{k.(string), v})
+				out = append(out, Entry{k.(string), v})
 			}
 			if _, err := dec.Token(); err != nil {
 				return nil, err
@@ -92,12 +92,12 @@ func jsonValue(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
 	}
 }
 
-func placeholder(m mpMap, atts [][]byte) ([]byte, bool) {
+func placeholder(m Map, atts [][]byte) ([]byte, bool) {
 	if len(m) != 2 {
 		return nil, false
 	}
-	ph, _ := m.get("_placeholder")
-	num, _ := m.get("num")
+	ph, _ := m.Get("_placeholder")
+	num, _ := m.Get("num")
 	n, isInt := num.(int64)
 	if ph != true || !isInt || n < 0 || n >= int64(len(atts)) {
 		return nil, false
@@ -105,9 +105,9 @@ func placeholder(m mpMap, atts [][]byte) ([]byte, bool) {
 	return atts[n], true
 }
 
-// treeToJSON appends v as JSON to buf; binary values become placeholders
+// AppendJSON appends v as JSON to buf; binary values become placeholders
 // and are appended to atts.
-func treeToJSON(buf []byte, v any, atts *[][]byte) ([]byte, error) {
+func AppendJSON(buf []byte, v any, atts *[][]byte) ([]byte, error) {
 	switch t := v.(type) {
 	case nil:
 		return append(buf, "null"...), nil
@@ -143,12 +143,12 @@ func treeToJSON(buf []byte, v any, atts *[][]byte) ([]byte, error) {
 				buf = append(buf, ',')
 			}
 			var err error
-			if buf, err = treeToJSON(buf, e, atts); err != nil {
+			if buf, err = AppendJSON(buf, e, atts); err != nil {
 				return nil, err
 			}
 		}
 		return append(buf, ']'), nil
-	case mpMap:
+	case Map:
 		buf = append(buf, '{')
 		for i, e := range t {
 			if i > 0 {
@@ -157,7 +157,7 @@ func treeToJSON(buf []byte, v any, atts *[][]byte) ([]byte, error) {
 			k, _ := json.Marshal(e.Key)
 			buf = append(append(buf, k...), ':')
 			var err error
-			if buf, err = treeToJSON(buf, e.Value, atts); err != nil {
+			if buf, err = AppendJSON(buf, e.Value, atts); err != nil {
 				return nil, err
 			}
 		}

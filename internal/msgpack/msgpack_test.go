@@ -1,4 +1,4 @@
-package redisadapter
+package msgpack
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // vectors are JSON values ({"$bin": base64} for binary) covering every
@@ -33,15 +34,15 @@ var vectors = []string{
 // toTree converts a vector to a tree, $bin objects becoming []byte.
 func toTree(t *testing.T, js string) any {
 	t.Helper()
-	v, err := jsonToTree([]byte(js), nil)
+	v, err := FromJSON([]byte(js), nil)
 	if err != nil {
 		t.Fatalf("%.40s: %v", js, err)
 	}
 	var fix func(any) any
 	fix = func(v any) any {
 		switch x := v.(type) {
-		case mpMap:
-			if b, ok := x.get("$bin"); ok && len(x) == 1 {
+		case Map:
+			if b, ok := x.Get("$bin"); ok && len(x) == 1 {
 				raw, _ := base64.StdEncoding.DecodeString(b.(string))
 				return raw
 			}
@@ -84,7 +85,7 @@ func TestMsgpackMatchesNotepack(t *testing.T) {
 	for i, js := range vectors {
 		want, _ := hex.DecodeString(hexes[i])
 		tree := toTree(t, js)
-		got, err := mpAppend(nil, tree)
+		got, err := Append(nil, tree)
 		if err != nil {
 			t.Fatalf("%.60s: %v", js, err)
 		}
@@ -92,7 +93,7 @@ func TestMsgpackMatchesNotepack(t *testing.T) {
 			t.Errorf("%.60s:\n got %.80x\nwant %.80x", js, got, want)
 			continue
 		}
-		back, err := mpDecode(want)
+		back, err := Decode(want)
 		if err != nil {
 			t.Fatalf("%.60s: decode: %v", js, err)
 		}
@@ -106,7 +107,7 @@ func TestMsgpackMatchesNotepack(t *testing.T) {
 // and more as a garbled uint64; they are written as float64 here, which
 // notepack decodes exactly.
 func TestMsgpackLargeIntegral(t *testing.T) {
-	b, err := mpAppend(nil, 1e300)
+	b, err := Append(nil, 1e300)
 	if err != nil || hex.EncodeToString(b) != "cb7e37e43c8800759c" {
 		t.Fatalf("1e300 -> %x %v", b, err)
 	}
@@ -120,25 +121,34 @@ func TestMsgpackDecodeExtensions(t *testing.T) {
 		{"d40000", nil}, // notepack's undefined
 		{"d6ff00000000", "1970-01-01T00:00:00.000Z"},         // timestamp 32
 		{"d7ff0000000000000001", "1970-01-01T00:00:01.000Z"}, // timestamp 64
-		{"c7010500", nil},   // unknown ext: skipped
+		{"c7010500", nil}, // unknown ext: skipped
+		// notepack 2.x (socket.io-msgpack-parser): ArrayBuffers and typed
+		// arrays as ext type 0, Dates as fixext 8 type 0 (milliseconds).
+		{"c70300090807", []byte{9, 8, 7}},
+		{"c700 00", []byte{}},
+		{"c8010000" + strings.Repeat("ab", 256), bytes.Repeat([]byte{0xab}, 256)},
+		{"c90000000200" + "0102", []byte{1, 2}},
+		{"d700000000000000 03e8", "1970-01-01T00:00:01.000Z"},
+		{"d700ffffffff fffffc18", "1969-12-31T23:59:59.000Z"},
+		{"d700 00000198 a1b2c3d4", time.UnixMilli(0x198a1b2c3d4).UTC().Format("2006-01-02T15:04:05.000Z")},
 		{"ca3fc00000", 1.5}, // float32
 		{"cfffffffffffffffff", uint64(1<<64 - 1)},
 	} {
-		b, _ := hex.DecodeString(tt.in)
-		got, err := mpDecode(b)
+		b, _ := hex.DecodeString(strings.ReplaceAll(tt.in, " ", ""))
+		got, err := Decode(b)
 		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: got %#v %v, want %#v", tt.in, got, err, tt.want)
 		}
 	}
 	// Integer map keys become strings, as JavaScript object keys are.
-	got, err := mpDecode([]byte{0x81, 0x01, 0xa1, 'x'})
-	if err != nil || !reflect.DeepEqual(got, mpMap{{"1", "x"}}) {
+	got, err := Decode([]byte{0x81, 0x01, 0xa1, 'x'})
+	if err != nil || !reflect.DeepEqual(got, Map{{"1", "x"}}) {
 		t.Errorf("int key: %#v %v", got, err)
 	}
 }
 
 func TestMsgpackRejectsMalformed(t *testing.T) {
-	deep := bytes.Repeat([]byte{0x91}, maxDepth+2)
+	deep := bytes.Repeat([]byte{0x91}, MaxDepth+2)
 	for name, in := range map[string][]byte{
 		"empty":          {},
 		"truncated str":  {0xa5, 'a'},
@@ -152,7 +162,7 @@ func TestMsgpackRejectsMalformed(t *testing.T) {
 		"truncated ext":  {0xd7, 0xff, 0},
 		"truncated uint": {0xcf, 1},
 	} {
-		if v, err := mpDecode(in); err == nil {
+		if v, err := Decode(in); err == nil {
 			t.Errorf("%s: accepted as %#v", name, v)
 		}
 	}
@@ -163,20 +173,20 @@ func TestMsgpackRejectsMalformed(t *testing.T) {
 func TestArgsRoundTrip(t *testing.T) {
 	atts := [][]byte{{1, 2, 3}, {}, {0xff}}
 	in := `["ev",{"z":1,"a":[{"_placeholder":true,"num":0}],"m":{"_placeholder":true,"num":2}},{"_placeholder":true,"num":1},1.25,-7,"é\n\"",null,true,{"_placeholder":true,"num":9}]`
-	tree, err := jsonToTree([]byte(in), atts)
+	tree, err := FromJSON([]byte(in), atts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := mpAppend(nil, tree)
+	b, err := Append(nil, tree)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := mpDecode(b)
+	back, err := Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var gotAtts [][]byte
-	js, err := treeToJSON(nil, back, &gotAtts)
+	js, err := AppendJSON(nil, back, &gotAtts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,15 +207,15 @@ func FuzzMsgpackDecode(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, err := mpDecode(b)
+		v, err := Decode(b)
 		if err != nil {
 			return
 		}
 		// Whatever decodes converts to JSON and encodes again.
-		if _, err := treeToJSON(nil, v, new([][]byte)); err != nil {
+		if _, err := AppendJSON(nil, v, new([][]byte)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := mpAppend(nil, v); err != nil {
+		if _, err := Append(nil, v); err != nil {
 			t.Fatal(err)
 		}
 	})
