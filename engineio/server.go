@@ -249,6 +249,11 @@ func (s *Server) newSession(hs *Handshake, id string, ws *wsConn, key string) *S
 	if s.closed {
 		s.mu.Unlock()
 		s.admit.release(key)
+		// Closed for good before OnClose: a Close of the session (the
+		// handler has it) must not call OnClose a second time.
+		sess.mu.Lock()
+		sess.state = stateClosed
+		sess.mu.Unlock()
 		sess.ended.Store(true)
 		sess.handler.OnClose(ReasonServerShutdown, nil)
 		return nil
