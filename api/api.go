@@ -327,23 +327,38 @@ func querySelector(r *http.Request) (*selector, error) {
 	return &selector{Namespace: q.Get("namespace"), Rooms: q["room"], Except: q["except"]}, nil
 }
 
+// queryOperator reads a selector from r's query, checks it with check (if
+// not nil) and builds its operator. On bad input it answers 400 and
+// returns a nil operator.
+func (s *server) queryOperator(w http.ResponseWriter, r *http.Request, check func(*selector) error) (*selector, *socketio.BroadcastOperator) {
+	sel, err := querySelector(r)
+	if err == nil && check != nil {
+		err = check(sel)
+	}
+	var op *socketio.BroadcastOperator
+	if err == nil {
+		op, err = s.operator(sel)
+	}
+	if err != nil {
+		badInput(w, err)
+		return nil, nil
+	}
+	return sel, op
+}
+
 type roomInfo struct {
 	Name    string `json:"name"`
 	Sockets int    `json:"sockets"`
 }
 
 func (s *server) rooms(w http.ResponseWriter, r *http.Request) {
-	sel, err := querySelector(r)
-	if err == nil && (len(sel.Rooms) > 0 || len(sel.Except) > 0) {
-		err = &inputError{field: "room", msg: "rooms lists every room of a namespace: only namespace is accepted"}
-	}
-	if err != nil {
-		badInput(w, err)
-		return
-	}
-	op, err := s.operator(sel)
-	if err != nil {
-		badInput(w, err)
+	sel, op := s.queryOperator(w, r, func(sel *selector) error {
+		if len(sel.Rooms) > 0 || len(sel.Except) > 0 {
+			return &inputError{field: "room", msg: "rooms lists every room of a namespace: only namespace is accepted"}
+		}
+		return nil
+	})
+	if op == nil {
 		return
 	}
 	socks, ferr := op.FetchSockets(r.Context())
@@ -400,14 +415,8 @@ type handshakeInfo struct {
 var redacted = []string{"Cookie", "Authorization"}
 
 func (s *server) sockets(w http.ResponseWriter, r *http.Request) {
-	sel, err := querySelector(r)
-	if err != nil {
-		badInput(w, err)
-		return
-	}
-	op, err := s.operator(sel)
-	if err != nil {
-		badInput(w, err)
+	sel, op := s.queryOperator(w, r, nil)
+	if op == nil {
 		return
 	}
 	// Every node's sockets; the claims are known for this node's only

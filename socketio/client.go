@@ -66,13 +66,7 @@ func (c *client) OnMessage(data []byte, binary bool) {
 	}
 	p, err := decodePacket(data, &c.srv.opts.Limits)
 	if err != nil {
-		switch err {
-		case errTooManyAttachments:
-			c.srv.limitHits.hit(LimitMaxAttachments)
-		case errTooDeep:
-			c.srv.limitHits.hit(LimitMaxJSONDepth)
-		}
-		c.fail(err.Error())
+		c.failDecode(err)
 		return
 	}
 	if p.attachments > 0 {
@@ -178,6 +172,18 @@ func (c *client) OnUpgrade() {
 			o.TransportUpgraded(s)
 		}
 	}
+}
+
+// failDecode closes the connection over a packet that could not be
+// decoded, counting the parser limits it went over.
+func (c *client) failDecode(err error) {
+	switch err {
+	case errTooManyAttachments:
+		c.srv.limitHits.hit(LimitMaxAttachments)
+	case errTooDeep:
+		c.srv.limitHits.hit(LimitMaxJSONDepth)
+	}
+	c.fail(err.Error())
 }
 
 // fail handles a malformed packet: the connection is closed, its sockets

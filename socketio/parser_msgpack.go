@@ -66,13 +66,7 @@ func (c *client) onMsgpackMessage(data []byte, binary bool) {
 	}
 	p, err := decodeMsgpackPacket(data, &c.srv.opts.Limits)
 	if err != nil {
-		switch err {
-		case errTooManyAttachments:
-			c.srv.limitHits.hit(LimitMaxAttachments)
-		case errTooDeep:
-			c.srv.limitHits.hit(LimitMaxJSONDepth)
-		}
-		c.fail(err.Error())
+		c.failDecode(err)
 		return
 	}
 	c.dispatch(p)
