@@ -327,10 +327,12 @@ func TestMsgpackLegacyClient(t *testing.T) {
 func TestMsgpackRecovery(t *testing.T) {
 	srv, url := startServer(t, &Options{Parser: ParserMsgPack, ConnectionStateRecovery: &RecoveryOptions{}})
 	nsp := srv.Of("/")
-	nsp.OnConnection(func(s *Socket) { _ = s.Join("room") })
+	joined := make(chan struct{}, 1)
+	nsp.OnConnection(func(s *Socket) { _ = s.Join("room"); joined <- struct{}{} })
 	c := dial(t, url)
 	c.sendBinary(mp(t, msgpack.Map{kv("type", int64(0)), kv("nsp", "/")}))
 	got := c.readMsgpack()
+	<-joined // the handler runs after the CONNECT reply: wait before broadcasting
 	d, _ := got.Get("data")
 	sid, pid := d.(msgpack.Map).Str("sid"), d.(msgpack.Map).Str("pid")
 	if sid == "" || pid == "" {
