@@ -121,7 +121,7 @@ func (d *decoder) relay(n *yaml.Node, path string, out *[]RelayRule) {
 				hasTo = true
 				d.str(v, kp, &r.To)
 			case "rooms":
-				d.strings(v, kp, &r.Rooms)
+				d.optionalStrings(v, kp, &r.Rooms)
 			case "attach_sender":
 				d.boolean(v, kp, &r.AttachSender)
 			default:
@@ -150,11 +150,11 @@ func (d *decoder) rooms(n *yaml.Node, path string, r *Rooms) {
 		case "leave_event":
 			d.str(v, p, &r.LeaveEvent)
 		case "allow":
-			d.strings(v, p, &r.Allow)
+			d.optionalStrings(v, p, &r.Allow)
 		case "max_per_socket":
 			d.int(v, p, &r.MaxPerSocket)
 		case "auto_join":
-			d.strings(v, p, &r.AutoJoin)
+			d.optionalStrings(v, p, &r.AutoJoin)
 		default:
 			return false
 		}

@@ -354,6 +354,16 @@ func (d *decoder) strings(n *yaml.Node, path string, out *[]string) {
 	*out = list
 }
 
+// optionalStrings is strings for an omitempty field, where an empty list
+// means the same as none: it stores nil, so the config survives a
+// marshal/parse round trip unchanged.
+func (d *decoder) optionalStrings(n *yaml.Node, path string, out *[]string) {
+	d.strings(n, path, out)
+	if len(*out) == 0 {
+		*out = nil
+	}
+}
+
 func (d *decoder) root(n *yaml.Node, c *Config) {
 	d.mapping(n, "", func(key string, v *yaml.Node, p string) bool {
 		switch key {
@@ -462,9 +472,9 @@ func (d *decoder) cors(n *yaml.Node, path string, c *CORS) {
 		case "credentials":
 			d.boolean(v, p, &c.Credentials)
 		case "methods":
-			d.strings(v, p, &c.Methods)
+			d.optionalStrings(v, p, &c.Methods)
 		case "headers":
-			d.strings(v, p, &c.Headers)
+			d.optionalStrings(v, p, &c.Headers)
 		default:
 			return false
 		}
