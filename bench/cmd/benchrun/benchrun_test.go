@@ -75,6 +75,10 @@ func TestMergeAndExtraSections(t *testing.T) {
 		}
 		return r
 	}
+	slowed := func(r *result.Result, ops, p99 float64) *result.Result {
+		r.OpsPerS, r.P99Ms = ops, p99
+		return r
+	}
 	hold := &result.Hold{Procs: 2, Conns: 100, Established: 100, RoomSize: 10, Broadcasts: 5, Deliveries: 50, HoldS: 30,
 		Samples: []result.Sample{{T: 0, RSSKB: 1000, Threads: 5, FDs: 110}, {T: 10, RSSKB: 1100}, {T: 20, RSSKB: 1100}, {T: 30, RSSKB: 1120, Threads: 6, FDs: 110}}}
 	hold.Summarize(60)
@@ -82,6 +86,10 @@ func TestMergeAndExtraSections(t *testing.T) {
 		{Round: 1, Server: sb, Scenario: "slowconsumer-base", Result: slowRes(true, 0), Args: args("-scenario fanout -n 10 -k 500 -w 5 -slow 2 -slow-read")},
 		{Round: 1, Server: sb, Scenario: "slowconsumer-slow", Result: slowRes(false, 2), Args: args("-scenario fanout -n 10 -k 500 -w 5 -slow 2")},
 		{Round: 1, Server: node, Scenario: "slowconsumer-slow", Error: "boom"},
+		{Round: 2, Server: sb, Scenario: "slowconsumer-base", Result: slowed(slowRes(true, 0), 1200, 6), Args: args("-scenario fanout -n 10 -k 500 -w 5 -slow 2 -slow-read")},
+		{Round: 2, Server: sb, Scenario: "slowconsumer-slow", Result: slowed(slowRes(false, 2), 900, 12), Args: args("-scenario fanout -n 10 -k 500 -w 5 -slow 2")},
+		{Round: 3, Server: sb, Scenario: "slowconsumer-base", Result: slowed(slowRes(true, 0), 800, 10), Args: args("-scenario fanout -n 10 -k 500 -w 5 -slow 2 -slow-read")},
+		{Round: 3, Server: sb, Scenario: "slowconsumer-slow", Result: slowed(slowRes(false, 2), 1100, 4), Args: args("-scenario fanout -n 10 -k 500 -w 5 -slow 2")},
 		{Round: 1, Server: sb, Scenario: "manyconns", Result: &result.Result{Scenario: "hold", Hold: hold}, Args: args("-scenario hold -conns 100 -procs 2 -members 10 -sample 10s -hold 30s")},
 	}}
 	var files []string
@@ -96,13 +104,17 @@ func TestMergeAndExtraSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Rounds != 3 || len(rep.Runs) != 5 || rep.Runs[0].src == rep.Runs[1].src {
+	if rep.Rounds != 3 || len(rep.Runs) != 9 || rep.Runs[0].src == rep.Runs[1].src {
 		t.Fatalf("merged: %d rounds, %d runs", rep.Rounds, len(rep.Runs))
 	}
 	md := markdown(rep, rows(rep), "chart.svg", files[0])
 	for _, want := range []string{
-		"## Slow consumers", "| Switchboard | 2 not reading | 500 | 1,000 | 2.00 / 8.00 / 9.00 | 0 / 0 / 0 | 10.0 → 20.0 (30.0) | 2 of 2 |",
-		"| | *ratio* | | 1.00× |", "| Node.js | 2 not reading | | | | | | error: boom |",
+		"## Slow consumers", "| Switchboard | 1: 2 not reading | 500 | 1,000 | 2.00 / 8.00 / 9.00 | 0 / 0 / 0 | 10.0 → 20.0 (30.0) | 2 of 2 |",
+		"| Switchboard | 3: all reading | 500 | 800 | 2.00 / 10.0 / 9.00 |", "3 rounds, each running both",
+		// medians: all reading 1000 ops, p99 8; not reading 1000 ops, p99 8.
+		"| | *median*, all reading | 500 | 1,000 | 2.00 / 8.00 / 9.00 | | | |", "| | *median*, 2 not reading | 500 | 1,000 | 2.00 / 8.00 / 9.00 | | | |",
+		"| | *ratio* | | 1.00× | 1.00× / 1.00× / 1.00× |", "| Node.js | 1: 2 not reading | | | | | | error: boom |",
+		"- **Switchboard**: (round 3) 2 of the 2",
 		"2 of the 2 slow clients were disconnected by the server; 2 had their TCP connection closed by the server during the run, 10.5 s after the first broadcast (11.0 s after connecting, before the heartbeat could have dropped them (pingInterval + pingTimeout = 45 s after connecting)), when 400 broadcasts (0.0 MB each) had been sent",
 		"they found 300 broadcasts each (up to 0.0 MB, held by the kernel's socket buffers), the last of them sent 5.0 s into the run (5.5 s after connecting, before the heartbeat",
 		"the server closed them 5.5 s after their sockets stopped taking data, with 0.01 MiB queued for each beyond what the kernel held.",

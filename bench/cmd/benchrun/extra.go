@@ -11,8 +11,8 @@ import (
 )
 
 // The report's sections for the scenarios outside the core: slow
-// consumers and many connections. They run once, so there are no medians:
-// the last run of each server is shown.
+// consumers (every round, with medians of their own) and many connections
+// (run once: the last run of each server is shown).
 
 func isCore(key string) bool {
 	for _, sc := range scenarios(false) {
@@ -33,15 +33,7 @@ func hasExtra(rep *Report) bool {
 }
 
 // lastRun returns the last run of scenario key on srv, nil if none.
-func lastRun(rep *Report, key, srv string) *Run {
-	var out *Run
-	for i := range rep.Runs {
-		if r := &rep.Runs[i]; r.Scenario == key && r.Server == srv {
-			out = r
-		}
-	}
-	return out
-}
+func lastRun(rep *Report, key, srv string) *Run { return last(runsOf(rep, key, srv)) }
 
 // otherSources are the results files merged into rep besides its own.
 func otherSources(rep *Report) []*source {
@@ -135,19 +127,54 @@ func serverTitle(srv string) string {
 	return "Switchboard"
 }
 
+// runsOf returns the runs of scenario key on srv, in order.
+func runsOf(rep *Report, key, srv string) []*Run {
+	var out []*Run
+	for i := range rep.Runs {
+		if r := &rep.Runs[i]; r.Scenario == key && r.Server == srv {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// slowMedians are the medians of the fast clients' figures over a
+// server's successful runs of one slow-consumer scenario.
+type slowMedians struct {
+	n                      int
+	ops, p50, p99, max, bc float64
+}
+
+func medianOfRuns(runs []*Run) slowMedians {
+	var ops, p50, p99, mx, bc []float64
+	for _, r := range runs {
+		if r.Result == nil {
+			continue
+		}
+		x := r.Result
+		ops, p50, p99, mx = append(ops, x.OpsPerS), append(p50, x.P50Ms), append(p99, x.P99Ms), append(mx, x.MaxMs)
+		if x.Slow != nil {
+			bc = append(bc, float64(x.Slow.Broadcasts))
+		}
+	}
+	return slowMedians{n: len(ops), ops: median(ops), p50: median(p50), p99: median(p99), max: median(mx), bc: median(bc)}
+}
+
 func slowSection(rep *Report) string {
 	const baseKey, slowKey = "slowconsumer-base", "slowconsumer-slow"
-	type pair struct{ base, slow *Run }
+	type pair struct{ base, slow []*Run }
 	pairs := map[string]pair{}
 	var first *Run
+	rounds := 0
 	for _, srv := range []string{sb, node} {
-		p := pair{lastRun(rep, baseKey, srv), lastRun(rep, slowKey, srv)}
-		if p.base != nil || p.slow != nil {
+		p := pair{runsOf(rep, baseKey, srv), runsOf(rep, slowKey, srv)}
+		if len(p.base) > 0 || len(p.slow) > 0 {
 			pairs[srv] = p
+			rounds = max(rounds, len(p.base), len(p.slow))
 			if first == nil {
-				first = p.slow
+				first = last(p.slow)
 				if first == nil {
-					first = p.base
+					first = last(p.base)
 				}
 			}
 		}
@@ -167,16 +194,27 @@ func slowSection(rep *Report) string {
 	if d := flagValue(a, "-send-for"); d != "" {
 		sendFor = fmt.Sprintf(", sending stopped after %s", fmtDur(durOr(d, 0)))
 	}
+	how := "Run once per server, not a median"
+	if rounds > 1 {
+		how = fmt.Sprintf("%d rounds, each running both on both servers (all reading, then %s not reading); "+
+			"the *median* rows are medians over the rounds and the *ratio* rows compare them, as the pairs of single runs "+
+			"differ by ±10%% from one round to the next on this shared machine", rounds, orDash(slowN))
+	}
+	var prov []*Run
+	for _, srv := range []string{sb, node} {
+		prov = append(prov, pairs[srv].base...)
+		prov = append(prov, pairs[srv].slow...)
+	}
 	w("## Slow consumers\n\n")
 	w("The fanout scenario with clients that stop reading: %s clients in room `r`, up to %s broadcasts of ~100 B with W=%s in flight%s. "+
-		"Each server runs it twice, on a fresh process each time: all clients reading, then with %s of them joining and never reading again "+
+		"Each server runs it twice per round, on a fresh process each time: all clients reading, then with %s of them joining and never reading again "+
 		"(their TCP connections stay open). The figures are for %s clients, the same ones in both runs; the *ratio* rows are "+
 		"'%s not reading' / 'all reading'. Switchboard's documented policy (`socketio.max_buffered_bytes`, 1 MiB by default): volatile packets to a "+
 		"client that is not keeping up are dropped, and a client whose queue passes the bound is disconnected; socket.io has no such bound. "+
 		"Both servers also drop a client that does not answer its first ping, pingInterval + pingTimeout (25 s + 20 s) after it connected. "+
-		"Run once per server, not a median: %s\n\n",
+		"%s: %s\n\n",
 		orDash(n), commas(int64(atoi(flagValue(a, "-k")))), orDash(flagValue(a, "-w")), sendFor, orDash(slowN), fast, orDash(slowN),
-		provenance(pairs[sb].base, pairs[sb].slow, pairs[node].base, pairs[node].slow))
+		how, provenance(prov...))
 	w("| Server | Run | broadcasts sent | deliveries/s | latency p50 / p99 / max, ms | lost / dup / out of order | server RSS before → end of run (max during), MB | slow clients closed by the server |\n")
 	w("|---|---|---:|---:|---:|---:|---:|---|\n")
 	for _, srv := range []string{sb, node} {
@@ -184,14 +222,17 @@ func slowSection(rep *Report) string {
 		if !ok {
 			continue
 		}
-		row := func(label string, r *Run) *result.Result {
+		row := func(label string, r *Run) {
 			if r == nil {
 				w("| %s | %s | | | | | | not run |\n", serverTitle(srv), label)
-				return nil
+				return
+			}
+			if rounds > 1 {
+				label = fmt.Sprintf("%d: %s", r.Round, label)
 			}
 			if r.Result == nil {
 				w("| %s | %s | | | | | | error: %s |\n", serverTitle(srv), label, mdEscape(r.Error))
-				return nil
+				return
 			}
 			x := r.Result
 			closed := "–"
@@ -205,37 +246,65 @@ func slowSection(rep *Report) string {
 			w("| %s | %s | %s | %s | %s / %s / %s | %d / %d / %d | %s → %s (%s) | %s |\n", serverTitle(srv), label,
 				commas(broadcasts), num(x.OpsPerS), num(x.P50Ms), num(x.P99Ms), num(x.MaxMs),
 				x.Lost, x.Duplicates, x.OutOfOrder, mb(float64(x.RSSBeforeKB)), mb(float64(x.RSSAfterKB)), mb(float64(x.RSSMaxKB)), closed)
-			return x
 		}
-		x0 := row("all reading", p.base)
-		x1 := row(orDash(slowN)+" not reading", p.slow)
-		if x0 != nil && x1 != nil {
-			w("| | *ratio* | | %s | %s / %s / %s | | | |\n", ratio(x1.OpsPerS, x0.OpsPerS),
-				ratio(x1.P50Ms, x0.P50Ms), ratio(x1.P99Ms, x0.P99Ms), ratio(x1.MaxMs, x0.MaxMs))
+		for i := range max(len(p.base), len(p.slow)) {
+			row("all reading", at(p.base, i))
+			row(orDash(slowN)+" not reading", at(p.slow, i))
+		}
+		m0, m1 := medianOfRuns(p.base), medianOfRuns(p.slow)
+		if rounds > 1 {
+			for _, m := range []struct {
+				label string
+				m     slowMedians
+			}{{"all reading", m0}, {orDash(slowN) + " not reading", m1}} {
+				if m.m.n > 0 {
+					w("| | *median*, %s | %s | %s | %s / %s / %s | | | |\n", m.label, commas(int64(m.m.bc)),
+						num(m.m.ops), num(m.m.p50), num(m.m.p99), num(m.m.max))
+				}
+			}
+		}
+		if m0.n > 0 && m1.n > 0 {
+			w("| | *ratio* | | %s | %s / %s / %s | | | |\n", ratio(m1.ops, m0.ops),
+				ratio(m1.p50, m0.p50), ratio(m1.p99, m0.p99), ratio(m1.max, m0.max))
 		}
 	}
 	w("\n")
 	for _, srv := range []string{sb, node} {
 		p := pairs[srv]
-		if p.slow == nil || p.slow.Result == nil || p.slow.Result.Slow == nil {
+		r := last(p.slow)
+		if r == nil || r.Result == nil || r.Result.Slow == nil {
 			continue
 		}
-		story := slowStory(p.slow.Result)
-		if p.base != nil && p.base.Result != nil {
-			story += heldUp(p.base.Result, p.slow.Result)
+		story := slowStory(r.Result)
+		if base := at(p.base, len(p.slow)-1); base != nil && base.Result != nil {
+			story += heldUp(base.Result, r.Result)
+		}
+		if rounds > 1 {
+			story = fmt.Sprintf("(round %d) %s", r.Round, story)
 		}
 		w("- **%s**: %s\n", serverTitle(srv), story)
 	}
 	for _, srv := range []string{sb, node} {
 		p := pairs[srv]
-		for _, r := range []*Run{p.base, p.slow} {
-			if r != nil && r.Result != nil && (len(r.Result.Notes) > 0 || r.Result.Errors > 0) {
-				w("- %s, %s: errors %d; %s\n", serverTitle(srv), r.Scenario, r.Result.Errors, mdEscape(strings.Join(r.Result.Notes, "; ")))
+		for _, r := range append(slices.Clone(p.base), p.slow...) {
+			if r.Result != nil && (len(r.Result.Notes) > 0 || r.Result.Errors > 0) {
+				w("- %s, %s, round %d: errors %d; %s\n", serverTitle(srv), r.Scenario, r.Round, r.Result.Errors, mdEscape(strings.Join(r.Result.Notes, "; ")))
 			}
 		}
 	}
 	w("\n")
 	return b.String()
+}
+
+// last returns the last of runs, nil if none.
+func last(runs []*Run) *Run { return at(runs, len(runs)-1) }
+
+// at returns runs[i], nil if out of range.
+func at(runs []*Run, i int) *Run {
+	if i < 0 || i >= len(runs) {
+		return nil
+	}
+	return runs[i]
 }
 
 // span formats the range of f over cs with format: "lo–hi", or one value.
