@@ -171,10 +171,15 @@ for (const gen of GENERATIONS) {
         const firstEngine = socket.io.engine;
         const disconnected = once(socket, "disconnect");
         const reconnected = once(socket.io, "reconnect", WAIT_MS * 2, "manager reconnect");
-        const authAgain = once(socket, "auth", WAIT_MS * 2, "auth after reconnect");
         firstEngine.close();
         await disconnected;
+        // Listen only now: the first connection's "auth" event may still
+        // be on its way, and the manager's "reconnect" (the new engine is
+        // open) comes before the socket's own connect.
+        const connectedAgain = once(socket, "connect", WAIT_MS * 2, "socket connect after reconnect");
+        const authAgain = once(socket, "auth", WAIT_MS * 2, "auth after reconnect");
         await reconnected;
+        await connectedAgain;
         await authAgain;
         assert.ok(socket.connected);
         assert.notEqual(socket.io.engine, firstEngine);
