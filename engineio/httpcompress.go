@@ -5,8 +5,9 @@ import (
 	"compress/zlib"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/switchboard/switchboard/internal/acceptenc"
 )
 
 // Compression of polling responses (the reference's httpCompression):
@@ -84,36 +85,7 @@ func compressBody(enc string, body []byte) *appendWriter {
 // 9110 section 12.5.3): the one with the higher quality value, gzip on a
 // tie; "" when neither is acceptable (absent, or q=0).
 func chooseEncoding(header string) string {
-	gz, df, star := -1.0, -1.0, -1.0
-	for _, part := range strings.Split(header, ",") {
-		name, params, _ := strings.Cut(part, ";")
-		name = strings.ToLower(strings.TrimSpace(name))
-		q := 1.0
-		for _, p := range strings.Split(params, ";") {
-			k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-			if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
-				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-				if err != nil || f < 0 || f > 1 {
-					f = 0 // an invalid weight accepts nothing
-				}
-				q = f
-			}
-		}
-		switch name {
-		case "gzip", "x-gzip":
-			gz = q
-		case "deflate":
-			df = q
-		case "*":
-			star = q
-		}
-	}
-	if gz < 0 {
-		gz = star
-	}
-	if df < 0 {
-		df = star
-	}
+	gz, df := acceptenc.Weights(header)
 	switch {
 	case gz > 0 && gz >= df:
 		return "gzip"

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/switchboard/switchboard/internal/acceptenc"
 )
 
 // Version is the socket.io-client npm package version of the embedded files.
@@ -229,35 +231,9 @@ func noneMatch(values []string, etag string) bool {
 	return false
 }
 
-// acceptsGzip parses Accept-Encoding header values (RFC 9110 section 12.5.3)
-// and reports whether gzip is acceptable (q > 0), explicitly or via "*".
+// acceptsGzip reports whether Accept-Encoding header values accept gzip
+// (q > 0), explicitly or via "*".
 func acceptsGzip(values []string) bool {
-	gzipQ, starQ := -1.0, -1.0
-	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
-			coding, params, _ := strings.Cut(part, ";")
-			coding = strings.ToLower(strings.TrimSpace(coding))
-			q := 1.0
-			for _, p := range strings.Split(params, ";") {
-				k, val, found := strings.Cut(strings.TrimSpace(p), "=")
-				if found && strings.EqualFold(strings.TrimSpace(k), "q") {
-					parsed, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-					if err != nil {
-						parsed = 0
-					}
-					q = parsed
-				}
-			}
-			switch coding {
-			case "gzip", "x-gzip":
-				gzipQ = max(gzipQ, q)
-			case "*":
-				starQ = max(starQ, q)
-			}
-		}
-	}
-	if gzipQ >= 0 {
-		return gzipQ > 0
-	}
-	return starQ > 0
+	gz, _ := acceptenc.Weights(values...)
+	return gz > 0
 }
