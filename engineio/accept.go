@@ -67,7 +67,9 @@ func accept(w http.ResponseWriter, r *http.Request, header string, first *Messag
 		return nil, err
 	}
 	raw := rawConn(conn)
-	return &wsConn{conn: conn, raw: raw, rw: rawWriter{raw: raw}, br: brw.Reader, deflate: deflate, threshold: max(pmd.Threshold, 0)}, nil
+	c := &wsConn{conn: conn, raw: raw, rw: rawWriter{raw: raw}, br: brw.Reader, deflate: deflate, threshold: max(pmd.Threshold, 0)}
+	c.onCtl = c.onControl
+	return c, nil
 }
 
 func acceptKey(key string) string {

@@ -569,7 +569,7 @@ func FuzzFrameReaderDeflate(f *testing.F) {
 	f.Add(z)
 	f.Add(append(clientFrame(true, opText, []byte("4plain")), z...))
 	f.Fuzz(func(t *testing.T, input []byte) {
-		fr := frameReader{r: bytes.NewReader(input), max: 1 << 16, deflate: true, onCtl: func(byte, []byte) error { return nil }}
+		fr := frameReader{r: bufio.NewReader(bytes.NewReader(input)), max: 1 << 16, deflate: true, onCtl: func(byte, []byte) error { return nil }}
 		for range 100 {
 			data, _, err := fr.readMessage()
 			if err != nil {

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -80,7 +81,11 @@ var errMessageTooBig = &frameError{closeTooBig, "message too big"}
 
 // frameReader reads client frames and reassembles messages.
 type frameReader struct {
-	r   io.Reader
+	// r is concrete, not an io.Reader, so that header fields are read
+	// with Peek (readField) and the frameReader stays on its caller's
+	// stack: through an interface, hdr would escape and take the
+	// frameReader to the heap, one allocation per read burst.
+	r   *bufio.Reader
 	max int64 // largest message accepted, compressed or inflated
 	// deflate: permessage-deflate was negotiated: a message whose first
 	// frame has RSV1 set is inflated.
@@ -157,7 +162,7 @@ func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
 // permessage-deflate allows.
 func (fr *frameReader) readHeader() (fin, rsv bool, op byte, length int64, mask [4]byte, err error) {
 	h := fr.hdr[:]
-	if _, err = io.ReadFull(fr.r, h[:2]); err != nil {
+	if err = readField(fr.r, h[:2]); err != nil {
 		return
 	}
 	fin = h[0]&0x80 != 0
@@ -174,12 +179,12 @@ func (fr *frameReader) readHeader() (fin, rsv bool, op byte, length int64, mask 
 	length = int64(h[1] & 0x7F)
 	switch length {
 	case 126:
-		if _, err = io.ReadFull(fr.r, h[2:4]); err != nil {
+		if err = readField(fr.r, h[2:4]); err != nil {
 			return
 		}
 		length = int64(binary.BigEndian.Uint16(h[2:4]))
 	case 127:
-		if _, err = io.ReadFull(fr.r, h[2:10]); err != nil {
+		if err = readField(fr.r, h[2:10]); err != nil {
 			return
 		}
 		u := binary.BigEndian.Uint64(h[2:10])
@@ -193,7 +198,7 @@ func (fr *frameReader) readHeader() (fin, rsv bool, op byte, length int64, mask 
 		err = errMessageTooBig
 		return
 	}
-	if _, err = io.ReadFull(fr.r, mask[:]); err != nil {
+	if err = readField(fr.r, mask[:]); err != nil {
 		return
 	}
 	return
@@ -202,3 +207,16 @@ func (fr *frameReader) readHeader() (fin, rsv bool, op byte, length int64, mask 
 func unmask(b []byte, mask [4]byte) { ws.Cipher(b, mask, 0) }
 
 var errClosedByPeer = errors.New("websocket: closed by peer")
+
+// readField fills p, a header field (a few bytes, less than r's buffer),
+// from r. Through Peek rather than Read, p never reaches r's underlying
+// io.Reader, so the caller's buffer can stay on its stack.
+func readField(r *bufio.Reader, p []byte) error {
+	b, err := r.Peek(len(p))
+	n := copy(p, b)
+	_, _ = r.Discard(n)
+	if err == io.EOF && n > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -59,7 +60,7 @@ func TestFrameReader(t *testing.T) {
 		clientFrame(true, opContinuation, []byte("o")),
 		clientFrame(true, opBinary, bytes.Repeat([]byte{7}, 70000)),
 	}, nil)
-	fr := frameReader{r: bytes.NewReader(input), max: 1 << 20, onCtl: func(op byte, p []byte) error {
+	fr := frameReader{r: bufio.NewReader(bytes.NewReader(input)), max: 1 << 20, onCtl: func(op byte, p []byte) error {
 		ctl = append(ctl, string(p))
 		return nil
 	}}
@@ -100,7 +101,7 @@ func TestFrameReaderErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fr := frameReader{r: bytes.NewReader(tt.input), max: 100, onCtl: func(byte, []byte) error { return nil }}
+			fr := frameReader{r: bufio.NewReader(bytes.NewReader(tt.input)), max: 100, onCtl: func(byte, []byte) error { return nil }}
 			_, _, err := fr.readMessage()
 			var fe *frameError
 			if !errors.As(err, &fe) || fe.code != tt.code {
@@ -115,7 +116,7 @@ func FuzzFrameReader(f *testing.F) {
 	f.Add(append(clientFrame(false, opBinary, []byte{1, 2}), clientFrame(true, opContinuation, []byte{3})...))
 	f.Add(clientFrame(true, opClose, []byte{3, 232}))
 	f.Fuzz(func(t *testing.T, input []byte) {
-		fr := frameReader{r: bytes.NewReader(input), max: 1 << 16, onCtl: func(byte, []byte) error { return nil }}
+		fr := frameReader{r: bufio.NewReader(bytes.NewReader(input)), max: 1 << 16, onCtl: func(byte, []byte) error { return nil }}
 		for i := 0; i < 100; i++ {
 			data, _, err := fr.readMessage()
 			if err != nil {

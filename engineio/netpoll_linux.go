@@ -84,15 +84,36 @@ func (p *netpoller) watch(conn net.Conn, ready func(*pollConn)) (*pollConn, erro
 // rearm asks for the next readiness event. Control keeps the descriptor
 // from being closed (and its number reused) while we touch it.
 func (p *netpoller) rearm(pc *pollConn) error {
-	var cerr error
-	err := pc.raw.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: pollEvents, Fd: pc.fd}
-		cerr = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
-	})
-	if err != nil {
-		return err
+	op := rearmOps.Get().(*rearmOp)
+	op.epfd, op.fd = p.epfd, pc.fd
+	err := pc.raw.Control(op.run)
+	if err == nil {
+		err = op.err
 	}
-	return cerr
+	*op = rearmOp{run: op.run}
+	rearmOps.Put(op)
+	return err
+}
+
+// rearmOp is rearm's callback for Control with its arguments and result.
+// They are pooled, with the callback bound once: a closure made per call
+// would be two allocations per message read on an idle connection.
+type rearmOp struct {
+	epfd int
+	fd   int32
+	err  error
+	run  func(fd uintptr)
+}
+
+var rearmOps = sync.Pool{New: func() any {
+	op := new(rearmOp)
+	op.run = op.ctl
+	return op
+}}
+
+func (op *rearmOp) ctl(fd uintptr) {
+	ev := unix.EpollEvent{Events: pollEvents, Fd: op.fd}
+	op.err = unix.EpollCtl(op.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
 }
 
 // forget drops pc; closing the descriptor removes it from epoll.

@@ -29,6 +29,10 @@ type wsConn struct {
 	deflate   bool
 	threshold int
 
+	// onCtl is c.onControl, made once by accept: a method value is a
+	// closure, and made per read burst it would be an allocation per burst.
+	onCtl func(op byte, payload []byte) error
+
 	mu     sync.Mutex // held by whoever writes
 	closed atomic.Bool
 	pc     atomic.Pointer[pollConn] // set while the netpoller watches the connection
@@ -317,7 +321,7 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 
 // probeWebSocket runs the upgrade dialogue: "2probe" -> "3probe", then "5".
 func (s *Session) probeWebSocket(c *wsConn) bool {
-	fr := frameReader{r: c.br, max: s.srv.opts.MaxPayload, deflate: c.deflate, onCtl: c.onControl}
+	fr := c.frames(c.br, s.srv.opts.MaxPayload)
 	for {
 		data, binary, err := fr.readMessage()
 		if err != nil {
@@ -411,8 +415,7 @@ func (s *Session) onReadable(c *wsConn, pc *pollConn) {
 		_ = c.conn.SetReadDeadline(time.Now().Add(readLinger))
 		_, err := br.Peek(1)
 		_ = c.conn.SetReadDeadline(time.Time{})
-		var ne net.Error
-		if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 			break // quiet: back to the netpoller
 		}
 		ok = s.readBurst(c, br) // more data, or an error readBurst reports
@@ -431,7 +434,7 @@ func (s *Session) onReadable(c *wsConn, pc *pollConn) {
 // readBurst reads and handles messages until a message ends where the
 // buffered input does. It returns false once the connection is finished.
 func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
-	fr := frameReader{r: br, max: s.srv.opts.MaxPayload, deflate: c.deflate, onCtl: c.onControl}
+	fr := c.frames(br, s.srv.opts.MaxPayload)
 	for {
 		data, binary, err := fr.readMessage()
 		if err != nil {
@@ -467,6 +470,15 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 			return true
 		}
 	}
+}
+
+// frames returns a reader of c's frames from br.
+func (c *wsConn) frames(br *bufio.Reader, max int64) frameReader {
+	ctl := c.onCtl
+	if ctl == nil { // a wsConn not made by acceptWebSocket (tests)
+		ctl = c.onControl
+	}
+	return frameReader{r: br, max: max, deflate: c.deflate, onCtl: ctl}
 }
 
 // decode decodes one WebSocket message in the connection's protocol.

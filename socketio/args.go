@@ -197,6 +197,28 @@ func countBinary(args []any) int {
 	return n
 }
 
+// sizeHint guesses the JSON size of args, exactly for strings and relayed
+// raw arguments (the common payloads), so that encoding rarely grows its
+// buffer: each growth is an allocation and a copy.
+func sizeHint(args []any) int {
+	n := 0
+	for _, a := range args {
+		switch t := a.(type) {
+		case string:
+			n += len(t) + 3
+		case json.RawMessage:
+			n += len(t) + 1
+		case Args:
+			for _, r := range t.raw {
+				n += len(r) + 1
+			}
+		default:
+			n += 16
+		}
+	}
+	return n
+}
+
 func binaryIn(v any) int {
 	switch t := v.(type) {
 	case nil, string, bool, int, int64, float64, json.RawMessage:

@@ -12,7 +12,7 @@ import (
 // one text message, then one binary message per attachment.
 func encodeEvent(typ PacketType, nsp string, id int64, name string, withName bool, args []any) ([]*engineio.Message, error) {
 	n := countBinary(args)
-	e := encoder{buf: make([]byte, 0, 32+len(nsp)+len(name)+16*len(args))}
+	e := encoder{buf: make([]byte, 0, 32+len(nsp)+len(name)+sizeHint(args))}
 	e.buf = append(e.buf, '4')
 	e.buf = appendHeader(e.buf, typ, n, nsp, id)
 	e.buf = append(e.buf, '[')
@@ -108,7 +108,7 @@ func (p *Packet) messages() ([]*engineio.Message, error) {
 // adapters translate to their own encoding. Do not modify the results.
 func (p *Packet) Payload() (data []byte, attachments [][]byte, err error) {
 	p.payloadOnce.Do(func() {
-		e := encoder{buf: make([]byte, 0, 16+len(p.event)+16*len(p.args))}
+		e := encoder{buf: make([]byte, 0, 16+len(p.event)+sizeHint(p.args))}
 		e.buf = append(e.buf, '[')
 		e.buf = appendJSONString(e.buf, p.event)
 		if p.payloadErr = e.args(p.args, false); p.payloadErr != nil {

@@ -1,7 +1,9 @@
 package socketio
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -28,6 +30,7 @@ type Namespace struct {
 	onConnection []func(*Socket)
 	onDisconnect []func(*Socket, string)
 	handlers     map[string]EventHandler
+	names        map[string]string // each key of handlers, to itself: see eventName
 	serverSide   map[string]ServerSideHandler
 	unhandled    EventHandler // see OnUnhandled
 }
@@ -66,9 +69,31 @@ func (n *Namespace) On(event string, h EventHandler) {
 	n.mu.Lock()
 	if n.handlers == nil {
 		n.handlers = make(map[string]EventHandler)
+		n.names = make(map[string]string)
 	}
 	n.handlers[event] = h
+	if !reservedEvents[event] {
+		n.names[event] = event
+	}
 	n.mu.Unlock()
+}
+
+// eventName is the package's eventName, except that a name with a handler
+// here or in the parent namespace comes back as the string On was given:
+// the usual event then costs no allocation for its name.
+func (n *Namespace) eventName(first json.RawMessage) (string, bool) {
+	if l := len(first); l >= 2 && first[0] == '"' && first[l-1] == '"' && bytes.IndexByte(first, '\\') < 0 {
+		key := first[1 : l-1]
+		for m := n; m != nil; m = m.parent {
+			m.mu.RLock()
+			name, ok := m.names[string(key)] // no allocation: the compiler does not copy key for a lookup
+			m.mu.RUnlock()
+			if ok {
+				return name, true
+			}
+		}
+	}
+	return eventName(first)
 }
 
 func (n *Namespace) ownHandler(event string) EventHandler {

@@ -250,7 +250,7 @@ func (s *Socket) onEvent(p *packet) error {
 	if err != nil || len(raw) == 0 {
 		return errBadPacket
 	}
-	name, ok := eventName(raw[0])
+	name, ok := s.nsp.eventName(raw[0])
 	if !ok {
 		return errBadPacket
 	}

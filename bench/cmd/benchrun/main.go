@@ -78,7 +78,7 @@ func scenarios(quick bool) []scenario {
 	return []scenario{
 		{Key: "fanout-w50", Title: "fanout, W=50", Args: args("-scenario fanout -n 1000 -k 2000 -w 50"), Warmup: fanoutWarmup},
 		{Key: "fanout-w1", Title: "fanout, W=1", Args: args("-scenario fanout -n 1000 -k 500 -w 1"), Warmup: args("-scenario fanout -n 100 -k 100 -w 1")},
-		{Key: "echo", Title: "echo", Args: args("-scenario echo -c 100 -rounds 2000"), Warmup: args("-scenario echo -c 20 -rounds 200")},
+		{Key: "echo", Title: "echo", Args: args("-scenario echo -c 100 -rounds 5000"), Warmup: args("-scenario echo -c 20 -rounds 200")},
 		{Key: "polling", Title: "polling echo", Args: args("-scenario polling -m 50 -rounds 600"), Warmup: args("-scenario polling -m 10 -rounds 50")},
 		{Key: "idle", Title: "idle connections", Args: args("-scenario idle -conns 10000")},
 		{Key: "churn", Title: "connection churn", Args: args("-scenario churn -rate 200 -duration 20s")},
