@@ -5,8 +5,11 @@ package engineio
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,6 +21,7 @@ import (
 // one wake-up per arming, so a connection is never read by two goroutines).
 type netpoller struct {
 	epfd int
+	file *os.File // epfd, watched by the runtime's poller; see loop
 
 	mu    sync.Mutex
 	conns map[int32]*pollConn
@@ -113,7 +117,11 @@ var rearmOps = sync.Pool{New: func() any {
 
 func (op *rearmOp) ctl(fd uintptr) {
 	ev := unix.EpollEvent{Events: pollEvents, Fd: op.fd}
-	op.err = unix.EpollCtl(op.epfd, unix.EPOLL_CTL_MOD, int(fd), &ev)
+	// A raw system call: epoll_ctl never blocks (see wait).
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(op.epfd), unix.EPOLL_CTL_MOD, fd, uintptr(unsafe.Pointer(&ev)), 0, 0)
+	if e != 0 {
+		op.err = e
+	}
 }
 
 // forget drops pc; closing the descriptor removes it from epoll.
@@ -125,8 +133,28 @@ func (p *netpoller) forget(pc *pollConn) {
 	p.mu.Unlock()
 }
 
+// loop hands each readable connection to a new goroutine. It waits for
+// events without a blocking system call where it can: the epoll descriptor
+// is itself watched by the Go runtime's poller (an epoll instance is
+// readable while it has events), and is then read with a non-blocking
+// epoll_wait. A goroutine blocked in a system call costs more than its
+// thread: on every return the runtime's monitor thread is woken and polls
+// on its shortest period for a millisecond, some 7% of a busy server's
+// CPU, measured with perf, when connections go idle and busy again
+// between messages.
 func (p *netpoller) loop() {
 	events := make([]unix.EpollEvent, 128)
+	if rc := p.pollable(); rc != nil {
+		var n int
+		wait := func(fd uintptr) bool {
+			n = epollWaitNow(fd, events)
+			return n > 0
+		}
+		for rc.Read(wait) == nil {
+			p.dispatch(events[:n])
+		}
+		return
+	}
 	for {
 		n, err := unix.EpollWait(p.epfd, events, -1)
 		if err != nil {
@@ -135,12 +163,52 @@ func (p *netpoller) loop() {
 			}
 			return
 		}
-		p.mu.Lock()
-		for i := 0; i < n; i++ {
-			if pc := p.conns[events[i].Fd]; pc != nil {
-				go pc.ready(pc)
-			}
-		}
-		p.mu.Unlock()
+		p.dispatch(events[:n])
 	}
+}
+
+// pollable returns the epoll descriptor as a RawConn of the runtime's
+// poller, or nil if it cannot be one (then loop blocks in epoll_wait).
+func (p *netpoller) pollable() syscall.RawConn {
+	if unix.SetNonblock(p.epfd, true) != nil {
+		return nil
+	}
+	// The File is kept for the life of the process: its finalizer would
+	// close the descriptor.
+	p.file = os.NewFile(uintptr(p.epfd), "engineio-epoll")
+	rc, err := p.file.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	// A File the runtime could not register reports no deadline support.
+	if p.file.SetReadDeadline(time.Time{}) != nil {
+		return nil
+	}
+	return rc
+}
+
+// epollWaitNow returns the events ready now, without waiting.
+func epollWaitNow(epfd uintptr, events []unix.EpollEvent) int {
+	for {
+		// epoll_pwait with no signal mask is epoll_wait, on every
+		// architecture (some have no epoll_wait).
+		n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, epfd, uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0
+		}
+		return int(n)
+	}
+}
+
+func (p *netpoller) dispatch(events []unix.EpollEvent) {
+	p.mu.Lock()
+	for i := range events {
+		if pc := p.conns[events[i].Fd]; pc != nil {
+			go pc.ready(pc)
+		}
+	}
+	p.mu.Unlock()
 }

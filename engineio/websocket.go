@@ -372,7 +372,14 @@ func (s *Session) probeWebSocket(c *wsConn) bool {
 // netpoller exists; tests set it to cover both paths.
 var blockingReads atomic.Bool
 
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+// connReader is what onReadable reads with, pooled: a connection holds
+// neither while it is idle.
+type connReader struct {
+	br  *bufio.Reader
+	raw *rawReader
+}
+
+var readerPool = sync.Pool{New: func() any { return &connReader{br: bufio.NewReaderSize(nil, 4096), raw: newRawReader()} }}
 
 // readWebSocket reads the active WebSocket transport. With a netpoller it
 // returns as soon as the connection is idle; later data is read by
@@ -408,8 +415,9 @@ const readLinger = 5 * time.Millisecond
 
 // onReadable reads what arrived on an idle connection, then re-arms it.
 func (s *Session) onReadable(c *wsConn, pc *pollConn) {
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(c.conn)
+	rd := readerPool.Get().(*connReader)
+	br := rd.br
+	br.Reset(rd.raw.reset(c.conn, c.raw))
 	ok := s.readBurst(c, br)
 	for ok {
 		_ = c.conn.SetReadDeadline(time.Now().Add(readLinger))
@@ -421,7 +429,8 @@ func (s *Session) onReadable(c *wsConn, pc *pollConn) {
 		ok = s.readBurst(c, br) // more data, or an error readBurst reports
 	}
 	br.Reset(nil)
-	readerPool.Put(br)
+	rd.raw.reset(nil, nil)
+	readerPool.Put(rd)
 	if !ok {
 		return
 	}

@@ -4,6 +4,7 @@ package engineio
 
 import (
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,7 +40,7 @@ func (w *rawWriter) write(b []byte) (int, error) {
 
 func (w *rawWriter) control(fd uintptr) {
 	for w.n < len(w.b) {
-		m, e := unix.Write(int(fd), w.b[w.n:])
+		m, e := write(fd, w.b[w.n:])
 		if m > 0 {
 			w.n += m
 		}
@@ -57,4 +58,18 @@ func (w *rawWriter) control(fd uintptr) {
 			break
 		}
 	}
+}
+
+// write is write(2), as a raw system call where rawSyscalls allows: the
+// descriptor is non-blocking, so the call never waits, and the scheduler's
+// syscall bookkeeping (see rawReader) is not needed.
+func write(fd uintptr, b []byte) (int, error) {
+	if !rawSyscalls {
+		return unix.Write(int(fd), b)
+	}
+	n, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }

@@ -496,9 +496,9 @@ func manySection(rep *Report) string {
 		return fmt.Sprintf("%s (at %.0f s) → %s (at %.0f s)", mb(float64(h.RSSRefKB)), h.RefAtS, mb(float64(h.RSSEndKB)), h.HoldS)
 	})
 	line("largest RSS during the hold, MB", func(x *result.Result, h *result.Hold) string { return mb(float64(h.RSSMaxKB)) })
-	line(fmt.Sprintf("stable (end within %.0f%% of the reference)", 100*result.StableWithin), func(x *result.Result, h *result.Hold) string {
+	line(fmt.Sprintf("stable (end at most %.0f%% above the reference)", 100*result.StableWithin), func(x *result.Result, h *result.Hold) string {
 		v := "no"
-		if h.Stable {
+		if h.StableRSS() { // by the current rule, also for saved results
 			v = "yes"
 		}
 		return fmt.Sprintf("%s (%+.1f%%)", v, 100*h.EndVsRef)
@@ -628,7 +628,7 @@ func extraLine(x *result.Result) string {
 		h := x.Hold
 		return fmt.Sprintf("%d established, %d failed, %d dropped; RSS start %s, ref %s, end %s, max %s MB, stable %v (%+.1f%%); %d/%d deliveries",
 			h.Established, h.Failed, h.Dropped, mb(float64(h.RSSStartKB)), mb(float64(h.RSSRefKB)), mb(float64(h.RSSEndKB)), mb(float64(h.RSSMaxKB)),
-			h.Stable, 100*h.EndVsRef, h.Deliveries, h.Broadcasts*int64(h.RoomSize))
+			h.StableRSS(), 100*h.EndVsRef, h.Deliveries, h.Broadcasts*int64(h.RoomSize))
 	}
 	return oneLine(x)
 }

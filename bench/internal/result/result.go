@@ -145,15 +145,15 @@ type Sample struct {
 	FDs     int     `json:"fds"`
 }
 
-// StableWithin is how far the end of a hold may be from the reference
+// StableWithin is how far the end of a hold may be above the reference
 // sample and still count as stable.
 const StableWithin = 0.05
 
 // Summarize fills in the RSS summary from h.Samples: the first and last
 // samples, the largest, and the reference sample, the first taken at or
 // after min(refAt, half the last sample's time) seconds into the hold.
-// The hold was stable if the last RSS is within StableWithin of the
-// reference.
+// The hold was stable if the last RSS is at most StableWithin above the
+// reference (see StableRSS).
 func (h *Hold) Summarize(refAt float64) {
 	if len(h.Samples) == 0 {
 		return
@@ -175,8 +175,16 @@ func (h *Hold) Summarize(refAt float64) {
 	h.RSSRefKB, h.RefAtS = ref.RSSKB, ref.T
 	if ref.RSSKB > 0 {
 		h.EndVsRef = float64(last.RSSKB-ref.RSSKB) / float64(ref.RSSKB)
-		h.Stable = h.EndVsRef <= StableWithin && h.EndVsRef >= -StableWithin
 	}
+	h.Stable = h.StableRSS()
+}
+
+// StableRSS reports whether the RSS at the end of the hold is at most
+// StableWithin above the reference. Growth is what a leak looks like; a
+// drop is memory the runtime gave back to the system (Go's scavenger
+// returns the ramp's freed pages minutes later), not instability.
+func (h *Hold) StableRSS() bool {
+	return h.RSSRefKB > 0 && h.EndVsRef <= StableWithin
 }
 
 // Finish fills in the rates from the measured phase's wall time and CPU
