@@ -196,7 +196,7 @@ func slowSection(rep *Report) string {
 	}
 	how := "Run once per server, not a median"
 	if rounds > 1 {
-		how = fmt.Sprintf("%d rounds, each running both on both servers (all reading, then %s not reading); "+
+		how = fmt.Sprintf("%d rounds, each running both cases on each server (all reading, then %s not reading); "+
 			"the *median* rows are medians over the rounds and the *ratio* rows compare them, as the pairs of single runs "+
 			"differ by ±10%% from one round to the next on this shared machine", rounds, orDash(slowN))
 	}
