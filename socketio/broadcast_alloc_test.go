@@ -1,11 +1,8 @@
 package socketio
 
 import (
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // TestBroadcastAllocations: a room broadcast costs no allocation per
@@ -27,8 +24,6 @@ func TestBroadcastAllocations(t *testing.T) {
 			joined := make(chan struct{}, recipients)
 			srv.Of("/").OnConnection(func(s *Socket) { _ = s.Join("room"); joined <- struct{}{} })
 			var received atomic.Int64
-			var wg sync.WaitGroup
-			t.Cleanup(wg.Wait)
 			for range recipients {
 				var c *rawClient
 				if parser == ParserMsgPack {
@@ -36,18 +31,7 @@ func TestBroadcastAllocations(t *testing.T) {
 				} else {
 					c = connect(t, url, "/", "")
 				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					buf := make([]byte, 4096)
-					for {
-						n, err := c.r.Read(buf)
-						received.Add(int64(n))
-						if err != nil {
-							return
-						}
-					}
-				}()
+				readCounting(t, c, &received)
 			}
 			for range recipients {
 				<-joined // OnConnection may run after the CONNECT answer
@@ -75,13 +59,7 @@ func TestBroadcastAllocations(t *testing.T) {
 					t.Fatal(err)
 				}
 				want += perBroadcast
-				deadline := time.Now().Add(5 * time.Second)
-				for received.Load() < want {
-					if time.Now().After(deadline) {
-						t.Fatalf("received %d bytes, want %d", received.Load(), want)
-					}
-					runtime.Gosched()
-				}
+				awaitBytes(t, &received, want)
 			}
 			for range 5 {
 				send() // warm the queues and writer goroutines

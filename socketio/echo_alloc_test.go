@@ -1,11 +1,9 @@
 package socketio
 
 import (
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
 )
@@ -39,21 +37,8 @@ func TestEchoAllocations(t *testing.T) {
 	}
 	reply := int64(2 + len(text)) // the same text, unmasked, in a short frame
 
-	_ = c.conn.SetReadDeadline(time.Time{}) // connect's read left one
 	var received atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := c.r.Read(buf)
-			received.Add(int64(n))
-			if err != nil {
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { c.conn.Close(); <-done })
+	readCounting(t, c, &received)
 
 	want := int64(0)
 	roundTrip := func() {
@@ -61,13 +46,7 @@ func TestEchoAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 		want += reply
-		deadline := time.Now().Add(5 * time.Second)
-		for received.Load() < want {
-			if time.Now().After(deadline) {
-				t.Fatalf("received %d bytes, want %d", received.Load(), want)
-			}
-			runtime.Gosched()
-		}
+		awaitBytes(t, &received, want)
 	}
 	for range 20 {
 		roundTrip() // warm the pools
