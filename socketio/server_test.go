@@ -122,8 +122,15 @@ func TestRoomsBroadcast(t *testing.T) {
 	n := srv.Of("/")
 	sockets := make(chan *Socket, 4)
 	n.OnConnection(func(s *Socket) { sockets <- s })
-	a, b, c := connect(t, url, "/", ""), connect(t, url, "/", ""), connect(t, url, "/", "")
-	sa, sb, sc := <-sockets, <-sockets, <-sockets
+	// One at a time: OnConnection may run after the client has its
+	// CONNECT answer, so three connects then three receives could pair a
+	// client with another's socket.
+	a := connect(t, url, "/", "")
+	sa := <-sockets
+	b := connect(t, url, "/", "")
+	sb := <-sockets
+	c := connect(t, url, "/", "")
+	sc := <-sockets
 	sa.Join("red", "blue")
 	sb.Join("red")
 	sc.Join("green")
