@@ -483,11 +483,7 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 
 // frames returns a reader of c's frames from br.
 func (c *wsConn) frames(br *bufio.Reader, max int64) frameReader {
-	ctl := c.onCtl
-	if ctl == nil { // a wsConn not made by acceptWebSocket (tests)
-		ctl = c.onControl
-	}
-	return frameReader{r: br, max: max, deflate: c.deflate, onCtl: ctl}
+	return frameReader{r: br, max: max, deflate: c.deflate, onCtl: c.onCtl}
 }
 
 // decode decodes one WebSocket message in the connection's protocol.

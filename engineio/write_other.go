@@ -20,9 +20,4 @@ type rawReader struct{}
 
 func newRawReader() *rawReader { return &rawReader{} }
 
-func (r *rawReader) reset(conn net.Conn, _ syscall.RawConn) io.Reader {
-	if conn == nil {
-		return nil
-	}
-	return conn
-}
+func (r *rawReader) reset(conn net.Conn, _ syscall.RawConn) io.Reader { return conn }
