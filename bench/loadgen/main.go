@@ -72,6 +72,11 @@ type config struct {
 	Members int           // hold: connections in the room that gets traffic
 	Sample  time.Duration // hold: how often the server is sampled
 	Child   bool          // hold: run as another process's child
+
+	Rooms        int    // hostile: honest clients' rooms
+	NoAttack     bool   // hostile: honest clients only (a baseline)
+	MetricsURL   string // hostile: where to read limit_rejections_total (default URL/metrics)
+	MetricsToken string // hostile: its bearer token
 }
 
 func defaultConfig() config {
@@ -105,11 +110,12 @@ var scenarios = map[string]func(context.Context, config) (*Result, error){
 	"polling": runPolling,
 	"churn":   runChurn,
 	"hold":    runHold,
+	"hostile": runHostile,
 }
 
 func main() {
 	cfg := defaultConfig()
-	scenario := flag.String("scenario", "fanout", "fanout | echo | idle | polling | churn | hold")
+	scenario := flag.String("scenario", "fanout", "fanout | echo | idle | polling | churn | hold | hostile")
 	asJSON := flag.Bool("json", false, "print the result as one JSON object")
 	flag.StringVar(&cfg.URL, "url", cfg.URL, "server base URL (loopback only)")
 	flag.IntVar(&cfg.PID, "pid", 0, "server process id, for CPU/memory from /proc (0: not measured)")
@@ -135,7 +141,11 @@ func main() {
 	flag.DurationVar(&cfg.Sample, "sample", cfg.Sample, "hold: how often to sample the server")
 	flag.BoolVar(&cfg.Child, "child", false, "hold: internal, run as a child of another loadgen")
 	flag.IntVar(&cfg.Rate, "rate", cfg.Rate, "churn: connections per second")
-	flag.DurationVar(&cfg.Churn, "duration", cfg.Churn, "churn: how long to churn")
+	flag.DurationVar(&cfg.Churn, "duration", cfg.Churn, "churn: how long to churn; hostile: how long to run")
+	flag.IntVar(&cfg.Rooms, "rooms", 50, "hostile: rooms the n honest clients are spread over")
+	flag.BoolVar(&cfg.NoAttack, "no-attack", false, "hostile: honest clients only (a baseline)")
+	flag.StringVar(&cfg.MetricsURL, "metrics-url", "", "hostile: the server's metrics URL (default: the server URL + /metrics)")
+	flag.StringVar(&cfg.MetricsToken, "metrics-token", "", "hostile: bearer token for the metrics")
 	flag.Parse()
 
 	run, ok := scenarios[*scenario]
@@ -249,6 +259,9 @@ func printResult(r *Result) {
 		for _, s := range h.Samples {
 			fmt.Printf("    t=%4.0fs RSS %7d kB threads %3d fds %6d\n", s.T, s.RSSKB, s.Threads, s.FDs)
 		}
+	}
+	if h := r.Hostile; h != nil {
+		printHostile(r, h)
 	}
 	for _, n := range r.Notes {
 		fmt.Printf("  note: %s\n", n)

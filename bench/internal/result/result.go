@@ -54,6 +54,8 @@ type Result struct {
 	Slow *Slow `json:"slow,omitempty"`
 	// Hold is set by the hold scenario (many connections).
 	Hold *Hold `json:"hold,omitempty"`
+	// Hostile is set by the hostile-mix scenario.
+	Hostile *Hostile `json:"hostile,omitempty"`
 
 	Notes []string `json:"notes,omitempty"`
 }
@@ -209,4 +211,47 @@ func (r *Result) Note(format string, args ...any) {
 // Clean reports whether nothing was lost, duplicated, reordered or failed.
 func (r *Result) Clean() bool {
 	return r.Lost == 0 && r.Duplicates == 0 && r.OutOfOrder == 0 && r.Errors == 0
+}
+
+// Hostile is a hostile-mix run: honest clients chatting in rooms, alone for
+// the first quarter of the run, then beside every attack at once. The
+// Result's counts (Ops, Expected, Lost, ...) are the honest deliveries.
+type Hostile struct {
+	Honest int `json:"honest"`
+	Rooms  int `json:"rooms"`
+	// RSSHonestKB: the server's RSS with the honest clients connected,
+	// before any traffic: what the ceiling is reckoned from.
+	RSSHonestKB int64 `json:"rss_honest_kb"`
+	// HonestClosed counts honest clients whose connection the server
+	// ended (must be 0).
+	HonestClosed int64 `json:"honest_closed"`
+	// Honest delivery latency before and during the attack.
+	QuietP50Ms  float64         `json:"quiet_p50_ms"`
+	QuietP99Ms  float64         `json:"quiet_p99_ms"`
+	AttackP50Ms float64         `json:"attack_p50_ms"`
+	AttackP99Ms float64         `json:"attack_p99_ms"`
+	Samples     []HostileSample `json:"samples"`
+	Attacks     []Attack        `json:"attacks"`
+	// Rejections is the server's switchboard_limit_rejections_total by
+	// kind at the end of the run.
+	Rejections map[string]float64 `json:"rejections,omitempty"`
+}
+
+// HostileSample is the server's state at one moment of a hostile run.
+type HostileSample struct {
+	AtS    float64 `json:"at_s"`
+	RSSKB  int64   `json:"rss_kb"`
+	FDs    int     `json:"fds"`
+	Attack bool    `json:"attack"`
+}
+
+// Attack is what one attack's workers did: attempts, and how each ended.
+type Attack struct {
+	Name     string           `json:"name"`
+	Workers  int              `json:"workers"`
+	Attempts int64            `json:"attempts"`
+	Outcomes map[string]int64 `json:"outcomes"`
+	// MaxHeldS is the longest one attempt lasted (the server let it hold
+	// its connection or request that long).
+	MaxHeldS float64 `json:"max_held_s"`
 }
