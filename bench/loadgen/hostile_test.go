@@ -121,4 +121,3 @@ func startServerBinary(t *testing.T, config string) (string, int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
