@@ -60,10 +60,14 @@ async function run() {
   j.close();
 
   // Default: polling, then upgrade to WebSocket.
+  // The first transport is read when the engine opens: by the time the
+  // socket's "connect" fires, the upgrade may already have finished.
   const s = io({ forceNew: true });
-  const upgraded = new Promise((resolve) => s.io.on("open", () => s.io.engine.once("upgrade", (t) => resolve(t.name))));
+  const upgraded = new Promise((resolve) => s.io.on("open", () => {
+    result.firstTransport = s.io.engine.transport.name;
+    s.io.engine.once("upgrade", (t) => resolve(t.name));
+  }));
   await wait(s, "connect");
-  result.firstTransport = s.io.engine.transport.name;
   result.socketIdIsEngineId = s.id === s.io.engine.id;
   result.upgradedTo = await upgraded;
   got = wait(s, "message-back");
