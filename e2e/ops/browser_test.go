@@ -94,6 +94,13 @@ func TestAdminUIInChromium(t *testing.T) {
 	if err != nil || serverURL != s.url {
 		t.Fatalf("prefilled server URL %q (%v), want %q", serverURL, err, s.url)
 	}
+	// A first visit connects nowhere before a password is given: no
+	// "Invalid credentials" greets the user. A connection attempt on
+	// loopback would have been refused well within the second waited.
+	time.Sleep(time.Second)
+	if shown, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`document.body.innerText.includes("Invalid credentials") || document.body.innerText.includes("Error")`)); err != nil || shown {
+		t.Fatalf("the login form shows an error before anything was typed (%v)", err)
+	}
 	if err := chromedp.Do(tctx,
 		chromedp.SendKeys(chromedp.CSS(`[data-test="Username"]`), "admin"),
 		chromedp.SendKeys(chromedp.CSS(`[data-test="Password"]`), adminPassword),
@@ -102,6 +109,12 @@ func TestAdminUIInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, tctx, "the connection", `() => !document.querySelector('input[type="password"]') || document.querySelector('input[type="password"]').offsetParent === null`)
+
+	// A reload logs in again by itself, with the session of this login.
+	if err := chromedp.Do(tctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, tctx, "the reconnection with the session", `() => !document.body.innerText.includes("Invalid credentials") && document.body.innerText.includes("Dashboard") && !(document.querySelector('input[type="password"]') && document.querySelector('input[type="password"]').offsetParent)`)
 
 	hash := func(h string) {
 		t.Helper()

@@ -11,17 +11,23 @@ import (
 )
 
 // Handler serves the Admin UI's web page under prefix (e.g. "/admin/").
-// The page is the npm package's with three changes, so that no external
-// site is needed: the icon font comes from here instead of a CDN, the
+// The page is the npm package's with four changes. So that no external
+// site is needed, the icon font comes from here instead of a CDN and the
 // Roboto web font is dropped (the page falls back to the system's
-// sans-serif), and one inline script, on a browser's first visit, fills in
-// the connection form with this server's address, Socket.IO path and
-// admin namespace (the UI keeps what the user last entered in
-// localStorage).
+// sans-serif). One inline script, on a browser's first visit, fills in the
+// connection form with this server's address, Socket.IO path and admin
+// namespace (the UI keeps what the user last entered in localStorage).
+// And the app connects by itself at start only with the session id of an
+// earlier login: the UI connects whenever a server address is stored,
+// which the prefill does, so it would try without credentials and greet a
+// first-time user with "Invalid credentials" before they typed anything.
 func Handler(prefix, socketIOPath, namespace string) http.Handler {
 	dist, _ := fs.Sub(ui.FS, "dist")
 	index, _ := fs.ReadFile(dist, "index.html")
 	license, _ := ui.FS.ReadFile("LICENSE")
+	app, _ := fs.ReadFile(dist, appScript)
+	app = bytes.Replace(app, []byte(autoConnect.from), []byte(autoConnect.to), 1)
+	index = bytes.ReplaceAll(index, []byte(appScript), []byte(patchedAppScript))
 	index = withPrefill(localAssets(index), strings.TrimSuffix(socketIOPath, "/"), namespace)
 	files := http.StripPrefix(prefix, http.FileServer(http.FS(dist)))
 	mdi := http.StripPrefix(prefix, http.FileServer(http.FS(ui.FS)))
@@ -45,6 +51,11 @@ func Handler(prefix, socketIOPath, namespace string) http.Handler {
 		case rest == "LICENSE":
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			_, _ = w.Write(license)
+		case rest == patchedAppScript:
+			h := w.Header()
+			h.Set("Content-Type", "text/javascript; charset=utf-8")
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+			_, _ = w.Write(app)
 		case strings.HasPrefix(rest, "mdi/"):
 			if rest == "mdi/LICENSE" {
 				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -60,6 +71,20 @@ func Handler(prefix, socketIOPath, namespace string) http.Handler {
 			files.ServeHTTP(w, r)
 		}
 	})
+}
+
+// The app's script, and the name its patched copy is served under (a new
+// name, since the original's is cached as immutable).
+const (
+	appScript        = "js/app.0d7d7845.js"
+	patchedAppScript = "js/app.0d7d7845.sb1.js"
+)
+
+// autoConnect is the app's start-up condition, and what replaces it: with
+// a server address and a session id, not with an address alone.
+var autoConnect = struct{ from, to string }{
+	`this.serverUrl){var e=this.$store.state.connection.sessionId;`,
+	`this.serverUrl&&this.$store.state.connection.sessionId){var e=this.$store.state.connection.sessionId;`,
 }
 
 // The page's links to other sites, and what replaces them.

@@ -70,3 +70,29 @@ func TestHandlerServesEverythingLocally(t *testing.T) {
 		t.Errorf("POST: %d", res.StatusCode)
 	}
 }
+
+// TestHandlerAutoConnectOnlyWithSession: the page loads the patched app,
+// whose start-up connects only with the session id of an earlier login
+// (if the bundle changes and the condition is not found, this fails
+// rather than serving the unpatched app under the new name).
+func TestHandlerAutoConnectOnlyWithSession(t *testing.T) {
+	srv := httptest.NewServer(Handler("/admin/", "/socket.io/", "/admin"))
+	defer srv.Close()
+	for path, want := range map[string]string{
+		"/admin/":                    `src="` + patchedAppScript + `"`,
+		"/admin/" + patchedAppScript: autoConnect.to,
+	} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d, lacks %s", path, res.StatusCode, want)
+		}
+		if strings.Contains(string(b), autoConnect.from) {
+			t.Errorf("%s still connects with a server address alone", path)
+		}
+	}
+}
