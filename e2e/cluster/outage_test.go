@@ -49,8 +49,19 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("fetchSockets during outage: %v, %v", remoteIDs(socks), err)
 	}
 
+	// Long enough for the re-subscription backoff to reach its cap (0.1 s
+	// doubling to 5 s): the resumption measured below is the worst case.
+	time.Sleep(7 * time.Second)
 	r.start()
+	back := time.Now()
 	waitFor(t, 15*time.Second, "cluster resumed", func() bool { return a.app.Cluster().Healthy() && b.app.Cluster().Healthy() })
+	// README's Redis section quotes this bound: the capped backoff (at
+	// most 5 s), plus the reconnection itself.
+	resumed := time.Since(back)
+	t.Logf("cluster delivery resumed %v after Redis came back", resumed)
+	if resumed > 7*time.Second {
+		t.Errorf("cluster delivery resumed %v after Redis came back, want within the 5 s backoff cap (+2 s)", resumed)
+	}
 	send(100)
 	if e := expectEvent(t, cb, "tick", 5*time.Second); string(e.Args[0]) != "100" {
 		t.Fatalf("after restart B got tick %s", e.Args[0])
