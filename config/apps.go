@@ -62,6 +62,20 @@ type RelayRule struct {
 	AttachSender bool `yaml:"attach_sender,omitempty"`
 }
 
+// ServerSideRule answers one server-side event: another node's
+// serverSideEmit (Node's io.serverSideEmit, Go's Namespace.ServerSideEmit)
+// to this namespace. In a cluster, a node that registers no answer for an
+// event is still counted by serverSideEmitWithAck, which then waits out its
+// whole timeout for it; a rule lets a node without Go code answer.
+type ServerSideRule struct {
+	Event string `yaml:"event"`
+	// To is backend (the event is POSTed to the namespace's backend; its
+	// reply is the answer) or empty: the answer is Reply.
+	To string `yaml:"to,omitempty"`
+	// Reply is the answer when To is empty: any value (null included).
+	Reply any `yaml:"reply,omitempty"`
+}
+
 // Rooms configures the rooms clients join by request and automatically.
 type Rooms struct {
 	JoinEvent  string `yaml:"join_event"`
@@ -125,7 +139,8 @@ func defaultRooms() *Rooms { return &Rooms{JoinEvent: "join", LeaveEvent: "leave
 func defaultBackend() *Backend { return &Backend{Timeout: 5 * time.Second, MaxInFlight: 4} }
 
 // HasRules reports whether the namespace serves config-only behaviour
-// (auth, relay rules, rooms or a backend), which makes app optional.
+// (auth, relay rules, rooms, a backend or server-side answers), which
+// makes app optional.
 func (ns *Namespace) HasRules() bool {
-	return ns.Auth != nil || len(ns.Relay) > 0 || ns.Rooms != nil || ns.Backend != nil
+	return ns.Auth != nil || len(ns.Relay) > 0 || ns.Rooms != nil || ns.Backend != nil || len(ns.ServerSide) > 0
 }

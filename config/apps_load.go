@@ -20,6 +20,8 @@ func (d *decoder) namespaceKey(ns *Namespace, key string, v *yaml.Node, p string
 	case "backend":
 		ns.Backend = defaultBackend()
 		d.backend(v, p, ns.Backend)
+	case "server_side":
+		d.serverSide(v, p, &ns.ServerSide)
 	default:
 		return false
 	}
@@ -135,6 +137,48 @@ func (d *decoder) relay(n *yaml.Node, path string, out *[]RelayRule) {
 			}
 			if !hasTo {
 				d.errorf(it.Line, p, `missing key "to" (want %s)`, orList(relayTargets))
+			}
+		}
+		list = append(list, r)
+	}
+	*out = list
+}
+
+func (d *decoder) serverSide(n *yaml.Node, path string, out *[]ServerSideRule) {
+	items, ok := d.sequence(n, path, "a list of {event, reply} or {event, to: backend} mappings")
+	if !ok {
+		return
+	}
+	list := make([]ServerSideRule, 0, len(items))
+	for i, it := range items {
+		p := path + "[" + strconv.Itoa(i) + "]"
+		d.lines[p] = it.Line
+		var r ServerSideRule
+		var hasEvent, hasAnswer bool
+		d.mapping(it, p, func(key string, v *yaml.Node, kp string) bool {
+			switch key {
+			case "event":
+				hasEvent = true
+				d.str(v, kp, &r.Event)
+			case "to":
+				hasAnswer = true
+				d.str(v, kp, &r.To)
+			case "reply":
+				hasAnswer = true
+				if err := v.Decode(&r.Reply); err != nil {
+					d.errorf(v.Line, kp, "%v", err)
+				}
+			default:
+				return false
+			}
+			return true
+		})
+		if deref(it).Kind == yaml.MappingNode {
+			if !hasEvent {
+				d.errorf(it.Line, p, `missing key "event"`)
+			}
+			if !hasAnswer {
+				d.errorf(it.Line, p, `missing key "reply" (the answer) or "to" (backend)`)
 			}
 		}
 		list = append(list, r)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -80,6 +81,35 @@ func (v *validator) validateApp(key string, ns *Namespace) {
 			if r.AttachSender {
 				v.errorf(k+".attach_sender", "not for to: backend (the backend gets the sender anyway)")
 			}
+		}
+	}
+	// Server-side events are apart from client events: the same name
+	// may be both.
+	serverSide := map[string]string{} // event -> key that answers it
+	for i, r := range ns.ServerSide {
+		k := key + ".server_side[" + strconv.Itoa(i) + "]"
+		switch {
+		case r.Event == "":
+			v.errorf(k+".event", "must not be empty")
+		case serverSide[r.Event] != "":
+			v.errorf(k+".event", "event %s is already answered by %s", quote(r.Event), serverSide[r.Event])
+		default:
+			serverSide[r.Event] = k
+		}
+		switch r.To {
+		case "":
+			if _, err := json.Marshal(r.Reply); err != nil {
+				v.errorf(k+".reply", "cannot be sent as JSON: %v", err)
+			}
+		case RelayBackend:
+			if ns.Backend == nil {
+				v.errorf(k+".to", "to: backend needs a backend section in this namespace")
+			}
+			if r.Reply != nil {
+				v.errorf(k+".reply", "not with to: backend (the backend's reply is the answer)")
+			}
+		default:
+			v.errorf(k+".to", "unknown target %s (want backend, or a reply instead)", quote(r.To))
 		}
 	}
 	if b := ns.Backend; b != nil {

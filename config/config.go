@@ -189,6 +189,8 @@ type Namespace struct {
 	Relay   []RelayRule `yaml:"relay,omitempty"`
 	Rooms   *Rooms      `yaml:"rooms,omitempty"`
 	Backend *Backend    `yaml:"backend,omitempty"`
+	// ServerSide answers other nodes' server-side events.
+	ServerSide []ServerSideRule `yaml:"server_side,omitempty"`
 }
 
 // PatternRegexp returns Pattern anchored to match whole names.

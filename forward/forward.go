@@ -19,6 +19,13 @@
 // Notifications ({"type": "connect"|"disconnect", …, "reason"}) are
 // fire-and-forget, bounded server-wide; when the bound is reached they are
 // dropped and counted rather than queued.
+//
+// Server-side events from other nodes of a cluster (serverSideEmit), for
+// the events a namespace's server_side rules send here, are POSTed as
+// {"type": "server_side_event", "namespace", "event", "args"}; the reply
+// is the node's answer, an error the answer {"error": "…"}. They are
+// bounded server-wide like notifications; past the bound they are answered
+// with an error at once.
 package forward
 
 import (
@@ -88,6 +95,7 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	notify chan struct{} // semaphore for notifications
+	remote chan struct{} // semaphore for server-side events
 
 	requests, errs, overloaded, notifyDropped, notifyOK atomic.Uint64
 }
@@ -114,6 +122,7 @@ func New(cfg *config.Backend, log *slog.Logger) *Client {
 		log:  log,
 		ctx:  ctx, cancel: cancel,
 		notify: make(chan struct{}, maxNotifyAtted),
+		remote: make(chan struct{}, maxNotifyAtted),
 	}
 }
 
@@ -208,6 +217,48 @@ func (c *Client) Event(s *socketio.Socket, ev *socketio.Event) {
 			} else {
 				_ = ev.Ack(reply)
 			}
+		}
+	}()
+}
+
+// ServerSideEvent forwards another node's server-side event to the
+// backend and answers with its reply (ack is nil when no answer is
+// wanted). It returns at once; the request runs on its own goroutine.
+func (c *Client) ServerSideEvent(nsp, event string, args socketio.Args, ack func(any)) {
+	answer := func(v any) {
+		if ack != nil {
+			ack(v)
+		}
+	}
+	if c.ctx.Err() != nil {
+		answer(map[string]string{"error": errFailed.Error()})
+		return
+	}
+	select {
+	case c.remote <- struct{}{}:
+	default:
+		c.overloaded.Add(1)
+		answer(map[string]string{"error": fmt.Sprintf("too many pending backend requests (max %d)", maxNotifyAtted)})
+		return
+	}
+	req := &Request{Type: "server_side_event", Namespace: nsp, Event: event, Args: args.Values()}
+	if req.Args == nil {
+		req.Args = []any{}
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer func() { <-c.remote }()
+		reply, err := c.post(c.ctx, req)
+		if err != nil {
+			c.log.Warn("forward: backend request failed", "nsp", nsp, "server_side_event", event, "err", err)
+			answer(map[string]string{"error": err.Error()})
+			return
+		}
+		if len(reply) == 0 {
+			answer(nil)
+		} else {
+			answer(reply)
 		}
 	}()
 }

@@ -89,22 +89,26 @@ type node struct {
 func (n *node) nsp() *socketio.Namespace { return n.app.SocketIO().Of("/") }
 
 // startNode starts Switchboard with the conformance apps and the Redis
-// adapter (key prefix "socket.io", as Node's default).
-func startNode(t *testing.T, redisURL string) *node {
+// adapter (key prefix "socket.io", as Node's default); mods change the
+// configuration before it starts.
+func startNode(t *testing.T, redisURL string, mods ...func(*config.Config)) *node {
 	t.Helper()
-	n := startNodeNoWait(t, redisURL)
+	n := startNodeNoWait(t, redisURL, mods...)
 	waitFor(t, 10*time.Second, "node subscribed to redis", func() bool { return n.app.Cluster().Healthy() })
 	return n
 }
 
 // startNodeNoWait is startNode without waiting for Redis.
-func startNodeNoWait(t *testing.T, redisURL string) *node {
+func startNodeNoWait(t *testing.T, redisURL string, mods ...func(*config.Config)) *node {
 	t.Helper()
 	cfg := testserver.Load(t, "conformance")
 	testserver.RelaxedHeartbeat(cfg)
 	cfg.EngineIOEcho = nil
 	cfg.Adapter = config.Adapter{Type: config.AdapterRedis, URL: redisURL, KeyPrefix: "socket.io", RequestTimeout: 3 * time.Second}
 	cfg.API = &config.API{Key: apiKey}
+	for _, m := range mods {
+		m(cfg)
+	}
 	if err := cfg.Validate(nil); err != nil {
 		t.Fatal(err)
 	}

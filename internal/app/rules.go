@@ -61,10 +61,22 @@ func (a *App) installRules(i int, ns *config.Namespace, n *socketio.Namespace) e
 		}
 		r.relay = eng
 	}
+	for _, rule := range ns.ServerSide {
+		n.OnServerSideEmit(rule.Event, serverSideAnswer(rule, n.Name(), r.fwd))
+	}
 	if r.relay != nil || r.fwd != nil {
 		a.rules = append(a.rules, r)
 	}
 	return nil
+}
+
+// serverSideAnswer answers other nodes' server-side event as the rule says:
+// with the backend's reply, or with the rule's fixed reply.
+func serverSideAnswer(rule config.ServerSideRule, nsp string, fwd *forward.Client) socketio.ServerSideHandler {
+	if rule.To == config.RelayBackend {
+		return func(args socketio.Args, ack func(any)) { fwd.ServerSideEvent(nsp, rule.Event, args, ack) }
+	}
+	return func(_ socketio.Args, ack func(any)) { ack(rule.Reply) }
 }
 
 // closeRules stops the backends' requests, letting them finish until ctx
