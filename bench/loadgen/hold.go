@@ -41,58 +41,102 @@ func runHold(ctx context.Context, cfg config) (*Result, error) {
 	if cfg.Conns < 1 || cfg.Hold <= 0 || cfg.Sample <= 0 {
 		return nil, errors.New("hold needs conns >= 1, hold > 0 and sample > 0")
 	}
+	r := newHoldRun(cfg)
+	defer r.killKids()
+	time.Sleep(cfg.Settle)
+	before, err := sampleProc(cfg.PID)
+	if err != nil {
+		return nil, err
+	}
+	r.res.RSSBeforeKB, r.res.ThreadsBefore, r.res.FDsBefore = before.RSSKB, before.Threads, before.FDs
+	if err := r.ramp(ctx); err != nil {
+		return nil, err
+	}
+	r.startReaders()
+	if err := r.hold(ctx); err != nil {
+		r.stopping.Store(true)
+		closeAll(r.room)
+		closeAll(r.rest)
+		return nil, err
+	}
+	r.release()
+	r.count()
+	return r.res, nil
+}
+
+// holdRun is one hold run: its connections (this process's: room, in the
+// room that gets traffic, and rest; and the children's), and the counts.
+type holdRun struct {
+	cfg   config
+	res   *Result
+	h     *result.Hold
+	procs int
+	share func(i int) int // connections process i holds
+
+	kids       []*holdChild
+	room, rest []*wsConn
+	clk        clock
+	bound      int // broadcasts at most: one per second of the hold
+	counters   []*seqCounter
+	hists      []*histogram
+	sent       int64
+	exited     sync.WaitGroup
+	stopping   atomic.Bool
+	dropped    errCounter
+}
+
+func newHoldRun(cfg config) *holdRun {
 	procs := cfg.Procs
 	if procs <= 0 {
 		procs = (cfg.Conns + perProcess - 1) / perProcess
 	}
 	procs = min(procs, cfg.Conns)
-	share := func(i int) int {
+	r := &holdRun{cfg: cfg, procs: procs, clk: newClock(), bound: int(cfg.Hold/time.Second) + 2}
+	r.share = func(i int) int {
 		n := cfg.Conns / procs
 		if i < cfg.Conns%procs {
 			n++
 		}
 		return n
 	}
-	mine := share(0)
-	members := min(cfg.Members, mine)
-	h := &result.Hold{Procs: procs, Conns: cfg.Conns, RoomSize: members}
-	res := &Result{
+	members := min(cfg.Members, r.share(0))
+	r.h = &result.Hold{Procs: procs, Conns: cfg.Conns, RoomSize: members}
+	r.res = &Result{
 		Scenario: "hold",
 		Params: map[string]any{"conns": cfg.Conns, "procs": procs, "hold_s": cfg.Hold.Seconds(),
 			"sample_s": cfg.Sample.Seconds(), "members": members},
 		OpsUnit:  "handshakes",
 		Expected: int64(cfg.Conns),
-		Hold:     h,
+		Hold:     r.h,
 	}
-	time.Sleep(cfg.Settle)
-	before, err := sampleProc(cfg.PID)
-	if err != nil {
-		return nil, err
-	}
-	res.RSSBeforeKB, res.ThreadsBefore, res.FDsBefore = before.RSSKB, before.Threads, before.FDs
+	return r
+}
 
-	// The ramp: children first, each connecting its share, then ours.
-	ramp, err := startMeter(cfg.PID)
-	if err != nil {
-		return nil, err
+func (r *holdRun) killKids() {
+	for _, k := range r.kids {
+		k.kill()
 	}
-	var kids []*holdChild
-	defer func() {
-		for _, k := range kids {
-			k.kill()
-		}
-	}()
-	for i := 1; i < procs; i++ {
-		k, err := startHoldChild(cfg, share(i), childSource(cfg.URL, i))
+}
+
+// ramp connects everything: the children first, each its share, then
+// this process's.
+func (r *holdRun) ramp(ctx context.Context) error {
+	h := r.h
+	ramp, err := startMeter(r.cfg.PID)
+	if err != nil {
+		return err
+	}
+	for i := 1; i < r.procs; i++ {
+		k, err := startHoldChild(r.cfg, r.share(i), childSource(r.cfg.URL, i))
 		if err != nil {
-			return nil, fmt.Errorf("load generator child %d: %w", i, err)
+			return fmt.Errorf("load generator child %d: %w", i, err)
 		}
-		kids = append(kids, k)
+		r.kids = append(r.kids, k)
 	}
 	var firstErr string
-	for i, k := range kids {
-		if err := k.waitReady(cfg.Timeout); err != nil {
-			return nil, fmt.Errorf("load generator child %d: %w", i+1, err)
+	for i, k := range r.kids {
+		if err := k.waitReady(r.cfg.Timeout); err != nil {
+			return fmt.Errorf("load generator child %d: %w", i+1, err)
 		}
 		h.Established += k.ready.OK
 		h.Failed += k.ready.Failed
@@ -100,91 +144,91 @@ func runHold(ctx context.Context, cfg config) (*Result, error) {
 			firstErr = k.ready.FirstError
 		}
 	}
-	room, failedM, errM := connect(ctx, cfg, members, 1024, "h", true)
-	rest, failedR, errR := connect(ctx, cfg, mine-members, 1024, "", true)
+	var failedM, failedR int64
+	var errM, errR error
+	r.room, failedM, errM = connect(ctx, r.cfg, h.RoomSize, 1024, "h", true)
+	r.rest, failedR, errR = connect(ctx, r.cfg, r.share(0)-h.RoomSize, 1024, "", true)
 	for _, e := range []error{errM, errR} {
 		if e != nil && firstErr == "" {
 			firstErr = e.Error()
 		}
 	}
-	h.Established += int64(len(room) + len(rest))
+	h.Established += int64(len(r.room) + len(r.rest))
 	h.Failed += failedM + failedR
 	h.FirstError = firstErr
 	wall, scpu, ccpu, err := ramp.stop()
 	if err != nil {
-		closeAll(room)
-		closeAll(rest)
-		return nil, err
+		closeAll(r.room)
+		closeAll(r.rest)
+		return err
 	}
 	h.RampS = wall
-	res.Ops = h.Established
-	res.Finish(wall, scpu, ccpu)
+	r.res.Ops = h.Established
+	r.res.Finish(wall, scpu, ccpu)
+	return nil
+}
 
-	// Every connection reads: answers pings, counts broadcasts, notices
-	// being dropped.
-	clk := newClock()
-	bound := int(cfg.Hold/time.Second) + 2
-	counters := make([]*seqCounter, len(room))
-	hists := make([]*histogram, len(room))
-	var (
-		exited   sync.WaitGroup
-		stopping atomic.Bool
-		dropped  errCounter
-	)
-	read := func(c *wsConn, cnt *seqCounter, hist *histogram) {
-		defer exited.Done()
-		for {
-			pkt, err := c.readPacket()
-			if err != nil {
-				if !stopping.Load() {
-					dropped.add(err)
-				}
-				return
-			}
-			if cnt == nil || len(pkt) == 0 || pkt[0] != '2' {
-				continue
-			}
-			seq, ts, ok := extract(pkt)
-			if !ok {
-				cnt.bad++
-				continue
-			}
-			hist.record(clk.now() - ts)
-			cnt.add(seq)
-		}
+// startReaders has every connection read: answer pings, count the room's
+// broadcasts, notice being dropped.
+func (r *holdRun) startReaders() {
+	r.counters = make([]*seqCounter, len(r.room))
+	r.hists = make([]*histogram, len(r.room))
+	for i, c := range r.room {
+		r.counters[i], r.hists[i] = newSeqCounter(r.bound), new(histogram)
+		r.exited.Add(1)
+		go r.read(c, r.counters[i], r.hists[i])
 	}
-	for i, c := range room {
-		counters[i], hists[i] = newSeqCounter(bound), new(histogram)
-		exited.Add(1)
-		go read(c, counters[i], hists[i])
+	for _, c := range r.rest {
+		r.exited.Add(1)
+		go r.read(c, nil, nil)
 	}
-	for _, c := range rest {
-		exited.Add(1)
-		go read(c, nil, nil)
-	}
+}
 
-	// The hold.
-	hold, err := startMeter(cfg.PID)
-	if err != nil {
-		stopping.Store(true)
-		closeAll(room)
-		closeAll(rest)
-		return nil, err
-	}
-	sample := func() {
-		s, err := sampleProc(cfg.PID)
+// read reads c until it ends, counting broadcasts in cnt (nil: none).
+func (r *holdRun) read(c *wsConn, cnt *seqCounter, hist *histogram) {
+	defer r.exited.Done()
+	for {
+		pkt, err := c.readPacket()
 		if err != nil {
-			res.Note("sampling the server at %.0fs: %v", time.Since(hold.start).Seconds(), err)
+			if !r.stopping.Load() {
+				r.dropped.add(err)
+			}
 			return
 		}
-		h.Samples = append(h.Samples, result.Sample{T: time.Since(hold.start).Seconds(), RSSKB: s.RSSKB, Threads: s.Threads, FDs: s.FDs})
+		if cnt == nil || len(pkt) == 0 || pkt[0] != '2' {
+			continue
+		}
+		seq, ts, ok := extract(pkt)
+		if !ok {
+			cnt.bad++
+			continue
+		}
+		hist.record(r.clk.now() - ts)
+		cnt.add(seq)
+	}
+}
+
+// hold holds the connections for Hold, sampling the server every Sample
+// and broadcasting to the room once a second.
+func (r *holdRun) hold(ctx context.Context) error {
+	h, res := r.h, r.res
+	meter, err := startMeter(r.cfg.PID)
+	if err != nil {
+		return err
+	}
+	sample := func() {
+		s, err := sampleProc(r.cfg.PID)
+		if err != nil {
+			res.Note("sampling the server at %.0fs: %v", time.Since(meter.start).Seconds(), err)
+			return
+		}
+		h.Samples = append(h.Samples, result.Sample{T: time.Since(meter.start).Seconds(), RSSKB: s.RSSKB, Threads: s.Threads, FDs: s.FDs})
 	}
 	sample()
-	end := time.After(cfg.Hold)
-	samples := time.NewTicker(cfg.Sample)
+	end := time.After(r.cfg.Hold)
+	samples := time.NewTicker(r.cfg.Sample)
 	beats := time.NewTicker(time.Second)
-	tmpl := newPayloadTemplate(`42["bcast","h",`, `]`, cfg.Payload)
-	var sent int64
+	tmpl := newPayloadTemplate(`42["bcast","h",`, `]`, r.cfg.Payload)
 	var sendErr error
 loop:
 	for {
@@ -197,58 +241,66 @@ loop:
 		case <-samples.C:
 			sample()
 		case <-beats.C:
-			if len(room) == 0 || sendErr != nil || sent >= int64(bound) {
+			if len(r.room) == 0 || sendErr != nil || r.sent >= int64(r.bound) {
 				continue
 			}
-			if sendErr = room[0].writeText(tmpl.fill(sent, clk.now())); sendErr == nil {
-				sent++
+			if sendErr = r.room[0].writeText(tmpl.fill(r.sent, r.clk.now())); sendErr == nil {
+				r.sent++
 			}
 		}
 	}
 	samples.Stop()
 	beats.Stop()
 	sample()
-	_, h.ServerCPUS, _, _ = hold.stop()
-	h.HoldS = time.Since(hold.start).Seconds()
+	_, h.ServerCPUS, _, _ = meter.stop()
+	h.HoldS = time.Since(meter.start).Seconds()
 	if sendErr != nil {
 		res.Note("sender: %v", sendErr)
 		res.Errors++
 	}
 	// The last broadcast's deliveries.
 	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) && !allHave(counters, sent) {
+	for time.Now().Before(deadline) && !allHave(r.counters, r.sent) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	stopping.Store(true)
+	return nil
+}
 
-	// The children report and let go; then ours.
-	for i, k := range kids {
+// release has the children report and let go of theirs, then lets go of
+// this process's connections.
+func (r *holdRun) release() {
+	r.stopping.Store(true)
+	for i, k := range r.kids {
 		out, err := k.finish(30 * time.Second)
 		if err != nil {
-			res.Note("load generator child %d: %v", i+1, err)
-			res.Errors++
+			r.res.Note("load generator child %d: %v", i+1, err)
+			r.res.Errors++
 			continue
 		}
-		h.Dropped += out.Dropped
+		r.h.Dropped += out.Dropped
 		if out.FirstDrop != "" {
-			res.Note("child %d: %d connections dropped, the first: %s", i+1, out.Dropped, out.FirstDrop)
+			r.res.Note("child %d: %d connections dropped, the first: %s", i+1, out.Dropped, out.FirstDrop)
 		}
 	}
-	kids = nil
-	closeAll(room)
-	closeAll(rest)
-	exited.Wait()
-	h.Dropped += dropped.count()
-	dropped.report(res, "connections dropped while held")
+	r.kids = nil
+	closeAll(r.room)
+	closeAll(r.rest)
+	r.exited.Wait()
+	r.h.Dropped += r.dropped.count()
+	r.dropped.report(r.res, "connections dropped while held")
+}
 
+// count fills the result from the room's counts and the samples.
+func (r *holdRun) count() {
+	h, res := r.h, r.res
 	var t tally
 	total := new(histogram)
-	for i := range counters {
-		counters[i].truncate(sent)
-		t.add(counters[i])
-		total.merge(hists[i])
+	for i := range r.counters {
+		r.counters[i].truncate(r.sent)
+		t.add(r.counters[i])
+		total.merge(r.hists[i])
 	}
-	h.Broadcasts, h.Deliveries = sent, t.Deliveries
+	h.Broadcasts, h.Deliveries = r.sent, t.Deliveries
 	h.Lost, h.Duplicates, h.OutOfOrder = t.Lost, t.Duplicates, t.OutOfOrder
 	setLatency(res, total)
 	res.Lost = h.Failed + h.Lost
@@ -263,7 +315,6 @@ loop:
 		last := h.Samples[n-1]
 		res.RSSAfterKB, res.ThreadsAfter, res.FDsAfter = last.RSSKB, last.Threads, last.FDs
 	}
-	return res, nil
 }
 
 // allHave reports whether every counter has the first n numbers.
