@@ -330,7 +330,7 @@ func run(o options) error {
 					fmt.Printf("round %d %-11s %-11s ERROR %v\n", round, sc.Key, srv, err)
 				} else {
 					r.Result = res
-					fmt.Printf("round %d %-11s %-11s %s\n", round, sc.Key, srv, extraLine(res))
+					fmt.Printf("round %d %-11s %-11s %s\n", round, sc.Key, srv, groupLine(res))
 				}
 				rep.Runs = append(rep.Runs, r)
 				rep.Finished = time.Now().UTC()

@@ -220,7 +220,7 @@ func describe(sc scenario) string {
 func summarize(rep *Report, o options, resultsFile string) error {
 	rs := rows(rep)
 	printSummary(rs)
-	extraSummary(rep)
+	groupSummary(rep)
 	chartRel, err := filepath.Rel(filepath.Dir(o.out), o.chart)
 	if err != nil {
 		chartRel = o.chart
@@ -333,7 +333,7 @@ func markdown(rep *Report, rs []row, chart, resultsFile string) string {
 		w("\nFor idle and churn, *lost* counts connections that failed or were skipped; for echo and polling, round trips that never completed; *out of order* counts answers that did not match the request.\n\n")
 
 	}
-	w("%s", extraSections(rep))
+	w("%s", groupSections(rep))
 
 	if len(rs) > 0 {
 		w("## Every run\n\n")
@@ -394,7 +394,7 @@ func markdown(rep *Report, rs []row, chart, resultsFile string) string {
 	w("- **idle**: the server's VmRSS is read after a 2 s pause, then the connections are opened (WebSocket, Engine.IO open, Socket.IO CONNECT to `/`), 64 at a time, then after another 2 s (time for a GC) VmRSS is read again. Handshakes/s is the ramp rate.\n")
 	w("- **churn**: connections opened at a steady rate, in two halves; each connects, joins a room (with an ack) and leaves, half with DISCONNECT and a close frame, half by dropping TCP. RSS, threads (`/proc/PID/status`) and open fds (`/proc/PID/fd`) are read before, 2 s after the first half and 2 s after the second: the first half may warm the server up (pools, runtime threads, heap), growth during the second half would be a leak.\n")
 	w("- fanout, echo and polling get a small unmeasured warm-up run on the same server process first (JIT for Node, pools for Go). Server CPU time comes from `/proc/PID/stat` (10 ms resolution), sampled right before and after the measured phase.\n")
-	if hasExtra(rep) {
+	if hasGroupRuns(rep) {
 		w("- **slow consumers**: the fanout scenario with a slow group, run twice on each server in every round, each time on a fresh server process: first the group reads like everyone else (the baseline), then it joins and never reads again, its TCP connections left open. Deliveries, latency and lost/duplicated/out-of-order counts are those of the other clients, the same ones in both runs. The server's RSS is read before broadcasting, every 250 ms during the run (the largest is kept) and 2 s after it, the slow clients still connected. A slow client cannot see the server closing its connection (the FIN waits behind the data it does not read), so `/proc/net/tcp` is polled every 250 ms for the server's end of each slow connection: leaving ESTABLISHED is the server closing it, timed from the first broadcast. Afterwards the slow clients read what is left in their sockets; the stream ending confirms the close.\n")
 		w("- **many connections**: `loadgen -scenario hold` spreads the connections over two processes (each with its own open-file limit; the child binds its sockets to 127.0.0.2, so it has its own ephemeral ports). The child connects its share first, then the parent; the hold starts when all are up. The server's VmRSS, threads and open fds are read every 10 s; 100 of the connections are in a room that gets one broadcast per second, counted like fanout's; every connection answers pings and notices being dropped. The hold is *stable* if the RSS at its end is at most 5%% above the RSS 1 minute in (or half-way, for holds under 2 minutes): growth is what a leak looks like, while a drop is memory the runtime gave back to the system.\n")
 	}
