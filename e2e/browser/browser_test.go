@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,69 +22,11 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/chromium"
 )
 
-const (
-	defaultChromium = "/usr/bin/chromium"
-	stepTimeout     = 15 * time.Second // one UI step: page load, login, a message arriving
-	startTimeout    = 30 * time.Second // browser start
-)
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("SWITCHBOARD_CHROMIUM")
-	if path == "" {
-		path = defaultChromium
-	}
-	st, err := os.Stat(path)
-	testserver.Require(t, err == nil && !st.IsDir(), "chromium not found at %s (apt-get install chromium, or set SWITCHBOARD_CHROMIUM)", path)
-	return path
-}
-
-// startBrowser starts headless Chromium with a fresh profile and returns a
-// chromedp context that owns it (its first tab is left blank).
-func startBrowser(t *testing.T, execPath string) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(execPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		// Both users' tabs must keep running at full speed although only one
-		// can be in front.
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc) // also waits for the browser process to exit
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelBrowser)
-	// The first Run starts the browser; it must not run under a timeout
-	// context (that would stop the browser), so bound it from outside.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(browserCtx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("starting chromium (%s): %v", execPath, err)
-		}
-	case <-time.After(startTimeout):
-		cancelBrowser()
-		t.Fatalf("chromium (%s) did not start within %v", execPath, startTimeout)
-	}
-	return browserCtx
-}
+// stepTimeout bounds one UI step: page load, login, a message arriving.
+const stepTimeout = 15 * time.Second
 
 // user is one browser session (its own browser context: cookies, storage and
 // connections are not shared) with one tab on the chat client.
@@ -251,10 +192,10 @@ func (u *user) waitMessage(author, text string) {
 }
 
 func TestChatTwoBrowsers(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := chromium.Path(t)
 	base := strings.TrimRight(startServer(t, "default"), "/")
 
-	browserCtx := startBrowser(t, execPath)
+	browserCtx := chromium.Start(t, execPath)
 
 	for _, tc := range []struct {
 		name, query, transport string

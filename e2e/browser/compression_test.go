@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/testkit/chromium"
 	"github.com/switchboard/switchboard/internal/testserver"
 )
 
@@ -107,7 +108,7 @@ func (c countingConn) Write(p []byte) (int, error) {
 }
 
 func TestBrowserCompression(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := chromium.Path(t)
 	cfg := testserver.Load(t, "conformance")
 	testserver.RelaxedHeartbeat(cfg)
 	if !cfg.SocketIO.PerMessageDeflate.Enabled || !cfg.SocketIO.HTTPCompression.Enabled {
@@ -135,7 +136,7 @@ func TestBrowserCompression(t *testing.T) {
 		srv.Close()
 	})
 
-	browserCtx := startBrowser(t, execPath)
+	browserCtx := chromium.Start(t, execPath)
 	u := newUser(t, browserCtx, "compression")
 	dumpOnFailure(t, u)
 	u.do("open the page", chromedp.Navigate(srv.URL+"/compression/"))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/switchboard/switchboard/internal/testkit/chromium"
 	"github.com/switchboard/switchboard/internal/testserver"
 )
 
@@ -43,7 +44,7 @@ function attempt(opts) {
 </script>`
 
 func TestCrossOriginPages(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := chromium.Path(t)
 
 	page := func() (*httptest.Server, string) {
 		var srv *httptest.Server
@@ -66,7 +67,7 @@ func TestCrossOriginPages(t *testing.T) {
 	cfg.CORS.Credentials = true
 	server := testserver.StartConfig(t, cfg)
 
-	browserCtx := startBrowser(t, execPath)
+	browserCtx := chromium.Start(t, execPath)
 	for _, tc := range []struct {
 		origin             string
 		polling, websocket string

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/testkit/chromium"
 	"github.com/switchboard/switchboard/internal/testserver"
 )
 
@@ -92,7 +93,7 @@ run().catch((e) => { result.error = String(e && e.stack || e); result.done = tru
 </script>`
 
 func TestLegacyClientBundle(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := chromium.Path(t)
 	bundle := filepath.Join(testserver.Root(t), "e2e", "js", "node_modules", "socket.io-client-v2", "dist", "socket.io.js")
 	_, err := os.Stat(bundle)
 	testserver.Require(t, err == nil, "%s is missing (run `npm ci` in e2e/js)", bundle)
@@ -116,7 +117,7 @@ func TestLegacyClientBundle(t *testing.T) {
 		return mux
 	})
 
-	browserCtx := startBrowser(t, execPath)
+	browserCtx := chromium.Start(t, execPath)
 	u := newUser(t, browserCtx, "legacy")
 	dumpOnFailure(t, u)
 	u.do("open the 2.x page", chromedp.Navigate(base+"/legacy/"))

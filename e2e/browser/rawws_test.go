@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard/switchboard/internal/testkit/chromium"
 )
 
 // The tutorial's plain-WebSocket chat page (testdata/tutorial.html, served
@@ -74,12 +76,12 @@ func (u *user) dumpTutorial() {
 }
 
 func TestTutorialWebSocketPage(t *testing.T) {
-	execPath := chromiumPath(t)
+	execPath := chromium.Path(t)
 	base := strings.TrimRight(startServer(t, "default"), "/")
 	// As in the tutorial: ws://host:port, no path (the browser asks for /).
 	tutorial := serveTutorial(t, "ws"+strings.TrimPrefix(base, "http"))
 
-	browserCtx := startBrowser(t, execPath)
+	browserCtx := chromium.Start(t, execPath)
 	alice := newUser(t, browserCtx, "alice") // Switchboard's chat client
 	raw1 := newUser(t, browserCtx, "raw1")   // tutorial pages
 	raw2 := newUser(t, browserCtx, "raw2")

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -10,60 +9,15 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard/switchboard/internal/sioclient"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/chromium"
 )
-
-const defaultChromium = "/usr/bin/chromium"
-
-// startBrowser starts headless Chromium (SWITCHBOARD_CHROMIUM, else
-// /usr/bin/chromium) with a fresh profile; skipped when it is missing,
-// failed under CI=true.
-func startBrowser(t *testing.T) context.Context {
-	t.Helper()
-	path := os.Getenv("SWITCHBOARD_CHROMIUM")
-	if path == "" {
-		path = defaultChromium
-	}
-	st, err := os.Stat(path)
-	testserver.Require(t, err == nil && !st.IsDir(), "chromium not found at %s (apt-get install chromium, or set SWITCHBOARD_CHROMIUM)", path)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.WindowSize(1400, 1000), // the UI's wide layout
-	}
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("starting chromium: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("chromium did not start within 30s")
-	}
-	return ctx
-}
 
 // TestAdminUIInChromium: the served Admin UI, in headless Chromium, finds
 // its server prefilled, logs in, shows a connected test client with its
 // rooms, and its disconnect button disconnects that client.
 func TestAdminUIInChromium(t *testing.T) {
 	s := start(t, withAdmin(t, conformance(t)))
-	ctx := startBrowser(t)
+	ctx := chromium.Start(t, chromium.Path(t), chromedp.WindowSize(1400, 1000)) // the UI's wide layout
 	tctx, cancel := context.WithTimeout(ctx, 150*time.Second)
 	defer cancel()
 	c, err := sioclient.Dial(tctx, s.url, "/", nil)

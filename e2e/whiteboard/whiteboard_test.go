@@ -11,7 +11,6 @@ package whiteboard
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,56 +20,11 @@ import (
 
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
+	"github.com/switchboard/switchboard/internal/testkit/chromium"
 	"github.com/switchboard/switchboard/internal/testserver"
 )
 
 const stepTimeout = 15 * time.Second
-
-func chromium(t *testing.T) string {
-	p := os.Getenv("SWITCHBOARD_CHROMIUM")
-	if p == "" {
-		p = "/usr/bin/chromium"
-	}
-	st, err := os.Stat(p)
-	testserver.Require(t, err == nil && !st.IsDir(), "chromium not found at %s (apt-get install chromium, or set SWITCHBOARD_CHROMIUM)", p)
-	return p
-}
-
-func startBrowser(t *testing.T, execPath string) context.Context {
-	t.Helper()
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(execPath),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.WindowSize(900, 700),
-	)
-	t.Cleanup(cancelAlloc)
-	browserCtx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(browserCtx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("starting chromium: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("chromium did not start within 30s")
-	}
-	return browserCtx
-}
 
 func page(t *testing.T, browserCtx context.Context) context.Context {
 	t.Helper()
@@ -116,7 +70,7 @@ func redNear(t *testing.T, ctx context.Context, x, y, r int) int {
 }
 
 func TestWhiteboardTwoBrowsers(t *testing.T) {
-	execPath := chromium(t)
+	execPath := chromium.Path(t)
 	root := testserver.Root(t)
 	cfg, err := config.Load(filepath.Join(root, "examples", "whiteboard.yaml"), handlers.Names())
 	if err != nil {
@@ -125,7 +79,7 @@ func TestWhiteboardTwoBrowsers(t *testing.T) {
 	cfg.StaticDir = filepath.Join(root, cfg.StaticDir)
 	url, a := testserver.StartApp(t, cfg)
 
-	browser := startBrowser(t, execPath)
+	browser := chromium.Start(t, execPath, chromedp.WindowSize(900, 700))
 	drawer, viewer := page(t, browser), page(t, browser)
 	for _, p := range []context.Context{drawer, viewer} {
 		do(t, p, "open the whiteboard", chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.CSS("#board")))
