@@ -16,15 +16,27 @@ type client struct {
 	// see legacy.go.
 	legacy bool
 
-	mu           sync.Mutex
-	sockets      []*Socket // one per namespace joined: few, so a slice beats a map
+	mu sync.Mutex
+	// sockets has one socket per namespace joined, in join order. Most
+	// clients join one or two: a scan beats a map. Past indexFrom, byName
+	// indexes them too, so that a client in many namespaces (up to
+	// Limits.MaxNamespacesPerClient) costs no scan per packet.
+	sockets      []*Socket
+	byName       map[string]*Socket
 	closed       bool
 	connectTimer *time.Timer
 
-	// pending is a binary packet waiting for its attachments. Only the
-	// engine's delivery goroutine touches it.
+	// Only the engine's delivery goroutine touches what follows.
+	//
+	// pending is a binary packet waiting for its attachments.
 	pending *packet
+	// connects is the bucket of Limits.NamespaceConnectsPerSecond.
+	connects bucket
 }
+
+// indexFrom is the number of namespaces from which a client's sockets are
+// also indexed by name.
+const indexFrom = 8
 
 func newClient(srv *Server, conn *engineio.Session) *client {
 	c := &client{srv: srv, conn: conn, legacy: conn.Handshake().Protocol == 3}
@@ -111,22 +123,57 @@ func (c *client) connect(p *packet) {
 	if c.legacy {
 		p.nsp, p.data = splitLegacyNamespace(p.nsp)
 	}
+	lim := &c.srv.opts.Limits
+	// Refusals are CONNECT_ERRORs, as for a namespace that does not exist
+	// or a middleware's refusal: the client's socket for that namespace
+	// gets connect_error (2.x: "error") and does not retry on its own; its
+	// other namespaces are untouched.
+	if lim.NamespaceConnectsPerSecond > 0 && !c.connects.allow(time.Now(), lim.NamespaceConnectsPerSecond, lim.NamespaceConnectBurst) {
+		c.srv.limitHits.hit(LimitNamespaceConnectsPerSecond)
+		c.refuseConnect(p.nsp, errConnectRateLimited)
+		return
+	}
+	c.mu.Lock()
+	dup, n := c.lookup(p.nsp) != nil, len(c.sockets)
+	c.mu.Unlock()
+	if dup {
+		c.fail("duplicate CONNECT")
+		return
+	}
+	if lim.MaxNamespacesPerClient > 0 && n >= lim.MaxNamespacesPerClient {
+		c.srv.limitHits.hit(LimitMaxNamespacesPerClient)
+		c.refuseConnect(p.nsp, errTooManyNamespaces)
+		return
+	}
 	nsp := c.srv.lookupNamespace(p.nsp, p.data)
 	if nsp == nil {
 		_ = c.conn.Send(false, c.encodeControl(PacketConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`)))
 		return
 	}
 	defer nsp.connectDone()
-	if c.socket(p.nsp) != nil {
-		c.fail("duplicate CONNECT")
-		return
-	}
 	nsp.connect(c, p.data)
+}
+
+// refuseConnect answers a CONNECT with a CONNECT_ERROR carrying err.
+func (c *client) refuseConnect(nsp string, err error) {
+	payload := connectErrorPayload(err)
+	if c.legacy {
+		payload = legacyConnectErrorPayload(err)
+	}
+	_ = c.conn.Send(false, c.encodeControl(PacketConnectError, nsp, payload))
 }
 
 func (c *client) socket(nsp string) *Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.lookup(nsp)
+}
+
+// lookup is socket with c.mu held.
+func (c *client) lookup(nsp string) *Socket {
+	if c.byName != nil {
+		return c.byName[nsp]
+	}
 	for _, s := range c.sockets {
 		if s.nsp.name == nsp {
 			return s
@@ -142,6 +189,15 @@ func (c *client) add(s *Socket) bool {
 		return false
 	}
 	c.sockets = append(c.sockets, s)
+	switch {
+	case c.byName != nil:
+		c.byName[s.nsp.name] = s
+	case len(c.sockets) > indexFrom:
+		c.byName = make(map[string]*Socket, len(c.sockets))
+		for _, s := range c.sockets {
+			c.byName[s.nsp.name] = s
+		}
+	}
 	if c.connectTimer != nil {
 		c.connectTimer.Stop()
 		c.connectTimer = nil // connected: the timer's memory can go
@@ -153,6 +209,9 @@ func (c *client) remove(s *Socket) {
 	c.mu.Lock()
 	if i := slices.Index(c.sockets, s); i >= 0 {
 		c.sockets = slices.Delete(c.sockets, i, i+1)
+		if c.byName != nil {
+			delete(c.byName, s.nsp.name)
+		}
 	}
 	c.mu.Unlock()
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -34,6 +35,21 @@ type Limits struct {
 	// not counted (0: no limit). Socket.Join past it joins nothing and
 	// returns ErrTooManyRooms.
 	MaxRoomsPerSocket int
+	// MaxNamespacesPerClient bounds the namespaces one connection can be
+	// in at once (0: no limit). Each is a socket with its state, and with
+	// dynamic namespaces a namespace created for it. A CONNECT past the
+	// bound is refused with a CONNECT_ERROR {"message":"too many
+	// namespaces"} (socket.io-client: connect_error on that namespace's
+	// socket); the connection and its other namespaces stay.
+	MaxNamespacesPerClient int
+	// NamespaceConnectsPerSecond is each connection's sustained rate of
+	// CONNECT packets (joining a namespace, refused or not), with bursts up
+	// to NamespaceConnectBurst (a token bucket; 0: no limit). A CONNECT
+	// over the rate is refused with a CONNECT_ERROR {"message":"rate limit
+	// exceeded"}. Reconnecting clients send one CONNECT per namespace at
+	// once: the burst should cover MaxNamespacesPerClient.
+	NamespaceConnectsPerSecond float64
+	NamespaceConnectBurst      int
 }
 
 // The limits Server.Stats counts refusals of.
@@ -42,9 +58,14 @@ const (
 	LimitMaxJSONDepth      = "max_json_depth"
 	LimitEventsPerSecond   = "events_per_second"
 	LimitMaxRoomsPerSocket = "max_rooms_per_socket"
+	// LimitMaxNamespacesPerClient and LimitNamespaceConnectsPerSecond
+	// count refused CONNECTs.
+	LimitMaxNamespacesPerClient     = "max_namespaces_per_client"
+	LimitNamespaceConnectsPerSecond = "namespace_connects_per_second"
 )
 
-var limitKinds = [...]string{LimitMaxAttachments, LimitMaxJSONDepth, LimitEventsPerSecond, LimitMaxRoomsPerSocket}
+var limitKinds = [...]string{LimitMaxAttachments, LimitMaxJSONDepth, LimitEventsPerSecond, LimitMaxRoomsPerSocket,
+	LimitMaxNamespacesPerClient, LimitNamespaceConnectsPerSecond}
 
 // limitCounters count what the limits refused.
 type limitCounters [len(limitKinds)]atomic.Uint64
@@ -79,6 +100,12 @@ var ErrTooManyRooms = errors.New("socketio: too many rooms for one socket")
 // errAckRateLimited is the error ack of an event dropped by the rate limit.
 var errAckRateLimited = map[string]string{"message": "rate limit exceeded"}
 
+// The CONNECT_ERRORs of the connect limits.
+var (
+	errConnectRateLimited = &ConnectError{Message: "rate limit exceeded"}
+	errTooManyNamespaces  = &ConnectError{Message: "too many namespaces"}
+)
+
 func (l *Limits) withDefaults() Limits {
 	c := *l
 	if c.MaxAttachments <= 0 {
@@ -90,7 +117,34 @@ func (l *Limits) withDefaults() Limits {
 	if c.EventsPerSecond > 0 && c.EventBurst < 1 {
 		c.EventBurst = max(1, int(c.EventsPerSecond))
 	}
+	if c.NamespaceConnectsPerSecond > 0 && c.NamespaceConnectBurst < 1 {
+		c.NamespaceConnectBurst = max(1, int(c.NamespaceConnectsPerSecond), c.MaxNamespacesPerClient)
+	}
 	return c
+}
+
+// bucket is a token bucket for one goroutine (a client's delivery
+// goroutine): no lock, and no allocation per client as a rate.Limiter
+// would be.
+type bucket struct {
+	tokens float64
+	last   time.Time // zero: full
+}
+
+// allow takes a token from a bucket refilled at rate per second up to
+// burst, if one is there.
+func (b *bucket) allow(now time.Time, rate float64, burst int) bool {
+	if b.last.IsZero() {
+		b.tokens = float64(burst)
+	} else {
+		b.tokens = min(float64(burst), b.tokens+now.Sub(b.last).Seconds()*rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // newEventLimiter returns a socket's event bucket, or nil without a rate.
