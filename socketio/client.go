@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"slices"
 	"sync"
 	"time"
@@ -28,8 +29,10 @@ type client struct {
 
 	// Only the engine's delivery goroutine touches what follows.
 	//
-	// pending is a binary packet waiting for its attachments.
-	pending *packet
+	// pending is a binary packet waiting for its attachments, and
+	// pendingBytes what it holds so far (bounded by max_payload).
+	pending      *packet
+	pendingBytes int64
 	// connects is the bucket of Limits.NamespaceConnectsPerSecond.
 	connects bucket
 }
@@ -64,7 +67,13 @@ func (c *client) OnMessage(data []byte, binary bool) {
 			c.fail("unexpected binary attachment")
 			return
 		}
-		p.buffers = append(p.buffers, data)
+		if c.pendingBytes += int64(len(data)); c.pendingBytes > c.srv.maxPayload {
+			c.pending = nil
+			c.srv.limitHits.hit(LimitMaxPayload)
+			c.fail("binary packet over max_payload")
+			return
+		}
+		p.buffers = append(p.buffers, compact(data))
 		if len(p.buffers) < p.attachments {
 			return
 		}
@@ -86,10 +95,24 @@ func (c *client) OnMessage(data []byte, binary bool) {
 			c.fail("invalid attachment placeholder")
 			return
 		}
-		c.pending = p
+		// The whole packet, text and attachments, counts against
+		// max_payload: what the server holds for a client until the last
+		// attachment comes is then what one message may be.
+		c.pending, c.pendingBytes = p, int64(len(data))
+		p.data = compact(p.data)
 		return
 	}
 	c.dispatch(p)
+}
+
+// compact returns b, or a copy of it if b pins a much larger array: the
+// transport may deliver a slice of a whole polling body, which a pending
+// packet would otherwise keep alive until its last attachment.
+func compact(b []byte) []byte {
+	if cap(b) > 2*len(b)+64 {
+		return bytes.Clone(b)
+	}
+	return b
 }
 
 func (c *client) dispatch(p *packet) {

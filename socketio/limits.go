@@ -62,10 +62,14 @@ const (
 	// count refused CONNECTs.
 	LimitMaxNamespacesPerClient     = "max_namespaces_per_client"
 	LimitNamespaceConnectsPerSecond = "namespace_connects_per_second"
+	// LimitMaxPayload counts binary packets whose text and attachments
+	// together passed the engine's MaxPayload (the engine counts single
+	// messages over it under the same name).
+	LimitMaxPayload = "max_payload"
 )
 
 var limitKinds = [...]string{LimitMaxAttachments, LimitMaxJSONDepth, LimitEventsPerSecond, LimitMaxRoomsPerSocket,
-	LimitMaxNamespacesPerClient, LimitNamespaceConnectsPerSecond}
+	LimitMaxNamespacesPerClient, LimitNamespaceConnectsPerSecond, LimitMaxPayload}
 
 // limitCounters count what the limits refused.
 type limitCounters [len(limitKinds)]atomic.Uint64

@@ -112,11 +112,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descBytesOut, e.BytesOut)
 	counter(descRecipients, e.BroadcastRecipients)
 	counter(descVolatileDrop, e.VolatileDropped)
-	for _, l := range sortedKeys(e.Rejections) {
-		counter(descRejections, e.Rejections[l], string(l))
+	// Both layers count max_payload (the engine single messages, Socket.IO
+	// a binary packet's parts together): one series, their sum.
+	rejections := make(map[string]uint64, len(e.Rejections)+len(st.Rejections))
+	for l, n := range e.Rejections {
+		rejections[string(l)] += n
 	}
-	for _, l := range sortedKeys(st.Rejections) {
-		counter(descRejections, st.Rejections[l], l)
+	for l, n := range st.Rejections {
+		rejections[l] += n
+	}
+	for _, l := range sortedKeys(rejections) {
+		counter(descRejections, rejections[l], l)
 	}
 	h := st.AckLatency
 	buckets := make(map[float64]uint64, len(h.Bounds))
