@@ -22,8 +22,11 @@ type client struct {
 	// clients join one or two: a scan beats a map. Past indexFrom, byName
 	// indexes them too, so that a client in many namespaces (up to
 	// Limits.MaxNamespacesPerClient) costs no scan per packet.
-	sockets      []*Socket
-	byName       map[string]*Socket
+	sockets []*Socket
+	byName  map[string]*Socket
+	// authBytes counts the CONNECT payloads the sockets keep for their
+	// life (Handshake.Auth): at most max_payload in all.
+	authBytes    int64
 	closed       bool
 	connectTimer *time.Timer
 
@@ -157,7 +160,7 @@ func (c *client) connect(p *packet) {
 		return
 	}
 	c.mu.Lock()
-	dup, n := c.lookup(p.nsp) != nil, len(c.sockets)
+	dup, n, held := c.lookup(p.nsp) != nil, len(c.sockets), c.authBytes
 	c.mu.Unlock()
 	if dup {
 		c.fail("duplicate CONNECT")
@@ -168,6 +171,14 @@ func (c *client) connect(p *packet) {
 		c.refuseConnect(p.nsp, errTooManyNamespaces)
 		return
 	}
+	// Each socket keeps its CONNECT's payload for its life: without a
+	// bound, max_namespaces_per_client payloads of max_payload each.
+	if held+int64(len(p.data)) > c.srv.maxPayload {
+		c.srv.limitHits.hit(LimitMaxPayload)
+		c.refuseConnect(p.nsp, errAuthTooLarge)
+		return
+	}
+	p.data = compact(p.data)
 	nsp := c.srv.lookupNamespace(p.nsp, p.data)
 	if nsp == nil {
 		_ = c.conn.Send(false, c.encodeControl(PacketConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`)))
@@ -212,6 +223,8 @@ func (c *client) add(s *Socket) bool {
 		return false
 	}
 	c.sockets = append(c.sockets, s)
+	s.authLen = int64(len(s.handshake.Auth))
+	c.authBytes += s.authLen
 	switch {
 	case c.byName != nil:
 		c.byName[s.nsp.name] = s
@@ -232,6 +245,7 @@ func (c *client) remove(s *Socket) {
 	c.mu.Lock()
 	if i := slices.Index(c.sockets, s); i >= 0 {
 		c.sockets = slices.Delete(c.sockets, i, i+1)
+		c.authBytes -= s.authLen
 		if c.byName != nil {
 			delete(c.byName, s.nsp.name)
 		}

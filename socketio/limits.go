@@ -12,6 +12,12 @@ import (
 // Limits bound what one client can make the server do. The parser limits
 // apply by default; the event rate and the room count are off unless set
 // (an open server should set them: Switchboard's config.yaml does).
+//
+// The engine's MaxPayload bounds more than one message: a binary packet's
+// text and attachments together (past it the connection is closed with
+// "parse error"), and the CONNECT payloads (Handshake.Auth) a connection's
+// sockets keep, together (a CONNECT past it is refused with a
+// CONNECT_ERROR {"message":"auth payload too large"}).
 type Limits struct {
 	// MaxAttachments bounds the binary attachments one packet may announce
 	// (default 10, as socket.io-parser). The server buffers a packet's
@@ -63,8 +69,9 @@ const (
 	LimitMaxNamespacesPerClient     = "max_namespaces_per_client"
 	LimitNamespaceConnectsPerSecond = "namespace_connects_per_second"
 	// LimitMaxPayload counts binary packets whose text and attachments
-	// together passed the engine's MaxPayload (the engine counts single
-	// messages over it under the same name).
+	// together passed the engine's MaxPayload, and CONNECTs refused because
+	// the auth payloads a connection's sockets keep would pass it (the
+	// engine counts single messages over it under the same name).
 	LimitMaxPayload = "max_payload"
 )
 
@@ -108,6 +115,9 @@ var errAckRateLimited = map[string]string{"message": "rate limit exceeded"}
 var (
 	errConnectRateLimited = &ConnectError{Message: "rate limit exceeded"}
 	errTooManyNamespaces  = &ConnectError{Message: "too many namespaces"}
+	// The CONNECT payloads (auth) of a connection's sockets together
+	// passed max_payload.
+	errAuthTooLarge = &ConnectError{Message: "auth payload too large"}
 )
 
 func (l *Limits) withDefaults() Limits {

@@ -228,7 +228,7 @@ func TestClientSocketIndex(t *testing.T) {
 	c := &client{}
 	var socks []*Socket
 	for i := range 3 * indexFrom {
-		s := &Socket{nsp: &Namespace{name: "/n" + itoa(i)}}
+		s := &Socket{nsp: &Namespace{name: "/n" + itoa(i)}, handshake: &Handshake{Auth: []byte("{}")}}
 		socks = append(socks, s)
 		c.add(s)
 	}
@@ -236,6 +236,9 @@ func TestClientSocketIndex(t *testing.T) {
 		if i%2 == 0 {
 			c.remove(s)
 		}
+	}
+	if want := int64(len(socks)/2) * 2; c.authBytes != want {
+		t.Fatalf("authBytes %d, want %d", c.authBytes, want)
 	}
 	for i, s := range socks {
 		got, want := c.socket("/n"+itoa(i)), s
@@ -254,7 +257,7 @@ func BenchmarkClientSocket(b *testing.B) {
 		b.Run(itoa(n), func(b *testing.B) {
 			c := &client{}
 			for i := range n {
-				c.add(&Socket{nsp: &Namespace{name: "/namespace-" + itoa(i)}})
+				c.add(&Socket{nsp: &Namespace{name: "/namespace-" + itoa(i)}, handshake: &Handshake{}})
 			}
 			name := "/namespace-" + itoa(n-1) // the last: the scan's worst case
 			b.ReportAllocs()
@@ -264,5 +267,31 @@ func BenchmarkClientSocket(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The CONNECT payloads a connection's sockets keep (their auth) are
+// bounded by max_payload in all.
+func TestLimitAuthBytes(t *testing.T) {
+	srv, url := startServer(t, &Options{Engine: engineio.Options{MaxPayload: 1000}})
+	srv.Of("/a")
+	srv.Of("/b")
+	auth := `{"x":"` + strings.Repeat("x", 600) + `"}`
+	c := connect(t, url, "/", auth)
+	c.send("40/a," + auth)
+	if got := c.read(); got != `44/a,{"message":"auth payload too large"}` {
+		t.Fatalf("second 600-byte auth: %q", got)
+	}
+	c.send(`40/a,{"x":1}`)
+	if got := c.read(); !strings.HasPrefix(got, `40/a,{"sid":`) {
+		t.Fatalf("small auth: %q", got)
+	}
+	c.send("41") // leaving "/" gives its auth's bytes back
+	c.send("40/b," + auth)
+	if got := c.read(); !strings.HasPrefix(got, `40/b,{"sid":`) {
+		t.Fatalf("600-byte auth after leaving /: %q", got)
+	}
+	if got := srv.Stats().Rejections[LimitMaxPayload]; got != 1 {
+		t.Fatalf("rejections: %d, want 1", got)
 	}
 }

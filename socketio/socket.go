@@ -37,6 +37,9 @@ type Socket struct {
 	// off); recovered is set before the socket is published.
 	pid       string
 	recovered bool
+	// authLen is len(handshake.Auth) when the socket joined: what its
+	// client's authBytes counts for it (the application may replace Auth).
+	authLen int64
 }
 
 // ID returns the socket id, which is also the name of its own room.

@@ -77,6 +77,7 @@ func TestHostileSocketIO(t *testing.T) {
 		{"CONNECT flood", connectFlood},
 		{"namespace churn", namespaceChurn},
 		{"legacy client past the namespace cap", legacyNamespaceCap},
+		{"auth payloads across namespaces", authAcrossNamespaces},
 		{"attachments over max_payload", attachmentsOverPayload},
 		{"EIO3 polling attachments pinning their bodies", pollingAttachmentsPinning},
 	} {
@@ -325,6 +326,40 @@ func legacyNamespaceCap(t *testing.T, s *suite) {
 	}
 }
 
+// Each socket keeps its CONNECT payload (the auth) for its life: a
+// connection joining its nspCap namespaces with nearly max_payload of auth
+// each would hold nspCap × max_payload. They are bounded by max_payload
+// together; past it, the CONNECT gets a CONNECT_ERROR.
+func authAcrossNamespaces(t *testing.T, s *suite) {
+	const conns = 5
+	auth := `{"token":"` + strings.Repeat("t", sioMaxPayload-1000) + `"}`
+	s.waitIdle(t)
+	before := heapInUse()
+	var refused int
+	for range conns {
+		a := s.dialSIO(t)
+		for i := range nspCap {
+			a.send(fmt.Sprintf("40/dyn-%d,%s", i, auth))
+			switch got := a.read(); {
+			case strings.HasPrefix(got, fmt.Sprintf(`40/dyn-%d,{"sid":`, i)):
+			case got == fmt.Sprintf(`44/dyn-%d,{"message":"auth payload too large"}`, i):
+				refused++
+			default:
+				t.Fatalf("CONNECT %d: %q", i, got)
+			}
+		}
+	}
+	after := heapInUse()
+	grew := int64(after) - int64(before)
+	t.Logf("heap %d -> %d (%+d bytes) with %d connections each sending %d CONNECTs with %d bytes of auth; %d refused", before, after, grew, conns, nspCap, len(auth), refused)
+	if grew > heapSlackBytes {
+		t.Errorf("heap grew by %d MiB", grew>>20)
+	}
+	if refused != conns*(nspCap-1) {
+		t.Errorf("%d CONNECTs refused, want all but the first of each connection, %d", refused, conns*(nspCap-1))
+	}
+}
+
 // attachmentFrame is a v4 binary attachment of n bytes.
 func attachmentFrame(n int) []byte { return make([]byte, n) }
 
@@ -481,7 +516,7 @@ func (s *suite) socketIOMetrics(t *testing.T) {
 	if len(b) > 200_000 {
 		t.Errorf("/metrics is %d bytes", len(b))
 	}
-	for _, kind := range []string{"max_namespaces_per_client", "namespace_connects_per_second", "max_payload"} {
+	for _, kind := range []string{"max_namespaces_per_client", "namespace_connects_per_second", "max_payload"} { // max_payload: attachments and auth
 		if !strings.Contains(body, `limit_rejections_total{kind="`+kind+`"}`) ||
 			strings.Contains(body, `limit_rejections_total{kind="`+kind+`"} 0`+"\n") {
 			t.Errorf("limit_rejections_total{kind=%q}: none counted", kind)
