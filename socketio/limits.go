@@ -39,7 +39,10 @@ type Limits struct {
 	EventBurst      int
 	// MaxRoomsPerSocket bounds the rooms a socket can be in, its own room
 	// not counted (0: no limit). Socket.Join past it joins nothing and
-	// returns ErrTooManyRooms.
+	// returns ErrTooManyRooms. When it is set, the names of a socket's
+	// rooms are also bounded by the engine's MaxPayload in all: an
+	// application joining rooms a client names cannot be made to keep
+	// MaxRoomsPerSocket names of MaxPayload bytes each.
 	MaxRoomsPerSocket int
 	// MaxNamespacesPerClient bounds the namespaces one connection can be
 	// in at once (0: no limit). Each is a socket with its state, and with
@@ -105,7 +108,8 @@ const (
 )
 
 // ErrTooManyRooms is returned by Socket.Join when the socket would be in
-// more rooms than Limits.MaxRoomsPerSocket.
+// more rooms than Limits.MaxRoomsPerSocket, or their names would pass the
+// engine's MaxPayload in all.
 var ErrTooManyRooms = errors.New("socketio: too many rooms for one socket")
 
 // errAckRateLimited is the error ack of an event dropped by the rate limit.
@@ -178,12 +182,19 @@ func (s *Socket) checkRooms(rooms []string) error {
 	}
 	have := s.nsp.adapter.SocketRooms(s) // its own id included
 	n := len(have) - 1
+	var size int64
+	for _, r := range have {
+		if r != s.id {
+			size += int64(len(r))
+		}
+	}
 	for i, r := range rooms {
 		if r != s.id && !slices.Contains(have, r) && !slices.Contains(rooms[:i], r) {
 			n++
+			size += int64(len(r))
 		}
 	}
-	if n > limit {
+	if n > limit || size > s.nsp.srv.maxPayload {
 		s.nsp.srv.limitHits.hit(LimitMaxRoomsPerSocket)
 		return ErrTooManyRooms
 	}

@@ -295,3 +295,34 @@ func TestLimitAuthBytes(t *testing.T) {
 		t.Fatalf("rejections: %d, want 1", got)
 	}
 }
+
+// With MaxRoomsPerSocket set, a socket's room names are bounded by
+// max_payload in all.
+func TestLimitRoomNameBytes(t *testing.T) {
+	srv, url := startServer(t, &Options{Engine: engineio.Options{MaxPayload: 1000}, Limits: Limits{MaxRoomsPerSocket: 100}})
+	srv.Of("/").On("join", func(s *Socket, e *Event) {
+		var r string
+		_ = e.Args.Decode(0, &r)
+		_ = e.Ack(s.Join(r) == nil)
+	})
+	srv.Of("/").On("leave", func(s *Socket, e *Event) {
+		var r string
+		_ = e.Args.Decode(0, &r)
+		s.Leave(r)
+		_ = e.Ack(true)
+	})
+	c := connect(t, url, "/", "")
+	a, b := strings.Repeat("a", 600), strings.Repeat("b", 600)
+	for i, step := range []struct{ ev, room, want string }{
+		{"join", a, "true"},
+		{"join", b, "false"},
+		{"join", a, "true"}, // already in: costs nothing
+		{"leave", a, "true"},
+		{"join", b, "true"},
+	} {
+		c.send(`42` + itoa(i) + `["` + step.ev + `","` + step.room + `"]`)
+		if got, want := c.read(), `43`+itoa(i)+`[`+step.want+`]`; got != want {
+			t.Fatalf("step %d, %s %c...: %q, want %q", i, step.ev, step.room[0], got, want)
+		}
+	}
+}

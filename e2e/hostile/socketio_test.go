@@ -78,6 +78,7 @@ func TestHostileSocketIO(t *testing.T) {
 		{"namespace churn", namespaceChurn},
 		{"legacy client past the namespace cap", legacyNamespaceCap},
 		{"auth payloads across namespaces", authAcrossNamespaces},
+		{"long room names", longRoomNames},
 		{"attachments over max_payload", attachmentsOverPayload},
 		{"EIO3 polling attachments pinning their bodies", pollingAttachmentsPinning},
 	} {
@@ -357,6 +358,39 @@ func authAcrossNamespaces(t *testing.T, s *suite) {
 	}
 	if refused != conns*(nspCap-1) {
 		t.Errorf("%d CONNECTs refused, want all but the first of each connection, %d", refused, conns*(nspCap-1))
+	}
+}
+
+// The conformance app joins the rooms a client names: up to
+// max_rooms_per_socket of them, each name up to max_payload long, would be
+// kept for the socket's life. Room names are bounded by max_payload in all.
+func longRoomNames(t *testing.T, s *suite) {
+	const conns, joins = 3, 30
+	s.waitIdle(t)
+	before := heapInUse()
+	accepted := 0
+	for range conns {
+		a := s.connect(t)
+		for i := range joins {
+			room := fmt.Sprintf("%03d", i) + strings.Repeat("r", sioMaxPayload-1000)
+			a.send(fmt.Sprintf(`42%d["join","%s"]`, i, room))
+			switch got := a.read(); got {
+			case fmt.Sprintf("43%d[true]", i):
+				accepted++
+			case fmt.Sprintf("43%d[false]", i):
+			default:
+				t.Fatalf("join %d: %q", i, got)
+			}
+		}
+	}
+	after := heapInUse()
+	grew := int64(after) - int64(before)
+	t.Logf("heap %d -> %d (%+d bytes) with %d sockets each asking to join %d rooms with %d-byte names; %d joined", before, after, grew, conns, joins, sioMaxPayload-997, accepted)
+	if grew > heapSlackBytes {
+		t.Errorf("heap grew by %d MiB", grew>>20)
+	}
+	if accepted != conns {
+		t.Errorf("%d rooms joined, want one per socket, %d", accepted, conns)
 	}
 }
 
