@@ -25,6 +25,12 @@ type Limits struct {
 	EventBurst      int     `yaml:"event_burst"`
 	// Rooms per socket, its own room not counted.
 	MaxRoomsPerSocket int `yaml:"max_rooms_per_socket"`
+	// Namespaces one connection can be in at once; CONNECT packets
+	// (namespace joins) per second per connection, with bursts (token
+	// bucket).
+	MaxNamespacesPerClient     int     `yaml:"max_namespaces_per_client"`
+	NamespaceConnectsPerSecond float64 `yaml:"namespace_connects_per_second"`
+	NamespaceConnectBurst      int     `yaml:"namespace_connect_burst"`
 	// Parser limits: binary attachments per packet, JSON nesting depth.
 	MaxAttachments int `yaml:"max_attachments"`
 	MaxJSONDepth   int `yaml:"max_json_depth"`
@@ -44,18 +50,21 @@ type Limits struct {
 // DefaultLimits returns the default limits.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxConnections:      100000,
-		MaxConnectionsPerIP: 200,
-		HandshakesPerSecond: 20,
-		HandshakeBurst:      100,
-		EventsPerSecond:     200,
-		EventBurst:          400,
-		MaxRoomsPerSocket:   1000,
-		MaxAttachments:      10,
-		MaxJSONDepth:        64,
-		TrustedProxies:      []string{},
-		ReadHeaderTimeout:   10 * time.Second,
-		MaxHeaderBytes:      64 << 10,
+		MaxConnections:             100000,
+		MaxConnectionsPerIP:        200,
+		HandshakesPerSecond:        20,
+		HandshakeBurst:             100,
+		EventsPerSecond:            200,
+		EventBurst:                 400,
+		MaxRoomsPerSocket:          1000,
+		MaxNamespacesPerClient:     100,
+		NamespaceConnectsPerSecond: 10,
+		NamespaceConnectBurst:      100,
+		MaxAttachments:             10,
+		MaxJSONDepth:               64,
+		TrustedProxies:             []string{},
+		ReadHeaderTimeout:          10 * time.Second,
+		MaxHeaderBytes:             64 << 10,
 	}
 }
 
@@ -100,6 +109,12 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 			d.int(v, p, &l.EventBurst)
 		case "max_rooms_per_socket":
 			d.int(v, p, &l.MaxRoomsPerSocket)
+		case "max_namespaces_per_client":
+			d.int(v, p, &l.MaxNamespacesPerClient)
+		case "namespace_connects_per_second":
+			d.number(v, p, &l.NamespaceConnectsPerSecond)
+		case "namespace_connect_burst":
+			d.int(v, p, &l.NamespaceConnectBurst)
 		case "max_attachments":
 			d.int(v, p, &l.MaxAttachments)
 		case "max_json_depth":
@@ -147,6 +162,7 @@ func (v *validator) limits(l *Limits) {
 		{"limits.max_connections", l.MaxConnections},
 		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP},
 		{"limits.max_rooms_per_socket", l.MaxRoomsPerSocket},
+		{"limits.max_namespaces_per_client", l.MaxNamespacesPerClient},
 	} {
 		if c.val < 0 {
 			v.errorf(c.key, "must be 0 (no limit) or positive, got %d", c.val)
@@ -162,6 +178,7 @@ func (v *validator) limits(l *Limits) {
 	}
 	rate("limits.handshakes_per_second", l.HandshakesPerSecond, "limits.handshake_burst", l.HandshakeBurst)
 	rate("limits.events_per_second", l.EventsPerSecond, "limits.event_burst", l.EventBurst)
+	rate("limits.namespace_connects_per_second", l.NamespaceConnectsPerSecond, "limits.namespace_connect_burst", l.NamespaceConnectBurst)
 	if l.MaxAttachments < 1 || l.MaxAttachments > 1000 {
 		v.errorf("limits.max_attachments", "must be 1-1000, got %d", l.MaxAttachments)
 	}

@@ -79,7 +79,7 @@ func (b *BroadcastOperator) options() *BroadcastOptions {
 // Emit sends an event to every selected socket. The packet is encoded once.
 func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	p := NewPacket(b.nsp.name, NoAck, event, args...)
-	b.nsp.stats.broadcasts.Add(1)
+	b.nsp.counters().broadcasts.Add(1)
 	err := b.nsp.adapter.Broadcast(p, b.options())
 	b.observeSent(event, args)
 	return err
@@ -131,7 +131,7 @@ func (b *BroadcastOperator) EmitWithAck(ctx context.Context, event string, args 
 			}
 		}
 	}
-	b.nsp.stats.broadcasts.Add(1)
+	b.nsp.counters().broadcasts.Add(1)
 	start := time.Now()
 	n, err := b.nsp.adapter.BroadcastWithAck(p, opts,
 		func(n int) { mu.Lock(); expected += n; counted++; check(); mu.Unlock() },

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"slices"
 	"sync"
 	"time"
@@ -16,15 +17,32 @@ type client struct {
 	// see legacy.go.
 	legacy bool
 
-	mu           sync.Mutex
-	sockets      []*Socket // one per namespace joined: few, so a slice beats a map
+	mu sync.Mutex
+	// sockets has one socket per namespace joined, in join order. Most
+	// clients join one or two: a scan beats a map. Past indexFrom, byName
+	// indexes them too, so that a client in many namespaces (up to
+	// Limits.MaxNamespacesPerClient) costs no scan per packet.
+	sockets []*Socket
+	byName  map[string]*Socket
+	// authBytes counts the CONNECT payloads the sockets keep for their
+	// life (Handshake.Auth): at most max_payload in all.
+	authBytes    int64
 	closed       bool
 	connectTimer *time.Timer
 
-	// pending is a binary packet waiting for its attachments. Only the
-	// engine's delivery goroutine touches it.
-	pending *packet
+	// Only the engine's delivery goroutine touches what follows.
+	//
+	// pending is a binary packet waiting for its attachments, and
+	// pendingBytes what it holds so far (bounded by max_payload).
+	pending      *packet
+	pendingBytes int64
+	// connects is the bucket of Limits.NamespaceConnectsPerSecond.
+	connects bucket
 }
+
+// indexFrom is the number of namespaces from which a client's sockets are
+// also indexed by name.
+const indexFrom = 8
 
 func newClient(srv *Server, conn *engineio.Session) *client {
 	c := &client{srv: srv, conn: conn, legacy: conn.Handshake().Protocol == 3}
@@ -52,7 +70,13 @@ func (c *client) OnMessage(data []byte, binary bool) {
 			c.fail("unexpected binary attachment")
 			return
 		}
-		p.buffers = append(p.buffers, data)
+		if c.pendingBytes += int64(len(data)); c.pendingBytes > c.srv.maxPayload {
+			c.pending = nil
+			c.srv.limitHits.hit(LimitMaxPayload)
+			c.fail("binary packet over max_payload")
+			return
+		}
+		p.buffers = append(p.buffers, compact(data))
 		if len(p.buffers) < p.attachments {
 			return
 		}
@@ -74,10 +98,24 @@ func (c *client) OnMessage(data []byte, binary bool) {
 			c.fail("invalid attachment placeholder")
 			return
 		}
-		c.pending = p
+		// The whole packet, text and attachments, counts against
+		// max_payload: what the server holds for a client until the last
+		// attachment comes is then what one message may be.
+		c.pending, c.pendingBytes = p, int64(len(data))
+		p.data = compact(p.data)
 		return
 	}
 	c.dispatch(p)
+}
+
+// compact returns b, or a copy of it if b pins a much larger array: the
+// transport may deliver a slice of a whole polling body, which a pending
+// packet would otherwise keep alive until its last attachment.
+func compact(b []byte) []byte {
+	if cap(b) > 2*len(b)+64 {
+		return bytes.Clone(b)
+	}
+	return b
 }
 
 func (c *client) dispatch(p *packet) {
@@ -111,22 +149,65 @@ func (c *client) connect(p *packet) {
 	if c.legacy {
 		p.nsp, p.data = splitLegacyNamespace(p.nsp)
 	}
+	lim := &c.srv.opts.Limits
+	// Refusals are CONNECT_ERRORs, as for a namespace that does not exist
+	// or a middleware's refusal: the client's socket for that namespace
+	// gets connect_error (2.x: "error") and does not retry on its own; its
+	// other namespaces are untouched.
+	if lim.NamespaceConnectsPerSecond > 0 && !c.connects.allow(time.Now(), lim.NamespaceConnectsPerSecond, lim.NamespaceConnectBurst) {
+		c.srv.limitHits.hit(LimitNamespaceConnectsPerSecond)
+		c.refuseConnect(p.nsp, errConnectRateLimited)
+		return
+	}
+	c.mu.Lock()
+	dup, n, held := c.lookup(p.nsp) != nil, len(c.sockets), c.authBytes
+	c.mu.Unlock()
+	if dup {
+		c.fail("duplicate CONNECT")
+		return
+	}
+	if lim.MaxNamespacesPerClient > 0 && n >= lim.MaxNamespacesPerClient {
+		c.srv.limitHits.hit(LimitMaxNamespacesPerClient)
+		c.refuseConnect(p.nsp, errTooManyNamespaces)
+		return
+	}
+	// Each socket keeps its CONNECT's payload for its life: without a
+	// bound, max_namespaces_per_client payloads of max_payload each.
+	if held+int64(len(p.data)) > c.srv.maxPayload {
+		c.srv.limitHits.hit(LimitMaxPayload)
+		c.refuseConnect(p.nsp, errAuthTooLarge)
+		return
+	}
+	p.data = compact(p.data)
 	nsp := c.srv.lookupNamespace(p.nsp, p.data)
 	if nsp == nil {
 		_ = c.conn.Send(false, c.encodeControl(PacketConnectError, p.nsp, []byte(`{"message":"Invalid namespace"}`)))
 		return
 	}
 	defer nsp.connectDone()
-	if c.socket(p.nsp) != nil {
-		c.fail("duplicate CONNECT")
-		return
-	}
 	nsp.connect(c, p.data)
+}
+
+// refuseConnect answers a CONNECT with a CONNECT_ERROR carrying err.
+func (c *client) refuseConnect(nsp string, err error) {
+	payload := connectErrorPayload(err)
+	if c.legacy {
+		payload = legacyConnectErrorPayload(err)
+	}
+	_ = c.conn.Send(false, c.encodeControl(PacketConnectError, nsp, payload))
 }
 
 func (c *client) socket(nsp string) *Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.lookup(nsp)
+}
+
+// lookup is socket with c.mu held.
+func (c *client) lookup(nsp string) *Socket {
+	if c.byName != nil {
+		return c.byName[nsp]
+	}
 	for _, s := range c.sockets {
 		if s.nsp.name == nsp {
 			return s
@@ -142,6 +223,17 @@ func (c *client) add(s *Socket) bool {
 		return false
 	}
 	c.sockets = append(c.sockets, s)
+	s.authLen = int64(len(s.handshake.Auth))
+	c.authBytes += s.authLen
+	switch {
+	case c.byName != nil:
+		c.byName[s.nsp.name] = s
+	case len(c.sockets) > indexFrom:
+		c.byName = make(map[string]*Socket, len(c.sockets))
+		for _, s := range c.sockets {
+			c.byName[s.nsp.name] = s
+		}
+	}
 	if c.connectTimer != nil {
 		c.connectTimer.Stop()
 		c.connectTimer = nil // connected: the timer's memory can go
@@ -153,6 +245,10 @@ func (c *client) remove(s *Socket) {
 	c.mu.Lock()
 	if i := slices.Index(c.sockets, s); i >= 0 {
 		c.sockets = slices.Delete(c.sockets, i, i+1)
+		c.authBytes -= s.authLen
+		if c.byName != nil {
+			delete(c.byName, s.nsp.name)
+		}
 	}
 	c.mu.Unlock()
 }

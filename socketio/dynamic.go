@@ -24,7 +24,8 @@ type NamespaceFunc func(name string, auth json.RawMessage) bool
 
 // dynamic is what a parent namespace has of its own.
 type dynamic struct {
-	match NamespaceFunc
+	match   NamespaceFunc
+	pattern string // OfRegexp's, for Stats
 
 	mu       sync.RWMutex
 	children []*Namespace
@@ -39,10 +40,12 @@ type dynamic struct {
 // life unless Options.CleanupEmptyChildNamespaces is set: without it, a
 // function that accepts unbounded names lets clients create unbounded
 // namespaces.
-func (s *Server) OfFunc(fn NamespaceFunc) *Namespace {
+func (s *Server) OfFunc(fn NamespaceFunc) *Namespace { return s.ofFunc(fn, "") }
+
+func (s *Server) ofFunc(fn NamespaceFunc, pattern string) *Namespace {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := &Namespace{name: "/_" + strconv.Itoa(len(s.parents)), srv: s, dyn: &dynamic{match: fn}}
+	n := &Namespace{name: "/_" + strconv.Itoa(len(s.parents)), srv: s, dyn: &dynamic{match: fn, pattern: pattern}}
 	n.adapter = &parentAdapter{n: n}
 	s.parents = append(s.parents, n)
 	return n
@@ -52,7 +55,7 @@ func (s *Server) OfFunc(fn NamespaceFunc) *Namespace {
 // (anchor it, e.g. `^/room-\d+$`: an unanchored pattern matches any name
 // containing it).
 func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
-	return s.OfFunc(func(name string, _ json.RawMessage) bool { return re.MatchString(name) })
+	return s.ofFunc(func(name string, _ json.RawMessage) bool { return re.MatchString(name) }, re.String())
 }
 
 // Children returns the namespaces a parent namespace has created so far
@@ -64,6 +67,16 @@ func (n *Namespace) Children() []*Namespace {
 	n.dyn.mu.RLock()
 	defer n.dyn.mu.RUnlock()
 	return slices.Clone(n.dyn.children)
+}
+
+// counters returns the namespace's counters: a child counts in its
+// parent's, so that monitoring has one series per pattern, not one per
+// name a client made up.
+func (n *Namespace) counters() *nspStats {
+	if n.parent != nil {
+		return &n.parent.stats
+	}
+	return &n.stats
 }
 
 // Parent returns the parent namespace of a dynamically created namespace,

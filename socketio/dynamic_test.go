@@ -196,3 +196,46 @@ func TestDynamicParentEmitWithAck(t *testing.T) {
 		t.Errorf("answers %v", seen)
 	}
 }
+
+// Dynamic namespaces count in their parent's stats, one entry per
+// pattern, whatever names clients connect to.
+func TestDynamicNamespaceStats(t *testing.T) {
+	srv, url := startServer(t, &Options{CleanupEmptyChildNamespaces: true})
+	parent := srv.OfRegexp(regexp.MustCompile(`^/st-\d+$`))
+	got := make(chan struct{}, 8)
+	parent.On("x", func(*Socket, *Event) { got <- struct{}{} })
+	for i := range 3 {
+		c := connect(t, url, "/st-"+itoa(i), "")
+		c.send("42/st-" + itoa(i) + `,["x"]`)
+		<-got
+		if i == 0 {
+			c.send("41/st-0,") // one child gone: its counts stay
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var ps *NamespaceStats
+		st := srv.Stats()
+		for i, ns := range st.Namespaces {
+			if strings.HasPrefix(ns.Name, "/st-") {
+				t.Fatalf("child %s listed", ns.Name)
+			}
+			if ns.Name == parent.Name() {
+				ps = &st.Namespaces[i]
+			}
+		}
+		if ps == nil {
+			t.Fatal("parent not listed")
+		}
+		if ps.Pattern != `^/st-\d+$` || ps.Connects != 3 || ps.EventsReceived != 3 {
+			t.Fatalf("parent's stats: %+v", *ps)
+		}
+		if ps.Sockets["websocket"] == 2 && ps.Disconnects[ReasonClientNamespaceDisconnect] == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("parent's stats: %+v, want 2 sockets and 1 disconnect", *ps)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

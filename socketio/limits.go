@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 )
@@ -11,6 +12,12 @@ import (
 // Limits bound what one client can make the server do. The parser limits
 // apply by default; the event rate and the room count are off unless set
 // (an open server should set them: Switchboard's config.yaml does).
+//
+// The engine's MaxPayload bounds more than one message: a binary packet's
+// text and attachments together (past it the connection is closed with
+// "parse error"), and the CONNECT payloads (Handshake.Auth) a connection's
+// sockets keep, together (a CONNECT past it is refused with a
+// CONNECT_ERROR {"message":"auth payload too large"}).
 type Limits struct {
 	// MaxAttachments bounds the binary attachments one packet may announce
 	// (default 10, as socket.io-parser). The server buffers a packet's
@@ -32,8 +39,26 @@ type Limits struct {
 	EventBurst      int
 	// MaxRoomsPerSocket bounds the rooms a socket can be in, its own room
 	// not counted (0: no limit). Socket.Join past it joins nothing and
-	// returns ErrTooManyRooms.
+	// returns ErrTooManyRooms. When it is set, the names of a socket's
+	// rooms are also bounded by the engine's MaxPayload in all: an
+	// application joining rooms a client names cannot be made to keep
+	// MaxRoomsPerSocket names of MaxPayload bytes each.
 	MaxRoomsPerSocket int
+	// MaxNamespacesPerClient bounds the namespaces one connection can be
+	// in at once (0: no limit). Each is a socket with its state, and with
+	// dynamic namespaces a namespace created for it. A CONNECT past the
+	// bound is refused with a CONNECT_ERROR {"message":"too many
+	// namespaces"} (socket.io-client: connect_error on that namespace's
+	// socket); the connection and its other namespaces stay.
+	MaxNamespacesPerClient int
+	// NamespaceConnectsPerSecond is each connection's sustained rate of
+	// CONNECT packets (joining a namespace, refused or not), with bursts up
+	// to NamespaceConnectBurst (a token bucket; 0: no limit). A CONNECT
+	// over the rate is refused with a CONNECT_ERROR {"message":"rate limit
+	// exceeded"}. Reconnecting clients send one CONNECT per namespace at
+	// once: the burst should cover MaxNamespacesPerClient.
+	NamespaceConnectsPerSecond float64
+	NamespaceConnectBurst      int
 }
 
 // The limits Server.Stats counts refusals of.
@@ -42,9 +67,19 @@ const (
 	LimitMaxJSONDepth      = "max_json_depth"
 	LimitEventsPerSecond   = "events_per_second"
 	LimitMaxRoomsPerSocket = "max_rooms_per_socket"
+	// LimitMaxNamespacesPerClient and LimitNamespaceConnectsPerSecond
+	// count refused CONNECTs.
+	LimitMaxNamespacesPerClient     = "max_namespaces_per_client"
+	LimitNamespaceConnectsPerSecond = "namespace_connects_per_second"
+	// LimitMaxPayload counts binary packets whose text and attachments
+	// together passed the engine's MaxPayload, and CONNECTs refused because
+	// the auth payloads a connection's sockets keep would pass it (the
+	// engine counts single messages over it under the same name).
+	LimitMaxPayload = "max_payload"
 )
 
-var limitKinds = [...]string{LimitMaxAttachments, LimitMaxJSONDepth, LimitEventsPerSecond, LimitMaxRoomsPerSocket}
+var limitKinds = [...]string{LimitMaxAttachments, LimitMaxJSONDepth, LimitEventsPerSecond, LimitMaxRoomsPerSocket,
+	LimitMaxNamespacesPerClient, LimitNamespaceConnectsPerSecond, LimitMaxPayload}
 
 // limitCounters count what the limits refused.
 type limitCounters [len(limitKinds)]atomic.Uint64
@@ -73,11 +108,21 @@ const (
 )
 
 // ErrTooManyRooms is returned by Socket.Join when the socket would be in
-// more rooms than Limits.MaxRoomsPerSocket.
+// more rooms than Limits.MaxRoomsPerSocket, or their names would pass the
+// engine's MaxPayload in all.
 var ErrTooManyRooms = errors.New("socketio: too many rooms for one socket")
 
 // errAckRateLimited is the error ack of an event dropped by the rate limit.
 var errAckRateLimited = map[string]string{"message": "rate limit exceeded"}
+
+// The CONNECT_ERRORs of the connect limits.
+var (
+	errConnectRateLimited = &ConnectError{Message: "rate limit exceeded"}
+	errTooManyNamespaces  = &ConnectError{Message: "too many namespaces"}
+	// The CONNECT payloads (auth) of a connection's sockets together
+	// passed max_payload.
+	errAuthTooLarge = &ConnectError{Message: "auth payload too large"}
+)
 
 func (l *Limits) withDefaults() Limits {
 	c := *l
@@ -90,7 +135,34 @@ func (l *Limits) withDefaults() Limits {
 	if c.EventsPerSecond > 0 && c.EventBurst < 1 {
 		c.EventBurst = max(1, int(c.EventsPerSecond))
 	}
+	if c.NamespaceConnectsPerSecond > 0 && c.NamespaceConnectBurst < 1 {
+		c.NamespaceConnectBurst = max(1, int(c.NamespaceConnectsPerSecond), c.MaxNamespacesPerClient)
+	}
 	return c
+}
+
+// bucket is a token bucket for one goroutine (a client's delivery
+// goroutine): no lock, and no allocation per client as a rate.Limiter
+// would be.
+type bucket struct {
+	tokens float64
+	last   time.Time // zero: full
+}
+
+// allow takes a token from a bucket refilled at rate per second up to
+// burst, if one is there.
+func (b *bucket) allow(now time.Time, rate float64, burst int) bool {
+	if b.last.IsZero() {
+		b.tokens = float64(burst)
+	} else {
+		b.tokens = min(float64(burst), b.tokens+now.Sub(b.last).Seconds()*rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // newEventLimiter returns a socket's event bucket, or nil without a rate.
@@ -110,12 +182,19 @@ func (s *Socket) checkRooms(rooms []string) error {
 	}
 	have := s.nsp.adapter.SocketRooms(s) // its own id included
 	n := len(have) - 1
+	var size int64
+	for _, r := range have {
+		if r != s.id {
+			size += int64(len(r))
+		}
+	}
 	for i, r := range rooms {
 		if r != s.id && !slices.Contains(have, r) && !slices.Contains(rooms[:i], r) {
 			n++
+			size += int64(len(r))
 		}
 	}
-	if n > limit {
+	if n > limit || size > s.nsp.srv.maxPayload {
 		s.nsp.srv.limitHits.hit(LimitMaxRoomsPerSocket)
 		return ErrTooManyRooms
 	}

@@ -188,7 +188,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		s.onClose(string(ReasonServerNamespaceDisconnect))
 		return
 	}
-	n.stats.connects.Add(1)
+	n.counters().connects.Add(1)
 	if log := n.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
 		log.Debug("socketio: socket connected", "nsp", n.name, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
 	}

@@ -317,7 +317,7 @@ func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []f
 		}
 		return
 	}
-	n.stats.connects.Add(1)
+	n.counters().connects.Add(1)
 	if log := n.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
 		log.Debug("socketio: socket recovered", "nsp", n.name, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
 	}

@@ -62,6 +62,9 @@ type Server struct {
 	obs        observers
 	ackLatency latencyHistogram
 	limitHits  limitCounters
+	// maxPayload is the engine's MaxPayload, which also bounds a binary
+	// packet's text and attachments together.
+	maxPayload int64
 }
 
 // NewServer returns a server with the main namespace "/" created.
@@ -82,6 +85,7 @@ func NewServer(opts *Options) *Server {
 		s.opts.Engine.Logger = s.log
 	}
 	s.engine = engineio.NewServer(s.accept, &s.opts.Engine)
+	s.maxPayload = s.engine.Options().MaxPayload
 	s.Of("/")
 	return s
 }

@@ -37,6 +37,9 @@ type Socket struct {
 	// off); recovered is set before the socket is published.
 	pid       string
 	recovered bool
+	// authLen is len(handshake.Auth) when the socket joined: what its
+	// client's authBytes counts for it (the application may replace Auth).
+	authLen int64
 }
 
 // ID returns the socket id, which is also the name of its own room.
@@ -265,7 +268,7 @@ func (s *Socket) onEvent(p *packet) error {
 		return nil
 	}
 	ev := &Event{Name: name, Args: Args{raw: raw[1:], buffers: p.buffers}, socket: s, ackID: p.id}
-	s.nsp.stats.eventsReceived.Add(1)
+	s.nsp.counters().eventsReceived.Add(1)
 	for _, o := range s.nsp.srv.observing() {
 		o.EventReceived(s, name, ev.Args)
 	}
@@ -342,7 +345,7 @@ func (s *Socket) onClose(reason string) {
 	}
 	s.nsp.remove(s)
 	s.client.remove(s)
-	s.nsp.stats.disconnected(reason)
+	s.nsp.counters().disconnected(reason)
 	if log := s.nsp.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
 		log.Debug("socketio: socket disconnected", "nsp", s.nsp.name, "reason", reason, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
 	}

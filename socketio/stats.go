@@ -17,7 +17,8 @@ import (
 type Stats struct {
 	// Engine holds the transport layer's counters.
 	Engine engineio.Stats
-	// Namespaces, sorted by name.
+	// Namespaces, sorted by name. Dynamic namespaces are not listed one by
+	// one: their parent's entry counts them all.
 	Namespaces []NamespaceStats
 	// AckLatency is the time from emitting an event with an
 	// acknowledgement request to a client's answer.
@@ -30,6 +31,11 @@ type Stats struct {
 // NamespaceStats are one namespace's counters.
 type NamespaceStats struct {
 	Name string
+	// Pattern is set for a parent namespace made by OfRegexp: the
+	// regular expression. A parent's entry (made by OfRegexp or OfFunc)
+	// counts the sockets and events of all its children, present and
+	// past.
+	Pattern string
 	// Sockets counts the connected sockets by transport ("polling",
 	// "websocket"); it walks the sockets, like Server.Stats itself.
 	Sockets map[string]int
@@ -128,7 +134,16 @@ func (h *latencyHistogram) snapshot() Histogram {
 // by transport: call it at scrape time, not per message.
 func (s *Server) Stats() Stats {
 	out := Stats{Engine: s.engine.Stats(), AckLatency: s.ackLatency.snapshot(), Rejections: s.limitHits.snapshot()}
-	for _, n := range s.Namespaces() {
+	s.mu.RLock()
+	nsps := make([]*Namespace, 0, len(s.nsps)+len(s.parents))
+	for _, n := range s.nsps {
+		if n.parent == nil {
+			nsps = append(nsps, n)
+		}
+	}
+	nsps = append(nsps, s.parents...)
+	s.mu.RUnlock()
+	for _, n := range nsps {
 		st := &n.stats
 		ns := NamespaceStats{
 			Name:           n.name,
@@ -138,7 +153,10 @@ func (s *Server) Stats() Stats {
 			Broadcasts:     st.broadcasts.Load(),
 			Disconnects:    make(map[string]uint64, len(knownReasons)),
 		}
-		for _, sk := range n.Sockets() {
+		if n.dyn != nil {
+			ns.Pattern = n.dyn.pattern
+		}
+		for _, sk := range n.Sockets() { // a parent's: its children's
 			ns.Sockets[sk.Transport()]++
 		}
 		for i, r := range knownReasons {

@@ -82,15 +82,21 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	for _, ns := range st.Namespaces {
+		// Dynamic namespaces are labelled by their pattern: one series
+		// per configured namespace, however many names clients make up.
+		name := ns.Name
+		if ns.Pattern != "" {
+			name = ns.Pattern
+		}
 		for _, t := range sortedKeys(ns.Sockets) {
-			gauge(descSockets, float64(ns.Sockets[t]), ns.Name, t)
+			gauge(descSockets, float64(ns.Sockets[t]), name, t)
 		}
-		counter(descConnects, ns.Connects, ns.Name)
+		counter(descConnects, ns.Connects, name)
 		for _, r := range sortedKeys(ns.Disconnects) {
-			counter(descDisconnects, ns.Disconnects[r], ns.Name, r)
+			counter(descDisconnects, ns.Disconnects[r], name, r)
 		}
-		counter(descEventsIn, ns.EventsReceived, ns.Name)
-		counter(descBroadcasts, ns.Broadcasts, ns.Name)
+		counter(descEventsIn, ns.EventsReceived, name)
+		counter(descBroadcasts, ns.Broadcasts, name)
 	}
 	gauge(descSessions, float64(e.OpenPolling), "polling")
 	gauge(descSessions, float64(e.OpenWebSocket), "websocket")
@@ -106,11 +112,17 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descBytesOut, e.BytesOut)
 	counter(descRecipients, e.BroadcastRecipients)
 	counter(descVolatileDrop, e.VolatileDropped)
-	for _, l := range sortedKeys(e.Rejections) {
-		counter(descRejections, e.Rejections[l], string(l))
+	// Both layers count max_payload (the engine single messages, Socket.IO
+	// a binary packet's parts together): one series, their sum.
+	rejections := make(map[string]uint64, len(e.Rejections)+len(st.Rejections))
+	for l, n := range e.Rejections {
+		rejections[string(l)] += n
 	}
-	for _, l := range sortedKeys(st.Rejections) {
-		counter(descRejections, st.Rejections[l], l)
+	for l, n := range st.Rejections {
+		rejections[l] += n
+	}
+	for _, l := range sortedKeys(rejections) {
+		counter(descRejections, rejections[l], l)
 	}
 	h := st.AckLatency
 	buckets := make(map[float64]uint64, len(h.Bounds))
