@@ -25,7 +25,7 @@ func TestRedisOutage(t *testing.T) {
 	expectEvent(t, ca, "tick", 5*time.Second)
 	expectEvent(t, cb, "tick", 5*time.Second)
 
-	r.stop()
+	r.Stop()
 	waitFor(t, 10*time.Second, "outage detected", func() bool { return !a.app.Cluster().Healthy() && !b.app.Cluster().Healthy() })
 	if a.app.Cluster().Err() == nil || a.app.Cluster().Stats().Outages < 1 {
 		t.Fatalf("outage not reported: %v %+v", a.app.Cluster().Err(), a.app.Cluster().Stats())
@@ -49,7 +49,7 @@ func TestRedisOutage(t *testing.T) {
 		t.Fatalf("fetchSockets during outage: %v, %v", remoteIDs(socks), err)
 	}
 
-	r.start()
+	r.Start()
 	waitFor(t, 15*time.Second, "cluster resumed", func() bool { return a.app.Cluster().Healthy() && b.app.Cluster().Healthy() })
 	send(100)
 	if e := expectEvent(t, cb, "tick", 5*time.Second); string(e.Args[0]) != "100" {
@@ -70,7 +70,7 @@ func TestRedisOutage(t *testing.T) {
 // clients anyway and joins the cluster once Redis is up.
 func TestStartWithoutRedis(t *testing.T) {
 	r := startRedis(t)
-	r.stop()
+	r.Stop()
 	a := startNodeNoWait(t, r.URL())
 	ca := dial(t, a.url, "r")
 	if err := a.nsp().To("r").Emit("local"); err != nil {
@@ -82,7 +82,7 @@ func TestStartWithoutRedis(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "outage counted", func() bool { return a.app.Cluster().Stats().Outages == 1 })
 
-	r.start()
+	r.Start()
 	waitFor(t, 15*time.Second, "node joined the cluster", func() bool { return a.app.Cluster().Healthy() })
 	b := startNode(t, r.URL())
 	cb := dial(t, b.url, "r")
