@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -224,5 +225,113 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// clusterRoomsYAML lets any client join, and send to, any room without a
+// '/' (the widest patterns a configuration can give), on a Redis cluster.
+func clusterRoomsYAML(redisURL string) string {
+	return `
+static_dir: ""
+adapter: {type: redis, url: "` + redisURL + `", key_prefix: hostile, request_timeout: 3s}
+namespaces:
+  - name: /
+    relay:
+      - {event: tell, to: room, rooms: ["*"]}
+    rooms:
+      allow: ["*"]
+  - name: /auto
+    auth:
+      mode: tokens
+      tokens: [{sub: ` + idShapedSub + `, token: t}]
+    rooms:
+      auto_join: ["{sub}", "user:{sub}"]
+`
+}
+
+// idShapedSub is a subject with a socket id's shape: auto_join must not
+// put its socket in the room of the socket that has that id.
+const idShapedSub = "AAAAAAAAAAAAAAAAAAAA"
+
+// TestHostileSocketRoomAcrossNodes: with the Redis adapter, a client on
+// node A can neither join nor send to the own room (the id) of a socket
+// on node B, whatever the patterns allow: a name with a socket id's shape
+// is refused without asking the cluster. Ordinary rooms still span nodes.
+func TestHostileSocketRoomAcrossNodes(t *testing.T) {
+	yaml := clusterRoomsYAML(testserver.StartRedis(t).URL())
+	urlA, a := startRecoveryApp(t, yaml)
+	urlB, b := startRecoveryApp(t, yaml)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	victim := dialSIO(t, ctx, urlB, nil)
+	attacker := dialSIO(t, ctx, urlA, nil)
+	nspB := b.SocketIO().Of("/")
+
+	// Ordinary rooms: joined on both nodes, a message crosses.
+	emitAck(t, ctx, victim, `{"ok":true,"room":"game:1"}`, "join", "game:1")
+	emitAck(t, ctx, attacker, `{"ok":true,"room":"game:1"}`, "join", "game:1")
+	emitAck(t, ctx, attacker, `{"ok":true}`, "tell", "game:1", "hello")
+	if ev, err := victim.Expect(ctx, "tell"); err != nil || len(ev.Args) != 1 || string(ev.Args[0]) != `"hello"` {
+		t.Fatalf("a room across nodes: %v %v", ev.Args, err)
+	}
+
+	// Writing into the victim's private channel.
+	emitAck(t, ctx, attacker, `{"error":"not allowed to send to room `+victim.ID+`"}`, "tell", victim.ID, "spoofed")
+	// Reading it: a private message to the victim (an application's
+	// socket.to(id).emit on node B) must reach the victim only.
+	emitAck(t, ctx, attacker, `{"error":"not allowed to join room `+victim.ID+`"}`, "join", victim.ID)
+	if err := nspB.To(victim.ID).Emit("private", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	// Node A publishes in order too: its marker comes after the tell.
+	if err := a.SocketIO().Of("/").To(victim.ID).Emit("marker A"); err != nil {
+		t.Fatal(err)
+	}
+	for got := 0; got < 2; {
+		ev, err := victim.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev.Name {
+		case "private", "marker A":
+			got++
+		default:
+			t.Errorf("the victim on node B got %q %s from the attacker on node A", ev.Name, ev.Args)
+		}
+	}
+	// Node B publishes in order: once the attacker has the marker sent
+	// after the private message, it would have had that message too.
+	if err := nspB.To(attacker.ID).Emit("marker B"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := attacker.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Name == "marker B" {
+			break
+		}
+		if ev.Name == "private" {
+			t.Errorf("the attacker on node A read the victim's private message %s", ev.Args)
+		}
+	}
+
+	// auto_join with a claim alone: skipped when the claim has the shape.
+	auto, err := sioclient.Dial(ctx, urlA, "/auto", map[string]string{"token": "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer auto.Close()
+	// auto_join runs after the CONNECT reply: wait for its last room.
+	var rooms []string
+	waitUntil(t, "auto_join", func() bool {
+		for _, s := range a.SocketIO().Of("/auto").Sockets() {
+			rooms = s.Rooms()
+		}
+		return slices.Contains(rooms, "user:"+idShapedSub)
+	})
+	if len(rooms) != 2 || rooms[0] != auto.ID || rooms[1] != "user:"+idShapedSub {
+		t.Errorf("auto_join [{sub}, user:{sub}] with sub %s: rooms %v, want only its own and user:%s", idShapedSub, rooms, idShapedSub)
 	}
 }
