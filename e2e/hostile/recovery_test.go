@@ -25,13 +25,13 @@ const recoveryBurst = 10
 // recoveryYAML is an app with handshake auth (static tokens), relay rules
 // that use the claims (the sender's sub, dm:{sub}:* rooms), one room per
 // socket by request, a small event bucket, and recovery on with its
-// default skip_middlewares: true. adapter is "" (memory) or a Redis URL.
-func recoveryYAML(adapter string) string {
+// skip_middlewares as given. adapter is "" (memory) or a Redis URL.
+func recoveryYAML(adapter string, skipMiddlewares bool) string {
 	y := `
 static_dir: ""
 api: {key: "` + recoveryAPIKey + `"}
 socketio:
-  connection_state_recovery: {enabled: true}
+  connection_state_recovery: {enabled: true, skip_middlewares: ` + fmt.Sprint(skipMiddlewares) + `}
 limits:
   events_per_second: 0.01
   event_burst: ` + fmt.Sprint(recoveryBurst) + `
@@ -69,14 +69,19 @@ func startRecoveryApp(t *testing.T, yaml string) (string, *app.App) {
 // that recovers its session has exactly the rights and limits it had: its
 // auth claims (the auth middleware is skipped), its count of rooms joined
 // by request, and its event bucket. In memory and with the Redis adapter
-// (recovery is per node either way).
+// (recovery is per node either way), and with the middlewares run again
+// (which must not reset the limits either).
 func TestHostileRecoveryKeepsRights(t *testing.T) {
 	t.Run("memory", func(t *testing.T) {
-		url, a := startRecoveryApp(t, recoveryYAML(""))
+		url, a := startRecoveryApp(t, recoveryYAML("", true))
 		recoveryKeepsRights(t, url, a)
 	})
 	t.Run("redis", func(t *testing.T) {
-		url, a := startRecoveryApp(t, recoveryYAML(testserver.StartRedis(t).URL()))
+		url, a := startRecoveryApp(t, recoveryYAML(testserver.StartRedis(t).URL(), true))
+		recoveryKeepsRights(t, url, a)
+	})
+	t.Run("middlewares run again", func(t *testing.T) {
+		url, a := startRecoveryApp(t, recoveryYAML("", false))
 		recoveryKeepsRights(t, url, a)
 	})
 }
