@@ -451,12 +451,20 @@ func (s *Session) deliver(data []byte, binary bool) {
 func (s *Session) Close() { s.close(ReasonForcedClose, nil) }
 
 func (s *Session) close(reason CloseReason, err error) {
+	graceful := reason == ReasonForcedClose || reason == ReasonServerShutdown
 	s.mu.Lock()
 	if s.state != stateOpen {
+		// A WebSocket closing gracefully is finished by its flush, once
+		// the close frame is written. When its transport fails first (the
+		// flush's write, or the read side), no flush will: finish it
+		// here, or it would keep its slot and queue until shutdown.
+		failed := s.state == stateClosing && s.ws != nil && !graceful
 		s.mu.Unlock()
+		if failed {
+			s.finish()
+		}
 		return
 	}
-	graceful := reason == ReasonForcedClose || reason == ReasonServerShutdown
 	if s.timer != nil {
 		s.timer.Stop()
 	}

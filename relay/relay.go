@@ -236,24 +236,15 @@ func (e *Engine) maySendTo(s *socketio.Socket, r config.RelayRule, room string) 
 	return false
 }
 
-// isSocketRoom reports whether room is another socket's own room: joining
-// it, or sending to it by pattern, would read or write that socket's
-// private messages.
+// isSocketRoom reports whether room is, or may be, a socket's own room:
+// joining it, or sending to it by pattern, would read or write that
+// socket's private messages. Any name with the shape of a socket id is
+// refused, the sender's own included: with a cluster adapter the socket
+// may be on another node, where this node's sockets cannot tell, and no
+// room a rule allows needs that shape (templates and patterns such as
+// "user:{sub}" or "game:*" have a ':'; socket ids have none).
 func (e *Engine) isSocketRoom(s *socketio.Socket, room string) bool {
-	if room == s.ID() {
-		return true
-	}
-	// Socket ids all have the same length: other names need no scan of
-	// the room's members.
-	if len(room) != len(s.ID()) {
-		return false
-	}
-	for _, o := range e.nsp.In(room).Sockets() {
-		if o.ID() == room {
-			return true
-		}
-	}
-	return false
+	return room == s.ID() || e.nsp.LooksLikeSocketID(room)
 }
 
 // clip shortens a client-given name echoed in an error.
@@ -369,6 +360,12 @@ func (e *Engine) autoJoin(s *socketio.Socket) {
 		room, ok := fillTemplate(t, claims, false)
 		if !ok || !validRoom(room) {
 			e.log.Debug("relay: auto_join skipped (claim missing or not a string)", "nsp", e.nsp.Name(), "sid", s.ID(), "template", t)
+			continue
+		}
+		if e.isSocketRoom(s, room) {
+			// A claim such as "{sub}" alone could name another socket's
+			// room; the issuer of the token may not know the shape.
+			e.log.Debug("relay: auto_join skipped (room has a socket id's shape)", "nsp", e.nsp.Name(), "sid", s.ID(), "room", room)
 			continue
 		}
 		s.Join(room)

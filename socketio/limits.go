@@ -35,6 +35,9 @@ type Limits struct {
 	// An event over the rate is dropped, logged at debug level, and, if
 	// the client asked for an acknowledgement, answered with the error
 	// ack {"message":"rate limit exceeded"}; the socket stays connected.
+	// A socket recovered after a cut (RecoveryOptions) has its bucket as
+	// it was, refilled only by the time that passed; a new socket starts
+	// with a full one.
 	EventsPerSecond float64
 	EventBurst      int
 	// MaxRoomsPerSocket bounds the rooms a socket can be in, its own room

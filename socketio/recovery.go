@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/switchboard/switchboard/engineio"
 )
@@ -17,8 +20,14 @@ import (
 // server's connectionStateRecovery option: a client whose connection was
 // cut (not one that left, nor one the server disconnected) and that
 // reconnects within MaxDisconnectionDuration gets its socket back: the same
-// id, rooms and data, Socket.Recovered true, and every packet it missed,
-// exactly once and in order.
+// id, rooms and data, the values set with SetValue (an auth layer's claims,
+// a relay's count of rooms joined by request), its event rate limit's
+// bucket as it was, Socket.Recovered true, and every packet it missed,
+// exactly once and in order. A recovered socket thus has exactly the
+// rights and limits it had: recovering never buys a fresh burst or room
+// count, and the middlewares it skips (see RunMiddlewares) need not run
+// again to give it its rights. (A client that connects anew instead starts
+// afresh, as any new socket does, without its rooms.)
 //
 // How: each eligible packet (an EVENT broadcast or Socket.Emit without
 // acknowledgement, not volatile) gets an offset appended as its last
@@ -30,16 +39,20 @@ import (
 //
 // Recovery is per node: with a cluster adapter (socketio/redisadapter),
 // each node logs what it delivers to its own clients, and a client that
-// reconnects to another node connects fresh (Recovered false).
+// reconnects to another node connects fresh (Recovered false), through the
+// middlewares. The session is therefore kept as Go values in this node's
+// memory, never serialised: SetValue values may be anything.
 type RecoveryOptions struct {
 	// MaxDisconnectionDuration is how long a session is kept after its
 	// connection is cut, and how long packets are logged (default 2m).
 	MaxDisconnectionDuration time.Duration
 	// RunMiddlewares runs the namespace's middlewares for a recovered
 	// socket too. The default, as the reference's skipMiddlewares: true,
-	// skips them: the socket passed them when it first connected. Set it
+	// skips them: the socket passed them when it first connected, and
+	// what they stored with SetValue is restored with the session. Set it
 	// when a middleware must re-check something on every connection
-	// (e.g. a token that may have been revoked).
+	// (e.g. a token that may have been revoked); the restored values are
+	// in place when the middlewares run, which may replace them.
 	RunMiddlewares bool
 	// MaxPackets caps the log's packets per namespace (default 10,000),
 	// and MaxBytes their encoded size (default 32 MiB): memory stays
@@ -121,6 +134,8 @@ type session struct {
 	sid, pid string
 	rooms    []string
 	data     any
+	values   map[any]any   // SetValue's, as they were at the cut
+	events   *rate.Limiter // the event rate limit's bucket, nil without one
 	at       time.Time
 	taken    bool
 }
@@ -222,9 +237,15 @@ func (r *recovery) evictLocked(now time.Time) {
 }
 
 // persist keeps a socket's state after a recoverable disconnect.
-func (r *recovery) persist(s *Socket, rooms []string, data any) {
+func (r *recovery) persist(s *Socket, rooms []string) {
 	now := time.Now()
-	ss := &session{sid: s.id, pid: s.pid, rooms: rooms, data: data, at: now}
+	ss := &session{sid: s.id, pid: s.pid, rooms: rooms, events: s.events, at: now}
+	s.mu.Lock()
+	ss.data = s.data
+	// A copy: a handler still running for the old socket must not write
+	// into the map the recovered socket gets.
+	ss.values = maps.Clone(s.values)
+	s.mu.Unlock()
 	r.mu.Lock()
 	r.sessions[s.pid] = ss
 	r.order = append(r.order, ss)
@@ -278,14 +299,18 @@ func (r *recovery) completeLocked(seq uint64) bool {
 
 // prepare gives a connecting socket its private session id, or, when the
 // CONNECT's auth names a session that can be recovered, that session's
-// id, pid and data (the session is taken for good by restore).
+// id, pid, data, values and event bucket (the session is taken for good
+// by restore). They are in place before the middlewares, if they run.
 func (r *recovery) prepare(s *Socket, auth []byte) (*session, uint64) {
 	ss, seq := r.lookup(auth)
 	if ss == nil {
 		s.pid = newSocketID()
 		return nil, 0
 	}
-	s.id, s.pid, s.data, s.recovered = ss.sid, ss.pid, ss.data, true
+	s.id, s.pid, s.data, s.values, s.recovered = ss.sid, ss.pid, ss.data, ss.values, true
+	if ss.events != nil {
+		s.events = ss.events
+	}
 	return ss, seq
 }
 
@@ -410,5 +435,6 @@ func (r *recovery) emit(s *Socket, event string, args []any) error {
 
 // Recovered reports whether the socket was recovered after a temporary
 // disconnection (see RecoveryOptions): it has its former id, rooms and
-// data, and the packets it missed were sent after its CONNECT reply.
+// data and values, and the packets it missed were sent after its CONNECT
+// reply.
 func (s *Socket) Recovered() bool { return s.recovered }

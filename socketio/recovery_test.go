@@ -447,3 +447,46 @@ func TestRecoveryOffsetAfterSpreadArgs(t *testing.T) {
 		t.Fatalf("attachment %x", b)
 	}
 }
+
+// TestRecoveryKeepsValuesAndLimits: a recovered socket has the values its
+// middlewares set (they are skipped) and its event bucket as it was: a cut
+// gives it neither fewer rights nor a fresh burst.
+func TestRecoveryKeepsValuesAndLimits(t *testing.T) {
+	type key struct{}
+	ro := RecoveryOptions{}
+	srv, url := startServer(t, &Options{ConnectionStateRecovery: &ro, Limits: Limits{EventsPerSecond: 0.001, EventBurst: 2}})
+	nsp := srv.Of("/")
+	conns := make(chan *Socket, 4)
+	nsp.Use(func(s *Socket) error { s.SetValue(key{}, "claims of "+s.ID()); return nil })
+	nsp.OnConnection(func(s *Socket) { conns <- s })
+	var handled atomic.Int32
+	nsp.On("e", func(s *Socket, ev *Event) { handled.Add(1); _ = ev.Ack("ok") })
+
+	c, sid, pid := recConnect(t, url, "")
+	<-conns
+	c.send(`420["e"]`) // the burst: two events
+	c.send(`421["e"]`)
+	if got := c.read(); got != `430["ok"]` {
+		t.Fatalf("first ack %q", got)
+	}
+	if got := c.read(); got != `431["ok"]` {
+		t.Fatalf("second ack %q", got)
+	}
+	_ = nsp.Emit("tick")
+	_, _, off := readEvent(t, c)
+	c.conn.Close()
+	waitFor(t, "the disconnect", func() bool { return nsp.Len() == 0 })
+
+	c2, sid2, _ := recConnect(t, url, fmt.Sprintf(`{"pid":%q,"offset":%q}`, pid, off))
+	s := <-conns
+	if sid2 != sid || !s.Recovered() {
+		t.Fatalf("not recovered: sid %q want %q", sid2, sid)
+	}
+	if v := s.Value(key{}); v != "claims of "+sid {
+		t.Fatalf("recovered socket's value = %v, want the one its middleware set", v)
+	}
+	c2.send(`422["e"]`)
+	if got := c2.read(); got != `432[{"message":"rate limit exceeded"}]` {
+		t.Fatalf("an event past the burst, after recovery: %q (handled %d): a cut must not refill the bucket", got, handled.Load())
+	}
+}

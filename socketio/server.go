@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -221,3 +222,33 @@ func (s *Server) awaitedAcks() int {
 }
 
 func newSocketID() string { return engineio.NewID() }
+
+// socketIDLen is the length of every id newSocketID and the engine make:
+// 15 random bytes in unpadded base64url.
+const socketIDLen = 20
+
+// LooksLikeSocketID reports whether room has the shape of a socket id of
+// this namespace, that is of a socket's own room: 20 characters of
+// base64url (A-Z, a-z, 0-9, '-', '_'), or, for a legacy client (Socket.IO
+// v2) of a namespace other than "/", the namespace's name, '#' and those
+// 20 characters. Layers that let clients name rooms refuse such names: the
+// room may be another socket's, on this node or, with a cluster adapter,
+// on another one, and the check needs no round trip to the cluster.
+// Names with any other character (such as "user:alice") never match.
+func (n *Namespace) LooksLikeSocketID(room string) bool {
+	if n.name != "/" {
+		if rest, ok := strings.CutPrefix(room, n.name); ok && len(rest) == 1+socketIDLen && rest[0] == '#' {
+			room = rest[1:]
+		}
+	}
+	if len(room) != socketIDLen {
+		return false
+	}
+	for i := 0; i < len(room); i++ {
+		c := room[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -443,3 +443,32 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// TestLooksLikeSocketID: every id the server makes has the shape, legacy
+// ids of other namespaces included, and room names with any other
+// character or length do not.
+func TestLooksLikeSocketID(t *testing.T) {
+	srv := NewServer(nil)
+	root, chat := srv.Of("/"), srv.Of("/chat")
+	for range 1000 {
+		id := newSocketID()
+		if !root.LooksLikeSocketID(id) || !chat.LooksLikeSocketID(id) {
+			t.Fatalf("socket id %q not recognised", id)
+		}
+		if !root.LooksLikeSocketID(legacySocketID("/", id)) || !chat.LooksLikeSocketID(legacySocketID("/chat", id)) {
+			t.Fatalf("legacy socket id of %q not recognised", id)
+		}
+	}
+	for _, room := range []string{
+		"", "lobby", "user:alice", "dm:alice:bob", "game:1", "public:lobby",
+		"abcdefghijklmnopqrs", "abcdefghijklmnopqrstu", "abcdefghijklmnopqrs:", "abcdefghijklmnopqrs=",
+		"abcdefghijklmnopqr s", "/chat#abcdefghijklmnopqrs", "/other#abcdefghijklmnopqrst",
+	} {
+		if chat.LooksLikeSocketID(room) {
+			t.Errorf("%q taken for a socket id", room)
+		}
+	}
+	if root.LooksLikeSocketID("/chat#abcdefghijklmnopqrst") {
+		t.Error("a legacy id of /chat taken for one of /")
+	}
+}

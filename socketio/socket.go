@@ -336,7 +336,7 @@ func (s *Socket) onClose(reason string) {
 	s.mu.Unlock()
 
 	if r := s.nsp.rec; r != nil && s.pid != "" && recoverableReasons[reason] {
-		r.persist(s, s.Rooms(), s.Data())
+		r.persist(s, s.Rooms())
 	}
 	obs := s.nsp.srv.observing()
 	var rooms []string

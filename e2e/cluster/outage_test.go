@@ -25,7 +25,7 @@ func TestRedisOutage(t *testing.T) {
 	expectEvent(t, ca, "tick", 5*time.Second)
 	expectEvent(t, cb, "tick", 5*time.Second)
 
-	r.stop()
+	r.Stop()
 	waitFor(t, 10*time.Second, "outage detected", func() bool { return !a.app.Cluster().Healthy() && !b.app.Cluster().Healthy() })
 	if a.app.Cluster().Err() == nil || a.app.Cluster().Stats().Outages < 1 {
 		t.Fatalf("outage not reported: %v %+v", a.app.Cluster().Err(), a.app.Cluster().Stats())
@@ -52,7 +52,7 @@ func TestRedisOutage(t *testing.T) {
 	// Long enough for the re-subscription backoff to reach its cap (0.1 s
 	// doubling to 5 s): the resumption measured below is the worst case.
 	time.Sleep(7 * time.Second)
-	r.start()
+	r.Start()
 	back := time.Now()
 	waitFor(t, 15*time.Second, "cluster resumed", func() bool { return a.app.Cluster().Healthy() && b.app.Cluster().Healthy() })
 	// README's Redis section quotes this bound: the capped backoff (at
@@ -81,7 +81,7 @@ func TestRedisOutage(t *testing.T) {
 // clients anyway and joins the cluster once Redis is up.
 func TestStartWithoutRedis(t *testing.T) {
 	r := startRedis(t)
-	r.stop()
+	r.Stop()
 	a := startNodeNoWait(t, r.URL())
 	ca := dial(t, a.url, "r")
 	if err := a.nsp().To("r").Emit("local"); err != nil {
@@ -93,7 +93,7 @@ func TestStartWithoutRedis(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "outage counted", func() bool { return a.app.Cluster().Stats().Outages == 1 })
 
-	r.start()
+	r.Start()
 	waitFor(t, 15*time.Second, "node joined the cluster", func() bool { return a.app.Cluster().Healthy() })
 	b := startNode(t, r.URL())
 	cb := dial(t, b.url, "r")

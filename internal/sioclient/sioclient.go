@@ -47,6 +47,10 @@ type Client struct {
 	nsp    string
 	prefix string // "" for "/", else "/nsp,"
 	ID     string
+	// PID is the private session id of connection state recovery (the
+	// CONNECT reply's pid; "" when recovery is off): Dial again with it
+	// and the last event's offset in the auth object to recover.
+	PID string
 
 	events  chan Event
 	mu      sync.Mutex
@@ -102,12 +106,12 @@ func Dial(ctx context.Context, baseURL, nsp string, auth any) (*Client, error) {
 		}
 		switch {
 		case strings.HasPrefix(p, "40"+c.prefix):
-			var ok struct{ SID string }
+			var ok struct{ SID, PID string }
 			if err := json.Unmarshal([]byte(p[2+len(c.prefix):]), &ok); err != nil {
 				conn.Close()
 				return nil, fmt.Errorf("sioclient: connect answer %q", p)
 			}
-			c.ID = ok.SID
+			c.ID, c.PID = ok.SID, ok.PID
 			_ = conn.SetReadDeadline(time.Time{})
 			go c.readLoop()
 			return c, nil
