@@ -472,3 +472,43 @@ func TestLooksLikeSocketID(t *testing.T) {
 		t.Error("a legacy id of /chat taken for one of /")
 	}
 }
+
+// The Server's shortcuts act on the main namespace, as the reference's
+// io.use, io.on("connection"), io.to(room).emit and io.emit.
+func TestServerShortcutsMainNamespace(t *testing.T) {
+	srv, url := startServer(t, nil)
+	srv.Use(func(s *Socket) error {
+		if s.Handshake().Query.Get("ok") != "1" {
+			return errors.New("refused by the server's middleware")
+		}
+		return nil
+	})
+	joined := make(chan struct{}, 1)
+	srv.OnConnection(func(s *Socket) { _ = s.Join("r"); joined <- struct{}{} })
+	c := dial(t, url+"&ok=1")
+	c.send("40")
+	if got := c.read(); !strings.HasPrefix(got, `40{"sid":"`) {
+		t.Fatalf("connect: %q", got)
+	}
+	<-joined
+	if err := srv.To("r").Emit("to-room", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Emit("to-all", 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`42["to-room",1]`, `42["to-all",2]`} {
+		if got := c.read(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+	socks, err := srv.FetchSockets(context.Background())
+	if err != nil || len(socks) != 1 {
+		t.Fatalf("FetchSockets: %d sockets, %v", len(socks), err)
+	}
+	refused := dial(t, url)
+	refused.send("40")
+	if got := refused.read(); got != `44{"message":"refused by the server's middleware"}` {
+		t.Fatalf("without ok=1: %q", got)
+	}
+}
