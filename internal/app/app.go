@@ -185,6 +185,7 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		UpgradeTimeout:   s.UpgradeTimeout,
 		MaxPayload:       s.MaxPayload,
 		MaxBufferedBytes: s.MaxBufferedBytes,
+		BodyTimeout:      cfg.Limits.ReadBodyTimeout,
 		DisablePolling:   !slices.Contains(s.Transports, config.TransportPolling),
 		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),
 		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials, Methods: cfg.CORS.Methods, Headers: cfg.CORS.Headers},

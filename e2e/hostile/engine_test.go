@@ -1,0 +1,138 @@
+package hostile
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/internal/testserver"
+)
+
+// Engine bounds: memory and time a client holds on the server are bounded
+// by what it actually sends. These cases need the default payload limit
+// (1 MB) and heartbeat (25s + 20s: long, so that only the limits under test
+// can end a connection in time), hence their own server.
+
+const (
+	bodyWait    = 2 * time.Second // limits.read_body_timeout here
+	boundsPerIP = 5
+)
+
+func boundsProfile(c *config.Config) {
+	c.StaticDir = ""
+	c.Namespaces = []config.Namespace{{Name: "/", App: "conformance"}}
+	c.RawWebSocket = nil
+	c.Limits.ReadBodyTimeout = bodyWait
+	c.Limits.MaxConnectionsPerIP = boundsPerIP
+}
+
+func TestEngineBounds(t *testing.T) {
+	s := &suite{base: testserver.Start(t, "default", boundsProfile)}
+	s.next.Store(10)
+	t.Run("frame headers declaring large payloads", s.declaredFrameLength)
+}
+
+// heap returns the live heap of the process, the in-process server's
+// included, after a collection.
+func heap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+const mib = 1 << 20
+
+// Frame headers that declare 999,999 bytes, each followed by one byte: the
+// server holds memory for what arrived, not for what was declared, and a
+// message that does not complete within read_body_timeout closes its
+// connection with 1008 (long before the heartbeat would).
+func (s *suite) declaredFrameLength(t *testing.T) {
+	const conns = 100 // 100 MB if each header allocated its length
+	before := heap()
+	var as []*attacker
+	for i := range conns {
+		if i%boundsPerIP == 0 {
+			s.addr()
+		}
+		a, err := s.dialWS(t, s.last(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		as = append(as, a)
+	}
+	// FIN text frame, masked, 64-bit length; the mask key; one byte.
+	hdr := []byte{0x81, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 'x'}
+	binary.BigEndian.PutUint64(hdr[2:10], 999_999)
+	start := time.Now()
+	for _, a := range as {
+		_ = a.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := a.conn.Write(hdr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Let the server read the headers (well within bodyWait), then look.
+	time.Sleep(bodyWait / 2)
+	grown := int64(heap()) - int64(before)
+	t.Logf("%d connections, each a header for 999,999 bytes and 1 byte: heap grew %.1f MiB", conns, float64(grown)/mib)
+	if grown > 30*mib {
+		t.Errorf("heap grew %.1f MiB for %d bytes of payload received", float64(grown)/mib, conns)
+	}
+	var wg sync.WaitGroup
+	codes := make([]ws.StatusCode, len(as))
+	for i, a := range as {
+		wg.Go(func() { codes[i] = a.expectClosedWithin(bodyWait + 8*time.Second) })
+	}
+	wg.Wait()
+	if d := time.Since(start); d > bodyWait+8*time.Second {
+		t.Fatalf("partial messages held their connections %v", d)
+	}
+	for i, c := range codes {
+		if c == stillOpen {
+			t.Fatalf("connection %d still open %v after its partial message", i, bodyWait+8*time.Second)
+		}
+		if c != ws.StatusPolicyViolation {
+			t.Fatalf("connection %d: close code %d, want %d (policy violation)", i, c, ws.StatusPolicyViolation)
+		}
+	}
+	t.Logf("all closed %v after the headers", time.Since(start).Round(100*time.Millisecond))
+}
+
+// stillOpen is no close code: a connection still open.
+const stillOpen ws.StatusCode = 1
+
+// last returns the address addr returned last.
+func (s *suite) last() net.IP {
+	n := s.next.Load()
+	return net.IPv4(127, 0, byte(n>>8), byte(n))
+}
+
+// expectClosedWithin is expectClosed with its own timeout, and without
+// failing the test from another goroutine: it returns stillOpen if the
+// connection is still open after d.
+func (a *attacker) expectClosedWithin(d time.Duration) ws.StatusCode {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		_, err := a.readErr(time.Until(deadline))
+		if err == nil {
+			continue
+		}
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			return stillOpen
+		}
+		var ce wsutil.ClosedError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		return 0
+	}
+	return stillOpen
+}
