@@ -3,8 +3,11 @@ package hostile
 import (
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
+	"net/http"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +41,7 @@ func TestEngineBounds(t *testing.T) {
 	s := &suite{base: testserver.Start(t, "default", boundsProfile)}
 	s.next.Store(10)
 	t.Run("frame headers declaring large payloads", s.declaredFrameLength)
+	t.Run("EIO3 polling ping flood", s.pingFloodV3)
 }
 
 // heap returns the live heap of the process, the in-process server's
@@ -135,4 +139,52 @@ func (a *attacker) expectClosedWithin(d time.Duration) ws.StatusCode {
 		return 0
 	}
 	return stillOpen
+}
+
+// An Engine.IO v3 client pings (the server pongs). One that POSTs payloads
+// of pings and never GETs fills its session's queue with pongs: the queue
+// bound (max_buffered_bytes) counts them as any other packet, and closes
+// the session past it.
+func (s *suite) pingFloodV3(t *testing.T) {
+	c := s.httpClient(s.addr())
+	res, err := c.Get(s.base + "/socket.io/?EIO=3&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	i := strings.Index(string(b), `"sid":"`)
+	if res.StatusCode != 200 || i < 0 {
+		t.Fatalf("v3 handshake: %d %q", res.StatusCode, b)
+	}
+	sid := string(b[i+7:])
+	sid = sid[:strings.IndexByte(sid, '"')]
+	u := s.base + "/socket.io/?EIO=3&transport=polling&sid=" + sid
+	body := strings.Repeat("1:2", 333_333) // 999,999 bytes: 333,333 pings
+	before := heap()
+	posts, gone := 0, false
+	for range 20 {
+		res, err := c.Post(u, "text/plain;charset=UTF-8", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusBadRequest && strings.Contains(string(b), `"code":1`) {
+			gone = true // the session was closed
+			break
+		}
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("POST %d: %d %q", posts+1, res.StatusCode, b)
+		}
+		posts++
+	}
+	grown := int64(heap()) - int64(before)
+	t.Logf("%d POSTs of 333,333 pings accepted, session closed: %v; heap grew %.1f MiB", posts, gone, float64(grown)/mib)
+	if grown > 16*mib {
+		t.Errorf("heap grew %.1f MiB for a session that never reads", float64(grown)/mib)
+	}
+	if !gone {
+		t.Error("a session with millions of unread pongs is still open")
+	}
 }
