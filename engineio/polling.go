@@ -3,7 +3,9 @@ package engineio
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"time"
 )
 
 // servePoll answers a long-polling GET: it waits until something is queued
@@ -93,12 +95,25 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
+	// A body must come in time. Where the connection has no deadlines
+	// (e.g. a test's recorder), only the session's heartbeat bounds it.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.srv.opts.BodyTimeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			s.srv.stats.rejected(LimitBodyTimeout)
+			writeRequestError(w, errBodyTimeout)
+		} else {
+			writeRequestError(w, errBadRequest)
+		}
 		s.close(ReasonTransportError, err)
 		return
 	}
-	if int64(len(body)) > max {
+	if int64(len(body)) <= max {
+		// Read to its end: handling it is not bounded by the deadline.
+		_ = rc.SetReadDeadline(time.Time{})
+	} else {
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 		s.srv.stats.rejected(LimitMaxPayload)
 		s.close(ReasonTransportError, errPayloadTooBig)

@@ -1,8 +1,10 @@
 package hostile
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -42,6 +44,8 @@ func TestEngineBounds(t *testing.T) {
 	s.next.Store(10)
 	t.Run("frame headers declaring large payloads", s.declaredFrameLength)
 	t.Run("EIO3 polling ping flood", s.pingFloodV3)
+	t.Run("slowloris body", s.slowBody)
+	t.Run("bodies in flight per address", s.bodiesPerAddress)
 }
 
 // heap returns the live heap of the process, the in-process server's
@@ -187,4 +191,101 @@ func (s *suite) pingFloodV3(t *testing.T) {
 	if !gone {
 		t.Error("a session with millions of unread pongs is still open")
 	}
+}
+
+// A polling POST whose body stops coming is cut off after
+// read_body_timeout (the heartbeat would take 45s).
+func (s *suite) slowBody(t *testing.T) {
+	c := s.httpClient(s.addr())
+	sid := s.openPolling(t, c)
+	conn, err := dialer(s.last()).Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := fmt.Fprintf(conn, "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n4", sid); err != nil {
+		t.Fatal(err)
+	}
+	wait := bodyWait + 8*time.Second
+	_ = conn.SetReadDeadline(time.Now().Add(wait))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err == nil {
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			t.Fatalf("a POST of 1 byte of 100 was answered 200")
+		}
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("a trickling body held its request open for %v", wait)
+	}
+	d := time.Since(start)
+	t.Logf("trickling body cut off after %v (status or error: %v)", d.Round(100*time.Millisecond), statusOrErr(res, err))
+	if d < bodyWait/2 {
+		t.Fatalf("cut off after %v, before read_body_timeout (%v)", d, bodyWait)
+	}
+}
+
+func statusOrErr(res *http.Response, err error) any {
+	if err != nil {
+		return err
+	}
+	return res.StatusCode
+}
+
+// One address can have at most max_connections_per_ip requests whose body
+// is being read: POSTs whose body trickles in (here to the handshake URL,
+// which has no session to count against) past that are refused with 429
+// at once, other addresses are served, and the trickling ones are cut off
+// after read_body_timeout.
+func (s *suite) bodiesPerAddress(t *testing.T) {
+	src := s.addr()
+	addr := strings.TrimPrefix(s.base, "http://")
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	trickle := func() net.Conn {
+		conn, err := dialer(src).Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, conn)
+		if _, err := io.WriteString(conn, "POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n4"); err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+	for range boundsPerIP {
+		trickle()
+	}
+	time.Sleep(200 * time.Millisecond) // let the server take them
+	start := time.Now()
+	conn := trickle()
+	_ = conn.SetReadDeadline(time.Now().Add(bodyWait / 2))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("request %d from one address, with %d bodies trickling: %v, want HTTP 429 at once", boundsPerIP+1, boundsPerIP, err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("request %d from one address: status %d, want 429", boundsPerIP+1, res.StatusCode)
+	}
+	t.Logf("request %d refused with 429 after %v", boundsPerIP+1, time.Since(start).Round(time.Millisecond))
+	// Another address is served meanwhile.
+	other := s.httpClient(s.addr())
+	s.openPolling(t, other)
+	// The trickling ones are answered (or closed) once their time is up.
+	for i, conn := range conns[:boundsPerIP] {
+		_ = conn.SetReadDeadline(time.Now().Add(bodyWait + 8*time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("trickling request %d still open %v after it began", i+1, time.Since(start))
+		}
+		if err == nil {
+			res.Body.Close()
+		}
+	}
+	t.Logf("the trickling requests ended %v after the refusal", time.Since(start).Round(100*time.Millisecond))
 }

@@ -174,6 +174,13 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 	if err := a.mountOps(); err != nil {
 		return nil, err
 	}
+	a.handler = &bodyGuard{
+		next:     a.handler,
+		timeout:  cfg.Limits.ReadBodyTimeout,
+		perAddr:  cfg.Limits.MaxConnectionsPerIP,
+		key:      eopts.Limits.ClientKey,
+		inFlight: make(map[string]int),
+	}
 	return a, nil
 }
 
