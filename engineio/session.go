@@ -127,7 +127,7 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 	for _, m := range msgs {
 		n += len(m.data)
 	}
-	if s.queueBytes > 0 && s.queueBytes+n+len(msgs)*queuedPacketCost > s.srv.opts.MaxBufferedBytes {
+	if s.queueBytes > 0 && s.queueBytes+n+len(msgs)*QueuedPacketCost > s.srv.opts.MaxBufferedBytes {
 		s.mu.Unlock()
 		s.queueFull()
 		return ErrQueueFull
@@ -141,7 +141,7 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 		return nil
 	}
 	s.queue = append(s.queue, msgs...)
-	s.queueBytes += n + len(msgs)*queuedPacketCost
+	s.queueBytes += n + len(msgs)*QueuedPacketCost
 	if mode == sendBatched && s.ws != nil {
 		if !s.flushing {
 			s.flushing = true
@@ -337,17 +337,17 @@ func (s *Session) onPingV3() {
 	s.mu.Unlock()
 }
 
-// queuedPacketCost is what a queued packet costs beyond its data: its
-// place in the queue (a pointer, and room for the queue to grow). Every
-// queued packet counts it toward MaxBufferedBytes, so that a client cannot
-// queue millions of small packets (pongs) within the bound.
-const queuedPacketCost = 16
+// QueuedPacketCost is what a queued packet counts toward
+// Options.MaxBufferedBytes beyond its data: its place in the queue (a
+// pointer, and room for the queue to grow). Without it a client could
+// have millions of small packets (pongs) queued within the bound.
+const QueuedPacketCost = 16
 
 // queueControlLocked queues a packet the server sends of its own accord
 // (a pong, a ping), under the same bound as any other: it reports false,
 // queueing nothing, if the queue would pass MaxBufferedBytes.
 func (s *Session) queueControlLocked(m *Message) bool {
-	n := len(m.data) + queuedPacketCost
+	n := len(m.data) + QueuedPacketCost
 	if s.queueBytes > 0 && s.queueBytes+n > s.srv.opts.MaxBufferedBytes {
 		return false
 	}
