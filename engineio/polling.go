@@ -95,10 +95,10 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	// A body must come in time. Where the connection has no deadlines
-	// (e.g. a test's recorder), only the session's heartbeat bounds it.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(s.srv.opts.BodyTimeout))
+	// A body must come in time (net/http clears the deadline once it has
+	// been read to its end). A ResponseWriter that cannot set one (a
+	// wrapper without Unwrap) leaves the read unbounded here.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.srv.opts.BodyTimeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
 		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
@@ -110,10 +110,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.close(ReasonTransportError, err)
 		return
 	}
-	if int64(len(body)) <= max {
-		// Read to its end: handling it is not bounded by the deadline.
-		_ = rc.SetReadDeadline(time.Time{})
-	} else {
+	if int64(len(body)) > max {
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
 		s.srv.stats.rejected(LimitMaxPayload)
 		s.close(ReasonTransportError, errPayloadTooBig)

@@ -52,8 +52,11 @@ func (g *bodyGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		defer g.release(key)
 	}
+	// net/http clears the deadline itself once the body has been read to
+	// its end (before it watches the connection for the client leaving):
+	// the handler's work after that is not bounded by it.
 	_ = rc.SetReadDeadline(time.Now().Add(g.timeout))
-	b := &deadlineBody{ReadCloser: r.Body, rc: rc}
+	b := &watchedBody{ReadCloser: r.Body}
 	r.Body = b
 	g.next.ServeHTTP(w, r)
 	if !b.done {
@@ -81,22 +84,16 @@ func (g *bodyGuard) release(key string) {
 	}
 }
 
-// deadlineBody clears the connection's read deadline once the body has
-// been read to its end: the handler's work after that, and net/http's
-// watch for the client going away, are not bounded by it.
-type deadlineBody struct {
+// watchedBody tells whether its body has been read to the end.
+type watchedBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
 	done bool // read to the end, or failed
 }
 
-func (b *deadlineBody) Read(p []byte) (int, error) {
+func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && !b.done {
+	if err != nil {
 		b.done = true
-		if err == io.EOF {
-			_ = b.rc.SetReadDeadline(time.Time{})
-		}
 	}
 	return n, err
 }
