@@ -179,6 +179,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 		timeout:  cfg.Limits.ReadBodyTimeout,
 		perAddr:  cfg.Limits.MaxConnectionsPerIP,
 		key:      eopts.Limits.ClientKey,
+		log:      log,
 		inFlight: make(map[string]int),
 	}
 	return a, nil

@@ -2,6 +2,7 @@ package app
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -24,6 +25,7 @@ type bodyGuard struct {
 	timeout time.Duration
 	perAddr int // 0: no cap
 	key     func(*http.Request) string
+	log     *slog.Logger
 
 	mu       sync.Mutex
 	inFlight map[string]int
@@ -46,6 +48,7 @@ func (g *bodyGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// Read nothing more: net/http would otherwise read what is
 			// left of the body before closing the connection.
 			_ = rc.SetReadDeadline(time.Now())
+			g.log.Debug("request refused: too many bodies in flight from its address", "client", key, "path", r.URL.Path)
 			w.Header().Set("Connection", "close")
 			http.Error(w, "too many requests in flight from this address", http.StatusTooManyRequests)
 			return

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,7 +18,7 @@ import (
 // given back.
 func TestBodyGuard(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	g := &bodyGuard{timeout: timeout, perAddr: 2, key: func(*http.Request) string { return "k" }, inFlight: map[string]int{}}
+	g := &bodyGuard{timeout: timeout, perAddr: 2, key: func(*http.Request) string { return "k" }, log: slog.New(slog.DiscardHandler), inFlight: map[string]int{}}
 	g.next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
