@@ -202,8 +202,10 @@ func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
 
 // readPayload appends length payload bytes to data. A payload already
 // buffered is read with one allocation of its size; otherwise data grows
-// with the bytes that arrive, at most doubling what has come so far: a
-// header that declares a large payload costs nothing until it comes.
+// with the bytes that arrive, to four times what has come so far at most
+// (16 KiB at least): a header that declares a large payload costs little
+// until the payload comes, and a large message that does come is read
+// with a few allocations (four for 1 MB), not one per doubling.
 func (fr *frameReader) readPayload(data []byte, length int) ([]byte, error) {
 	n := len(data)
 	if length <= fr.r.Buffered() {
@@ -215,7 +217,7 @@ func (fr *frameReader) readPayload(data []byte, length int) ([]byte, error) {
 	end := n + length
 	for len(data) < end {
 		if len(data) == cap(data) {
-			data = slices.Grow(data, min(end-len(data), max(len(data), minPayloadGrowth)))
+			data = slices.Grow(data, min(end-len(data), max(3*len(data), minPayloadGrowth)))
 		}
 		k, err := fr.r.Read(data[len(data):min(end, cap(data))])
 		data = data[:len(data)+k]
@@ -230,8 +232,8 @@ func (fr *frameReader) readPayload(data []byte, length int) ([]byte, error) {
 }
 
 // minPayloadGrowth is the least a payload's buffer grows by while its
-// bytes arrive.
-const minPayloadGrowth = 4096
+// bytes arrive (less if the payload ends sooner).
+const minPayloadGrowth = 16 << 10
 
 // readError turns a read that timed out under the message deadline into
 // errMessageSlow.
