@@ -194,3 +194,23 @@ func TestFramePayloadGrowsWithInput(t *testing.T) {
 		t.Fatalf("100 bytes of a 1 MiB payload allocated %d bytes", n)
 	}
 }
+
+// A client that pings and never reads ends its connection once a pong
+// cannot be written: the reader does not go on with a stream that may
+// hold half a frame.
+func TestPongWriteFailureEndsConnection(t *testing.T) {
+	srv, cli := net.Pipe() // nobody reads cli: every write blocks
+	defer srv.Close()
+	defer cli.Close()
+	c := &wsConn{conn: srv}
+	done := make(chan error, 1)
+	go func() { done <- c.onControl(opPing, []byte("p")) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("pong not written, and the reader goes on")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("pong write still blocked after 20s")
+	}
+}

@@ -241,7 +241,12 @@ func (c *wsConn) onControl(op byte, payload []byte) error {
 	case opPing:
 		b := make([]byte, maxFrameHeader+len(payload))
 		n := putFrameHeader(b, opPong, len(payload))
-		_ = c.writeFrame(append(b[:n], payload...))
+		// A pong that cannot be written (a client that sends pings and
+		// reads nothing, for 5s) may be half out: the connection is
+		// unusable, and closing it is what bounds such a client.
+		if err := c.writeFrame(append(b[:n], payload...)); err != nil {
+			return err
+		}
 	case opClose:
 		code := closeNormal
 		if len(payload) == 1 {
