@@ -211,3 +211,9 @@ func (s *Server) Admit(w http.ResponseWriter, r *http.Request) (release func(), 
 	var once sync.Once
 	return func() { once.Do(func() { s.admit.release(key) }) }, true
 }
+
+// Rejected counts a refusal by one of the engine's limits that the
+// application enforced itself (such as a cap on requests in flight per
+// address, in front of the engine), so that Stats reports it with the
+// engine's own.
+func (s *Server) Rejected(l Limit) { s.stats.rejected(l) }

@@ -456,17 +456,18 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 			var fe *frameError
 			switch {
 			case errors.As(err, &fe):
-				c.closeWith(fe.code, fe.msg)
+				// Counted before the client can see the close.
+				reason := ReasonTransportError
 				switch fe {
 				case errMessageTooBig:
 					s.srv.stats.rejected(LimitMaxPayload)
-					s.close(ReasonTransportError, err)
 				case errMessageSlow:
 					s.srv.stats.rejected(LimitBodyTimeout)
-					s.close(ReasonTransportError, err)
 				default:
-					s.close(ReasonParseError, err)
+					reason = ReasonParseError
 				}
+				c.closeWith(fe.code, fe.msg)
+				s.close(reason, err)
 			case errors.Is(err, errClosedByPeer), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 				s.close(ReasonTransportClose, nil)
 			default:

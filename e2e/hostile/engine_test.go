@@ -65,6 +65,7 @@ const mib = 1 << 20
 // connection with 1008 (long before the heartbeat would).
 func (s *suite) declaredFrameLength(t *testing.T) {
 	const conns = 100 // 100 MB if each header allocated its length
+	timeouts := s.rejections(t, "read_body_timeout")
 	before := heap()
 	var as []*attacker
 	for i := range conns {
@@ -112,6 +113,9 @@ func (s *suite) declaredFrameLength(t *testing.T) {
 		}
 	}
 	t.Logf("all closed %v after the headers", time.Since(start).Round(100*time.Millisecond))
+	if n := s.rejections(t, "read_body_timeout") - timeouts; n != conns {
+		t.Errorf("limit_rejections_total{kind=\"read_body_timeout\"} grew by %v, want %d", n, conns)
+	}
 }
 
 // stillOpen is no close code: a connection still open.
@@ -208,6 +212,7 @@ func (s *suite) pingFloodV3(t *testing.T) {
 func (s *suite) slowBody(t *testing.T) {
 	c := s.httpClient(s.addr())
 	sid := s.openPolling(t, c)
+	timeouts := s.rejections(t, "read_body_timeout")
 	conn, err := dialer(s.last()).Dial("tcp", strings.TrimPrefix(s.base, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +237,9 @@ func (s *suite) slowBody(t *testing.T) {
 	t.Logf("trickling body cut off after %v (status or error: %v)", d.Round(100*time.Millisecond), statusOrErr(res, err))
 	if d < bodyWait/2 {
 		t.Fatalf("cut off after %v, before read_body_timeout (%v)", d, bodyWait)
+	}
+	if n := s.rejections(t, "read_body_timeout") - timeouts; n != 1 {
+		t.Errorf("limit_rejections_total{kind=\"read_body_timeout\"} grew by %v, want 1", n)
 	}
 }
 
@@ -283,6 +291,9 @@ func (s *suite) bodiesPerAddress(t *testing.T) {
 		t.Fatalf("request %d from one address: status %d, want 429", boundsPerIP+1, res.StatusCode)
 	}
 	t.Logf("request %d refused with 429 after %v", boundsPerIP+1, time.Since(start).Round(time.Millisecond))
+	if n := s.rejections(t, "max_connections_per_ip"); n < 1 {
+		t.Errorf("limit_rejections_total{kind=\"max_connections_per_ip\"} = %v after the refusal", n)
+	}
 	// Another address is served meanwhile.
 	other := s.httpClient(s.addr())
 	s.openPolling(t, other)
@@ -298,4 +309,23 @@ func (s *suite) bodiesPerAddress(t *testing.T) {
 		}
 	}
 	t.Logf("the trickling requests ended %v after the refusal", time.Since(start).Round(100*time.Millisecond))
+}
+
+// rejections returns limit_rejections_total for one kind of limit.
+func (s *suite) rejections(t *testing.T, kind string) float64 {
+	t.Helper()
+	res, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, `switchboard_limit_rejections_total{kind="`+kind+`"} `); ok {
+			var v float64
+			fmt.Sscan(rest, &v)
+			return v
+		}
+	}
+	return 0
 }

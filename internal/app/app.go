@@ -180,6 +180,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 		perAddr:  cfg.Limits.MaxConnectionsPerIP,
 		key:      eopts.Limits.ClientKey,
 		log:      log,
+		rejected: a.io.Engine().Rejected,
 		inFlight: make(map[string]int),
 	}
 	return a, nil

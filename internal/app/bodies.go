@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/switchboard/switchboard/engineio"
 )
 
 // bodyGuard bounds the reading of request bodies, for every route (polling
@@ -26,6 +28,8 @@ type bodyGuard struct {
 	perAddr int // 0: no cap
 	key     func(*http.Request) string
 	log     *slog.Logger
+	// rejected counts a refusal in the metrics (nil: not counted).
+	rejected func(engineio.Limit)
 
 	mu       sync.Mutex
 	inFlight map[string]int
@@ -49,6 +53,9 @@ func (g *bodyGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// left of the body before closing the connection.
 			_ = rc.SetReadDeadline(time.Now())
 			g.log.Debug("request refused: too many bodies in flight from its address", "client", key, "path", r.URL.Path)
+			if g.rejected != nil {
+				g.rejected(engineio.LimitConnectionsPerIP)
+			}
 			w.Header().Set("Connection", "close")
 			http.Error(w, "too many requests in flight from this address", http.StatusTooManyRequests)
 			return
