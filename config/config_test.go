@@ -76,6 +76,7 @@ func TestDefaultValues(t *testing.T) {
 			TrustedProxies:             []string{},
 			ReadHeaderTimeout:          10 * time.Second,
 			MaxHeaderBytes:             65536,
+			ReadBodyTimeout:            10 * time.Second,
 		},
 		Adapter: Adapter{Type: "memory", KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},
@@ -150,6 +151,7 @@ limits:
   bind_session_to_ip: true
   read_header_timeout: 3s
   max_header_bytes: 8192
+  read_body_timeout: 4s
 `
 	c, err := Parse([]byte(in), "x.yaml", testApps)
 	if err != nil {
@@ -194,6 +196,7 @@ limits:
 			BindSessionToIP:            true,
 			ReadHeaderTimeout:          3 * time.Second,
 			MaxHeaderBytes:             8192,
+			ReadBodyTimeout:            4 * time.Second,
 		},
 		Adapter: Default().Adapter,
 		Metrics: Metrics{Enabled: true, Path: "/metrics"},
@@ -372,6 +375,7 @@ func TestParseErrors(t *testing.T) {
 		{"limits depth", "limits:\n  max_json_depth: 1\n", `config.yaml:2: limits.max_json_depth: must be 2-10000 (an event is an array: 2 lets its arguments be objects or arrays), got 1`},
 		{"limits proxy", "limits:\n  trusted_proxies: [10.0.0.0/33]\n", `config.yaml:2: limits.trusted_proxies[0]: invalid "10.0.0.0/33": want an IP address or a CIDR prefix such as 10.0.0.0/8`},
 		{"limits header timeout", "limits:\n  read_header_timeout: 0s\n", `config.yaml:2: limits.read_header_timeout: must be positive, got 0s`},
+		{"limits body timeout", "limits:\n  read_body_timeout: 0s\n", `config.yaml:2: limits.read_body_timeout: must be positive, got 0s`},
 		{"limits header bytes", "limits:\n  max_header_bytes: 100\n", `config.yaml:2: limits.max_header_bytes: must be at least 4096, got 100`},
 		{"transports empty", "socketio:\n  transports: []\n", `config.yaml:2: socketio.transports: must list at least one of polling, websocket`},
 		{"transports unknown", "socketio:\n  transports:\n    - polling\n    - webtransport\n", `config.yaml:4: socketio.transports[1]: unknown transport "webtransport" (want polling or websocket)`},

@@ -45,6 +45,9 @@ type Limits struct {
 	// their size.
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+	// ReadBodyTimeout is how long a client may take to send a request
+	// body, or a WebSocket message, once it has begun.
+	ReadBodyTimeout time.Duration `yaml:"read_body_timeout"`
 }
 
 // DefaultLimits returns the default limits.
@@ -65,6 +68,7 @@ func DefaultLimits() Limits {
 		TrustedProxies:             []string{},
 		ReadHeaderTimeout:          10 * time.Second,
 		MaxHeaderBytes:             64 << 10,
+		ReadBodyTimeout:            10 * time.Second,
 	}
 }
 
@@ -127,6 +131,8 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 			d.duration(v, p, &l.ReadHeaderTimeout)
 		case "max_header_bytes":
 			d.int(v, p, &l.MaxHeaderBytes)
+		case "read_body_timeout":
+			d.duration(v, p, &l.ReadBodyTimeout)
 		default:
 			return false
 		}
@@ -191,6 +197,7 @@ func (v *validator) limits(l *Limits) {
 		}
 	}
 	v.positive("limits.read_header_timeout", l.ReadHeaderTimeout)
+	v.positive("limits.read_body_timeout", l.ReadBodyTimeout)
 	if l.MaxHeaderBytes < 4096 {
 		v.errorf("limits.max_header_bytes", "must be at least 4096, got %d", l.MaxHeaderBytes)
 	}

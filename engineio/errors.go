@@ -24,6 +24,8 @@ var (
 	errUnsupportedVersion = &requestError{Code: 5, Message: "Unsupported protocol version", status: http.StatusBadRequest}
 	// A refusal by policy, like Forbidden, but temporary: clients retry.
 	errShuttingDown = &requestError{Code: 4, Message: "Server shutting down", status: http.StatusServiceUnavailable}
+	// A polling body not complete within Options.BodyTimeout.
+	errBodyTimeout = &requestError{Code: 3, Message: "Bad request", status: http.StatusRequestTimeout, limit: LimitBodyTimeout}
 )
 
 func (e *requestError) Error() string { return e.Message }

@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
+	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -77,7 +80,10 @@ type frameError struct {
 
 func (e *frameError) Error() string { return "websocket: " + e.msg }
 
-var errMessageTooBig = &frameError{closeTooBig, "message too big"}
+var (
+	errMessageTooBig = &frameError{closeTooBig, "message too big"}
+	errMessageSlow   = &frameError{closePolicyViolation, "message not completed in time"}
+)
 
 // frameReader reads client frames and reassembles messages.
 type frameReader struct {
@@ -92,6 +98,38 @@ type frameReader struct {
 	deflate bool
 	hdr     [14]byte
 	onCtl   func(op byte, payload []byte) error
+	// conn, when not nil, gets a read deadline timeout after a frame
+	// has begun to arrive, cleared once its message is complete: a
+	// started message must finish in time, while the wait for the next
+	// one has no deadline (the heartbeat bounds that). armed: set.
+	conn    net.Conn
+	timeout time.Duration
+	armed   bool
+}
+
+// arm sets the deadline for the message under way, if not yet set. It is
+// called only before a read that would wait for the network, so a message
+// that arrived whole costs no deadline.
+func (fr *frameReader) arm() {
+	if !fr.armed && fr.conn != nil {
+		fr.armed = true
+		_ = fr.conn.SetReadDeadline(time.Now().Add(fr.timeout))
+	}
+}
+
+// disarm clears the deadline between messages.
+func (fr *frameReader) disarm() {
+	if fr.armed {
+		fr.armed = false
+		_ = fr.conn.SetReadDeadline(time.Time{})
+	}
+}
+
+// need arms the deadline if fewer than n bytes are buffered.
+func (fr *frameReader) need(n int) {
+	if fr.r.Buffered() < n {
+		fr.arm()
+	}
 }
 
 // readMessage returns the next complete data message. Control frames found
@@ -103,21 +141,25 @@ func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
 		op         byte
 	)
 	for {
-		fin, rsv, fop, length, mask, err := fr.readHeader()
+		fin, rsv, fop, length, mask, err := fr.readHeader(!started)
 		if err != nil {
-			return nil, false, err
+			return nil, false, fr.readError(err)
 		}
 		if fop >= 0x8 { // control frame
 			if !fin || length > 125 || rsv {
 				return nil, false, &frameError{closeProtocolError, "invalid control frame"}
 			}
+			fr.need(int(length))
 			payload := make([]byte, length)
 			if _, err := io.ReadFull(fr.r, payload); err != nil {
-				return nil, false, err
+				return nil, false, fr.readError(err)
 			}
 			unmask(payload, mask)
 			if err := fr.onCtl(fop, payload); err != nil {
 				return nil, false, err
+			}
+			if !started {
+				fr.disarm() // back to waiting for a message
 			}
 			continue
 		}
@@ -139,12 +181,12 @@ func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
 			return nil, false, errMessageTooBig
 		}
 		n := len(data)
-		data = append(data, make([]byte, length)...)
-		if _, err := io.ReadFull(fr.r, data[n:]); err != nil {
-			return nil, false, err
+		if data, err = fr.readPayload(data, int(length)); err != nil {
+			return nil, false, fr.readError(err)
 		}
 		unmask(data[n:], mask)
 		if fin {
+			fr.disarm()
 			if compressed {
 				if data, err = inflate(data, fr.max); err != nil {
 					return nil, false, err
@@ -158,10 +200,61 @@ func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
 	}
 }
 
+// readPayload appends length payload bytes to data. A payload already
+// buffered is read with one allocation of its size; otherwise data grows
+// with the bytes that arrive, to four times what has come so far at most
+// (16 KiB at least): a header that declares a large payload costs little
+// until the payload comes, and a large message that does come is read
+// with a few allocations (four for 1 MB), not one per doubling.
+func (fr *frameReader) readPayload(data []byte, length int) ([]byte, error) {
+	n := len(data)
+	if length <= fr.r.Buffered() {
+		data = append(data, make([]byte, length)...)
+		_, err := io.ReadFull(fr.r, data[n:])
+		return data, err
+	}
+	fr.arm()
+	end := n + length
+	for len(data) < end {
+		if len(data) == cap(data) {
+			data = slices.Grow(data, min(end-len(data), max(3*len(data), minPayloadGrowth)))
+		}
+		k, err := fr.r.Read(data[len(data):min(end, cap(data))])
+		data = data[:len(data)+k]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+// minPayloadGrowth is the least a payload's buffer grows by while its
+// bytes arrive (less if the payload ends sooner).
+const minPayloadGrowth = 16 << 10
+
+// readError turns a read that timed out under the message deadline into
+// errMessageSlow.
+func (fr *frameReader) readError(err error) error {
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() && fr.armed {
+		return errMessageSlow
+	}
+	return err
+}
+
 // readHeader reads a frame header; rsv reports RSV1, which only
-// permessage-deflate allows.
-func (fr *frameReader) readHeader() (fin, rsv bool, op byte, length int64, mask [4]byte, err error) {
+// permessage-deflate allows. idle: no message is under way, so the wait
+// for the header's first byte has no deadline.
+func (fr *frameReader) readHeader(idle bool) (fin, rsv bool, op byte, length int64, mask [4]byte, err error) {
 	h := fr.hdr[:]
+	if idle && fr.r.Buffered() == 0 {
+		if _, err = fr.r.Peek(1); err != nil {
+			return
+		}
+	}
+	fr.need(2)
 	if err = readField(fr.r, h[:2]); err != nil {
 		return
 	}
@@ -179,11 +272,13 @@ func (fr *frameReader) readHeader() (fin, rsv bool, op byte, length int64, mask 
 	length = int64(h[1] & 0x7F)
 	switch length {
 	case 126:
+		fr.need(2)
 		if err = readField(fr.r, h[2:4]); err != nil {
 			return
 		}
 		length = int64(binary.BigEndian.Uint16(h[2:4]))
 	case 127:
+		fr.need(8)
 		if err = readField(fr.r, h[2:10]); err != nil {
 			return
 		}
@@ -198,6 +293,7 @@ func (fr *frameReader) readHeader() (fin, rsv bool, op byte, length int64, mask 
 		err = errMessageTooBig
 		return
 	}
+	fr.need(4)
 	if err = readField(fr.r, mask[:]); err != nil {
 		return
 	}

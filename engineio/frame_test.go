@@ -6,7 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
+	"runtime"
 	"testing"
+	"time"
 )
 
 // clientFrame encodes a masked client frame.
@@ -127,4 +130,87 @@ func FuzzFrameReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A message that has begun must complete within the reader's timeout; the
+// wait for a message to begin, and a control frame between messages, set
+// no deadline that outlives them.
+func TestFrameMessageDeadline(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	for _, tt := range []struct {
+		name    string
+		partial []byte // sent after a long idle wait and a whole message
+	}{
+		{"header only", clientFrame(true, opText, []byte("4hello"))[:1]},
+		{"payload cut", clientFrame(true, opText, bytes.Repeat([]byte("x"), 1000))[:100]},
+		{"second fragment missing", clientFrame(false, opText, []byte("4he"))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, cli := net.Pipe()
+			defer srv.Close()
+			defer cli.Close()
+			fr := frameReader{r: bufio.NewReader(srv), max: 1 << 20, conn: srv, timeout: timeout,
+				onCtl: func(byte, []byte) error { return nil }}
+			go func() {
+				time.Sleep(2 * timeout) // idle: no deadline applies
+				_, _ = cli.Write(clientFrame(true, opPing, []byte("p")))
+				time.Sleep(2 * timeout) // idle again after a control frame
+				_, _ = cli.Write(clientFrame(true, opText, []byte("4hello")))
+				time.Sleep(2 * timeout) // and after a message
+				_, _ = cli.Write(tt.partial)
+			}()
+			data, _, err := fr.readMessage()
+			if err != nil || string(data) != "4hello" {
+				t.Fatalf("after idle waits: %q, %v", data, err)
+			}
+			start := time.Now()
+			if _, _, err := fr.readMessage(); err != errMessageSlow {
+				t.Fatalf("partial message: %v, want errMessageSlow", err)
+			}
+			if d := time.Since(start); d > 2*time.Second+2*timeout {
+				t.Fatalf("partial message ended after %v", d)
+			}
+		})
+	}
+}
+
+// A header that declares a large payload gets a buffer for the bytes
+// that come, not for the length it declares.
+func TestFramePayloadGrowsWithInput(t *testing.T) {
+	frame := clientFrame(true, opBinary, bytes.Repeat([]byte{7}, 1<<20))
+	fr := frameReader{r: bufio.NewReader(bytes.NewReader(frame[:10+4+100])), max: 2 << 20}
+	_, _, _, length, _, err := fr.readHeader(true)
+	if err != nil || length != 1<<20 {
+		t.Fatalf("header: %d, %v", length, err)
+	}
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	got, err := fr.readPayload(nil, int(length))
+	runtime.ReadMemStats(&ms1)
+	if err == nil || got != nil {
+		t.Fatalf("truncated payload: %d bytes, %v", len(got), err)
+	}
+	if n := ms1.TotalAlloc - ms0.TotalAlloc; n > 256<<10 {
+		t.Fatalf("100 bytes of a 1 MiB payload allocated %d bytes", n)
+	}
+}
+
+// A client that pings and never reads ends its connection once a pong
+// cannot be written: the reader does not go on with a stream that may
+// hold half a frame.
+func TestPongWriteFailureEndsConnection(t *testing.T) {
+	srv, cli := net.Pipe() // nobody reads cli: every write blocks
+	defer srv.Close()
+	defer cli.Close()
+	c := &wsConn{conn: srv}
+	done := make(chan error, 1)
+	go func() { done <- c.onControl(opPing, []byte("p")) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("pong not written, and the reader goes on")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("pong write still blocked after 20s")
+	}
 }

@@ -97,9 +97,13 @@ func newAdmission(l Limits) *admission {
 	}
 }
 
-// clientKey returns the key r counts against: its client address, or for
-// IPv6 the address's /64 network, which is what one subscriber usually
-// gets (counting single IPv6 addresses would let one client use 2^64).
+// ClientKey returns the key r counts against in per-address limits: its
+// client address (see ClientIP), or for IPv6 the address's /64 network,
+// which is what one subscriber usually gets (counting single IPv6
+// addresses would let one client use 2^64). Other per-address limits of
+// an application can count with it.
+func (l *Limits) ClientKey(r *http.Request) string { return l.clientKey(r) }
+
 func (l *Limits) clientKey(r *http.Request) string {
 	var ip string
 	if l.ClientIP != nil {
@@ -207,3 +211,9 @@ func (s *Server) Admit(w http.ResponseWriter, r *http.Request) (release func(), 
 	var once sync.Once
 	return func() { once.Do(func() { s.admit.release(key) }) }, true
 }
+
+// Rejected counts a refusal by one of the engine's limits that the
+// application enforced itself (such as a cap on requests in flight per
+// address, in front of the engine), so that Stats reports it with the
+// engine's own.
+func (s *Server) Rejected(l Limit) { s.stats.rejected(l) }

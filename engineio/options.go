@@ -30,6 +30,11 @@ type Options struct {
 	MaxBufferedBytes int
 	// WriteTimeout bounds one write to a client (default 10s).
 	WriteTimeout time.Duration
+	// BodyTimeout bounds how long a client may take to send a WebSocket
+	// message, or a polling request's body, once it has begun (default
+	// 10s). A slower one closes the session. The wait between messages
+	// is not bounded by it (the heartbeat bounds that).
+	BodyTimeout time.Duration
 	// DisablePolling and DisableWebSocket turn a transport off. With
 	// polling off, clients must connect with transports: ["websocket"].
 	DisablePolling   bool
@@ -129,6 +134,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

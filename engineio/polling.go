@@ -3,7 +3,9 @@ package engineio
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"time"
 )
 
 // servePoll answers a long-polling GET: it waits until something is queued
@@ -93,8 +95,18 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
+	// A body must come in time (net/http clears the deadline once it has
+	// been read to its end). A ResponseWriter that cannot set one (a
+	// wrapper without Unwrap) leaves the read unbounded here.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.srv.opts.BodyTimeout))
 	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			s.srv.stats.rejected(LimitBodyTimeout)
+			writeRequestError(w, errBodyTimeout)
+		} else {
+			writeRequestError(w, errBadRequest)
+		}
 		s.close(ReasonTransportError, err)
 		return
 	}

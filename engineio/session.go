@@ -127,10 +127,9 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 	for _, m := range msgs {
 		n += len(m.data)
 	}
-	if s.queueBytes > 0 && s.queueBytes+n > s.srv.opts.MaxBufferedBytes {
+	if s.queueBytes > 0 && s.queueBytes+n+len(msgs)*QueuedPacketCost > s.srv.opts.MaxBufferedBytes {
 		s.mu.Unlock()
-		s.srv.stats.rejected(LimitMaxBufferedBytes)
-		s.close(ReasonTransportError, ErrQueueFull)
+		s.queueFull()
 		return ErrQueueFull
 	}
 	s.counters.msgsOut += uint64(len(msgs))
@@ -142,7 +141,7 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 		return nil
 	}
 	s.queue = append(s.queue, msgs...)
-	s.queueBytes += n
+	s.queueBytes += n + len(msgs)*QueuedPacketCost
 	if mode == sendBatched && s.ws != nil {
 		if !s.flushing {
 			s.flushing = true
@@ -328,11 +327,40 @@ func (s *Session) onPingV3() {
 	s.mu.Lock()
 	if s.state == stateOpen {
 		s.timer.Reset(s.heartbeatDelay())
-		s.queue = append(s.queue, msgPong)
-		s.queueBytes += len(msgPong.data)
+		if !s.queueControlLocked(msgPong) {
+			s.mu.Unlock()
+			s.queueFull()
+			return
+		}
 		s.kickLocked()
 	}
 	s.mu.Unlock()
+}
+
+// QueuedPacketCost is what a queued packet counts toward
+// Options.MaxBufferedBytes beyond its data: its place in the queue (a
+// pointer, and room for the queue to grow). Without it a client could
+// have millions of small packets (pongs) queued within the bound.
+const QueuedPacketCost = 16
+
+// queueControlLocked queues a packet the server sends of its own accord
+// (a pong, a ping), under the same bound as any other: it reports false,
+// queueing nothing, if the queue would pass MaxBufferedBytes.
+func (s *Session) queueControlLocked(m *Message) bool {
+	n := len(m.data) + QueuedPacketCost
+	if s.queueBytes > 0 && s.queueBytes+n > s.srv.opts.MaxBufferedBytes {
+		return false
+	}
+	s.queue = append(s.queue, m)
+	s.queueBytes += n
+	return true
+}
+
+// queueFull closes the session of a client that lets its queue pass
+// MaxBufferedBytes, as a slow consumer's.
+func (s *Session) queueFull() {
+	s.srv.stats.rejected(LimitMaxBufferedBytes)
+	s.close(ReasonTransportError, ErrQueueFull)
 }
 
 func (s *Session) onTimer() {
@@ -349,8 +377,11 @@ func (s *Session) onTimer() {
 	s.awaitingPong = true
 	s.refreshed = false
 	s.timer.Reset(s.srv.opts.PingTimeout)
-	s.queue = append(s.queue, msgPing)
-	s.queueBytes += len(msgPing.data)
+	if !s.queueControlLocked(msgPing) {
+		s.mu.Unlock()
+		s.queueFull()
+		return
+	}
 	s.kickLocked()
 	s.mu.Unlock()
 }

@@ -176,6 +176,23 @@ func TestEIO3Heartbeat(t *testing.T) {
 		default:
 		}
 	})
+	t.Run("pongs count toward the queue bound", func(t *testing.T) {
+		// A client that pings and never polls: its pongs fill the queue
+		// like any packet, and the session closes past the bound.
+		ts := newTestServer(t, &Options{AllowEIO3: true, MaxBufferedBytes: 1000}, nil)
+		sid, r := ts.openPollingV3("")
+		pings := 1000 / (1 + QueuedPacketCost) // pongs that fit
+		ts.requestV3("POST", "transport=polling&sid="+sid, "text/plain", []byte(strings.Repeat("1:2", pings)))
+		select {
+		case <-r.closed:
+			t.Fatalf("closed (%q) with %d pongs queued, within the bound", r.reason, pings)
+		case <-time.After(50 * time.Millisecond):
+		}
+		ts.requestV3("POST", "transport=polling&sid="+sid, "text/plain", []byte("1:2"))
+		if got := r.waitClosed(t); got != ReasonTransportError {
+			t.Fatalf("reason = %q", got)
+		}
+	})
 	t.Run("pong from client", func(t *testing.T) {
 		ts := newTestServer(t, &Options{AllowEIO3: true}, nil)
 		sid, r := ts.openPollingV3("")

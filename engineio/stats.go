@@ -49,6 +49,9 @@ const (
 	LimitMaxBufferedBytes Limit = "max_buffered_bytes"
 	// LimitWriteTimeout: one write blocked for Options.WriteTimeout.
 	LimitWriteTimeout Limit = "write_timeout"
+	// LimitBodyTimeout: a WebSocket message or a polling request body not
+	// complete Options.BodyTimeout after it began.
+	LimitBodyTimeout Limit = "read_body_timeout"
 	// Handshakes refused (and plain WebSocket connections refused through
 	// Server.Admit) by Options.Limits: sessions in total, per client
 	// address, and the handshake rate per address.
@@ -62,7 +65,7 @@ const (
 
 var (
 	closeReasons = [...]CloseReason{ReasonTransportClose, ReasonTransportError, ReasonPingTimeout, ReasonParseError, ReasonForcedClose, ReasonServerShutdown}
-	limits       = [...]Limit{LimitMaxPayload, LimitMaxBufferedBytes, LimitWriteTimeout, LimitMaxConnections, LimitConnectionsPerIP, LimitHandshakeRate, LimitSessionBinding}
+	limits       = [...]Limit{LimitMaxPayload, LimitMaxBufferedBytes, LimitWriteTimeout, LimitBodyTimeout, LimitMaxConnections, LimitConnectionsPerIP, LimitHandshakeRate, LimitSessionBinding}
 )
 
 // sessionCounters are one session's traffic counters; only the session's

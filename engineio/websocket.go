@@ -241,7 +241,12 @@ func (c *wsConn) onControl(op byte, payload []byte) error {
 	case opPing:
 		b := make([]byte, maxFrameHeader+len(payload))
 		n := putFrameHeader(b, opPong, len(payload))
-		_ = c.writeFrame(append(b[:n], payload...))
+		// A pong that cannot be written (a client that sends pings and
+		// reads nothing, for 5s) may be half out: the connection is
+		// unusable, and closing it is what bounds such a client.
+		if err := c.writeFrame(append(b[:n], payload...)); err != nil {
+			return err
+		}
 	case opClose:
 		code := closeNormal
 		if len(payload) == 1 {
@@ -321,7 +326,8 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 
 // probeWebSocket runs the upgrade dialogue: "2probe" -> "3probe", then "5".
 func (s *Session) probeWebSocket(c *wsConn) bool {
-	fr := c.frames(c.br, s.srv.opts.MaxPayload)
+	// No message deadline: the upgrade's deadline bounds the whole probe.
+	fr := c.frames(c.br, s.srv.opts.MaxPayload, 0)
 	for {
 		data, binary, err := fr.readMessage()
 		if err != nil {
@@ -443,20 +449,25 @@ func (s *Session) onReadable(c *wsConn, pc *pollConn) {
 // readBurst reads and handles messages until a message ends where the
 // buffered input does. It returns false once the connection is finished.
 func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
-	fr := c.frames(br, s.srv.opts.MaxPayload)
+	fr := c.frames(br, s.srv.opts.MaxPayload, s.srv.opts.BodyTimeout)
 	for {
 		data, binary, err := fr.readMessage()
 		if err != nil {
 			var fe *frameError
 			switch {
 			case errors.As(err, &fe):
-				c.closeWith(fe.code, fe.msg)
-				if fe == errMessageTooBig {
+				// Counted before the client can see the close.
+				reason := ReasonTransportError
+				switch fe {
+				case errMessageTooBig:
 					s.srv.stats.rejected(LimitMaxPayload)
-					s.close(ReasonTransportError, err)
-				} else {
-					s.close(ReasonParseError, err)
+				case errMessageSlow:
+					s.srv.stats.rejected(LimitBodyTimeout)
+				default:
+					reason = ReasonParseError
 				}
+				c.closeWith(fe.code, fe.msg)
+				s.close(reason, err)
 			case errors.Is(err, errClosedByPeer), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 				s.close(ReasonTransportClose, nil)
 			default:
@@ -481,9 +492,14 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 	}
 }
 
-// frames returns a reader of c's frames from br.
-func (c *wsConn) frames(br *bufio.Reader, max int64) frameReader {
-	return frameReader{r: br, max: max, deflate: c.deflate, onCtl: c.onCtl}
+// frames returns a reader of c's frames from br; a message must arrive
+// within timeout of its first byte (0: no deadline).
+func (c *wsConn) frames(br *bufio.Reader, max int64, timeout time.Duration) frameReader {
+	fr := frameReader{r: br, max: max, deflate: c.deflate, onCtl: c.onCtl, timeout: timeout}
+	if timeout > 0 {
+		fr.conn = c.conn
+	}
+	return fr
 }
 
 // decode decodes one WebSocket message in the connection's protocol.

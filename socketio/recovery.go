@@ -379,12 +379,14 @@ func (r *recovery) restore(s *Socket, ss *session, seq uint64, connect *engineio
 		return false, false, nil
 	}
 	var missed []*loggedPacket
-	size := connect.Len()
+	// Counted as the engine counts its queue: each packet's bytes and its
+	// place in the queue.
+	size := connect.Len() + engineio.QueuedPacketCost
 	for i := range r.log {
 		lp := &r.log[i]
 		if lp.seq > seq && lp.includes(ss.rooms) {
 			missed = append(missed, lp)
-			size += lp.size
+			size += lp.size + len(lp.msgs)*engineio.QueuedPacketCost
 		}
 	}
 	if size > r.maxQueue {

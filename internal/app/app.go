@@ -177,6 +177,15 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 	if err := a.mountOps(); err != nil {
 		return nil, err
 	}
+	a.handler = &bodyGuard{
+		next:     a.handler,
+		timeout:  cfg.Limits.ReadBodyTimeout,
+		perAddr:  cfg.Limits.MaxConnectionsPerIP,
+		key:      eopts.Limits.ClientKey,
+		log:      log,
+		rejected: a.io.Engine().Rejected,
+		inFlight: make(map[string]int),
+	}
 	return a, nil
 }
 
@@ -188,6 +197,7 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		UpgradeTimeout:   s.UpgradeTimeout,
 		MaxPayload:       s.MaxPayload,
 		MaxBufferedBytes: s.MaxBufferedBytes,
+		BodyTimeout:      cfg.Limits.ReadBodyTimeout,
 		DisablePolling:   !slices.Contains(s.Transports, config.TransportPolling),
 		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),
 		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials, Methods: cfg.CORS.Methods, Headers: cfg.CORS.Headers},
