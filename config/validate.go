@@ -420,6 +420,9 @@ func (v *validator) rawWebSocket(c *Config) {
 		v.errorf("raw_websocket.max_message", "must be positive, got %d", r.MaxMessage)
 	} else if b := c.SocketIO.MaxBufferedBytes; b > 0 && r.MaxMessage > b {
 		v.errorf("raw_websocket.max_message", "%d exceeds socketio.max_buffered_bytes (%d): one message would overflow every client's queue", r.MaxMessage, b)
+	} else if p := c.SocketIO.MaxPayload; p > 0 && int64(r.MaxMessage) > p {
+		// Bridged clients get no larger messages than Socket.IO clients.
+		v.errorf("raw_websocket.max_message", "%d exceeds socketio.max_payload (%d), the bound on a Socket.IO client's messages", r.MaxMessage, p)
 	}
 	if pathOK {
 		// The upgrade is matched on the exact path, before the other

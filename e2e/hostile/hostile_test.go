@@ -117,6 +117,9 @@ func TestHostileInput(t *testing.T) {
 		{"connections per address", connectionsPerAddress},
 		{"event flood", eventFlood},
 		{"compressed input", compressedInput},
+		{"raw WebSocket flood", rawFlood},
+		{"silent raw WebSocket client", rawSilent},
+		{"trickled raw WebSocket frame", rawTrickle},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, s)

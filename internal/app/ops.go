@@ -34,12 +34,16 @@ func (a *App) mountOps() error {
 	o := &a.ops
 	o.exact[config.HealthzPath] = http.HandlerFunc(o.health.Healthz)
 	o.exact[config.ReadyzPath] = http.HandlerFunc(o.health.Readyz)
-	if m := a.cfg.Metrics; m.Enabled {
-		reg := metrics.Registry(metrics.NewCollector(a.io, o.adapterStats))
-		o.exact[m.Path] = metrics.Handler(reg, m.Token)
-	}
 	if err := a.mountAdminUI(); err != nil {
 		return err
+	}
+	if m := a.cfg.Metrics; m.Enabled {
+		col := metrics.NewCollector(a.io, o.adapterStats)
+		if a.raw != nil {
+			col.AddRejections(a.raw.Rejections)
+		}
+		reg := metrics.Registry(col)
+		o.exact[m.Path] = metrics.Handler(reg, m.Token)
 	}
 	next := a.handler
 	a.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

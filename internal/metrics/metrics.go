@@ -52,13 +52,22 @@ var (
 // Collector is a prometheus.Collector reading a Socket.IO server's
 // counters (and, if set, a multi-node adapter's) at scrape time.
 type Collector struct {
-	io      *socketio.Server
-	adapter *socketio.AdapterStats
+	io         *socketio.Server
+	adapter    *socketio.AdapterStats
+	rejections []func() map[string]uint64
 }
 
 // NewCollector returns a collector for io; adapter may be nil.
 func NewCollector(io *socketio.Server, adapter *socketio.AdapterStats) *Collector {
 	return &Collector{io: io, adapter: adapter}
+}
+
+// AddRejections adds a source of limit_rejections_total counts, by kind:
+// features served beside Socket.IO (the plain WebSocket bridge, the Admin
+// UI's login) count their refusals there too. A kind several sources
+// count is summed. Call it before the first scrape.
+func (c *Collector) AddRejections(f func() map[string]uint64) {
+	c.rejections = append(c.rejections, f)
 }
 
 // Describe implements prometheus.Collector.
@@ -106,11 +115,20 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descBytesOut, e.BytesOut)
 	counter(descRecipients, e.BroadcastRecipients)
 	counter(descVolatileDrop, e.VolatileDropped)
-	for _, l := range sortedKeys(e.Rejections) {
-		counter(descRejections, e.Rejections[l], string(l))
+	rejections := make(map[string]uint64, len(e.Rejections)+len(st.Rejections))
+	for l, n := range e.Rejections {
+		rejections[string(l)] += n
 	}
-	for _, l := range sortedKeys(st.Rejections) {
-		counter(descRejections, st.Rejections[l], l)
+	for l, n := range st.Rejections {
+		rejections[l] += n
+	}
+	for _, f := range c.rejections {
+		for l, n := range f() {
+			rejections[l] += n
+		}
+	}
+	for _, l := range sortedKeys(rejections) {
+		counter(descRejections, rejections[l], l)
 	}
 	h := st.AckLatency
 	buckets := make(map[float64]uint64, len(h.Bounds))
