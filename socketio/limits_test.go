@@ -2,9 +2,11 @@ package socketio
 
 import (
 	"errors"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLimitEventRate(t *testing.T) {
@@ -114,3 +116,28 @@ func TestJSONTooDeep(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A middleware's ConnectError with CloseConnection is sent, then the
+// connection closes: the client cannot retry on it.
+func TestConnectErrorClosesConnection(t *testing.T) {
+	srv, url := startServer(t, nil)
+	srv.Of("/locked").Use(func(s *Socket) error {
+		return &ConnectError{Message: "go away", CloseConnection: true}
+	})
+	c := dial(t, url)
+	c.send(connectPacket("/locked", ""))
+	if got := c.read(); got != `44/locked,{"message":"go away"}` {
+		t.Fatalf("refusal = %q", got)
+	}
+	for {
+		_, _, err := c.readFrame(5 * time.Second)
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("connection still open 5s after the refusal")
+		}
+		break
+	}
+}

@@ -9,14 +9,18 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
 	"github.com/switchboard/switchboard/internal/sioclient"
+	"github.com/switchboard/switchboard/internal/testserver"
 )
 
 // Attacks on the applications served beside Socket.IO: the plain
@@ -223,4 +227,162 @@ func (s *suite) metricsText(t *testing.T) string {
 		t.Fatalf("/metrics: %d %v", res.StatusCode, err)
 	}
 	return string(b)
+}
+
+// TestAdminLoginLockout: attackers from a few addresses hammer the Admin
+// UI's login with wrong passwords, over several connections each and
+// retrying on each connection, while the admin logs in from another
+// address, again and again. Every one of the admin's logins succeeds:
+// attempts are limited per address, and the attackers' never take the
+// password checks the admin needs.
+func TestAdminLoginLockout(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte(adminPassword), 8) // ~15ms a check, as a real login costs some
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &suite{base: testserver.Start(t, "default", profile, func(c *config.Config) {
+		c.AdminUI.Enabled = true
+		c.AdminUI.Auth = config.AdminAuth{Username: "admin", PasswordHash: string(hash)}
+	})}
+	s.next.Store(10)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var attempts, refusedOverLimit atomic.Int64
+	const addresses, connsPerAddress = 4, 3
+	for range addresses {
+		src := s.addr()
+		for range connsPerAddress {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.hammerAdminLogin(ctx, src, &attempts, &refusedOverLimit)
+			}()
+		}
+	}
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	time.Sleep(500 * time.Millisecond) // the attack is under way
+
+	const logins = 20
+	failed := 0
+	for i := range logins {
+		lctx, lcancel := context.WithTimeout(ctx, 15*time.Second)
+		c, err := sioclient.Dial(lctx, s.base, "/admin", map[string]string{"username": "admin", "password": adminPassword})
+		lcancel()
+		if err != nil {
+			failed++
+			t.Logf("admin login %d: %v", i+1, err)
+			continue
+		}
+		_ = c.Close()
+	}
+	n := attempts.Load()
+	t.Logf("admin: %d of %d logins refused; attackers: %d attempts, %d refused over the limit", failed, logins, n, refusedOverLimit.Load())
+	if failed > 0 {
+		t.Fatalf("the admin, from another address, was refused %d of %d logins during the attack", failed, logins)
+	}
+	if n < 100 {
+		t.Fatalf("the attackers made only %d attempts: no attack", n)
+	}
+	if got := s.limitRejections(t, "admin_login_attempts"); got < 1 {
+		t.Errorf(`limit_rejections_total{kind="admin_login_attempts"} = %v, want > 0`, got)
+	}
+	if !strings.Contains(s.metricsText(t), "switchboard_admin_login_failures_total ") {
+		t.Error("no switchboard_admin_login_failures_total metric")
+	}
+
+	// One connection retrying: wrong passwords are checked up to the
+	// address's budget, then the attempt is refused and the connection
+	// closed.
+	src := s.addr()
+	conn, r, err := dialEngineIO(ctx, s.base, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var replies []string
+	for range 20 {
+		reply, err := adminLoginAttempt(conn, r)
+		if err != nil {
+			break
+		}
+		replies = append(replies, reply)
+	}
+	if len(replies) >= 20 {
+		t.Fatalf("20 wrong passwords on one connection, all answered and the connection still open: %q", replies[len(replies)-1])
+	}
+	if last := replies[len(replies)-1]; !strings.Contains(last, "too many login attempts") {
+		t.Fatalf("last reply before the close: %q", last)
+	}
+}
+
+const adminPassword = "correct horse battery staple"
+
+// hammerAdminLogin sends wrong passwords from src until ctx is done: on
+// one connection as long as the server keeps it, then on a new one.
+func (s *suite) hammerAdminLogin(ctx context.Context, src net.IP, attempts, overLimit *atomic.Int64) {
+	for ctx.Err() == nil {
+		conn, r, err := dialEngineIO(ctx, s.base, src)
+		if err != nil {
+			time.Sleep(20 * time.Millisecond) // refused (handshake rate): later
+			continue
+		}
+		stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+		for ctx.Err() == nil {
+			reply, err := adminLoginAttempt(conn, r)
+			if err != nil {
+				break
+			}
+			attempts.Add(1)
+			if strings.Contains(reply, "too many login attempts") {
+				overLimit.Add(1)
+			}
+		}
+		stop()
+		_ = conn.Close()
+	}
+}
+
+// dialEngineIO opens an Engine.IO WebSocket session from src and reads
+// its open packet.
+func dialEngineIO(ctx context.Context, base string, src net.IP) (net.Conn, io.Reader, error) {
+	d := ws.Dialer{NetDial: dialer(src).DialContext, Timeout: 5 * time.Second}
+	conn, br, _, err := d.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/socket.io/?EIO=4&transport=websocket")
+	if err != nil {
+		return nil, nil, err
+	}
+	var r io.Reader = conn
+	if br != nil {
+		r = io.MultiReader(br, conn)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if b, err := wsutil.ReadServerText(readWriter{r, conn}); err != nil || !strings.HasPrefix(string(b), "0{") {
+		conn.Close()
+		return nil, nil, fmt.Errorf("open packet %q: %v", b, err)
+	}
+	return conn, r, nil
+}
+
+// adminLoginAttempt sends a CONNECT to /admin with a wrong password and
+// returns the answer.
+func adminLoginAttempt(conn net.Conn, r io.Reader) (string, error) {
+	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := wsutil.WriteClientText(conn, []byte(`40/admin,{"username":"admin","password":"wrong"}`)); err != nil {
+		return "", err
+	}
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+		b, err := wsutil.ReadServerText(readWriter{r, conn})
+		if err != nil {
+			return "", err
+		}
+		if string(b) == "2" {
+			_ = wsutil.WriteClientText(conn, []byte("3"))
+			continue
+		}
+		return string(b), nil
+	}
 }

@@ -28,9 +28,11 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -59,6 +61,11 @@ type Options struct {
 	StatsInterval time.Duration
 	// Logger receives login failures and admin actions (default: discard).
 	Logger *slog.Logger
+	// ClientIP names the client address of a connection, which login
+	// attempts are limited per (default: the host of the peer's address).
+	// Behind a reverse proxy, pass the server's X-Forwarded-For rule, or
+	// every admin shares the proxy's limit.
+	ClientIP func(remoteAddr string, header http.Header) string
 }
 
 // Features the UI knows (typed-events.d.ts).
@@ -87,6 +94,9 @@ type Admin struct {
 	hostname string
 
 	bcryptSem chan struct{}
+	logins    *loginLimiter
+	// Counts: wrong credentials, and attempts refused over the limit.
+	loginFailures, loginsRefused atomic.Uint64
 
 	mu        sync.Mutex
 	sessions  map[string]time.Time          // login session id -> expiry
@@ -99,7 +109,25 @@ type Admin struct {
 	closed    bool
 }
 
-var errInvalidCredentials = errors.New("invalid credentials")
+var (
+	errInvalidCredentials = errors.New("invalid credentials")
+	// errTooManyLogins also closes the connection: see loginBurst.
+	errTooManyLogins = &socketio.ConnectError{Message: "too many login attempts, try again later", CloseConnection: true}
+)
+
+// LimitLoginAttempts is the limit_rejections_total kind of login attempts
+// refused over the per-address limit.
+const LimitLoginAttempts = "admin_login_attempts"
+
+// Rejections returns the login attempts refused over the per-address
+// limit, by kind, for limit_rejections_total.
+func (a *Admin) Rejections() map[string]uint64 {
+	return map[string]uint64{LimitLoginAttempts: a.loginsRefused.Load()}
+}
+
+// LoginFailures returns the number of logins refused for wrong
+// credentials.
+func (a *Admin) LoginFailures() uint64 { return a.loginFailures.Load() }
 
 // Instrument creates the admin namespace on io.
 func Instrument(io *socketio.Server, opts Options) (*Admin, error) {
@@ -129,6 +157,7 @@ func Instrument(io *socketio.Server, opts Options) (*Admin, error) {
 		started:   time.Now(),
 		hostname:  host,
 		bcryptSem: make(chan struct{}, maxConcurrentBcrypt),
+		logins:    newLoginLimiter(),
 		sessions:  make(map[string]time.Time),
 		pending:   make(map[*socketio.Socket]string),
 		admins:    make(map[*socketio.Socket]struct{}),
@@ -182,17 +211,33 @@ func (a *Admin) authenticate(s *socketio.Socket) error {
 	if c.Username == "" {
 		return errInvalidCredentials
 	}
+	hs := s.Handshake()
+	addr := hs.Address
+	if a.opts.ClientIP != nil {
+		addr = a.opts.ClientIP(hs.Address, hs.Headers)
+	}
+	addr = addressKey(addr)
+	if !a.logins.take(addr, now) {
+		a.loginsRefused.Add(1)
+		a.opts.Logger.Debug("adminui: login attempt over the limit refused", "client", addr)
+		return errTooManyLogins
+	}
+	timer := time.NewTimer(bcryptWait)
 	select {
 	case a.bcryptSem <- struct{}{}:
-	default:
-		return errors.New("too many login attempts, try again")
+		timer.Stop()
+	case <-timer.C:
+		a.logins.refund(addr, time.Now()) // not checked: no attempt spent
+		return errors.New("server busy, try again")
 	}
 	err := bcrypt.CompareHashAndPassword([]byte(a.opts.PasswordHash), []byte(c.Password))
 	<-a.bcryptSem
 	if err != nil || c.Username != a.opts.Username {
-		a.opts.Logger.Warn("adminui: login failed", "remote", s.Handshake().Address)
+		n := a.loginFailures.Add(1)
+		a.opts.Logger.Warn("adminui: login failed", "client", addr, "remote", hs.Address, "failures", n)
 		return errInvalidCredentials
 	}
+	a.logins.refund(addr, time.Now())
 	id := randomID()
 	a.mu.Lock()
 	for k, exp := range a.sessions { // forget expired logins

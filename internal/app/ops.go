@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/internal/adminui"
 	"github.com/switchboard/switchboard/internal/health"
 	"github.com/switchboard/switchboard/internal/metrics"
 	"github.com/switchboard/switchboard/socketio"
@@ -19,6 +20,7 @@ type ops struct {
 	exact        map[string]http.Handler // path -> handler
 	prefix       string                  // the Admin UI's page, "" if off
 	prefixH      http.Handler
+	admin        *adminui.Admin // nil if off
 	stops        []func()
 }
 
@@ -41,6 +43,10 @@ func (a *App) mountOps() error {
 		col := metrics.NewCollector(a.io, o.adapterStats)
 		if a.raw != nil {
 			col.AddRejections(a.raw.Rejections)
+		}
+		if a.admin != nil {
+			col.AddRejections(a.admin.Rejections)
+			col.AddCounter("admin_login_failures_total", "Admin UI logins refused for wrong credentials.", a.admin.LoginFailures)
 		}
 		reg := metrics.Registry(col)
 		o.exact[m.Path] = metrics.Handler(reg, m.Token)

@@ -55,6 +55,12 @@ type Collector struct {
 	io         *socketio.Server
 	adapter    *socketio.AdapterStats
 	rejections []func() map[string]uint64
+	counters   []extraCounter
+}
+
+type extraCounter struct {
+	desc *prometheus.Desc
+	read func() uint64
 }
 
 // NewCollector returns a collector for io; adapter may be nil.
@@ -70,6 +76,12 @@ func (c *Collector) AddRejections(f func() map[string]uint64) {
 	c.rejections = append(c.rejections, f)
 }
 
+// AddCounter adds the counter switchboard_<name>, read by read at scrape
+// time. Call it before the first scrape.
+func (c *Collector) AddCounter(name, help string, read func() uint64) {
+	c.counters = append(c.counters, extraCounter{desc(name, help), read})
+}
+
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSockets, descSessions, descHandshakes, descUpgrades, descEngineCloses,
@@ -77,6 +89,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		descBroadcasts, descRecipients, descAckLatency, descVolatileDrop, descRejections,
 		descAdapterPub, descAdapterPubErr, descAdapterRecv, descAdapterRecvErr} {
 		ch <- d
+	}
+	for _, x := range c.counters {
+		ch <- x.desc
 	}
 }
 
@@ -141,6 +156,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descAdapterPubErr, a.PublishErrors)
 	counter(descAdapterRecv, a.Received)
 	counter(descAdapterRecvErr, a.ReceiveErrors)
+	for _, x := range c.counters {
+		counter(x.desc, x.read())
+	}
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {
