@@ -20,7 +20,7 @@ import (
 const secret32 = "0123456789abcdef0123456789abcdef"
 
 func TestAppsParseValues(t *testing.T) {
-	t.Setenv("SB_TEST_TOKEN", "tok-from-env")
+	t.Setenv("SB_TEST_TOKEN", "tok-from-env-0123456789")
 	t.Setenv("SB_TEST_API_KEY", "0123456789abcdef")
 	in := `
 api: {key_env: SB_TEST_API_KEY}
@@ -29,7 +29,7 @@ namespaces:
     auth:
       mode: tokens
       tokens:
-        - {sub: alice, token: tok-a}
+        - {sub: alice, token: tok-a-0123456789abcdef}
         - {sub: bob, token_env: SB_TEST_TOKEN}
       query_param: ""
     relay:
@@ -58,7 +58,7 @@ namespaces:
 	want := []Namespace{
 		{
 			Name: "/",
-			Auth: &Auth{Mode: "tokens", Tokens: []Token{{Sub: "alice", Token: "tok-a"}, {Sub: "bob", TokenEnv: "SB_TEST_TOKEN"}}, AuthField: "token", QueryParam: ""},
+			Auth: &Auth{Mode: "tokens", Tokens: []Token{{Sub: "alice", Token: "tok-a-0123456789abcdef"}, {Sub: "bob", TokenEnv: "SB_TEST_TOKEN"}}, AuthField: "token", QueryParam: ""},
 			Relay: []RelayRule{
 				{Event: "drawing", To: "others"},
 				{Event: "say", To: "rooms", AttachSender: true},
@@ -151,7 +151,7 @@ func TestAppsParseErrors(t *testing.T) {
 		{"relay backend missing", ns("    relay:\n      - {event: x, to: backend}\n"), `c.yaml:4: namespaces[0].relay[0].to: to: backend needs a backend section in this namespace`},
 		{"join collides", ns("    rooms: {allow: [\"a*\"]}\n    relay:\n      - {event: join, to: others}\n"), `c.yaml:5: namespaces[0].relay[0].event: event "join" is already handled by namespaces[0].rooms.join_event`},
 		{"room placeholder without auth", ns("    rooms: {allow: [\"user:{sub}\"]}\n"), `c.yaml:3: namespaces[0].rooms.allow[0]: "user:{sub}" uses {sub} but the namespace has no auth (claims come from auth)`},
-		{"room placeholder unclosed", ns("    auth: {mode: tokens, tokens: [{sub: a, token: t}]}\n    rooms: {auto_join: [\"user:{sub\"]}\n"), `c.yaml:4: namespaces[0].rooms.auto_join[0]: "user:{sub": unclosed {`},
+		{"room placeholder unclosed", ns("    auth: {mode: tokens, tokens: [{sub: a, token: t123456789abcdef}]}\n    rooms: {auto_join: [\"user:{sub\"]}\n"), `c.yaml:4: namespaces[0].rooms.auto_join[0]: "user:{sub": unclosed {`},
 		{"auto_join pattern", ns("    rooms: {auto_join: [\"a*\"]}\n"), `c.yaml:3: namespaces[0].rooms.auto_join[0]: "a*": a room name, not a pattern (no * ? [ \)`},
 		{"max per socket negative", ns("    rooms: {allow: [a], max_per_socket: -1}\n"), `c.yaml:3: namespaces[0].rooms.max_per_socket: must be 0 (no limit) or positive, got -1`},
 		{"max per socket without allow", ns("    rooms: {max_per_socket: 2}\n"), `c.yaml:3: namespaces[0].rooms.max_per_socket: set without rooms.allow: clients cannot join rooms by request`},
@@ -159,8 +159,9 @@ func TestAppsParseErrors(t *testing.T) {
 		{"auth tokens empty", ns("    auth: {mode: tokens}\n"), `c.yaml:3: namespaces[0].auth.tokens: must list at least one token for mode: tokens`},
 		{"auth token both", ns("    auth: {mode: tokens, tokens: [{sub: a, token: x, token_env: Y}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0]: give token or token_env, not both`},
 		{"auth token env unset", ns("    auth: {mode: tokens, tokens: [{sub: a, token_env: SB_TEST_UNSET_VAR}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0].token_env: environment variable SB_TEST_UNSET_VAR is not set or empty`},
-		{"auth token no sub", ns("    auth: {mode: tokens, tokens: [{token: x}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0].sub: must not be empty (it names who the token authenticates)`},
-		{"auth token dup", ns("    auth:\n      mode: tokens\n      tokens:\n        - {sub: a, token: x}\n        - {sub: b, token: x}\n"), `c.yaml:7: namespaces[0].auth.tokens[1]: same token as tokens[0]`},
+		{"auth token no sub", ns("    auth: {mode: tokens, tokens: [{token: x123456789abcdef}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0].sub: must not be empty (it names who the token authenticates)`},
+		{"auth token dup", ns("    auth:\n      mode: tokens\n      tokens:\n        - {sub: a, token: x123456789abcdef}\n        - {sub: b, token: x123456789abcdef}\n"), `c.yaml:7: namespaces[0].auth.tokens[1]: same token as tokens[0]`},
+		{"auth token short", ns("    auth: {mode: tokens, tokens: [{sub: a, token: x}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0].token: too short (1 bytes, want at least 16)`},
 		{"auth tokens wrong mode", ns("    auth: {mode: none, tokens: [{sub: a, token: x}]}\n"), `c.yaml:3: namespaces[0].auth.tokens: only for mode: tokens`},
 		{"jwt missing", ns("    auth: {mode: jwt}\n"), `c.yaml:3: namespaces[0].auth.jwt: missing: mode: jwt needs a jwt section (algorithm and key)`},
 		{"jwt alg", ns("    auth: {mode: jwt, jwt: {algorithm: none}}\n"), `c.yaml:3: namespaces[0].auth.jwt.algorithm: unknown algorithm "none" (want HS256, RS256 or ES256)`},
