@@ -99,6 +99,11 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 			v.errorf(key, "%s", msg)
 		} else if slices.Index(c.CORS.Origins, o) < i {
 			v.errorf(key, "duplicate origin %s", quote(o))
+		} else if o == "*" && c.CORS.Credentials {
+			// The server would reflect any origin with credentials
+			// allowed: every site could act with its visitors' cookies.
+			// Browsers refuse "*" with credentials for that reason.
+			v.errorf(key, `"*" with cors.credentials: true would let every site send credentialed requests: list the allowed origins (such as "https://app.example.com" or "https://*.example.com"), or set credentials: false`)
 		}
 	}
 
