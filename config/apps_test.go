@@ -23,7 +23,7 @@ func TestAppsParseValues(t *testing.T) {
 	t.Setenv("SB_TEST_TOKEN", "tok-from-env-0123456789")
 	t.Setenv("SB_TEST_API_KEY", "0123456789abcdef")
 	in := `
-api: {key_env: SB_TEST_API_KEY}
+api: {key_env: SB_TEST_API_KEY, expose_handshake_auth: true}
 namespaces:
   - name: /
     auth:
@@ -76,7 +76,7 @@ namespaces:
 	if !reflect.DeepEqual(c.Namespaces, want) {
 		t.Fatalf("namespaces:\n got %+v\nwant %+v", c.Namespaces, want)
 	}
-	if c.API == nil || c.API.KeyEnv != "SB_TEST_API_KEY" {
+	if c.API == nil || c.API.KeyEnv != "SB_TEST_API_KEY" || !c.API.ExposeHandshakeAuth {
 		t.Fatalf("api = %+v", c.API)
 	}
 }
@@ -180,6 +180,7 @@ func TestAppsParseErrors(t *testing.T) {
 		{"unknown app with rules", ns("    app: nope\n    relay: [{event: x, to: others}]\n"), `c.yaml:3: namespaces[0].app: unknown app "nope" (known: bench, chat, conformance)`},
 		{"api no key", "api: {}\n", `c.yaml:1: api: missing key (or key_env naming an environment variable)`},
 		{"api short key", "api: {key: abc}\n", `c.yaml:1: api.key: too short (3 bytes, want at least 16)`},
+		{"api expose type", "api: {key: 0123456789abcdef, expose_handshake_auth: 1}\n", `c.yaml:1: api.expose_handshake_auth: want a boolean (true or false), got integer 1`},
 		{"api unknown key", "api: {token: abc}\n", `c.yaml:1: api: unknown key "token"`},
 		{"api path overlap", "static_dir: \"\"\nsocketio: {path: /api/io/}\napi: {key: " + secret32 + "}\n", `c.yaml:2: socketio.path: "/api/io/" overlaps the API's /api/ (one is a prefix of the other)`},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 
 	"github.com/switchboard/switchboard/api"
 	"github.com/switchboard/switchboard/auth"
@@ -111,10 +112,17 @@ func (a *App) apiHandler() http.Handler {
 		key = os.Getenv(a.cfg.API.KeyEnv)
 	}
 	names := make([]string, len(a.cfg.Namespaces))
+	var tokenParams []string // where clients may send tokens in the URL
 	for i, ns := range a.cfg.Namespaces {
 		names[i] = ns.Name
+		if au := ns.Auth; au != nil && au.Mode != config.AuthNone && au.QueryParam != "" && !slices.Contains(tokenParams, au.QueryParam) {
+			tokenParams = append(tokenParams, au.QueryParam)
+		}
 	}
-	h, err := api.New(api.Options{Key: key, Server: a.io, Namespaces: names, Stats: func() any { return a.Stats() }, Logger: a.log})
+	h, err := api.New(api.Options{
+		Key: key, Server: a.io, Namespaces: names, Stats: func() any { return a.Stats() }, Logger: a.log,
+		ExposeHandshakeAuth: a.cfg.API.ExposeHandshakeAuth, RedactQuery: tokenParams,
+	})
 	if err != nil {
 		// The configuration was validated: an empty key here means the
 		// environment changed since. Refuse everything rather than serve
