@@ -29,7 +29,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,7 +68,12 @@ type Options struct {
 	// Behind a reverse proxy, pass the server's X-Forwarded-For rule, or
 	// every admin shares the proxy's limit.
 	ClientIP func(remoteAddr string, header http.Header) string
+	// RedactQuery names query parameters that carry credentials (the
+	// namespaces' auth query_param): the UI shows "[redacted]" for them.
+	RedactQuery []string
 }
+
+const redacted = "[redacted]"
 
 // Features the UI knows (typed-events.d.ts).
 const (
@@ -394,24 +401,46 @@ func (a *Admin) allSockets() []map[string]any {
 	out := []map[string]any{}
 	for _, n := range a.io.Namespaces() {
 		for _, s := range n.Sockets() {
-			out = append(out, serialize(s))
+			out = append(out, a.serialize(s))
 		}
 	}
 	return out
 }
 
 // serialize describes a socket as the UI wants it (SerializedSocket).
-func serialize(s *socketio.Socket) map[string]any {
+// Unlike Node's, it shows no credentials: the Cookie and Authorization
+// headers and the RedactQuery parameters are "[redacted]" (the handshake
+// auth payload is not sent, as in Node). An admin acts on clients through
+// the UI; copying their browser sessions or tokens is not part of that,
+// and the socket list can end up in a screenshot or a shared screen.
+func (a *Admin) serialize(s *socketio.Socket) map[string]any {
 	hs := s.Handshake()
 	headers := make(map[string]string, len(hs.Headers))
 	for k, v := range hs.Headers {
-		headers[strings.ToLower(k)] = strings.Join(v, ", ")
+		k = strings.ToLower(k)
+		if k == "cookie" || k == "authorization" {
+			headers[k] = redacted
+			continue
+		}
+		headers[k] = strings.Join(v, ", ")
 	}
 	query := make(map[string]string, len(hs.Query))
+	redactURL := false
 	for k, v := range hs.Query {
-		if len(v) > 0 {
+		if slices.Contains(a.opts.RedactQuery, k) {
+			query[k] = redacted
+			redactURL = true
+		} else if len(v) > 0 {
 			query[k] = v[0]
 		}
+	}
+	u := hs.URL
+	if path, _, ok := strings.Cut(u, "?"); ok && redactURL {
+		q := make(url.Values, len(query))
+		for k, v := range query {
+			q.Set(k, v)
+		}
+		u = path + "?" + q.Encode()
 	}
 	address := headers["cf-connecting-ip"]
 	if address == "" {
@@ -440,7 +469,7 @@ func serialize(s *socketio.Socket) map[string]any {
 			"issued":  hs.Time.UnixMilli(),
 			"secure":  hs.Secure,
 			"time":    hs.Time.UTC().Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
-			"url":     hs.URL,
+			"url":     u,
 			"xdomain": headers["origin"] != "",
 		},
 		"rooms": s.Rooms(),
@@ -465,7 +494,7 @@ func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // SocketConnected implements socketio.Observer.
 func (a *Admin) SocketConnected(s *socketio.Socket) {
-	_ = a.nsp.Emit("socket_connected", serialize(s), now())
+	_ = a.nsp.Emit("socket_connected", a.serialize(s), now())
 }
 
 // SocketDisconnected implements socketio.Observer.

@@ -22,6 +22,7 @@ func (a *App) mountAdminUI() error {
 		Production:   c.Mode == config.AdminModeProduction,
 		Logger:       a.log,
 		ClientIP:     adminClientIP(clientIPFunc(a.cfg.Limits.TrustedProxyPrefixes())),
+		RedactQuery:  a.tokenQueryParams(),
 	})
 	if err != nil {
 		return err
