@@ -287,7 +287,7 @@ func Default() *Config {
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
 		Limits:     DefaultLimits(),
 		Adapter:    Adapter{Type: AdapterMemory, KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
-		Metrics:    Metrics{Enabled: true, Path: DefaultMetricsPath},
+		Metrics:    Metrics{Enabled: true, Path: DefaultMetricsPath, Listen: DefaultMetricsListen},
 		AdminUI:    AdminUI{Path: DefaultAdminUIPath, Namespace: DefaultAdminNamespace, Mode: AdminModeDevelopment},
 	}
 }

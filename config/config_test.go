@@ -75,7 +75,7 @@ func TestDefaultValues(t *testing.T) {
 			MaxHeaderBytes:      65536,
 		},
 		Adapter: Adapter{Type: "memory", KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
-		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+		Metrics: Metrics{Enabled: true, Path: "/metrics", Listen: "127.0.0.1:9090"},
 		AdminUI: AdminUI{Path: "/admin/", Namespace: "/admin", Mode: "development"},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
@@ -187,7 +187,7 @@ limits:
 			MaxHeaderBytes:      8192,
 		},
 		Adapter: Default().Adapter,
-		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+		Metrics: Metrics{Enabled: true, Path: "/metrics", Listen: "127.0.0.1:9090"},
 		AdminUI: AdminUI{Path: "/admin/", Namespace: "/admin", Mode: "development"},
 	}
 	if !reflect.DeepEqual(c, want) {

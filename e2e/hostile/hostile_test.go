@@ -61,6 +61,7 @@ func profile(c *config.Config) {
 	c.Limits.MaxConnectionsPerIP = perIPCap
 	c.Limits.ReadHeaderTimeout = headerWait
 	c.Limits.BindSessionToIP = true
+	c.Metrics.Listen = "" // scraped on the main listener by refusalMetrics
 }
 
 // suite is the server under attack and its bystander.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -21,6 +22,7 @@ type ops struct {
 	prefix       string                  // the Admin UI's page, "" if off
 	prefixH      http.Handler
 	admin        *adminui.Admin // nil if off
+	metricsOwn   http.Handler   // the metrics.listen listener's, nil if none
 	stops        []func()
 }
 
@@ -49,7 +51,14 @@ func (a *App) mountOps() error {
 			col.AddCounter("admin_login_failures_total", "Admin UI logins refused for wrong credentials.", a.admin.LoginFailures)
 		}
 		reg := metrics.Registry(col)
-		o.exact[m.Path] = metrics.Handler(reg, m.Token)
+		h := metrics.Handler(reg, m.Token)
+		if m.Listen == "" {
+			o.exact[m.Path] = h
+		} else {
+			mux := http.NewServeMux()
+			mux.Handle(m.Path, h)
+			o.metricsOwn = mux
+		}
 	}
 	next := a.handler
 	a.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -64,6 +73,19 @@ func (a *App) mountOps() error {
 		next.ServeHTTP(w, r)
 	})
 	return nil
+}
+
+// MetricsServer returns the HTTP server for the metrics' own listener
+// (metrics.listen), to be served on that address; nil when the metrics are
+// off or served on the main listener. log may be nil.
+func (a *App) MetricsServer(log *slog.Logger) *http.Server {
+	if a.metricsOwn == nil {
+		return nil
+	}
+	srv := a.HTTPServer(log)
+	srv.Addr = a.cfg.Metrics.Listen
+	srv.Handler = a.metricsOwn
+	return srv
 }
 
 func (a *App) stopOps() {
