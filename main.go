@@ -56,9 +56,21 @@ func run(ctx context.Context, path string, ready func(net.Addr)) error {
 	}
 	srv := a.HTTPServer(log)
 	log.Info("switchboard listening", "addr", ln.Addr().String(), "config", path)
+	msrv := a.MetricsServer(log)
+	var mln net.Listener
+	if msrv != nil {
+		if mln, err = net.Listen("tcp", msrv.Addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		log.Info("metrics listening", "addr", mln.Addr().String(), "path", cfg.Metrics.Path)
+	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if msrv != nil {
+		go func() { errc <- msrv.Serve(mln) }()
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
@@ -74,6 +86,9 @@ func run(ctx context.Context, path string, ready func(net.Addr)) error {
 	defer cancel()
 	if err := a.Shutdown(sctx); err != nil {
 		log.Warn("clients did not all disconnect in time", "err", err)
+	}
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
 	}
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -22,7 +22,7 @@ import (
 func TestGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	err := os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\nstatic_dir: \"\"\nshutdown_timeout: 3s\nlog: {level: error}\n"), 0o600)
+	err := os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\nstatic_dir: \"\"\nshutdown_timeout: 3s\nlog: {level: error}\nmetrics: {listen: \"127.0.0.1:0\"}\n"), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +47,15 @@ func TestGracefulShutdown(t *testing.T) {
 	res.Body.Close()
 	if !strings.HasPrefix(string(body), `0{"sid"`) {
 		t.Fatalf("handshake: %q", body)
+	}
+	// The metrics have their own listener, not the clients' port.
+	res, err = http.Get("http://" + addr.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Fatalf("GET /metrics on the main listener: %s, want 404", res.Status)
 	}
 	// ...and a WebSocket client connected to "/" gets closed on shutdown.
 	conn, br, _, err := ws.Dial(context.Background(), "ws://"+addr.String()+"/socket.io/?EIO=4&transport=websocket")

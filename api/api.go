@@ -24,6 +24,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -51,6 +52,15 @@ type Options struct {
 	Namespaces []string
 	// Stats, if set, is served at GET /api/stats.
 	Stats func() any
+	// ExposeHandshakeAuth lists sockets with the auth payload they sent
+	// and the values of the RedactQuery parameters. By default the
+	// payload's keys are kept and every value is "[redacted]": it holds
+	// the client's token, a recovery secret, whatever the app asks for.
+	ExposeHandshakeAuth bool
+	// RedactQuery names query parameters that carry credentials (the
+	// namespaces' auth query_param): their values are "[redacted]" in the
+	// listed query and URL unless ExposeHandshakeAuth.
+	RedactQuery []string
 	// Logger (default: discard).
 	Logger *slog.Logger
 }
@@ -414,6 +424,53 @@ type handshakeInfo struct {
 // redacted headers: credentials of the browser session, not of the app.
 var redacted = []string{"Cookie", "Authorization"}
 
+const redactedValue = "[redacted]"
+
+// redactAuth returns an auth payload with its keys and every value
+// replaced by "[redacted]" (a payload that is not an object becomes
+// "[redacted]"): which credentials a client sent, not what they are.
+func redactAuth(p json.RawMessage) json.RawMessage {
+	if len(p) == 0 || string(p) == "null" {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(p, &m) != nil {
+		b, _ := json.Marshal(redactedValue)
+		return b
+	}
+	out := make(map[string]string, len(m))
+	for k := range m {
+		out[k] = redactedValue
+	}
+	b, _ := json.Marshal(out) // keys sorted
+	return b
+}
+
+// redactQuery replaces the values of the names parameters in query and in
+// the query string of uri.
+func redactQuery(query map[string][]string, uri string, names []string) (map[string][]string, string) {
+	found := false
+	for _, n := range names {
+		if _, ok := query[n]; ok {
+			found = true
+		}
+	}
+	if !found {
+		return query, uri
+	}
+	q := make(url.Values, len(query))
+	for k, v := range query {
+		if slices.Contains(names, k) {
+			v = []string{redactedValue}
+		}
+		q[k] = v
+	}
+	if path, _, ok := strings.Cut(uri, "?"); ok {
+		uri = path + "?" + q.Encode()
+	}
+	return q, uri
+}
+
 func (s *server) sockets(w http.ResponseWriter, r *http.Request) {
 	sel, op := s.queryOperator(w, r, nil)
 	if op == nil {
@@ -441,12 +498,17 @@ func (s *server) sockets(w http.ResponseWriter, r *http.Request) {
 		}
 		rooms := slices.Clone(sock.Rooms)
 		slices.Sort(rooms)
+		query, u, authPayload := h.Query, h.URL, h.Auth
+		if !s.opts.ExposeHandshakeAuth {
+			query, u = redactQuery(query, u, s.opts.RedactQuery)
+			authPayload = redactAuth(authPayload)
+		}
 		info := socketInfo{
 			ID:    sock.ID,
 			Rooms: rooms,
 			Handshake: handshakeInfo{
-				Address: h.Address, Time: h.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Secure: h.Secure, URL: h.URL,
-				Query: h.Query, Headers: headers, Auth: h.Auth,
+				Address: h.Address, Time: h.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Secure: h.Secure, URL: u,
+				Query: query, Headers: headers, Auth: authPayload,
 			},
 		}
 		if ls := local[sock.ID]; ls != nil {

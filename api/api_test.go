@@ -1,14 +1,18 @@
 package api
 
 import (
+	"context"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard/switchboard/internal/leakcheck"
+	"github.com/switchboard/switchboard/internal/sioclient"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -76,5 +80,58 @@ func TestCheckRooms(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("checkRooms(%d rooms) = %q, want %q", len(tt.rooms), got, tt.want)
 		}
+	}
+}
+
+// GET /api/sockets shows which auth keys a client sent, not their values
+// (tokens, recovery secrets), unless ExposeHandshakeAuth.
+func TestSocketsRedactHandshakeAuth(t *testing.T) {
+	io := socketio.NewServer(nil)
+	io.Of("/")
+	srv := httptest.NewServer(io)
+	defer srv.Close()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = io.Close(ctx)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := sioclient.Dial(ctx, srv.URL, "/", map[string]any{"token": "s3cret-token-value", "n": 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	list := func(expose bool) string {
+		h, err := New(Options{Key: "k", Server: io, Namespaces: []string{"/"}, ExposeHandshakeAuth: expose})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest("GET", "/api/sockets", nil)
+		req.Header.Set("Authorization", "Bearer k")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("GET /api/sockets: %d %s", rec.Code, rec.Body)
+		}
+		return rec.Body.String()
+	}
+	if got := list(false); strings.Contains(got, "s3cret") || strings.Contains(got, "42") || !strings.Contains(got, `"auth":{"n":"[redacted]","token":"[redacted]"}`) {
+		t.Errorf("default listing: %s\nwant the auth keys with redacted values", got)
+	}
+	if got := list(true); !strings.Contains(got, `"token":"s3cret-token-value"`) {
+		t.Errorf("with ExposeHandshakeAuth: %s\nwant the auth payload", got)
+	}
+}
+
+func TestRedactQuery(t *testing.T) {
+	q := map[string][]string{"EIO": {"4"}, "token": {"abc"}}
+	got, u := redactQuery(q, "/socket.io/?EIO=4&token=abc", []string{"token"})
+	if got["token"][0] != "[redacted]" || got["EIO"][0] != "4" || u != "/socket.io/?EIO=4&token=%5Bredacted%5D" || q["token"][0] != "abc" {
+		t.Errorf("redactQuery = %v %q (input now %v)", got, u, q)
+	}
+	if got, u := redactQuery(q, "/x?EIO=4&token=abc", nil); got["token"][0] != "abc" || u != "/x?EIO=4&token=abc" {
+		t.Errorf("no names: %v %q", got, u)
 	}
 }

@@ -109,6 +109,11 @@ type Backend struct {
 type API struct {
 	Key    string `yaml:"key,omitempty"`
 	KeyEnv string `yaml:"key_env,omitempty"`
+	// ExposeHandshakeAuth shows the auth payload clients sent, and the
+	// values of the auth query parameters, in GET /api/sockets (default
+	// false: their keys are shown, the values are "[redacted]"). They
+	// hold the clients' tokens and recovery secrets.
+	ExposeHandshakeAuth bool `yaml:"expose_handshake_auth,omitempty"`
 }
 
 // Auth modes, relay targets and JWT algorithms.

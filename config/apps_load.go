@@ -242,6 +242,8 @@ func (d *decoder) api(n *yaml.Node, path string, out **API) {
 			d.str(v, p, &a.Key)
 		case "key_env":
 			d.str(v, p, &a.KeyEnv)
+		case "expose_handshake_auth":
+			d.boolean(v, p, &a.ExposeHandshakeAuth)
 		default:
 			return false
 		}

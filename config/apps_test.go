@@ -20,16 +20,16 @@ import (
 const secret32 = "0123456789abcdef0123456789abcdef"
 
 func TestAppsParseValues(t *testing.T) {
-	t.Setenv("SB_TEST_TOKEN", "tok-from-env")
+	t.Setenv("SB_TEST_TOKEN", "tok-from-env-0123456789")
 	t.Setenv("SB_TEST_API_KEY", "0123456789abcdef")
 	in := `
-api: {key_env: SB_TEST_API_KEY}
+api: {key_env: SB_TEST_API_KEY, expose_handshake_auth: true}
 namespaces:
   - name: /
     auth:
       mode: tokens
       tokens:
-        - {sub: alice, token: tok-a}
+        - {sub: alice, token: tok-a-0123456789abcdef}
         - {sub: bob, token_env: SB_TEST_TOKEN}
       query_param: ""
     relay:
@@ -58,7 +58,7 @@ namespaces:
 	want := []Namespace{
 		{
 			Name: "/",
-			Auth: &Auth{Mode: "tokens", Tokens: []Token{{Sub: "alice", Token: "tok-a"}, {Sub: "bob", TokenEnv: "SB_TEST_TOKEN"}}, AuthField: "token", QueryParam: ""},
+			Auth: &Auth{Mode: "tokens", Tokens: []Token{{Sub: "alice", Token: "tok-a-0123456789abcdef"}, {Sub: "bob", TokenEnv: "SB_TEST_TOKEN"}}, AuthField: "token", QueryParam: ""},
 			Relay: []RelayRule{
 				{Event: "drawing", To: "others"},
 				{Event: "say", To: "rooms", AttachSender: true},
@@ -76,7 +76,7 @@ namespaces:
 	if !reflect.DeepEqual(c.Namespaces, want) {
 		t.Fatalf("namespaces:\n got %+v\nwant %+v", c.Namespaces, want)
 	}
-	if c.API == nil || c.API.KeyEnv != "SB_TEST_API_KEY" {
+	if c.API == nil || c.API.KeyEnv != "SB_TEST_API_KEY" || !c.API.ExposeHandshakeAuth {
 		t.Fatalf("api = %+v", c.API)
 	}
 }
@@ -151,7 +151,7 @@ func TestAppsParseErrors(t *testing.T) {
 		{"relay backend missing", ns("    relay:\n      - {event: x, to: backend}\n"), `c.yaml:4: namespaces[0].relay[0].to: to: backend needs a backend section in this namespace`},
 		{"join collides", ns("    rooms: {allow: [\"a*\"]}\n    relay:\n      - {event: join, to: others}\n"), `c.yaml:5: namespaces[0].relay[0].event: event "join" is already handled by namespaces[0].rooms.join_event`},
 		{"room placeholder without auth", ns("    rooms: {allow: [\"user:{sub}\"]}\n"), `c.yaml:3: namespaces[0].rooms.allow[0]: "user:{sub}" uses {sub} but the namespace has no auth (claims come from auth)`},
-		{"room placeholder unclosed", ns("    auth: {mode: tokens, tokens: [{sub: a, token: t}]}\n    rooms: {auto_join: [\"user:{sub\"]}\n"), `c.yaml:4: namespaces[0].rooms.auto_join[0]: "user:{sub": unclosed {`},
+		{"room placeholder unclosed", ns("    auth: {mode: tokens, tokens: [{sub: a, token: t123456789abcdef}]}\n    rooms: {auto_join: [\"user:{sub\"]}\n"), `c.yaml:4: namespaces[0].rooms.auto_join[0]: "user:{sub": unclosed {`},
 		{"auto_join pattern", ns("    rooms: {auto_join: [\"a*\"]}\n"), `c.yaml:3: namespaces[0].rooms.auto_join[0]: "a*": a room name, not a pattern (no * ? [ \)`},
 		{"max per socket negative", ns("    rooms: {allow: [a], max_per_socket: -1}\n"), `c.yaml:3: namespaces[0].rooms.max_per_socket: must be 0 (no limit) or positive, got -1`},
 		{"max per socket without allow", ns("    rooms: {max_per_socket: 2}\n"), `c.yaml:3: namespaces[0].rooms.max_per_socket: set without rooms.allow: clients cannot join rooms by request`},
@@ -159,8 +159,9 @@ func TestAppsParseErrors(t *testing.T) {
 		{"auth tokens empty", ns("    auth: {mode: tokens}\n"), `c.yaml:3: namespaces[0].auth.tokens: must list at least one token for mode: tokens`},
 		{"auth token both", ns("    auth: {mode: tokens, tokens: [{sub: a, token: x, token_env: Y}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0]: give token or token_env, not both`},
 		{"auth token env unset", ns("    auth: {mode: tokens, tokens: [{sub: a, token_env: SB_TEST_UNSET_VAR}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0].token_env: environment variable SB_TEST_UNSET_VAR is not set or empty`},
-		{"auth token no sub", ns("    auth: {mode: tokens, tokens: [{token: x}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0].sub: must not be empty (it names who the token authenticates)`},
-		{"auth token dup", ns("    auth:\n      mode: tokens\n      tokens:\n        - {sub: a, token: x}\n        - {sub: b, token: x}\n"), `c.yaml:7: namespaces[0].auth.tokens[1]: same token as tokens[0]`},
+		{"auth token no sub", ns("    auth: {mode: tokens, tokens: [{token: x123456789abcdef}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0].sub: must not be empty (it names who the token authenticates)`},
+		{"auth token dup", ns("    auth:\n      mode: tokens\n      tokens:\n        - {sub: a, token: x123456789abcdef}\n        - {sub: b, token: x123456789abcdef}\n"), `c.yaml:7: namespaces[0].auth.tokens[1]: same token as tokens[0]`},
+		{"auth token short", ns("    auth: {mode: tokens, tokens: [{sub: a, token: x}]}\n"), `c.yaml:3: namespaces[0].auth.tokens[0].token: too short (1 bytes, want at least 16)`},
 		{"auth tokens wrong mode", ns("    auth: {mode: none, tokens: [{sub: a, token: x}]}\n"), `c.yaml:3: namespaces[0].auth.tokens: only for mode: tokens`},
 		{"jwt missing", ns("    auth: {mode: jwt}\n"), `c.yaml:3: namespaces[0].auth.jwt: missing: mode: jwt needs a jwt section (algorithm and key)`},
 		{"jwt alg", ns("    auth: {mode: jwt, jwt: {algorithm: none}}\n"), `c.yaml:3: namespaces[0].auth.jwt.algorithm: unknown algorithm "none" (want HS256, RS256 or ES256)`},
@@ -179,6 +180,7 @@ func TestAppsParseErrors(t *testing.T) {
 		{"unknown app with rules", ns("    app: nope\n    relay: [{event: x, to: others}]\n"), `c.yaml:3: namespaces[0].app: unknown app "nope" (known: bench, chat, conformance)`},
 		{"api no key", "api: {}\n", `c.yaml:1: api: missing key (or key_env naming an environment variable)`},
 		{"api short key", "api: {key: abc}\n", `c.yaml:1: api.key: too short (3 bytes, want at least 16)`},
+		{"api expose type", "api: {key: 0123456789abcdef, expose_handshake_auth: 1}\n", `c.yaml:1: api.expose_handshake_auth: want a boolean (true or false), got integer 1`},
 		{"api unknown key", "api: {token: abc}\n", `c.yaml:1: api: unknown key "token"`},
 		{"api path overlap", "static_dir: \"\"\nsocketio: {path: /api/io/}\napi: {key: " + secret32 + "}\n", `c.yaml:2: socketio.path: "/api/io/" overlaps the API's /api/ (one is a prefix of the other)`},
 	}

@@ -16,11 +16,14 @@ import (
 
 // Bounds on the config-only sections.
 const (
-	minSecretLen   = 32 // HS256 secrets and API keys: 256 bits
-	minAPIKeyLen   = 16
-	maxLeeway      = 5 * time.Minute
-	maxBackendTime = 5 * time.Minute
-	maxInFlight    = 1024
+	minSecretLen = 32 // HS256 secrets and API keys: 256 bits
+	minAPIKeyLen = 16
+	// A static token is a password a client sends: as for the API key,
+	// shorter ones can be guessed.
+	minStaticTokenLen = 16
+	maxLeeway         = 5 * time.Minute
+	maxBackendTime    = 5 * time.Minute
+	maxInFlight       = 1024
 )
 
 // validateApp checks the config-only keys of namespace ns at key prefix.
@@ -142,7 +145,7 @@ func (v *validator) validateAuth(key string, a *Auth) {
 			if t.Sub == "" {
 				v.errorf(k+".sub", "must not be empty (it names who the token authenticates)")
 			}
-			tok, ok := v.secret(k, "token", t.Token, t.TokenEnv, 1)
+			tok, ok := v.secret(k, "token", t.Token, t.TokenEnv, minStaticTokenLen)
 			if !ok {
 				continue
 			}

@@ -217,7 +217,11 @@ type RawWebSocket struct {
 	// MaxMessage is the largest message accepted from a raw client, in
 	// bytes; a larger one closes that client with code 1009. It must not
 	// exceed socketio.max_buffered_bytes, the bound on each client's
-	// outgoing queue (one message would overflow every queue).
+	// outgoing queue (one message would overflow every queue), nor
+	// socketio.max_payload. Raw clients also get the heartbeat
+	// (socketio.ping_interval, ping_timeout), the event rate
+	// (limits.events_per_second, event_burst) and the per-address
+	// connection limits of Socket.IO clients.
 	MaxMessage int `yaml:"max_message"`
 }
 
@@ -285,7 +289,7 @@ func Default() *Config {
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
 		Limits:     DefaultLimits(),
 		Adapter:    Adapter{Type: AdapterMemory, KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
-		Metrics:    Metrics{Enabled: true, Path: DefaultMetricsPath},
+		Metrics:    Metrics{Enabled: true, Path: DefaultMetricsPath, Listen: DefaultMetricsListen},
 		AdminUI:    AdminUI{Path: DefaultAdminUIPath, Namespace: DefaultAdminNamespace, Mode: AdminModeDevelopment},
 	}
 }

@@ -79,7 +79,7 @@ func TestDefaultValues(t *testing.T) {
 			ReadBodyTimeout:            10 * time.Second,
 		},
 		Adapter: Adapter{Type: "memory", KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
-		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+		Metrics: Metrics{Enabled: true, Path: "/metrics", Listen: "127.0.0.1:9090"},
 		AdminUI: AdminUI{Path: "/admin/", Namespace: "/admin", Mode: "development"},
 	}
 	if got := Default(); !reflect.DeepEqual(got, want) {
@@ -199,7 +199,7 @@ limits:
 			ReadBodyTimeout:            4 * time.Second,
 		},
 		Adapter: Default().Adapter,
-		Metrics: Metrics{Enabled: true, Path: "/metrics"},
+		Metrics: Metrics{Enabled: true, Path: "/metrics", Listen: "127.0.0.1:9090"},
 		AdminUI: AdminUI{Path: "/admin/", Namespace: "/admin", Mode: "development"},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -389,6 +389,7 @@ func TestParseErrors(t *testing.T) {
 		{"origin double wildcard", "cors:\n  origins: [\"https://*.*.a.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://*.*.a.com": a wildcard stands only for the leading subdomains of a domain, as in "https://*.example.com"`},
 		{"origin wildcard tld", "cors:\n  origins: [\"https://*.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://*.com": a wildcard stands only for the leading subdomains of a domain, as in "https://*.example.com"`},
 		{"origin wildcard path", "cors:\n  origins: [\"https://*.a.com/x\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "https://a.com/x": must not have a path, query or fragment (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},
+		{"any origin with credentials", "cors:\n  origins: [\"http://a.com\", \"*\"]\n  credentials: true\n", `config.yaml:2: cors.origins[1]: "*" with cors.credentials: true would let every site send credentialed requests: list the allowed origins (such as "https://app.example.com" or "https://*.example.com"), or set credentials: false`},
 		{"cors method", "cors:\n  methods: [GET, post]\n", `config.yaml:2: cors.methods[1]: invalid method "post" (want an upper-case HTTP method such as GET)`},
 		{"cors header", "cors:\n  headers: [\"x token\"]\n", `config.yaml:2: cors.headers[0]: invalid header name "x token"`},
 		{"origin uppercase", "cors:\n  origins: [\"http://Example.com\"]\n", `config.yaml:2: cors.origins[0]: invalid origin "http://Example.com": must be lowercase, as browsers send it (want "*" or scheme://host[:port], e.g. "http://localhost:8080")`},

@@ -25,6 +25,11 @@ type Metrics struct {
 	// Token, when set, must come as "Authorization: Bearer <token>";
 	// set one when the port is public.
 	Token string `yaml:"token"`
+	// Listen is the address of a listener of their own (default
+	// 127.0.0.1:9090: this host only, out of the clients' reach); ""
+	// serves them on the main listener, next to the clients, where they
+	// need a token if the port is public.
+	Listen string `yaml:"listen"`
 }
 
 // AdminUI configures the Socket.IO Admin UI: the server side of
@@ -57,6 +62,7 @@ type AdminAuth struct {
 // Defaults and values of the operations sections.
 const (
 	DefaultMetricsPath    = "/metrics"
+	DefaultMetricsListen  = "127.0.0.1:9090"
 	DefaultAdminUIPath    = "/admin/"
 	DefaultAdminNamespace = "/admin"
 	AdminModeDevelopment  = "development"
@@ -82,6 +88,8 @@ func (d *decoder) metrics(n *yaml.Node, p string, m *Metrics) {
 			d.str(v, kp, &m.Path)
 		case "token":
 			d.str(v, kp, &m.Token)
+		case "listen":
+			d.str(v, kp, &m.Listen)
 		default:
 			return false
 		}
@@ -157,6 +165,13 @@ func (v *validator) ops(c *Config) {
 		v.errorf("metrics.path", "%s is the health endpoint's path", quote(m.Path))
 	case m.Enabled && under(m.Path+"/") != "":
 		v.errorf("metrics.path", "%s overlaps %s", quote(m.Path), under(m.Path+"/"))
+	}
+	if m.Listen != "" {
+		if msg := checkListen(m.Listen); msg != "" {
+			v.errorf("metrics.listen", "%s", msg)
+		} else if m.Enabled && m.Listen == c.Listen && !strings.HasSuffix(m.Listen, ":0") { // port 0: any free port
+			v.errorf("metrics.listen", `%s is the main listen address: write "" to serve the metrics there`, quote(m.Listen))
+		}
 	}
 	if t := m.Token; t != "" {
 		if strings.ContainsFunc(t, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r > unicode.MaxASCII }) {

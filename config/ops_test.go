@@ -24,6 +24,7 @@ metrics:
   enabled: true
   path: /internal/metrics
   token: 0123456789abcdef0123
+  listen: ""
 admin_ui:
   enabled: true
   path: /ops/admin/
@@ -48,12 +49,24 @@ admin_ui:
 	if err != nil || c.Metrics.Enabled || c.Metrics.Path != DefaultMetricsPath {
 		t.Fatalf("metrics off: %+v, %v", c.Metrics, err)
 	}
+	// By default the metrics have a loopback listener of their own.
+	c, err = Parse([]byte("metrics: {path: /m}\n"), "x.yaml", testApps)
+	if err != nil || c.Metrics.Listen != "127.0.0.1:9090" {
+		t.Fatalf("metrics.listen default: %+v, %v", c.Metrics, err)
+	}
+	c, err = Parse([]byte("metrics: {listen: \"10.0.0.1:9100\"}\n"), "x.yaml", testApps)
+	if err != nil || c.Metrics.Listen != "10.0.0.1:9100" {
+		t.Fatalf("metrics.listen: %+v, %v", c.Metrics, err)
+	}
 }
 
 func TestOpsParseErrors(t *testing.T) {
 	hash := testHash(t)
 	auth := "  auth: {username: admin, password_hash: \"" + hash + "\"}\n"
 	tests := []struct{ name, in, want string }{
+		{"metrics listen", "metrics:\n  listen: 9090\n", `config.yaml:2: metrics.listen: want a string, got integer 9090`},
+		{"metrics listen address", "metrics:\n  listen: \"localhost\"\n", `config.yaml:2: metrics.listen: invalid address "localhost" (want host:port, e.g. ":8080" or "127.0.0.1:3000")`},
+		{"metrics listen is main", "listen: \":9000\"\nmetrics:\n  listen: \":9000\"\n", `config.yaml:3: metrics.listen: ":9000" is the main listen address: write "" to serve the metrics there`},
 		{"metrics unknown key", "metrics:\n  pth: /m\n", `config.yaml:2: metrics: unknown key "pth"`},
 		{"metrics enabled type", "metrics:\n  enabled: yes please\n", `config.yaml:2: metrics.enabled: want a boolean (true or false), got string "yes please"`},
 		{"metrics path slash", "metrics:\n  path: /metrics/\n", `config.yaml:2: metrics.path: must start with "/" and not end with "/", got "/metrics/"`},

@@ -50,6 +50,7 @@ func TestRawWebSocketErrors(t *testing.T) {
 		{"max zero", "raw_websocket:\n  max_message: 0\n", `config.yaml:2: raw_websocket.max_message: must be positive, got 0`},
 		{"max type", "raw_websocket:\n  max_message: 4k\n", `config.yaml:2: raw_websocket.max_message: want an integer, got string "4k"`},
 		{"max over queue", "socketio:\n  max_buffered_bytes: 1000\nraw_websocket:\n  max_message: 4096\n", `config.yaml:4: raw_websocket.max_message: 4096 exceeds socketio.max_buffered_bytes (1000): one message would overflow every client's queue`},
+		{"max over max_payload", "socketio:\n  max_payload: 1000\n  max_buffered_bytes: 1000000\nraw_websocket:\n  max_message: 4096\n", `config.yaml:5: raw_websocket.max_message: 4096 exceeds socketio.max_payload (1000), the bound on a Socket.IO client's messages`},
 		{"namespace missing", "raw_websocket:\n  namespace: /talk\n", `config.yaml:2: raw_websocket.namespace: namespace "/talk" is not configured (namespaces lists "/")`},
 		{"namespace not chat", "namespaces:\n  - name: /\n    app: bench\nraw_websocket: {}\n", `config.yaml:4: raw_websocket.namespace: namespace "/" runs app "bench", not chat: raw clients join a chat`},
 		// A problem in the namespaces themselves is reported once.

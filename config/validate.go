@@ -99,6 +99,11 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 			v.errorf(key, "%s", msg)
 		} else if slices.Index(c.CORS.Origins, o) < i {
 			v.errorf(key, "duplicate origin %s", quote(o))
+		} else if o == "*" && c.CORS.Credentials {
+			// The server would reflect any origin with credentials
+			// allowed: every site could act with its visitors' cookies.
+			// Browsers refuse "*" with credentials for that reason.
+			v.errorf(key, `"*" with cors.credentials: true would let every site send credentialed requests: list the allowed origins (such as "https://app.example.com" or "https://*.example.com"), or set credentials: false`)
 		}
 	}
 
@@ -420,6 +425,9 @@ func (v *validator) rawWebSocket(c *Config) {
 		v.errorf("raw_websocket.max_message", "must be positive, got %d", r.MaxMessage)
 	} else if b := c.SocketIO.MaxBufferedBytes; b > 0 && r.MaxMessage > b {
 		v.errorf("raw_websocket.max_message", "%d exceeds socketio.max_buffered_bytes (%d): one message would overflow every client's queue", r.MaxMessage, b)
+	} else if p := c.SocketIO.MaxPayload; p > 0 && int64(r.MaxMessage) > p {
+		// Bridged clients get no larger messages than Socket.IO clients.
+		v.errorf("raw_websocket.max_message", "%d exceeds socketio.max_payload (%d), the bound on a Socket.IO client's messages", r.MaxMessage, p)
 	}
 	if pathOK {
 		// The upgrade is matched on the exact path, before the other

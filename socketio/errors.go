@@ -11,6 +11,10 @@ import (
 type ConnectError struct {
 	Message string
 	Data    any
+	// CloseConnection closes the client's connection once the error is
+	// sent, with every namespace on it: for a client that must not retry
+	// on the same connection (such as a login over its attempt limit).
+	CloseConnection bool
 }
 
 func (e *ConnectError) Error() string { return e.Message }

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"errors"
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
@@ -324,5 +325,30 @@ func TestLimitRoomNameBytes(t *testing.T) {
 		if got, want := c.read(), `43`+itoa(i)+`[`+step.want+`]`; got != want {
 			t.Fatalf("step %d, %s %c...: %q, want %q", i, step.ev, step.room[0], got, want)
 		}
+	}
+}
+
+// A middleware's ConnectError with CloseConnection is sent, then the
+// connection closes: the client cannot retry on it.
+func TestConnectErrorClosesConnection(t *testing.T) {
+	srv, url := startServer(t, nil)
+	srv.Of("/locked").Use(func(s *Socket) error {
+		return &ConnectError{Message: "go away", CloseConnection: true}
+	})
+	c := dial(t, url)
+	c.send(connectPacket("/locked", ""))
+	if got := c.read(); got != `44/locked,{"message":"go away"}` {
+		t.Fatalf("refusal = %q", got)
+	}
+	for {
+		_, _, err := c.readFrame(5 * time.Second)
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("connection still open 5s after the refusal")
+		}
+		break
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -161,6 +162,9 @@ func (n *Namespace) connect(c *client, auth []byte) {
 				payload = legacyConnectErrorPayload(err)
 			}
 			_ = c.conn.Send(false, c.encodeControl(PacketConnectError, n.name, payload))
+			if ce := (*ConnectError)(nil); errors.As(err, &ce) && ce.CloseConnection {
+				c.close(ReasonServerNamespaceDisconnect) // the engine sends the error first
+			}
 			return
 		}
 	}

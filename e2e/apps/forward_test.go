@@ -104,7 +104,7 @@ namespaces:
   - name: /fwd
     auth:
       mode: tokens
-      tokens: [{sub: alice, token: alice-token}]
+      tokens: [{sub: alice, token: alice-forward-token}]
     relay:
       - {event: order, to: backend}
       - {event: fire, to: backend}

@@ -61,6 +61,7 @@ func profile(c *config.Config) {
 	c.Limits.MaxConnectionsPerIP = perIPCap
 	c.Limits.ReadHeaderTimeout = headerWait
 	c.Limits.BindSessionToIP = true
+	c.Metrics.Listen = "" // scraped on the main listener by refusalMetrics
 }
 
 // suite is the server under attack and its bystander.
@@ -117,6 +118,9 @@ func TestHostileInput(t *testing.T) {
 		{"connections per address", connectionsPerAddress},
 		{"event flood", eventFlood},
 		{"compressed input", compressedInput},
+		{"raw WebSocket flood", rawFlood},
+		{"silent raw WebSocket client", rawSilent},
+		{"trickled raw WebSocket frame", rawTrickle},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, s)

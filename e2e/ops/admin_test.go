@@ -74,6 +74,14 @@ func TestAdminProtocol(t *testing.T) {
 	if _, err := sioclient.Dial(ctx, s.url, "/admin", nil); err == nil {
 		t.Fatal("no credentials accepted")
 	}
+	// The refused clients closed their connections; the server_stats
+	// below count connections, so wait until the server has seen them go.
+	for st := s.app.SocketIO().Engine().Stats(); st.OpenPolling+st.OpenWebSocket > 0; st = s.app.SocketIO().Engine().Stats() {
+		if ctx.Err() != nil {
+			t.Fatalf("refused admin connections still open: %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	app1, err := sioclient.Dial(ctx, s.url, "/", nil)
 	if err != nil {

@@ -60,11 +60,13 @@ func startWith(t *testing.T, cfg *config.Config, build func(*config.Config) (*ap
 // conformance is the conformance profile with the default heartbeat and
 // connect timeout: its 1s to join a namespace is too short for a browser
 // on a loaded machine (the Admin UI, which does not retry its first
-// connection, would be left disconnected).
+// connection, would be left disconnected). The metrics are served on the
+// main listener (metrics.listen ""), where these tests scrape them.
 func conformance(t *testing.T) *config.Config {
 	cfg := testserver.Load(t, "conformance")
 	testserver.RelaxedHeartbeat(cfg)
 	cfg.SocketIO.ConnectTimeout = config.Default().SocketIO.ConnectTimeout
+	cfg.Metrics.Listen = ""
 	return cfg
 }
 

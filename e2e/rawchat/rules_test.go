@@ -140,7 +140,10 @@ func TestOrigin(t *testing.T) {
 // A raw client that stops reading is dropped once its queue passes
 // socketio.max_buffered_bytes; the others get every message meanwhile.
 func TestSlowClientDropped(t *testing.T) {
-	base := start(t, func(c *config.Config) { c.SocketIO.MaxBufferedBytes = 64 << 10 })
+	base := start(t, func(c *config.Config) {
+		c.SocketIO.MaxBufferedBytes = 64 << 10
+		c.Limits.EventsPerSecond = 0 // one sender fills the queue: not the rate limit's subject
+	})
 	observer := chatUser(t, base, "observer")
 
 	// The slow client (guest-1) reads nothing until the end.

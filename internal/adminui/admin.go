@@ -28,9 +28,13 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -59,7 +63,17 @@ type Options struct {
 	StatsInterval time.Duration
 	// Logger receives login failures and admin actions (default: discard).
 	Logger *slog.Logger
+	// ClientIP names the client address of a connection, which login
+	// attempts are limited per (default: the host of the peer's address).
+	// Behind a reverse proxy, pass the server's X-Forwarded-For rule, or
+	// every admin shares the proxy's limit.
+	ClientIP func(remoteAddr string, header http.Header) string
+	// RedactQuery names query parameters that carry credentials (the
+	// namespaces' auth query_param): the UI shows "[redacted]" for them.
+	RedactQuery []string
 }
+
+const redacted = "[redacted]"
 
 // Features the UI knows (typed-events.d.ts).
 const (
@@ -87,6 +101,9 @@ type Admin struct {
 	hostname string
 
 	bcryptSem chan struct{}
+	logins    *loginLimiter
+	// Counts: wrong credentials, and attempts refused over the limit.
+	loginFailures, loginsRefused atomic.Uint64
 
 	mu        sync.Mutex
 	sessions  map[string]time.Time          // login session id -> expiry
@@ -99,7 +116,25 @@ type Admin struct {
 	closed    bool
 }
 
-var errInvalidCredentials = errors.New("invalid credentials")
+var (
+	errInvalidCredentials = errors.New("invalid credentials")
+	// errTooManyLogins also closes the connection: see loginBurst.
+	errTooManyLogins = &socketio.ConnectError{Message: "too many login attempts, try again later", CloseConnection: true}
+)
+
+// LimitLoginAttempts is the limit_rejections_total kind of login attempts
+// refused over the per-address limit.
+const LimitLoginAttempts = "admin_login_attempts"
+
+// Rejections returns the login attempts refused over the per-address
+// limit, by kind, for limit_rejections_total.
+func (a *Admin) Rejections() map[string]uint64 {
+	return map[string]uint64{LimitLoginAttempts: a.loginsRefused.Load()}
+}
+
+// LoginFailures returns the number of logins refused for wrong
+// credentials.
+func (a *Admin) LoginFailures() uint64 { return a.loginFailures.Load() }
 
 // Instrument creates the admin namespace on io.
 func Instrument(io *socketio.Server, opts Options) (*Admin, error) {
@@ -129,6 +164,7 @@ func Instrument(io *socketio.Server, opts Options) (*Admin, error) {
 		started:   time.Now(),
 		hostname:  host,
 		bcryptSem: make(chan struct{}, maxConcurrentBcrypt),
+		logins:    newLoginLimiter(),
 		sessions:  make(map[string]time.Time),
 		pending:   make(map[*socketio.Socket]string),
 		admins:    make(map[*socketio.Socket]struct{}),
@@ -182,17 +218,33 @@ func (a *Admin) authenticate(s *socketio.Socket) error {
 	if c.Username == "" {
 		return errInvalidCredentials
 	}
+	hs := s.Handshake()
+	addr := hs.Address
+	if a.opts.ClientIP != nil {
+		addr = a.opts.ClientIP(hs.Address, hs.Headers)
+	}
+	addr = addressKey(addr)
+	if !a.logins.take(addr, now) {
+		a.loginsRefused.Add(1)
+		a.opts.Logger.Debug("adminui: login attempt over the limit refused", "client", addr)
+		return errTooManyLogins
+	}
+	timer := time.NewTimer(bcryptWait)
 	select {
 	case a.bcryptSem <- struct{}{}:
-	default:
-		return errors.New("too many login attempts, try again")
+		timer.Stop()
+	case <-timer.C:
+		a.logins.refund(addr, time.Now()) // not checked: no attempt spent
+		return errors.New("server busy, try again")
 	}
 	err := bcrypt.CompareHashAndPassword([]byte(a.opts.PasswordHash), []byte(c.Password))
 	<-a.bcryptSem
 	if err != nil || c.Username != a.opts.Username {
-		a.opts.Logger.Warn("adminui: login failed", "remote", s.Handshake().Address)
+		n := a.loginFailures.Add(1)
+		a.opts.Logger.Warn("adminui: login failed", "client", addr, "remote", hs.Address, "failures", n)
 		return errInvalidCredentials
 	}
+	a.logins.refund(addr, time.Now())
 	id := randomID()
 	a.mu.Lock()
 	for k, exp := range a.sessions { // forget expired logins
@@ -349,24 +401,46 @@ func (a *Admin) allSockets() []map[string]any {
 	out := []map[string]any{}
 	for _, n := range a.io.Namespaces() {
 		for _, s := range n.Sockets() {
-			out = append(out, serialize(s))
+			out = append(out, a.serialize(s))
 		}
 	}
 	return out
 }
 
 // serialize describes a socket as the UI wants it (SerializedSocket).
-func serialize(s *socketio.Socket) map[string]any {
+// Unlike Node's, it shows no credentials: the Cookie and Authorization
+// headers and the RedactQuery parameters are "[redacted]" (the handshake
+// auth payload is not sent, as in Node). An admin acts on clients through
+// the UI; copying their browser sessions or tokens is not part of that,
+// and the socket list can end up in a screenshot or a shared screen.
+func (a *Admin) serialize(s *socketio.Socket) map[string]any {
 	hs := s.Handshake()
 	headers := make(map[string]string, len(hs.Headers))
 	for k, v := range hs.Headers {
-		headers[strings.ToLower(k)] = strings.Join(v, ", ")
+		k = strings.ToLower(k)
+		if k == "cookie" || k == "authorization" {
+			headers[k] = redacted
+			continue
+		}
+		headers[k] = strings.Join(v, ", ")
 	}
 	query := make(map[string]string, len(hs.Query))
+	redactURL := false
 	for k, v := range hs.Query {
-		if len(v) > 0 {
+		if slices.Contains(a.opts.RedactQuery, k) {
+			query[k] = redacted
+			redactURL = true
+		} else if len(v) > 0 {
 			query[k] = v[0]
 		}
+	}
+	u := hs.URL
+	if path, _, ok := strings.Cut(u, "?"); ok && redactURL {
+		q := make(url.Values, len(query))
+		for k, v := range query {
+			q.Set(k, v)
+		}
+		u = path + "?" + q.Encode()
 	}
 	address := headers["cf-connecting-ip"]
 	if address == "" {
@@ -395,7 +469,7 @@ func serialize(s *socketio.Socket) map[string]any {
 			"issued":  hs.Time.UnixMilli(),
 			"secure":  hs.Secure,
 			"time":    hs.Time.UTC().Format("Mon Jan 02 2006 15:04:05 GMT-0700 (MST)"),
-			"url":     hs.URL,
+			"url":     u,
 			"xdomain": headers["origin"] != "",
 		},
 		"rooms": s.Rooms(),
@@ -420,7 +494,7 @@ func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // SocketConnected implements socketio.Observer.
 func (a *Admin) SocketConnected(s *socketio.Socket) {
-	_ = a.nsp.Emit("socket_connected", serialize(s), now())
+	_ = a.nsp.Emit("socket_connected", a.serialize(s), now())
 }
 
 // SocketDisconnected implements socketio.Observer.

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"net/http"
+
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/internal/adminui"
 )
@@ -19,12 +21,26 @@ func (a *App) mountAdminUI() error {
 		Readonly:     c.Readonly,
 		Production:   c.Mode == config.AdminModeProduction,
 		Logger:       a.log,
+		ClientIP:     adminClientIP(clientIPFunc(a.cfg.Limits.TrustedProxyPrefixes())),
+		RedactQuery:  a.tokenQueryParams(),
 	})
 	if err != nil {
 		return err
 	}
 	a.stops = append(a.stops, adm.Close)
+	a.admin = adm
 	a.prefix = c.Path
 	a.prefixH = adminui.Handler(c.Path, a.cfg.SocketIO.Path, c.Namespace)
 	return nil
+}
+
+// adminClientIP adapts the per-address limits' client address rule (nil:
+// the peer's address) to the Admin UI's login limit.
+func adminClientIP(ip func(*http.Request) string) func(string, http.Header) string {
+	if ip == nil {
+		return nil
+	}
+	return func(remoteAddr string, header http.Header) string {
+		return ip(&http.Request{RemoteAddr: remoteAddr, Header: header})
+	}
 }

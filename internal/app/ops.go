@@ -1,10 +1,12 @@
 package app
 
 import (
+	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/internal/adminui"
 	"github.com/switchboard/switchboard/internal/health"
 	"github.com/switchboard/switchboard/internal/metrics"
 	"github.com/switchboard/switchboard/socketio"
@@ -19,6 +21,8 @@ type ops struct {
 	exact        map[string]http.Handler // path -> handler
 	prefix       string                  // the Admin UI's page, "" if off
 	prefixH      http.Handler
+	admin        *adminui.Admin // nil if off
+	metricsOwn   http.Handler   // the metrics.listen listener's, nil if none
 	stops        []func()
 }
 
@@ -34,12 +38,27 @@ func (a *App) mountOps() error {
 	o := &a.ops
 	o.exact[config.HealthzPath] = http.HandlerFunc(o.health.Healthz)
 	o.exact[config.ReadyzPath] = http.HandlerFunc(o.health.Readyz)
-	if m := a.cfg.Metrics; m.Enabled {
-		reg := metrics.Registry(metrics.NewCollector(a.io, o.adapterStats))
-		o.exact[m.Path] = metrics.Handler(reg, m.Token)
-	}
 	if err := a.mountAdminUI(); err != nil {
 		return err
+	}
+	if m := a.cfg.Metrics; m.Enabled {
+		col := metrics.NewCollector(a.io, o.adapterStats)
+		if a.raw != nil {
+			col.AddRejections(a.raw.Rejections)
+		}
+		if a.admin != nil {
+			col.AddRejections(a.admin.Rejections)
+			col.AddCounter("admin_login_failures_total", "Admin UI logins refused for wrong credentials.", a.admin.LoginFailures)
+		}
+		reg := metrics.Registry(col)
+		h := metrics.Handler(reg, m.Token)
+		if m.Listen == "" {
+			o.exact[m.Path] = h
+		} else {
+			mux := http.NewServeMux()
+			mux.Handle(m.Path, h)
+			o.metricsOwn = mux
+		}
 	}
 	next := a.handler
 	a.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,6 +73,19 @@ func (a *App) mountOps() error {
 		next.ServeHTTP(w, r)
 	})
 	return nil
+}
+
+// MetricsServer returns the HTTP server for the metrics' own listener
+// (metrics.listen), to be served on that address; nil when the metrics are
+// off or served on the main listener. log may be nil.
+func (a *App) MetricsServer(log *slog.Logger) *http.Server {
+	if a.metricsOwn == nil {
+		return nil
+	}
+	srv := a.HTTPServer(log)
+	srv.Addr = a.cfg.Metrics.Listen
+	srv.Handler = a.metricsOwn
+	return srv
 }
 
 func (a *App) stopOps() {

@@ -39,9 +39,15 @@ func (a *App) mountRawChat() error {
 		Room:             a.lobby,
 		MaxMessage:       rw.MaxMessage,
 		MaxBufferedBytes: a.cfg.SocketIO.MaxBufferedBytes,
-		CheckOrigin:      cors.AllowWebSocket,
-		Admit:            a.io.Engine().Admit,
-		Logger:           a.log,
+		// The heartbeat and event rate of Socket.IO clients: a bridged
+		// client gets no more than they do.
+		PingInterval:    a.cfg.SocketIO.PingInterval,
+		PingTimeout:     a.cfg.SocketIO.PingTimeout,
+		EventsPerSecond: a.cfg.Limits.EventsPerSecond,
+		EventBurst:      a.cfg.Limits.EventBurst,
+		CheckOrigin:     cors.AllowWebSocket,
+		Admit:           a.io.Engine().Admit,
+		Logger:          a.log,
 	})
 	a.lobby.OnMessage(func(m handlers.ChatMessage) { a.raw.Deliver(m.Username, m.Message) })
 	a.handler = rawRoute{path: rw.Path, raw: a.raw, next: a.handler}

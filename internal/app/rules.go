@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 
 	"github.com/switchboard/switchboard/api"
 	"github.com/switchboard/switchboard/auth"
@@ -117,6 +118,18 @@ func (a *App) Stats() map[string]nsStats {
 	return out
 }
 
+// tokenQueryParams returns the query parameters clients may send tokens
+// in: the auth query_param of the namespaces with auth.
+func (a *App) tokenQueryParams() []string {
+	var out []string
+	for _, ns := range a.cfg.Namespaces {
+		if au := ns.Auth; au != nil && au.Mode != config.AuthNone && au.QueryParam != "" && !slices.Contains(out, au.QueryParam) {
+			out = append(out, au.QueryParam)
+		}
+	}
+	return out
+}
+
 func (a *App) apiHandler() http.Handler {
 	key := a.cfg.API.Key
 	if a.cfg.API.KeyEnv != "" {
@@ -126,7 +139,10 @@ func (a *App) apiHandler() http.Handler {
 	for i, ns := range a.cfg.Namespaces {
 		names[i] = ns.Name
 	}
-	h, err := api.New(api.Options{Key: key, Server: a.io, Namespaces: names, Stats: func() any { return a.Stats() }, Logger: a.log})
+	h, err := api.New(api.Options{
+		Key: key, Server: a.io, Namespaces: names, Stats: func() any { return a.Stats() }, Logger: a.log,
+		ExposeHandshakeAuth: a.cfg.API.ExposeHandshakeAuth, RedactQuery: a.tokenQueryParams(),
+	})
 	if err != nil {
 		// The configuration was validated: an empty key here means the
 		// environment changed since. Refuse everything rather than serve

@@ -52,13 +52,34 @@ var (
 // Collector is a prometheus.Collector reading a Socket.IO server's
 // counters (and, if set, a multi-node adapter's) at scrape time.
 type Collector struct {
-	io      *socketio.Server
-	adapter *socketio.AdapterStats
+	io         *socketio.Server
+	adapter    *socketio.AdapterStats
+	rejections []func() map[string]uint64
+	counters   []extraCounter
+}
+
+type extraCounter struct {
+	desc *prometheus.Desc
+	read func() uint64
 }
 
 // NewCollector returns a collector for io; adapter may be nil.
 func NewCollector(io *socketio.Server, adapter *socketio.AdapterStats) *Collector {
 	return &Collector{io: io, adapter: adapter}
+}
+
+// AddRejections adds a source of limit_rejections_total counts, by kind:
+// features served beside Socket.IO (the plain WebSocket bridge, the Admin
+// UI's login) count their refusals there too. A kind several sources
+// count is summed. Call it before the first scrape.
+func (c *Collector) AddRejections(f func() map[string]uint64) {
+	c.rejections = append(c.rejections, f)
+}
+
+// AddCounter adds the counter switchboard_<name>, read by read at scrape
+// time. Call it before the first scrape.
+func (c *Collector) AddCounter(name, help string, read func() uint64) {
+	c.counters = append(c.counters, extraCounter{desc(name, help), read})
 }
 
 // Describe implements prometheus.Collector.
@@ -68,6 +89,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		descBroadcasts, descRecipients, descAckLatency, descVolatileDrop, descRejections,
 		descAdapterPub, descAdapterPubErr, descAdapterRecv, descAdapterRecvErr} {
 		ch <- d
+	}
+	for _, x := range c.counters {
+		ch <- x.desc
 	}
 }
 
@@ -113,13 +137,19 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRecipients, e.BroadcastRecipients)
 	counter(descVolatileDrop, e.VolatileDropped)
 	// Both layers count max_payload (the engine single messages, Socket.IO
-	// a binary packet's parts together): one series, their sum.
+	// a binary packet's parts together), and the extra sources (the raw
+	// bridge, the Admin UI) their own: one series per kind, their sum.
 	rejections := make(map[string]uint64, len(e.Rejections)+len(st.Rejections))
 	for l, n := range e.Rejections {
 		rejections[string(l)] += n
 	}
 	for l, n := range st.Rejections {
 		rejections[l] += n
+	}
+	for _, f := range c.rejections {
+		for l, n := range f() {
+			rejections[l] += n
+		}
 	}
 	for _, l := range sortedKeys(rejections) {
 		counter(descRejections, rejections[l], l)
@@ -135,6 +165,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descAdapterPubErr, a.PublishErrors)
 	counter(descAdapterRecv, a.Received)
 	counter(descAdapterRecvErr, a.ReceiveErrors)
+	for _, x := range c.counters {
+		counter(x.desc, x.read())
+	}
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {

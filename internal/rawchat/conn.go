@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/time/rate"
 )
 
 const (
@@ -31,6 +32,9 @@ type conn struct {
 	nc   net.Conn
 	br   *bufio.Reader // the handshake's reader: may hold the first frames
 	name string
+	// events is the client's message bucket (nil: no rate limit); only
+	// serve uses it.
+	events *rate.Limiter
 
 	mu      sync.Mutex
 	queue   [][]byte // frames to write, encoded
@@ -42,7 +46,11 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn, br *bufio.Reader, name string) *conn {
-	return &conn{s: s, nc: nc, br: br, name: name, wake: make(chan struct{}, 1), writerDone: make(chan struct{})}
+	c := &conn{s: s, nc: nc, br: br, name: name, wake: make(chan struct{}, 1), writerDone: make(chan struct{})}
+	if o := &s.opts; o.EventsPerSecond > 0 {
+		c.events = rate.NewLimiter(rate.Limit(o.EventsPerSecond), o.EventBurst)
+	}
+	return c
 }
 
 // send queues a frame without blocking. A client whose queue would pass
@@ -112,11 +120,19 @@ func (c *conn) closeNow() {
 	c.signal()
 }
 
-// writer writes queued frames until the connection closes. Frames queued
-// together leave in one writev.
+// writer writes queued frames until the connection closes, and queues a
+// ping every PingInterval. Frames queued together leave in one writev.
 func (c *conn) writer() {
 	defer close(c.writerDone)
-	for range c.wake {
+	ping := time.NewTicker(c.s.opts.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-c.wake:
+		case <-ping.C:
+			c.send(controlFrame(ws.OpPing, nil))
+			continue
+		}
 		c.mu.Lock()
 		q, closing := c.queue, c.closing
 		c.queue, c.queued = nil, 0
@@ -151,12 +167,23 @@ func (c *conn) serve() {
 		onPing: func(p []byte) {
 			c.send(controlFrame(ws.OpPong, p))
 		},
+		// Each frame, pongs included, must arrive whole in time: a client
+		// that is gone, never reads (so never answers our pings) or
+		// trickles a frame is cut off.
+		onFrame: func() {
+			_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.PingInterval + c.s.opts.PingTimeout))
+		},
 	}
 	var err error
 	for {
 		var msg []byte
 		if msg, err = fr.readMessage(); err != nil {
 			break
+		}
+		if c.events != nil && !c.events.Allow() {
+			c.s.rejected(LimitEventsPerSecond)
+			c.s.opts.Logger.Debug("rawchat: message over the rate limit dropped", "name", c.name)
+			continue
 		}
 		c.s.relay(c, msg)
 	}
@@ -167,6 +194,9 @@ func (c *conn) serve() {
 	)
 	switch {
 	case errors.As(err, &ce):
+		if ce.code == ws.StatusMessageTooBig {
+			c.s.rejected(LimitMaxPayload)
+		}
 		c.s.opts.Logger.Debug("rawchat: closing client", "name", c.name, "err", err)
 		if c.sendClose(ce.code, ce.reason, true) {
 			<-c.writerDone // the close frame is out (or the write failed)

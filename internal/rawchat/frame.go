@@ -42,6 +42,9 @@ type frameReader struct {
 	max    int
 	hdr    [ws.MaxHeaderSize - 2]byte
 	onPing func(payload []byte)
+	// onFrame, if set, is called before each frame is read (to set the
+	// read deadline).
+	onFrame func()
 }
 
 // readMessage returns the next complete text message. Pings found on the
@@ -53,6 +56,9 @@ func (fr *frameReader) readMessage() ([]byte, error) {
 		state = ws.StateServerSide
 	)
 	for {
+		if fr.onFrame != nil {
+			fr.onFrame()
+		}
 		h, err := ws.ReadHeaderBuffer(fr.r, fr.hdr[:])
 		if err != nil {
 			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {

@@ -26,6 +26,20 @@ type Options struct {
 	// WriteTimeout bounds one write to a client (default 10s); a client
 	// that cannot take a write in that time is disconnected.
 	WriteTimeout time.Duration
+	// PingInterval is how often the server pings each client (default
+	// 25s); browsers answer on their own. Every frame must arrive whole
+	// within PingInterval+PingTimeout (default 20s) of the previous one:
+	// a client that neither sends nor answers pings, or trickles a frame,
+	// is cut off then.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	// EventsPerSecond is each client's sustained message rate, with bursts
+	// up to EventBurst (a token bucket; 0: no limit), as Socket.IO clients
+	// have for their events. A message over the rate is dropped (relayed
+	// to nobody), counted and logged at debug level; the client stays
+	// connected.
+	EventsPerSecond float64
+	EventBurst      int
 	// CheckOrigin decides whether an upgrade request is accepted, from
 	// its Origin header. The default accepts requests without Origin (not
 	// a browser) and same-host origins only; accepting every origin lets
@@ -56,6 +70,15 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.EventsPerSecond > 0 && c.EventBurst < 1 {
+		c.EventBurst = max(1, int(c.EventsPerSecond))
 	}
 	if c.CheckOrigin == nil {
 		c.CheckOrigin = sameOrigin

@@ -11,7 +11,10 @@
 //
 // Input is bounded: a binary message closes that client with 1003
 // (unsupported data), a message over Options.MaxMessage with 1009 (too
-// big), invalid UTF-8 with 1007 and a framing error with 1002. Output is
+// big), invalid UTF-8 with 1007 and a framing error with 1002; messages
+// over Options.EventsPerSecond are dropped; a client whose next frame does
+// not arrive whole within Options.PingInterval+PingTimeout (the server
+// pings it) is cut off. Output is
 // queued per client and written by that client's own goroutine: senders
 // never wait for a client, and a client whose queue passes
 // Options.MaxBufferedBytes is disconnected.
@@ -34,6 +37,8 @@ import (
 type Server struct {
 	opts Options
 	seq  atomic.Uint64 // for names
+
+	overRate, overSize atomic.Uint64 // refusals, for Rejections
 
 	mu      sync.RWMutex
 	clients map[*conn]struct{}
@@ -145,6 +150,27 @@ func (s *Server) broadcast(frame []byte) {
 	for c := range s.clients {
 		c.send(frame)
 	}
+}
+
+// The limits Rejections counts refusals of, named as the Socket.IO
+// server's and engine's counts of the same limits.
+const (
+	LimitEventsPerSecond = "events_per_second" // messages dropped
+	LimitMaxPayload      = "max_payload"       // clients closed with 1009
+)
+
+func (s *Server) rejected(kind string) {
+	if kind == LimitEventsPerSecond {
+		s.overRate.Add(1)
+	} else {
+		s.overSize.Add(1)
+	}
+}
+
+// Rejections returns how many times each limit refused a client's input
+// since the server started.
+func (s *Server) Rejections() map[string]uint64 {
+	return map[string]uint64{LimitEventsPerSecond: s.overRate.Load(), LimitMaxPayload: s.overSize.Load()}
 }
 
 // Len returns the number of connected clients.

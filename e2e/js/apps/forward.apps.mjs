@@ -15,7 +15,7 @@ const clients = new Clients();
 afterEach(() => clients.closeAll());
 
 async function socket(mode, nsp = "/fwd") {
-  return clients.connect(clients.socket(mode, nsp, { auth: { token: "alice-token" } }), mode);
+  return clients.connect(clients.socket(mode, nsp, { auth: { token: "alice-forward-token" } }), mode);
 }
 
 // Client-side bound well above the server's: the server must answer first.
