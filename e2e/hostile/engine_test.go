@@ -37,6 +37,7 @@ func boundsProfile(c *config.Config) {
 	c.RawWebSocket = nil
 	c.Limits.ReadBodyTimeout = bodyWait
 	c.Limits.MaxConnectionsPerIP = boundsPerIP
+	c.Metrics.Listen = "" // scraped on the main listener
 }
 
 func TestEngineBounds(t *testing.T) {

@@ -39,7 +39,7 @@ namespaces:
   - name: /
     auth:
       mode: tokens
-      tokens: [{sub: alice, token: alice-token}, {sub: bob, token: bob-token}]
+      tokens: [{sub: alice, token: alice-secret-token-1}, {sub: bob, token: bob-secret-token-22}]
     relay:
       - {event: say, to: others, attach_sender: true}
     rooms:
@@ -92,8 +92,8 @@ func recoveryKeepsRights(t *testing.T, url string, a *app.App) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nsp := a.SocketIO().Of("/")
-	alice := dialSIO(t, ctx, url, map[string]string{"token": "alice-token"})
-	bob := dialSIO(t, ctx, url, map[string]string{"token": "bob-token"})
+	alice := dialSIO(t, ctx, url, map[string]string{"token": "alice-secret-token-1"})
+	bob := dialSIO(t, ctx, url, map[string]string{"token": "bob-secret-token-22"})
 	if alice.PID == "" {
 		t.Fatal("no pid in the CONNECT reply: recovery is off")
 	}
@@ -127,7 +127,7 @@ func recoveryKeepsRights(t *testing.T, url string, a *app.App) {
 	id, pid := alice.ID, alice.PID
 	_ = alice.Close()
 	waitUntil(t, "the server to see the cut", func() bool { return nsp.Len() == 1 })
-	alice = dialSIO(t, ctx, url, map[string]string{"token": "alice-token", "pid": pid, "offset": offset})
+	alice = dialSIO(t, ctx, url, map[string]string{"token": "alice-secret-token-1", "pid": pid, "offset": offset})
 	if alice.ID != id {
 		t.Fatalf("not recovered: id %q, want %q", alice.ID, id)
 	}
@@ -250,7 +250,7 @@ namespaces:
   - name: /auto
     auth:
       mode: tokens
-      tokens: [{sub: ` + idShapedSub + `, token: t}]
+      tokens: [{sub: ` + idShapedSub + `, token: auto-join-token-333}]
     rooms:
       auto_join: ["{sub}", "user:{sub}"]
 `
@@ -325,7 +325,7 @@ func TestHostileSocketRoomAcrossNodes(t *testing.T) {
 	}
 
 	// auto_join with a claim alone: skipped when the claim has the shape.
-	auto, err := sioclient.Dial(ctx, urlA, "/auto", map[string]string{"token": "t"})
+	auto, err := sioclient.Dial(ctx, urlA, "/auto", map[string]string{"token": "auto-join-token-333"})
 	if err != nil {
 		t.Fatal(err)
 	}
