@@ -378,8 +378,8 @@ func TestWebSocketMessageBinary(t *testing.T) {
 
 // Port of "closes the session upon invalid packet format" (WebSocket).
 func TestWebSocketInvalidPacket(t *testing.T) {
-	forPaths(t, func(t *testing.T, e *env, path string) {
-		c, _ := e.openWS(path)
+	forPathsAndServers(t, func(t *testing.T, e *env, path string) {
+		c := e.openWSJoined(path)
 		c.send("abc")
 		c.expectClosed(closeTimeout)
 	})
@@ -389,14 +389,14 @@ func TestWebSocketInvalidPacket(t *testing.T) {
 // "probe") on an established session is an error: Node closes the session
 // ("invalid heartbeat direction").
 func TestClientPingRejected(t *testing.T) {
-	forPaths(t, func(t *testing.T, e *env, path string) {
+	forPathsAndServers(t, func(t *testing.T, e *env, path string) {
 		t.Run("websocket", func(t *testing.T) {
-			c, _ := e.openWS(path)
+			c := e.openWSJoined(path)
 			c.send("2")
 			c.expectClosed(closeTimeout)
 		})
 		t.Run("polling", func(t *testing.T) {
-			sid := e.openPolling(path)
+			sid := e.openPollingQuiet(path)
 			if _, err := e.doErr(http.MethodPost, path, pollingQuery(sid), strings.NewReader("2"), nil); err != nil {
 				t.Logf("POST ping: %v (tolerated)", err)
 			}
