@@ -391,11 +391,12 @@ func TestWebSocketInvalidPacket(t *testing.T) {
 func TestClientPingRejected(t *testing.T) {
 	forPathsAndServers(t, func(t *testing.T, e *env, path string) {
 		t.Run("websocket", func(t *testing.T) {
-			c := e.openWSJoined(path)
+			c := e.with(t).openWSJoined(path)
 			c.send("2")
 			c.expectClosed(closeTimeout)
 		})
 		t.Run("polling", func(t *testing.T) {
+			e := e.with(t)
 			sid := e.openPollingQuiet(path)
 			if _, err := e.doErr(http.MethodPost, path, pollingQuery(sid), strings.NewReader("2"), nil); err != nil {
 				t.Logf("POST ping: %v (tolerated)", err)

@@ -137,6 +137,14 @@ func setupWith(t *testing.T, start func(*testing.T) string, interval, timeout ti
 	return &env{t: t, ctx: ctx, base: strings.TrimRight(base, "/"), pingInterval: interval, pingTimeout: timeout}
 }
 
+// with returns a copy of e for the subtest t, so that a failure there ends
+// only that subtest.
+func (e *env) with(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // forPaths runs fn as a parallel subtest for each Engine.IO endpoint.
 // Behaviour that does not depend on the application (handshake, errors,
 // heartbeat, close, upgrade) must be the same on both.
