@@ -471,6 +471,11 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 			s.close(ReasonParseError, err)
 			return false
 		}
+		if p.typ == PacketClose {
+			// Ignored, as the reference does (it acts on one over
+			// polling only): a client ends a WebSocket by closing it.
+			p.typ = PacketNoop
+		}
 		if err := s.onPacket(p); err != nil {
 			c.closeWith(closeNormal, "")
 			return false
