@@ -686,14 +686,28 @@ func TestUpgradeThenPollingRefused(t *testing.T) {
 	})
 }
 
-// Port of "ignores WebSocket connection with same sid after upgrade".
+// Port of "ignores WebSocket connection with same sid after upgrade": the
+// reference accepts the WebSocket handshake, then closes that socket with
+// a close frame without a status code (the official suite's client sees
+// "open" then "close", and no error); the upgraded session is unaffected.
 func TestUpgradeThenSecondWebSocketRefused(t *testing.T) {
-	forPaths(t, func(t *testing.T, e *env, path string) {
+	forPathsAndServers(t, func(t *testing.T, e *env, path string) {
 		sid := e.openPollingQuiet(path)
 		c := e.probe(path, sid)
 		completeUpgrade(c, path)
-		e.expectWSRefused(path, "EIO=4&transport=websocket&sid="+sid)
+		e.expectWSOpenedThenClosed(path, "EIO=4&transport=websocket&sid="+sid)
 		expectWSAlive(c, path)
+	})
+}
+
+// Rule (reference): the same holds while the session is upgrading, after
+// the probe and before the upgrade packet; the upgrade then completes.
+func TestUpgradingThenSecondWebSocketRefused(t *testing.T) {
+	forPathsAndServers(t, func(t *testing.T, e *env, path string) {
+		sid := e.openPollingQuiet(path)
+		c := e.probe(path, sid)
+		e.expectWSOpenedThenClosed(path, "EIO=4&transport=websocket&sid="+sid)
+		completeUpgrade(c, path)
 	})
 }
 

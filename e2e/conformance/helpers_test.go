@@ -701,6 +701,29 @@ func (e *env) expectWSRefused(path, query string) {
 	}
 }
 
+// expectWSOpenedThenClosed checks that the server takes the WebSocket and
+// then closes it at once, as the reference ends a second transport for a
+// session: the handshake succeeds (a client sees "open", no error), then
+// a close frame without a status code comes, and no data frame before it.
+func (e *env) expectWSOpenedThenClosed(path, query string) {
+	e.t.Helper()
+	c, err := e.dialWSErr(path, query)
+	if err != nil {
+		e.t.Fatalf("dial %s: %v, want the WebSocket handshake to succeed", query, err)
+	}
+	f, err := c.readErr(closeTimeout)
+	if err == nil {
+		e.t.Fatalf("dial %s: got %v, want a close frame", query, f)
+	}
+	var ce wsutil.ClosedError
+	if !errors.As(err, &ce) {
+		e.t.Fatalf("dial %s: got %v, want a close frame", query, err)
+	}
+	if ce.Code != ws.StatusNoStatusRcvd {
+		e.t.Errorf("dial %s: close code %d %q, want none (%d)", query, ce.Code, ce.Reason, ws.StatusNoStatusRcvd)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // Socket.IO
 
