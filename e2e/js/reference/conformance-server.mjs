@@ -9,7 +9,14 @@ import { Server } from "socket.io";
 import { attach } from "engine.io";
 
 const http = createServer();
-const common = { pingInterval: 300, pingTimeout: 200, maxPayload: 1000000, cors: { origin: "*" } };
+// PING_INTERVAL and PING_TIMEOUT (ms) may lengthen the heartbeat, for tests
+// that are not about it.
+const common = {
+  pingInterval: Number(process.env.PING_INTERVAL || 300),
+  pingTimeout: Number(process.env.PING_TIMEOUT || 200),
+  maxPayload: 1000000,
+  cors: { origin: "*" },
+};
 
 // Both engines listen on the same HTTP server: neither may destroy an
 // upgrade request meant for the other's path.
