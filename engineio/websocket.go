@@ -288,11 +288,16 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *
 }
 
 // serveUpgrade takes a WebSocket that wants to replace the polling transport.
+//
+// A second one, while the session is upgrading or once it has upgraded, is
+// refused as the reference refuses it: the WebSocket handshake succeeds,
+// then a close frame without a status code ends the connection. The
+// session is unaffected.
 func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	busy := s.ws != nil || s.probe != nil || s.state != stateOpen
+	open := s.state == stateOpen
 	s.mu.Unlock()
-	if busy {
+	if !open {
 		writeRequestError(w, errBadRequest)
 		return
 	}
@@ -304,7 +309,11 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.ws != nil || s.probe != nil || s.state != stateOpen {
 		s.mu.Unlock()
-		c.closeWith(closePolicyViolation, "upgrade refused")
+		if c.writeFrame([]byte{0x80 | opClose, 0}) == nil {
+			c.lingerClose()
+		} else {
+			c.close()
+		}
 		return
 	}
 	s.probe = c
@@ -481,6 +490,11 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 			c.closeWith(closeNormal, "")
 			s.close(ReasonParseError, err)
 			return false
+		}
+		if p.typ == PacketClose {
+			// Ignored, as the reference does (it acts on one over
+			// polling only): a client ends a WebSocket by closing it.
+			p.typ = PacketNoop
 		}
 		if err := s.onPacket(p); err != nil {
 			c.closeWith(closeNormal, "")

@@ -122,7 +122,11 @@ func (p *packet) valid() bool {
 		return p.data == nil || first == '{'
 	case PacketDisconnect:
 		return p.data == nil
-	case PacketEvent, PacketBinaryEvent:
+	case PacketEvent:
+		// No payload at all passes, as in the reference parser: the
+		// event has no name and is ignored (Socket.onEvent).
+		return p.data == nil || first == '['
+	case PacketBinaryEvent:
 		return first == '['
 	case PacketAck, PacketBinaryAck:
 		return first == '[' // an ack without id matches nothing: ignored

@@ -26,6 +26,9 @@ func TestDecodePacket(t *testing.T) {
 		{`51-["hello",{"_placeholder":true,"num":0}]`, PacketBinaryEvent, "/", noAck, `["hello",{"_placeholder":true,"num":0}]`, 1},
 		{`61-/admin,456[{"_placeholder":true,"num":0}]`, PacketBinaryAck, "/admin", 456, `[{"_placeholder":true,"num":0}]`, 1},
 		{`2[1,2]`, PacketEvent, "/", noAck, `[1,2]`, 0},
+		// No payload: decoded, as by the reference, then ignored.
+		{`2`, PacketEvent, "/", noAck, ``, 0},
+		{`2/admin,7`, PacketEvent, "/admin", 7, ``, 0},
 	}
 	for _, tt := range tests {
 		p, err := decodePacket([]byte(tt.in), &testLimits)
@@ -41,7 +44,7 @@ func TestDecodePacket(t *testing.T) {
 
 func TestDecodePacketInvalid(t *testing.T) {
 	for _, in := range []string{
-		``, `7`, `a`, `2`, `2"x"`, `2{}`, `2[`, `2["a"`, `1{}`, `0[]`, `3"x"`,
+		``, `7`, `a`, `2"x"`, `2{}`, `2[`, `2["a"`, `1{}`, `0[]`, `3"x"`,
 		`5["a"]`, `5-["a"]`, `50-["a"]`, `511-["a"]`, `5x-["a"]`, `51["a"]`,
 		`2/admin,["a"`, `21234567890123456["a"]`,
 	} {

@@ -249,6 +249,9 @@ func (s *Socket) Disconnect(closeConn bool) {
 }
 
 func (s *Socket) onEvent(p *packet) error {
+	if p.data == nil {
+		return nil // no payload, no name: nobody handles it (see valid)
+	}
 	raw, err := splitArray(p.data)
 	if err != nil || len(raw) == 0 {
 		return errBadPacket

@@ -137,6 +137,14 @@ func setupWith(t *testing.T, start func(*testing.T) string, interval, timeout ti
 	return &env{t: t, ctx: ctx, base: strings.TrimRight(base, "/"), pingInterval: interval, pingTimeout: timeout}
 }
 
+// with returns a copy of e for the subtest t, so that a failure there ends
+// only that subtest.
+func (e *env) with(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // forPaths runs fn as a parallel subtest for each Engine.IO endpoint.
 // Behaviour that does not depend on the application (handshake, errors,
 // heartbeat, close, upgrade) must be the same on both.
@@ -520,6 +528,20 @@ func (e *env) openWS(path string) (*wsConn, handshake) {
 	return c, e.parseOpen(string(f.data), []string{})
 }
 
+// openWSJoined is openWS, and on /socket.io/ the session also joins "/".
+// A session that has joined no namespace is closed after connectTimeout,
+// which is shorter than closeTimeout: tests that expect a packet to close
+// the connection start from here, or a server that ignored the packet
+// would pass them.
+func (e *env) openWSJoined(path string) *wsConn {
+	e.t.Helper()
+	c, _ := e.openWS(path)
+	if path == sioPath {
+		c.sioConnect("/", "")
+	}
+	return c
+}
+
 func (c *wsConn) sendErr(op ws.OpCode, data []byte) error {
 	if err := c.conn.SetWriteDeadline(time.Now().Add(ioTimeout)); err != nil {
 		return err
@@ -679,6 +701,29 @@ func (e *env) expectWSRefused(path, query string) {
 	}
 }
 
+// expectWSOpenedThenClosed checks that the server takes the WebSocket and
+// then closes it at once, as the reference ends a second transport for a
+// session: the handshake succeeds (a client sees "open", no error), then
+// a close frame without a status code comes, and no data frame before it.
+func (e *env) expectWSOpenedThenClosed(path, query string) {
+	e.t.Helper()
+	c, err := e.dialWSErr(path, query)
+	if err != nil {
+		e.t.Fatalf("dial %s: %v, want the WebSocket handshake to succeed", query, err)
+	}
+	f, err := c.readErr(closeTimeout)
+	if err == nil {
+		e.t.Fatalf("dial %s: got %v, want a close frame", query, f)
+	}
+	var ce wsutil.ClosedError
+	if !errors.As(err, &ce) {
+		e.t.Fatalf("dial %s: got %v, want a close frame", query, err)
+	}
+	if ce.Code != ws.StatusNoStatusRcvd {
+		e.t.Errorf("dial %s: close code %d %q, want none (%d)", query, ce.Code, ce.Reason, ws.StatusNoStatusRcvd)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // Socket.IO
 
@@ -809,5 +854,45 @@ func (e *env) sleep(d time.Duration) {
 	select {
 	case <-time.After(d):
 	case <-e.ctx.Done():
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Side by side with the reference
+
+// setupReference is setup against the Node.js reference instead of the
+// server under test.
+func setupReference(t *testing.T) *env {
+	t.Helper()
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return &env{t: t, ctx: ctx, base: startReference(t), pingInterval: pingInterval, pingTimeout: pingTimeout}
+}
+
+// forServers runs fn as a parallel subtest against the server under test
+// ("switchboard") and against the Node.js reference ("node"): for behaviour
+// where the protocol text leaves room and the suite asserts what the
+// reference does, so that the assertion is proven on the reference itself.
+func forServers(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	t.Parallel()
+	t.Run("switchboard", func(t *testing.T) { fn(t, setup(t)) })
+	t.Run("node", func(t *testing.T) { fn(t, setupReference(t)) })
+}
+
+// forPathsAndServers is forPaths run against both servers as forServers.
+func forPathsAndServers(t *testing.T, fn func(t *testing.T, e *env, path string)) {
+	t.Helper()
+	t.Parallel()
+	for _, srv := range []struct {
+		name  string
+		setup func(*testing.T) *env
+	}{{"switchboard", setup}, {"node", setupReference}} {
+		for _, p := range []string{eioPath, sioPath} {
+			t.Run(srv.name+"/"+strings.Trim(p, "/"), func(t *testing.T) {
+				fn(t, srv.setup(t), p)
+			})
+		}
 	}
 }
