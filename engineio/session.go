@@ -185,17 +185,12 @@ func (s *Session) afterTryWrite(c *wsConn, rest []byte, err error) {
 func (s *Session) writeFailed(c *wsConn, err error) {
 	s.mu.Lock()
 	s.flushing = false
-	closing := s.state == stateClosing
 	s.mu.Unlock()
 	s.srv.stats.rejectedBy(err)
+	// On a session closing gracefully, this close finishes it: the flush
+	// it was waiting for has failed.
 	s.close(ReasonTransportError, err)
 	c.close()
-	if closing {
-		// A graceful close was waiting for this flush to end (close
-		// above does nothing then): without finish the session would
-		// stay registered, and count against the limits, for good.
-		s.finish()
-	}
 }
 
 // writableLocked reports whether a message would go out right away.
