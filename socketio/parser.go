@@ -128,8 +128,14 @@ func (p *packet) valid() bool {
 		return p.data == nil || first == '['
 	case PacketBinaryEvent:
 		return first == '['
-	case PacketAck, PacketBinaryAck:
-		return first == '[' // an ack without id matches nothing: ignored
+	case PacketAck:
+		// No payload at all passes too, as in the reference parser (it
+		// checks a payload only when there is one): the ack is called
+		// with no arguments. An ack without id matches nothing: ignored.
+		return p.data == nil || first == '['
+	case PacketBinaryAck:
+		return first == '['
+
 	case PacketConnectError:
 		return first == '{' || first == '"'
 	}

@@ -309,9 +309,12 @@ func (s *Socket) call(h EventHandler, ev *Event) {
 }
 
 func (s *Socket) onAck(p *packet) error {
-	raw, err := splitArray(p.data)
-	if err != nil {
-		return errBadPacket
+	var raw []json.RawMessage
+	if p.data != nil { // "431": the ack, with no arguments
+		var err error
+		if raw, err = splitArray(p.data); err != nil {
+			return errBadPacket
+		}
 	}
 	s.mu.Lock()
 	fn := s.acks[p.id]

@@ -380,6 +380,26 @@ func TestSIOEventWithoutPayload(t *testing.T) {
 	})
 }
 
+// Rule (reference): an ACK with no payload at all ("431") calls the ack
+// with no arguments (the reference parser checks a payload only when there
+// is one); the connection stays open.
+func TestSIOAckWithoutPayload(t *testing.T) {
+	forServers(t, func(t *testing.T, e *env) {
+		c := e.openSIO()
+		c.send(`42["request-ack","x"]`)
+		req := string(c.read().data)
+		id, rest, ok := strings.Cut(strings.TrimPrefix(req, "42"), "[")
+		if !ok || id == "" || rest != `"server-ack-request","x"]` {
+			t.Fatalf("ack request %q", req)
+		}
+		c.send("43" + id)
+		if got := string(c.read().data); got != `42["server-ack-result"]` {
+			t.Fatalf("after an empty ack: %q, want the ack called with no arguments", got)
+		}
+		c.expectAlive()
+	})
+}
+
 // Ports of "should close the connection upon invalid format (unknown packet
 // type / invalid payload format / invalid ack id)", plus the other decoding
 // and state errors of the protocol text and of the reference parser. Each

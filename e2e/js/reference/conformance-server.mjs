@@ -28,6 +28,14 @@ io.on("connection", (socket) => {
     const ack = args.pop();
     ack(...args);
   });
+  // As the Go conformance app: emit with an acknowledgement, then report
+  // the client's answer (its arguments as they came) or the timeout.
+  socket.on("request-ack", (...args) => {
+    socket.timeout(5000).emit("server-ack-request", ...args, (err, ...answer) => {
+      if (err) socket.emit("server-ack-result", { error: err.message });
+      else socket.emit("server-ack-result", ...answer);
+    });
+  });
 });
 io.of("/custom").on("connection", (socket) => {
   socket.emit("auth", socket.handshake.auth);
