@@ -243,6 +243,10 @@ func TestAdminLoginLockout(t *testing.T) {
 	s := &suite{base: testserver.Start(t, "default", profile, func(c *config.Config) {
 		c.AdminUI.Enabled = true
 		c.AdminUI.Auth = config.AdminAuth{Username: "admin", PasswordHash: string(hash)}
+		// The default heartbeat: a login waiting for a bcrypt slot holds
+		// its connection's reading, pongs included, and under -race
+		// (bcrypt is pure Go) that wait passes the profile's 1s + 1s.
+		c.SocketIO.PingInterval, c.SocketIO.PingTimeout = 25*time.Second, 20*time.Second
 	})}
 	s.next.Store(10)
 
