@@ -77,25 +77,7 @@ type suite struct {
 // TestHostileInput runs every case against one server, one after another,
 // checking the bystander after each.
 func TestHostileInput(t *testing.T) {
-	s := &suite{base: testserver.Start(t, "default", profile)}
-	s.next.Store(10)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	bystander, err := sioclient.Dial(ctx, s.base, "/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.exchange(ctx, bystander)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		_ = bystander.Close()
-	})
-	s.waitBystander(t)
+	s := startWithBystander(t, profile)
 
 	for _, tc := range []struct {
 		name string
@@ -128,6 +110,32 @@ func TestHostileInput(t *testing.T) {
 		})
 	}
 	t.Run("metrics count the refusals", s.refusalMetrics)
+}
+
+// startWithBystander starts the server under attack (the default
+// configuration with mods) and its bystander, which exchanges acknowledged
+// messages until the test ends.
+func startWithBystander(t *testing.T, mods ...func(*config.Config)) *suite {
+	s := &suite{base: testserver.Start(t, "default", mods...)}
+	s.next.Store(10)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	bystander, err := sioclient.Dial(ctx, s.base, "/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.exchange(ctx, bystander)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		_ = bystander.Close()
+	})
+	s.waitBystander(t)
+	return s
 }
 
 // refusalMetrics checks that every limit the cases hit shows in

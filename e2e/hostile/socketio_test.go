@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,8 +14,6 @@ import (
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/sioclient"
-	"github.com/switchboard/switchboard/internal/testserver"
 )
 
 // What the Socket.IO layer holds for one connection: namespaces joined,
@@ -48,25 +45,7 @@ func sioProfile(c *config.Config) {
 // connection, on a server of its own (the profile has a dynamic
 // namespace), with a bystander as in TestHostileInput.
 func TestHostileSocketIO(t *testing.T) {
-	s := &suite{base: testserver.Start(t, "default", profile, sioProfile)}
-	s.next.Store(10)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	bystander, err := sioclient.Dial(ctx, s.base, "/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.exchange(ctx, bystander)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		_ = bystander.Close()
-	})
-	s.waitBystander(t)
+	s := startWithBystander(t, profile, sioProfile)
 
 	for _, tc := range []struct {
 		name string
