@@ -464,6 +464,8 @@ func adminAnswer(c *wsConn) string {
 		switch {
 		case strings.HasPrefix(string(pkt), "0/admin,"):
 			return "logged in"
+		case strings.HasPrefix(string(pkt), "4/admin,") && strings.Contains(string(pkt), "rate limit exceeded"):
+			return "rate-limited" // the namespace's CONNECT rate: no password checked
 		case strings.HasPrefix(string(pkt), "4/admin,"):
 			return "refused"
 		}
@@ -476,15 +478,20 @@ func adminGuess(ctx context.Context, w *worker) string {
 		return out
 	}
 	defer c.close()
+	limited := 0
 	for i := 0; i < 10_000 && ctx.Err() == nil; i++ {
 		if c.writeText(adminAuth(fmt.Sprintf("guess-%d", i))) != nil {
 			return "closed"
 		}
-		if a := adminAnswer(c); a != "refused" {
+		switch a := adminAnswer(c); a {
+		case "refused":
+		case "rate-limited":
+			limited++
+		default:
 			return a
 		}
 	}
-	return "10,000 guesses answered"
+	return fmt.Sprintf("10,000 guesses answered, %d of them rate-limited unchecked", limited)
 }
 
 func adminLogin(ctx context.Context, w *worker) string {

@@ -165,8 +165,13 @@ func main() {
 	if *scenario == "hold" && cfg.Hold == 0 {
 		cfg.Hold = 10 * time.Minute
 	}
-	// Bounded: the measured phase, plus sending and holding time.
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout+cfg.SendFor+cfg.Hold+2*time.Minute)
+	// Bounded: the measured phase, plus sending and holding time (and a
+	// hostile run's whole duration).
+	budget := cfg.Timeout + cfg.SendFor + cfg.Hold + 2*time.Minute
+	if *scenario == "hostile" {
+		budget += cfg.Churn
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	if cfg.Child {
 		if *scenario != "hold" {
