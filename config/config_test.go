@@ -65,6 +65,7 @@ func TestDefaultValues(t *testing.T) {
 			MaxConnectionsPerIP:        200,
 			HandshakesPerSecond:        20,
 			HandshakeBurst:             100,
+			MaxTCPConnectionsPerIP:     1024,
 			EventsPerSecond:            200,
 			EventBurst:                 400,
 			MaxRoomsPerSocket:          1000,
@@ -139,6 +140,7 @@ limits:
   max_connections_per_ip: 5
   handshakes_per_second: 0.5
   handshake_burst: 3
+  max_tcp_connections_per_ip: 10
   events_per_second: 10
   event_burst: 20
   max_rooms_per_socket: 7
@@ -184,6 +186,7 @@ limits:
 			MaxConnectionsPerIP:        5,
 			HandshakesPerSecond:        0.5,
 			HandshakeBurst:             3,
+			MaxTCPConnectionsPerIP:     10,
 			EventsPerSecond:            10,
 			EventBurst:                 20,
 			MaxRoomsPerSocket:          7,
@@ -366,6 +369,8 @@ func TestParseErrors(t *testing.T) {
 		{"max_buffered_bytes zero", "socketio:\n  max_buffered_bytes: 0\n", `config.yaml:2: socketio.max_buffered_bytes: must be positive, got 0`},
 		{"limits unknown key", "limits:\n  max_conections: 1\n", `config.yaml:2: limits: unknown key "max_conections"`},
 		{"limits negative", "limits:\n  max_connections_per_ip: -1\n", `config.yaml:2: limits.max_connections_per_ip: must be 0 (no limit) or positive, got -1`},
+		{"tcp cap negative", "limits:\n  max_tcp_connections_per_ip: -1\n", `config.yaml:2: limits.max_tcp_connections_per_ip: must be 0 (no limit) or positive, got -1`},
+		{"tcp cap under the session cap", "limits:\n  max_connections_per_ip: 300\n  max_tcp_connections_per_ip: 512\n", `config.yaml:3: limits.max_tcp_connections_per_ip: must be 0 (no limit) or at least twice limits.max_connections_per_ip (600), got 512`},
 		{"limits rate string", "limits:\n  events_per_second: fast\n", `config.yaml:2: limits.events_per_second: want a number, got string "fast"`},
 		{"limits rate negative", "limits:\n  handshakes_per_second: -2.5\n", `config.yaml:2: limits.handshakes_per_second: must be 0 (no limit) or positive, got -2.5`},
 		{"limits burst zero", "limits:\n  events_per_second: 5\n  event_burst: 0\n", `config.yaml:3: limits.event_burst: must be at least 1 when events_per_second is set, got 0`},
@@ -634,6 +639,7 @@ func TestRepoFiles(t *testing.T) {
 // off: the connection, rate and room limits.
 func noConnectionLimits(l *Limits) {
 	l.MaxConnections, l.MaxConnectionsPerIP, l.MaxRoomsPerSocket = 0, 0, 0
+	l.MaxTCPConnectionsPerIP = 0
 	l.HandshakesPerSecond, l.EventsPerSecond = 0, 0
 }
 

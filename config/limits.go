@@ -20,6 +20,11 @@ type Limits struct {
 	MaxConnectionsPerIP int     `yaml:"max_connections_per_ip"`
 	HandshakesPerSecond float64 `yaml:"handshakes_per_second"`
 	HandshakeBurst      int     `yaml:"handshake_burst"`
+	// MaxTCPConnectionsPerIP caps the open TCP connections per client
+	// address at the listener (IPv6: per /64), whatever phase they are in:
+	// sending headers, idle between requests, long-polling, upgraded.
+	// Trusted proxies are not counted.
+	MaxTCPConnectionsPerIP int `yaml:"max_tcp_connections_per_ip"`
 	// Events per second per socket, with bursts (token bucket).
 	EventsPerSecond float64 `yaml:"events_per_second"`
 	EventBurst      int     `yaml:"event_burst"`
@@ -57,6 +62,7 @@ func DefaultLimits() Limits {
 		MaxConnectionsPerIP:        200,
 		HandshakesPerSecond:        20,
 		HandshakeBurst:             100,
+		MaxTCPConnectionsPerIP:     1024,
 		EventsPerSecond:            200,
 		EventBurst:                 400,
 		MaxRoomsPerSocket:          1000,
@@ -107,6 +113,8 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 			d.number(v, p, &l.HandshakesPerSecond)
 		case "handshake_burst":
 			d.int(v, p, &l.HandshakeBurst)
+		case "max_tcp_connections_per_ip":
+			d.int(v, p, &l.MaxTCPConnectionsPerIP)
 		case "events_per_second":
 			d.number(v, p, &l.EventsPerSecond)
 		case "event_burst":
@@ -167,12 +175,19 @@ func (v *validator) limits(l *Limits) {
 	}{
 		{"limits.max_connections", l.MaxConnections},
 		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP},
+		{"limits.max_tcp_connections_per_ip", l.MaxTCPConnectionsPerIP},
 		{"limits.max_rooms_per_socket", l.MaxRoomsPerSocket},
 		{"limits.max_namespaces_per_client", l.MaxNamespacesPerClient},
 	} {
 		if c.val < 0 {
 			v.errorf(c.key, "must be 0 (no limit) or positive, got %d", c.val)
 		}
+	}
+	// A polling session holds two TCP connections (its pending GET and a
+	// POST): a TCP cap under twice the session cap would refuse, with a
+	// bare close, sessions the session cap lets in.
+	if tcp, sess := l.MaxTCPConnectionsPerIP, l.MaxConnectionsPerIP; tcp > 0 && sess > 0 && tcp < 2*sess {
+		v.errorf("limits.max_tcp_connections_per_ip", "must be 0 (no limit) or at least twice limits.max_connections_per_ip (%d), got %d", 2*sess, tcp)
 	}
 	rate := func(key string, perSec float64, burstKey string, burst int) {
 		switch {

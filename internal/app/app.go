@@ -41,6 +41,7 @@ type App struct {
 	raw     *rawchat.Server
 	cluster *redisadapter.Cluster // nil with the memory adapter
 	redis   io.Closer
+	conns   *connCap // TCP connections per address, nil if no cap
 
 	ops              // metrics, health, Admin UI (ops.go)
 	rules []*nsRules // config-only rules per namespace (rules.go)
@@ -53,6 +54,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 	}
 	a := &App{cfg: cfg, log: log}
 	a.ops.init()
+	a.conns = newConnCap(cfg.Limits.MaxTCPConnectionsPerIP, cfg.Limits.TrustedProxyPrefixes(), log)
 	eopts := engineOptions(cfg, log)
 	sioEngine := eopts
 	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
