@@ -78,6 +78,7 @@ func TestDefaultValues(t *testing.T) {
 			ReadHeaderTimeout:          10 * time.Second,
 			MaxHeaderBytes:             65536,
 			ReadBodyTimeout:            10 * time.Second,
+			WriteTimeout:               10 * time.Second,
 		},
 		Adapter: Adapter{Type: "memory", KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
 		Metrics: Metrics{Enabled: true, Path: "/metrics", Listen: "127.0.0.1:9090"},
@@ -154,6 +155,7 @@ limits:
   read_header_timeout: 3s
   max_header_bytes: 8192
   read_body_timeout: 4s
+  write_timeout: 5s
 `
 	c, err := Parse([]byte(in), "x.yaml", testApps)
 	if err != nil {
@@ -200,6 +202,7 @@ limits:
 			ReadHeaderTimeout:          3 * time.Second,
 			MaxHeaderBytes:             8192,
 			ReadBodyTimeout:            4 * time.Second,
+			WriteTimeout:               5 * time.Second,
 		},
 		Adapter: Default().Adapter,
 		Metrics: Metrics{Enabled: true, Path: "/metrics", Listen: "127.0.0.1:9090"},
@@ -381,6 +384,7 @@ func TestParseErrors(t *testing.T) {
 		{"limits proxy", "limits:\n  trusted_proxies: [10.0.0.0/33]\n", `config.yaml:2: limits.trusted_proxies[0]: invalid "10.0.0.0/33": want an IP address or a CIDR prefix such as 10.0.0.0/8`},
 		{"limits header timeout", "limits:\n  read_header_timeout: 0s\n", `config.yaml:2: limits.read_header_timeout: must be positive, got 0s`},
 		{"limits body timeout", "limits:\n  read_body_timeout: 0s\n", `config.yaml:2: limits.read_body_timeout: must be positive, got 0s`},
+		{"limits write timeout", "limits:\n  write_timeout: 0s\n", `config.yaml:2: limits.write_timeout: must be positive, got 0s`},
 		{"limits header bytes", "limits:\n  max_header_bytes: 100\n", `config.yaml:2: limits.max_header_bytes: must be at least 4096, got 100`},
 		{"transports empty", "socketio:\n  transports: []\n", `config.yaml:2: socketio.transports: must list at least one of polling, websocket`},
 		{"transports unknown", "socketio:\n  transports:\n    - polling\n    - webtransport\n", `config.yaml:4: socketio.transports[1]: unknown transport "webtransport" (want polling or websocket)`},

@@ -53,6 +53,10 @@ type Limits struct {
 	// ReadBodyTimeout is how long a client may take to send a request
 	// body, or a WebSocket message, once it has begun.
 	ReadBodyTimeout time.Duration `yaml:"read_body_timeout"`
+	// WriteTimeout is how long one write to a client may take: an HTTP
+	// response (counted from its request's headers, or for a long poll
+	// from the moment its data is ready), a WebSocket write.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
 }
 
 // DefaultLimits returns the default limits.
@@ -75,6 +79,7 @@ func DefaultLimits() Limits {
 		ReadHeaderTimeout:          10 * time.Second,
 		MaxHeaderBytes:             64 << 10,
 		ReadBodyTimeout:            10 * time.Second,
+		WriteTimeout:               10 * time.Second,
 	}
 }
 
@@ -141,6 +146,8 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 			d.int(v, p, &l.MaxHeaderBytes)
 		case "read_body_timeout":
 			d.duration(v, p, &l.ReadBodyTimeout)
+		case "write_timeout":
+			d.duration(v, p, &l.WriteTimeout)
 		default:
 			return false
 		}
@@ -213,6 +220,7 @@ func (v *validator) limits(l *Limits) {
 	}
 	v.positive("limits.read_header_timeout", l.ReadHeaderTimeout)
 	v.positive("limits.read_body_timeout", l.ReadBodyTimeout)
+	v.positive("limits.write_timeout", l.WriteTimeout)
 	if l.MaxHeaderBytes < 4096 {
 		v.errorf("limits.max_header_bytes", "must be at least 4096, got %d", l.MaxHeaderBytes)
 	}
