@@ -1,6 +1,7 @@
 package hostile
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -18,14 +19,16 @@ import (
 )
 
 // Connection bounds at the TCP level: what a client holds without ever
-// completing a request. These cases need a long header timeout (the
-// default 10s: the attackers' half requests must still be pending when
-// they are counted), hence their own server.
+// completing a request, or without ever reading its response. These cases
+// need a long header timeout (the default 10s: the attackers' half
+// requests must still be pending when they are counted) and a queue large
+// enough to fill loopback's socket buffers, hence their own server.
 
 const (
 	tcpCap       = 20 // limits.max_tcp_connections_per_ip here
 	tcpSessionIP = 5  // limits.max_connections_per_ip here
 	tcpAttackers = 1000
+	writeWait    = 2 * time.Second // limits.write_timeout here
 )
 
 // trustedProxies are not counted by the TCP cap (nor reached by s.addr).
@@ -38,6 +41,10 @@ func tcpProfile(c *config.Config) {
 	c.Limits.MaxConnectionsPerIP = tcpSessionIP
 	c.Limits.MaxTCPConnectionsPerIP = tcpCap
 	c.Limits.TrustedProxies = []string{"127.0.9.0/24"}
+	c.Limits.WriteTimeout = writeWait
+	c.SocketIO.ServeClient = true
+	c.SocketIO.MaxBufferedBytes = 8 << 20
+	c.SocketIO.MaxPayload = 8 << 20
 	c.Metrics.Listen = "" // scraped on the main listener
 }
 
@@ -47,6 +54,9 @@ func TestConnectionBounds(t *testing.T) {
 	t.Run("open TCP connections per address", s.tcpPerAddress)
 	t.Run("slots given back once on every path", s.tcpRelease)
 	t.Run("trusted proxies not counted", s.tcpTrustedProxy)
+	t.Run("client bundle never read", s.unreadBundle)
+	t.Run("long poll never read", s.unreadPoll)
+	t.Run("long poll answered after write_timeout", s.latePoll)
 }
 
 // memHeld returns the live heap and the goroutine stacks of the process,
@@ -285,4 +295,139 @@ func (s *suite) tcpTrustedProxy(t *testing.T) {
 	if n := heldOpen(conns, 700*time.Millisecond); n != tcpCap+10 {
 		t.Fatalf("%d of %d connections from a trusted proxy held, want all", n, tcpCap+10)
 	}
+}
+
+// nonReader dials from src with a tiny receive buffer (the window the
+// server sees stays small); the test closes it at its end.
+func (s *suite) nonReader(t *testing.T, src net.IP) net.Conn {
+	t.Helper()
+	d := dialer(src)
+	d.Control = func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}
+	conn, err := d.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// readResponses reads the responses on conn until one fails, and returns
+// how many came whole and the error that ended them.
+func readResponses(conn net.Conn, wait time.Duration) (int, error) {
+	_ = conn.SetReadDeadline(time.Now().Add(wait))
+	br := bufio.NewReader(conn)
+	for n := 0; ; n++ {
+		res, err := http.ReadResponse(br, nil)
+		if err == nil {
+			_, err = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// A client that asks for the client bundle's source map (300 kB) again
+// and again on one connection, pipelined, and reads nothing: past the
+// socket buffers (about 3 MB on loopback) the server's write blocks. It
+// gives up after write_timeout and closes the connection, rather than
+// hold the handler's goroutine and buffers for as long as the client
+// likes.
+func (s *suite) unreadBundle(t *testing.T) {
+	const requests = 32 // 9.9 MB
+	conn := s.nonReader(t, s.addr())
+	req := strings.Repeat("GET /socket.io/socket.io.js.map HTTP/1.1\r\nHost: x\r\n\r\n", requests)
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(writeWait + 3*time.Second) // reading nothing
+	n, err := readResponses(conn, 10*time.Second)
+	t.Logf("%d source maps asked for, not read for %v: %d came whole, then %v", requests, writeWait+3*time.Second, n, err)
+	var ne net.Error
+	if n == requests || (errors.As(err, &ne) && ne.Timeout()) {
+		t.Fatalf("the server was still writing to a client that read nothing for %v (write_timeout %v)", writeWait+3*time.Second, writeWait)
+	}
+}
+
+// A long poll sent from a connection that reads nothing, answered after
+// it waited longer than write_timeout with 4.5 MB (the echo of the
+// session's own message): it gives up writing write_timeout after its
+// data was ready.
+func (s *suite) unreadPoll(t *testing.T) {
+	src := s.addr()
+	c := s.httpClient(src)
+	sid := s.openPolling(t, c)
+	s.post(t, c, sid, "40")
+	s.poll(t, c, sid) // the CONNECT answer and the greeting
+	conn := s.nonReader(t, src)
+	if _, err := fmt.Fprintf(conn, "GET /socket.io/?EIO=4&transport=polling&sid=%s HTTP/1.1\r\nHost: x\r\n\r\n", sid); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(writeWait + time.Second)                                     // the poll waits
+	s.post(t, c, sid, `42["message","`+strings.Repeat("x", 4_500_000)+`"]`) // echoed as message-back
+	time.Sleep(writeWait + 3*time.Second)                                   // reading nothing
+	n, err := readResponses(conn, 10*time.Second)
+	t.Logf("poll of 4.5 MB not read for %v: %d came whole, then %v", writeWait+3*time.Second, n, err)
+	if n > 0 {
+		t.Fatalf("the server was still writing a poll to a client that read nothing for %v (write_timeout %v)", writeWait+3*time.Second, writeWait)
+	}
+}
+
+// An honest long poll that waits longer than write_timeout for its data
+// is answered: the deadline starts when the data is ready.
+func (s *suite) latePoll(t *testing.T) {
+	c := s.httpClient(s.addr())
+	sid := s.openPolling(t, c)
+	s.post(t, c, sid, "40")
+	s.poll(t, c, sid) // the CONNECT answer and the greeting
+	got := make(chan string, 1)
+	go func() {
+		res, err := c.Get(pollURL(s.base, sid))
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		got <- fmt.Sprintf("%d %s", res.StatusCode, b)
+	}()
+	time.Sleep(writeWait + time.Second)
+	s.post(t, c, sid, `42["message","late"]`)
+	if g := <-got; g != `200 42["message-back","late"]` {
+		t.Fatalf("a poll answered %v after write_timeout: %s", writeWait+time.Second, g)
+	}
+}
+
+// post sends a polling POST and checks it is accepted.
+func (s *suite) post(t *testing.T, c *http.Client, sid, body string) {
+	t.Helper()
+	res, err := c.Post(pollURL(s.base, sid), "text/plain;charset=UTF-8", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("POST: %d %q", res.StatusCode, b)
+	}
+}
+
+// poll sends a polling GET and returns its body.
+func (s *suite) poll(t *testing.T, c *http.Client, sid string) string {
+	t.Helper()
+	res, err := c.Get(pollURL(s.base, sid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET: %d %q", res.StatusCode, b)
+	}
+	return string(b)
 }
