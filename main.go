@@ -54,6 +54,7 @@ func run(ctx context.Context, path string, ready func(net.Addr)) error {
 	if err != nil {
 		return err
 	}
+	ln = a.Listener(ln)
 	srv := a.HTTPServer(log)
 	log.Info("switchboard listening", "addr", ln.Addr().String(), "config", path)
 	msrv := a.MetricsServer(log)

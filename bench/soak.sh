@@ -58,6 +58,7 @@ pprof: true
 limits:
   max_connections: 0
   max_connections_per_ip: 0
+  max_tcp_connections_per_ip: 0
   handshakes_per_second: 0
 namespaces:
   - name: /

@@ -65,6 +65,7 @@ func TestDefaultValues(t *testing.T) {
 			MaxConnectionsPerIP:        200,
 			HandshakesPerSecond:        20,
 			HandshakeBurst:             100,
+			MaxTCPConnectionsPerIP:     1024,
 			EventsPerSecond:            200,
 			EventBurst:                 400,
 			MaxRoomsPerSocket:          1000,
@@ -77,6 +78,7 @@ func TestDefaultValues(t *testing.T) {
 			ReadHeaderTimeout:          10 * time.Second,
 			MaxHeaderBytes:             65536,
 			ReadBodyTimeout:            10 * time.Second,
+			WriteTimeout:               10 * time.Second,
 		},
 		Adapter: Adapter{Type: "memory", KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
 		Metrics: Metrics{Enabled: true, Path: "/metrics", Listen: "127.0.0.1:9090"},
@@ -139,6 +141,7 @@ limits:
   max_connections_per_ip: 5
   handshakes_per_second: 0.5
   handshake_burst: 3
+  max_tcp_connections_per_ip: 10
   events_per_second: 10
   event_burst: 20
   max_rooms_per_socket: 7
@@ -152,6 +155,7 @@ limits:
   read_header_timeout: 3s
   max_header_bytes: 8192
   read_body_timeout: 4s
+  write_timeout: 5s
 `
 	c, err := Parse([]byte(in), "x.yaml", testApps)
 	if err != nil {
@@ -184,6 +188,7 @@ limits:
 			MaxConnectionsPerIP:        5,
 			HandshakesPerSecond:        0.5,
 			HandshakeBurst:             3,
+			MaxTCPConnectionsPerIP:     10,
 			EventsPerSecond:            10,
 			EventBurst:                 20,
 			MaxRoomsPerSocket:          7,
@@ -197,6 +202,7 @@ limits:
 			ReadHeaderTimeout:          3 * time.Second,
 			MaxHeaderBytes:             8192,
 			ReadBodyTimeout:            4 * time.Second,
+			WriteTimeout:               5 * time.Second,
 		},
 		Adapter: Default().Adapter,
 		Metrics: Metrics{Enabled: true, Path: "/metrics", Listen: "127.0.0.1:9090"},
@@ -366,6 +372,8 @@ func TestParseErrors(t *testing.T) {
 		{"max_buffered_bytes zero", "socketio:\n  max_buffered_bytes: 0\n", `config.yaml:2: socketio.max_buffered_bytes: must be positive, got 0`},
 		{"limits unknown key", "limits:\n  max_conections: 1\n", `config.yaml:2: limits: unknown key "max_conections"`},
 		{"limits negative", "limits:\n  max_connections_per_ip: -1\n", `config.yaml:2: limits.max_connections_per_ip: must be 0 (no limit) or positive, got -1`},
+		{"tcp cap negative", "limits:\n  max_tcp_connections_per_ip: -1\n", `config.yaml:2: limits.max_tcp_connections_per_ip: must be 0 (no limit) or positive, got -1`},
+		{"tcp cap under the session cap", "limits:\n  max_connections_per_ip: 300\n  max_tcp_connections_per_ip: 512\n", `config.yaml:3: limits.max_tcp_connections_per_ip: must be 0 (no limit) or at least twice limits.max_connections_per_ip (600), got 512`},
 		{"limits rate string", "limits:\n  events_per_second: fast\n", `config.yaml:2: limits.events_per_second: want a number, got string "fast"`},
 		{"limits rate negative", "limits:\n  handshakes_per_second: -2.5\n", `config.yaml:2: limits.handshakes_per_second: must be 0 (no limit) or positive, got -2.5`},
 		{"limits burst zero", "limits:\n  events_per_second: 5\n  event_burst: 0\n", `config.yaml:3: limits.event_burst: must be at least 1 when events_per_second is set, got 0`},
@@ -376,6 +384,7 @@ func TestParseErrors(t *testing.T) {
 		{"limits proxy", "limits:\n  trusted_proxies: [10.0.0.0/33]\n", `config.yaml:2: limits.trusted_proxies[0]: invalid "10.0.0.0/33": want an IP address or a CIDR prefix such as 10.0.0.0/8`},
 		{"limits header timeout", "limits:\n  read_header_timeout: 0s\n", `config.yaml:2: limits.read_header_timeout: must be positive, got 0s`},
 		{"limits body timeout", "limits:\n  read_body_timeout: 0s\n", `config.yaml:2: limits.read_body_timeout: must be positive, got 0s`},
+		{"limits write timeout", "limits:\n  write_timeout: 0s\n", `config.yaml:2: limits.write_timeout: must be positive, got 0s`},
 		{"limits header bytes", "limits:\n  max_header_bytes: 100\n", `config.yaml:2: limits.max_header_bytes: must be at least 4096, got 100`},
 		{"transports empty", "socketio:\n  transports: []\n", `config.yaml:2: socketio.transports: must list at least one of polling, websocket`},
 		{"transports unknown", "socketio:\n  transports:\n    - polling\n    - webtransport\n", `config.yaml:4: socketio.transports[1]: unknown transport "webtransport" (want polling or websocket)`},
@@ -634,6 +643,7 @@ func TestRepoFiles(t *testing.T) {
 // off: the connection, rate and room limits.
 func noConnectionLimits(l *Limits) {
 	l.MaxConnections, l.MaxConnectionsPerIP, l.MaxRoomsPerSocket = 0, 0, 0
+	l.MaxTCPConnectionsPerIP = 0
 	l.HandshakesPerSecond, l.EventsPerSecond = 0, 0
 }
 

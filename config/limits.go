@@ -20,6 +20,11 @@ type Limits struct {
 	MaxConnectionsPerIP int     `yaml:"max_connections_per_ip"`
 	HandshakesPerSecond float64 `yaml:"handshakes_per_second"`
 	HandshakeBurst      int     `yaml:"handshake_burst"`
+	// MaxTCPConnectionsPerIP caps the open TCP connections per client
+	// address at the listener (IPv6: per /64), whatever phase they are in:
+	// sending headers, idle between requests, long-polling, upgraded.
+	// Trusted proxies are not counted.
+	MaxTCPConnectionsPerIP int `yaml:"max_tcp_connections_per_ip"`
 	// Events per second per socket, with bursts (token bucket).
 	EventsPerSecond float64 `yaml:"events_per_second"`
 	EventBurst      int     `yaml:"event_burst"`
@@ -48,6 +53,10 @@ type Limits struct {
 	// ReadBodyTimeout is how long a client may take to send a request
 	// body, or a WebSocket message, once it has begun.
 	ReadBodyTimeout time.Duration `yaml:"read_body_timeout"`
+	// WriteTimeout is how long one write to a client may take: an HTTP
+	// response (counted from its request's headers, or for a long poll
+	// from the moment its data is ready), a WebSocket write.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
 }
 
 // DefaultLimits returns the default limits.
@@ -57,6 +66,7 @@ func DefaultLimits() Limits {
 		MaxConnectionsPerIP:        200,
 		HandshakesPerSecond:        20,
 		HandshakeBurst:             100,
+		MaxTCPConnectionsPerIP:     1024,
 		EventsPerSecond:            200,
 		EventBurst:                 400,
 		MaxRoomsPerSocket:          1000,
@@ -69,6 +79,7 @@ func DefaultLimits() Limits {
 		ReadHeaderTimeout:          10 * time.Second,
 		MaxHeaderBytes:             64 << 10,
 		ReadBodyTimeout:            10 * time.Second,
+		WriteTimeout:               10 * time.Second,
 	}
 }
 
@@ -107,6 +118,8 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 			d.number(v, p, &l.HandshakesPerSecond)
 		case "handshake_burst":
 			d.int(v, p, &l.HandshakeBurst)
+		case "max_tcp_connections_per_ip":
+			d.int(v, p, &l.MaxTCPConnectionsPerIP)
 		case "events_per_second":
 			d.number(v, p, &l.EventsPerSecond)
 		case "event_burst":
@@ -133,6 +146,8 @@ func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
 			d.int(v, p, &l.MaxHeaderBytes)
 		case "read_body_timeout":
 			d.duration(v, p, &l.ReadBodyTimeout)
+		case "write_timeout":
+			d.duration(v, p, &l.WriteTimeout)
 		default:
 			return false
 		}
@@ -167,12 +182,19 @@ func (v *validator) limits(l *Limits) {
 	}{
 		{"limits.max_connections", l.MaxConnections},
 		{"limits.max_connections_per_ip", l.MaxConnectionsPerIP},
+		{"limits.max_tcp_connections_per_ip", l.MaxTCPConnectionsPerIP},
 		{"limits.max_rooms_per_socket", l.MaxRoomsPerSocket},
 		{"limits.max_namespaces_per_client", l.MaxNamespacesPerClient},
 	} {
 		if c.val < 0 {
 			v.errorf(c.key, "must be 0 (no limit) or positive, got %d", c.val)
 		}
+	}
+	// A polling session holds two TCP connections (its pending GET and a
+	// POST): a TCP cap under twice the session cap would refuse, with a
+	// bare close, sessions the session cap lets in.
+	if tcp, sess := l.MaxTCPConnectionsPerIP, l.MaxConnectionsPerIP; tcp > 0 && sess > 0 && tcp < 2*sess {
+		v.errorf("limits.max_tcp_connections_per_ip", "must be 0 (no limit) or at least twice limits.max_connections_per_ip (%d), got %d", 2*sess, tcp)
 	}
 	rate := func(key string, perSec float64, burstKey string, burst int) {
 		switch {
@@ -198,6 +220,7 @@ func (v *validator) limits(l *Limits) {
 	}
 	v.positive("limits.read_header_timeout", l.ReadHeaderTimeout)
 	v.positive("limits.read_body_timeout", l.ReadBodyTimeout)
+	v.positive("limits.write_timeout", l.WriteTimeout)
 	if l.MaxHeaderBytes < 4096 {
 		v.errorf("limits.max_header_bytes", "must be at least 4096, got %d", l.MaxHeaderBytes)
 	}

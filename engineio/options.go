@@ -28,7 +28,9 @@ type Options struct {
 	// passes the bound; volatile messages are dropped before that.
 	// Dangerous to raise far: it is memory per slow client.
 	MaxBufferedBytes int
-	// WriteTimeout bounds one write to a client (default 10s).
+	// WriteTimeout bounds one write to a client (default 10s): a
+	// WebSocket write, or a long-polling response from the moment it is
+	// ready (the wait for data before it is not bounded by it).
 	WriteTimeout time.Duration
 	// BodyTimeout bounds how long a client may take to send a WebSocket
 	// message, or a polling request's body, once it has begun (default

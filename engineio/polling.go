@@ -60,6 +60,12 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	s.polling = false
 	done := s.state != stateOpen
 	s.mu.Unlock()
+	// The wait is over: the response must now reach the client within
+	// WriteTimeout, or one that stopped reading would hold this goroutine
+	// and the messages forever. net/http lifts the deadline once the
+	// response is out. (A ResponseWriter that cannot set one, a wrapper
+	// without Unwrap, leaves the write unbounded here.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.srv.opts.WriteTimeout))
 	s.writePolling(w, r.Header.Get("Accept-Encoding"), msgs)
 	if done {
 		s.finish()

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +42,7 @@ type App struct {
 	raw     *rawchat.Server
 	cluster *redisadapter.Cluster // nil with the memory adapter
 	redis   io.Closer
+	conns   *connCap // TCP connections per address, nil if no cap
 
 	ops              // metrics, health, Admin UI (ops.go)
 	rules []*nsRules // config-only rules per namespace (rules.go)
@@ -53,6 +55,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 	}
 	a := &App{cfg: cfg, log: log}
 	a.ops.init()
+	a.conns = newConnCap(cfg.Limits.MaxTCPConnectionsPerIP, cfg.Limits.TrustedProxyPrefixes(), log)
 	eopts := engineOptions(cfg, log)
 	sioEngine := eopts
 	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
@@ -146,10 +149,12 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 			case "cmdline":
 				pprof.Cmdline(w, req)
 			case "profile":
+				profileWriteDeadline(w, req, 30, cfg.Limits.WriteTimeout)
 				pprof.Profile(w, req)
 			case "symbol":
 				pprof.Symbol(w, req)
 			case "trace":
+				profileWriteDeadline(w, req, 1, cfg.Limits.WriteTimeout)
 				pprof.Trace(w, req)
 			default:
 				pprof.Index(w, req)
@@ -178,15 +183,28 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 		return nil, err
 	}
 	a.handler = &bodyGuard{
-		next:     a.handler,
-		timeout:  cfg.Limits.ReadBodyTimeout,
-		perAddr:  cfg.Limits.MaxConnectionsPerIP,
-		key:      eopts.Limits.ClientKey,
-		log:      log,
-		rejected: a.io.Engine().Rejected,
-		inFlight: make(map[string]int),
+		next:         a.handler,
+		timeout:      cfg.Limits.ReadBodyTimeout,
+		writeTimeout: cfg.Limits.WriteTimeout,
+		perAddr:      cfg.Limits.MaxConnectionsPerIP,
+		key:          eopts.Limits.ClientKey,
+		log:          log,
+		rejected:     a.io.Engine().Rejected,
+		inFlight:     make(map[string]int),
 	}
 	return a, nil
+}
+
+// profileWriteDeadline moves the write deadline of a CPU profile or an
+// execution trace past the seconds it was asked to last (default def):
+// the profile writes only after them, the trace while they run.
+func profileWriteDeadline(w http.ResponseWriter, r *http.Request, def float64, write time.Duration) {
+	sec, err := strconv.ParseFloat(r.FormValue("seconds"), 64)
+	if err != nil || !(sec > 0) {
+		sec = def
+	}
+	sec = min(sec, 24*3600) // pprof's business to refuse; no overflow here
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Duration(sec*float64(time.Second)) + write))
 }
 
 func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
@@ -197,6 +215,7 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		UpgradeTimeout:   s.UpgradeTimeout,
 		MaxPayload:       s.MaxPayload,
 		MaxBufferedBytes: s.MaxBufferedBytes,
+		WriteTimeout:     cfg.Limits.WriteTimeout,
 		BodyTimeout:      cfg.Limits.ReadBodyTimeout,
 		DisablePolling:   !slices.Contains(s.Transports, config.TransportPolling),
 		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),

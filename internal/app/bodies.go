@@ -18,16 +18,25 @@ import (
 // body is read, and its connection is closed.
 //
 // Requests without a body (long-polling GETs, WebSocket upgrades,
-// handshakes) pass untouched: their connections get no read deadline,
-// which would cut a long poll (net/http's background read would end its
-// context) or a WebSocket. A polling session has at most one GET pending,
-// and the sessions per address are capped by the engine.
+// handshakes) get no read deadline, which would cut a long poll (net/http's
+// background read would end its context) or a WebSocket. A polling session
+// has at most one GET pending, and the sessions per address are capped by
+// the engine.
+//
+// Every response must also be written within writeTimeout (after the body's
+// time, if there is one): a client that stops reading would otherwise hold
+// the handler's goroutine and buffers for good. net/http's own WriteTimeout
+// cannot do this: it would cut long polls, which wait up to a ping interval
+// before they write. The engine sets a long poll's deadline itself once its
+// data is ready, and a WebSocket's owner takes the connection's deadlines
+// over with the hijack.
 type bodyGuard struct {
-	next    http.Handler
-	timeout time.Duration
-	perAddr int // 0: no cap
-	key     func(*http.Request) string
-	log     *slog.Logger
+	next         http.Handler
+	timeout      time.Duration
+	writeTimeout time.Duration
+	perAddr      int // 0: no cap
+	key          func(*http.Request) string
+	log          *slog.Logger
 	// rejected counts a refusal in the metrics (nil: not counted).
 	rejected func(engineio.Limit)
 
@@ -41,11 +50,15 @@ type bodyGuard struct {
 const drainMax = 256 << 10
 
 func (g *bodyGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	// net/http lifts the deadline after each response: a kept-alive
+	// connection's next request starts without one.
 	if r.Body == nil || r.Body == http.NoBody {
+		_ = rc.SetWriteDeadline(time.Now().Add(g.writeTimeout))
 		g.next.ServeHTTP(w, r)
 		return
 	}
-	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(g.timeout + g.writeTimeout))
 	if g.perAddr > 0 {
 		key := g.key(r)
 		if !g.acquire(key) {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +19,7 @@ import (
 // given back.
 func TestBodyGuard(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	g := &bodyGuard{timeout: timeout, perAddr: 2, key: func(*http.Request) string { return "k" }, log: slog.New(slog.DiscardHandler), inFlight: map[string]int{}}
+	g := &bodyGuard{timeout: timeout, writeTimeout: 5 * time.Second, perAddr: 2, key: func(*http.Request) string { return "k" }, log: slog.New(slog.DiscardHandler), inFlight: map[string]int{}}
 	g.next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -77,6 +78,60 @@ func TestBodyGuard(t *testing.T) {
 	defer g.mu.Unlock()
 	if len(g.inFlight) != 0 {
 		t.Fatalf("slots not given back: %v", g.inFlight)
+	}
+}
+
+// Every response must be written within writeTimeout of its request, and
+// a kept-alive connection does not carry one request's deadline over to
+// the next.
+func TestBodyGuardWriteDeadline(t *testing.T) {
+	const write = 300 * time.Millisecond
+	big := bytes.Repeat([]byte("x"), 16<<20) // more than loopback's socket buffers hold
+	ended := make(chan error, 1)
+	g := &bodyGuard{timeout: time.Second, writeTimeout: write, key: func(*http.Request) string { return "k" }, log: slog.New(slog.DiscardHandler), inFlight: map[string]int{}}
+	g.next = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			_, err := w.Write(big)
+			ended <- err
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+
+	c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	defer c.CloseIdleConnections()
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(3 * write) // the first request's deadline is long past
+		}
+		res, err := c.Get(srv.URL + "/small")
+		if err != nil {
+			t.Fatalf("request %d on a kept-alive connection: %v", i+1, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(b) != "ok" {
+			t.Fatalf("request %d on a kept-alive connection: %q", i+1, b)
+		}
+	}
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close() // unblocks the handler if the deadline did not
+	start := time.Now()
+	fmt.Fprint(conn, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Fatal("16 MiB written to a client that reads nothing")
+		}
+		t.Logf("write to a client that reads nothing ended after %v: %v", time.Since(start).Round(time.Millisecond), err)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("a write to a client that reads nothing still blocked after 5s (write timeout %v)", write)
 	}
 }
 

@@ -46,6 +46,9 @@ func (a *App) mountOps() error {
 		if a.raw != nil {
 			col.AddRejections(a.raw.Rejections)
 		}
+		if a.conns != nil {
+			col.AddRejections(a.conns.Rejections)
+		}
 		if a.admin != nil {
 			col.AddRejections(a.admin.Rejections)
 			col.AddCounter("admin_login_failures_total", "Admin UI logins refused for wrong credentials.", a.admin.LoginFailures)

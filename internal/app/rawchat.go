@@ -43,6 +43,7 @@ func (a *App) mountRawChat() error {
 		// client gets no more than they do.
 		PingInterval:    a.cfg.SocketIO.PingInterval,
 		PingTimeout:     a.cfg.SocketIO.PingTimeout,
+		WriteTimeout:    a.cfg.Limits.WriteTimeout,
 		EventsPerSecond: a.cfg.Limits.EventsPerSecond,
 		EventBurst:      a.cfg.Limits.EventBurst,
 		CheckOrigin:     cors.AllowWebSocket,

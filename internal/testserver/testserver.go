@@ -117,6 +117,7 @@ func ServeApp(t testing.TB, a *app.App, wrap func(http.Handler) http.Handler) st
 	}
 	srv := httptest.NewUnstartedServer(hs.Handler)
 	srv.Config = hs
+	srv.Listener = a.Listener(srv.Listener)
 	srv.Start()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
