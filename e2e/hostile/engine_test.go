@@ -156,18 +156,7 @@ func (a *attacker) expectClosedWithin(d time.Duration) ws.StatusCode {
 // the session past it.
 func (s *suite) pingFloodV3(t *testing.T) {
 	c := s.httpClient(s.addr())
-	res, err := c.Get(s.base + "/socket.io/?EIO=3&transport=polling")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	i := strings.Index(string(b), `"sid":"`)
-	if res.StatusCode != 200 || i < 0 {
-		t.Fatalf("v3 handshake: %d %q", res.StatusCode, b)
-	}
-	sid := string(b[i+7:])
-	sid = sid[:strings.IndexByte(sid, '"')]
+	sid := s.openPollingEIO(t, c, "3")
 	u := s.base + "/socket.io/?EIO=3&transport=polling&sid=" + sid
 	body := strings.Repeat("1:2", 333_333) // 999,999 bytes: 333,333 pings
 	before := heap()

@@ -396,7 +396,13 @@ func oversizeWebSocket(t *testing.T, s *suite) {
 // openPolling opens a polling session from src and returns its sid.
 func (s *suite) openPolling(t *testing.T, c *http.Client) string {
 	t.Helper()
-	res, err := c.Get(s.base + "/socket.io/?EIO=4&transport=polling")
+	return s.openPollingEIO(t, c, "4")
+}
+
+// openPollingEIO opens a polling session of Engine.IO version eio.
+func (s *suite) openPollingEIO(t *testing.T, c *http.Client, eio string) string {
+	t.Helper()
+	res, err := c.Get(s.base + "/socket.io/?EIO=" + eio + "&transport=polling")
 	if err != nil {
 		t.Fatal(err)
 	}
