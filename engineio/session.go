@@ -49,7 +49,7 @@ type Session struct {
 	upgrading  bool    // probe answered: pending GETs are released with a noop
 	queue      []*Message
 	queueBytes int
-	flushing   bool   // a goroutine owns writing to ws (inline or a writer)
+	flushing   bool   // a goroutine owns writing to ws (inline, a writer, or a SendAlone pause)
 	partial    []byte // bytes an inline write left over: written first
 
 	// Polling state.
@@ -103,11 +103,30 @@ func (s *Session) Post(volatile bool, msgs ...*Message) error {
 	return s.send(volatile, sendQueued, msgs, nil)
 }
 
+// SendAlone is Send for a message the client should read on its own: when
+// it can be written at once, what is sent to this client in the next
+// AlonePause waits until then, so it reaches the client in a later read.
+//
+// Socket.IO uses it for a CONNECT answer. A connection handler usually
+// emits right away, and a client that reads message by message with a
+// one-shot listener (as the official protocol test suites do) loses the
+// second of two frames that arrive in one read. The Node server writes
+// the two apart (the second waits for the first write's callback); the
+// pause keeps them apart at least as reliably. Over polling, and when
+// messages are already queued, SendAlone is Send.
+func (s *Session) SendAlone(msgs ...*Message) error {
+	return s.send(false, sendAlone, msgs, nil)
+}
+
+// AlonePause is how long SendAlone holds back what follows its message.
+const AlonePause = time.Millisecond
+
 // How send gets messages moving.
 type sendMode uint8
 
 const (
 	sendInline  sendMode = iota // write in the caller's goroutine if nothing is queued
+	sendAlone                   // sendInline, then pause writes for AlonePause
 	sendQueued                  // wake a writer goroutine
 	sendBatched                 // add the session to a Batch
 )
@@ -134,10 +153,16 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 	}
 	s.counters.msgsOut += uint64(len(msgs))
 	s.counters.bytesOut += uint64(n)
-	if c := s.ws; mode == sendInline && c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
+	if c := s.ws; mode <= sendAlone && c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
 		s.flushing = true
 		s.mu.Unlock()
-		s.writeInline(c, msgs)
+		rest, err := c.tryWrite(msgs)
+		if mode == sendAlone && err == nil && rest == nil {
+			// Keep s.flushing through the pause: sends meanwhile queue.
+			time.AfterFunc(AlonePause, s.endPause)
+			return nil
+		}
+		s.afterTryWrite(c, rest, err)
 		return nil
 	}
 	s.queue = append(s.queue, msgs...)
@@ -154,12 +179,16 @@ func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) 
 	return nil
 }
 
-// writeInline writes msgs from the caller's goroutine; s.flushing is held.
-// What the kernel does not take, and what was queued meanwhile, goes to a
-// writer goroutine.
-func (s *Session) writeInline(c *wsConn, msgs []*Message) {
-	rest, err := c.tryWrite(msgs)
-	s.afterTryWrite(c, rest, err)
+// endPause ends SendAlone's pause: s.flushing is held, and what was sent
+// (or a graceful close) meanwhile goes to a writer goroutine.
+func (s *Session) endPause() {
+	s.mu.Lock()
+	if s.state == stateClosed || (len(s.queue) == 0 && s.partial == nil && s.state == stateOpen) {
+		s.flushing = false
+	} else {
+		startFlush(s) // also finishes a close that came in meanwhile
+	}
+	s.mu.Unlock()
 }
 
 // afterTryWrite ends a non-blocking write made while holding s.flushing:

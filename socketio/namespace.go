@@ -188,7 +188,9 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		}
 		payload = append(payload, '}')
 	}
-	if err := c.conn.Send(false, c.encodeControl(PacketConnect, n.name, payload)); err != nil {
+	// Alone: what the connection handlers emit right away reaches the
+	// client in a later read, as from the Node server (see SendAlone).
+	if err := c.conn.SendAlone(c.encodeControl(PacketConnect, n.name, payload)); err != nil {
 		s.onClose(string(ReasonServerNamespaceDisconnect))
 		return
 	}
