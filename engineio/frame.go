@@ -30,7 +30,10 @@ const (
 
 // WebSocket close codes used by the server.
 const (
-	closeNormal          = 1000
+	// closeNoStatus is never sent: closeFrame makes it a close frame with
+	// no code, which the client reports as 1005. The Node server closes
+	// that way (the ws library's close() without arguments).
+	closeNoStatus        = 1005
 	closeGoingAway       = 1001
 	closeProtocolError   = 1002
 	closeUnsupported     = 1003
@@ -60,6 +63,9 @@ func putFrameHeader(dst []byte, op byte, n int) int {
 
 // closeFrame encodes a close frame with a status code and reason.
 func closeFrame(code int, reason string) []byte {
+	if code == closeNoStatus {
+		return []byte{0x80 | opClose, 0}
+	}
 	if len(reason) > 123 {
 		reason = reason[:123]
 	}

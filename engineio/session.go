@@ -314,7 +314,7 @@ func (s *Session) flush() {
 			}
 			s.mu.Unlock()
 			if closing {
-				c.closeWith(closeNormal, "")
+				c.closeWith(closeNoStatus, "")
 				s.finish()
 			}
 			return
@@ -538,12 +538,20 @@ func (s *Session) close(reason CloseReason, err error) {
 	probe := s.probe
 	s.probe = nil
 	finishNow := false
+	var sayClose *wsConn // gets a close frame before it goes
 	switch {
 	case s.ws != nil:
-		if graceful {
+		switch {
+		case graceful:
 			s.state = stateClosing
 			s.kickLocked() // the flush writes the close frame when done
-		} else {
+		case reason == ReasonPingTimeout || reason == ReasonParseError:
+			// The Node server sends a close frame here too; a transport
+			// error or a client gone needs none.
+			s.state = stateClosed
+			sayClose = s.ws
+			finishNow = true
+		default:
 			s.state = stateClosed
 			s.ws.close()
 			finishNow = true
@@ -566,6 +574,9 @@ func (s *Session) close(reason CloseReason, err error) {
 	s.mu.Unlock()
 	if probe != nil {
 		probe.close()
+	}
+	if sayClose != nil {
+		sayClose.closeWith(closeNoStatus, "")
 	}
 	if finishNow {
 		s.finish()

@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // wsConn is one WebSocket connection. Writes come from the session's flush
@@ -171,11 +173,11 @@ func (c *wsConn) writeMessage(m *Message) error {
 }
 
 // closeWith sends a close frame, best effort, and closes the connection.
-// If a writer is busy (blocked on a full socket), the frame is skipped:
-// closing never waits for a writer.
+// If a writer is busy for longer than closeLockWait (blocked on a full
+// socket), the frame is skipped: closing never waits for a slow client.
 func (c *wsConn) closeWith(code int, reason string) {
 	sent := false
-	if c.mu.TryLock() {
+	if c.lockWithin(closeLockWait) {
 		if !c.closed.Load() {
 			func() {
 				c.setDeadline(time.Second)
@@ -191,6 +193,25 @@ func (c *wsConn) closeWith(code int, reason string) {
 		return
 	}
 	c.close()
+}
+
+// closeLockWait is how long closeWith waits for a writer: one writing to
+// a client that reads is done within it, and its close frame then follows
+// what was being written instead of being lost.
+const closeLockWait = 5 * time.Millisecond
+
+// lockWithin takes c.mu if it can within d.
+func (c *wsConn) lockWithin(d time.Duration) bool {
+	if c.mu.TryLock() {
+		return true
+	}
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		time.Sleep(100 * time.Microsecond)
+		if c.mu.TryLock() {
+			return true
+		}
+	}
+	return false
 }
 
 // closeLinger is how long a connection stays half-closed after the
@@ -248,14 +269,31 @@ func (c *wsConn) onControl(op byte, payload []byte) error {
 			return err
 		}
 	case opClose:
-		code := closeNormal
-		if len(payload) == 1 {
-			code = closeProtocolError
-		}
-		c.closeWith(code, "")
+		c.closeWith(closeReply(payload))
 		return errClosedByPeer
 	}
 	return nil // pongs need no answer
+}
+
+// closeReply is the answer to a client's close frame: its own code and
+// reason, as the ws library under the Node server echoes them, or a
+// protocol error (1002) or invalid payload (1007) for a malformed one.
+func closeReply(payload []byte) (int, string) {
+	if len(payload) == 0 {
+		return closeNoStatus, ""
+	}
+	if len(payload) == 1 {
+		return closeProtocolError, ""
+	}
+	code, reason := int(binary.BigEndian.Uint16(payload)), string(payload[2:])
+	valid := code >= 1000 && code <= 1014 && code != 1004 && code != 1005 && code != 1006 || code >= 3000 && code <= 4999
+	switch {
+	case !valid:
+		return closeProtocolError, ""
+	case !utf8.ValidString(reason):
+		return closeInvalidPayload, ""
+	}
+	return code, reason
 }
 
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *Handshake, key string) {
@@ -475,7 +513,9 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 				default:
 					reason = ReasonParseError
 				}
-				c.closeWith(fe.code, fe.msg)
+				// The code alone, as the ws library sends it; the
+				// message goes to the log with err.
+				c.closeWith(fe.code, "")
 				s.close(reason, err)
 			case errors.Is(err, errClosedByPeer), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 				s.close(ReasonTransportClose, nil)
@@ -487,7 +527,7 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 		}
 		p, err := c.decode(data, binary)
 		if err != nil {
-			c.closeWith(closeNormal, "")
+			c.closeWith(closeNoStatus, "")
 			s.close(ReasonParseError, err)
 			return false
 		}
@@ -497,7 +537,7 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 			p.typ = PacketNoop
 		}
 		if err := s.onPacket(p); err != nil {
-			c.closeWith(closeNormal, "")
+			c.closeWith(closeNoStatus, "")
 			return false
 		}
 		if br.Buffered() == 0 {

@@ -1,0 +1,86 @@
+package conformance
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// Rule (reference): how the server ends a WebSocket, as a client sees it.
+// The protocol text says nothing of close frames; the Node server closes
+// with the ws library's close() without arguments, which sends a close
+// frame with no status code (the client reports 1005), whatever the
+// cause. A client's own close frame is echoed, code and reason. A message
+// over maxPayload gets 1009 with no reason. Both servers are held to it.
+func TestCloseFrames(t *testing.T) {
+	cases := []struct {
+		name   string
+		sio    bool // /socket.io/ only
+		do     func(c *wsConn)
+		code   ws.StatusCode
+		reason string
+	}{
+		{name: "invalid Engine.IO packet", do: func(c *wsConn) { c.send("x") }, code: ws.StatusNoStatusRcvd},
+		{name: "ping from a v4 client", do: func(c *wsConn) { c.send("2") }, code: ws.StatusNoStatusRcvd},
+		{name: "invalid Socket.IO packet", sio: true, do: func(c *wsConn) { c.send("4abc") }, code: ws.StatusNoStatusRcvd},
+		{name: "ping timeout", do: func(c *wsConn) { c.autoPong = false }, code: ws.StatusNoStatusRcvd},
+		{name: "client close frame echoed", do: func(c *wsConn) {
+			_ = c.sendErr(ws.OpClose, ws.NewCloseFrameBody(4000, "bye"))
+		}, code: 4000, reason: "bye"},
+		{name: "client close frame without code", do: func(c *wsConn) { _ = c.sendErr(ws.OpClose, nil) }, code: ws.StatusNoStatusRcvd},
+		{name: "client close frame with an invalid code", do: func(c *wsConn) {
+			_ = c.sendErr(ws.OpClose, ws.NewCloseFrameBody(1005, ""))
+		}, code: ws.StatusProtocolError},
+		{name: "message over maxPayload", do: func(c *wsConn) {
+			_ = c.sendErr(ws.OpText, []byte("4"+strings.Repeat("a", maxPayload)))
+		}, code: ws.StatusMessageTooBig},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			forPathsAndServers(t, func(t *testing.T, e *env, path string) {
+				if tc.sio && path != sioPath {
+					t.Skip("a Socket.IO packet")
+				}
+				c := e.openWSJoined(path)
+				tc.do(c)
+				code, reason := c.closeFrame(pingInterval + pingTimeout + closeTimeout)
+				if code != tc.code || reason != tc.reason {
+					t.Errorf("close frame: %d %q, want %d %q", code, reason, tc.code, tc.reason)
+				}
+			})
+		})
+	}
+}
+
+// closeFrame waits for the server's close frame, skipping data frames, and
+// returns its code and reason; a connection that ends without one fails
+// the test.
+func (c *wsConn) closeFrame(timeout time.Duration) (ws.StatusCode, string) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		f, err := c.readErr(time.Until(deadline))
+		if err == nil {
+			if c.autoPong && f.op == ws.OpText && string(f.data) == "2" {
+				_ = c.sendErr(ws.OpText, []byte("3"))
+			}
+			continue
+		}
+		var ce wsutil.ClosedError
+		var ne net.Error
+		switch {
+		case errors.As(err, &ce):
+			return ce.Code, ce.Reason
+		case errors.As(err, &ne) && ne.Timeout():
+			c.t.Fatalf("connection still open after %v", timeout)
+		default:
+			c.t.Fatalf("connection ended without a close frame: %v", err)
+		}
+		return 0, ""
+	}
+}
