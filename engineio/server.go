@@ -146,6 +146,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeRequestError(w, errBadRequest) // protocol mismatch
 			return
 		}
+		if sess.pongOverdue() {
+			sess.close(ReasonPingTimeout, nil)
+			writeRequestError(w, errUnknownSID)
+			return
+		}
 		switch {
 		case transport == "websocket" && isWS:
 			sess.serveUpgrade(w, r)

@@ -60,7 +60,8 @@ type Session struct {
 
 	timer        *time.Timer
 	awaitingPong bool
-	refreshed    bool // the pong deadline was extended once for incoming data
+	pongDeadline time.Time // when the timer closes the session, awaitingPong
+	refreshed    bool      // the pong deadline was extended once for incoming data
 	closeTimer   *time.Timer
 }
 
@@ -408,6 +409,7 @@ func (s *Session) onTimer() {
 	s.awaitingPong = true
 	s.refreshed = false
 	s.timer.Reset(s.srv.opts.PingTimeout)
+	s.pongDeadline = time.Now().Add(s.srv.opts.PingTimeout)
 	if !s.queueControlLocked(msgPing) {
 		s.mu.Unlock()
 		s.queueFull()
@@ -415,6 +417,17 @@ func (s *Session) onTimer() {
 	}
 	s.kickLocked()
 	s.mu.Unlock()
+}
+
+// pongOverdue reports whether the pong deadline has passed while the
+// timer that enforces it has not run yet. The Node server's timers run
+// before it reads new requests, so a request that comes after the
+// deadline finds the session gone; checking here keeps that order when
+// the timer's goroutine is late.
+func (s *Session) pongOverdue() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.awaitingPong && s.state == stateOpen && !time.Now().Before(s.pongDeadline)
 }
 
 func (s *Session) onPong() {
@@ -434,6 +447,7 @@ func (s *Session) extendPongDeadline() {
 	if s.awaitingPong && !s.refreshed && s.state == stateOpen {
 		s.refreshed = true
 		s.timer.Reset(s.srv.opts.PingTimeout)
+		s.pongDeadline = time.Now().Add(s.srv.opts.PingTimeout)
 	}
 	s.mu.Unlock()
 }
@@ -561,6 +575,14 @@ func (s *Session) close(reason CloseReason, err error) {
 		// queued, or for at most a ping period.
 		s.state = stateClosing
 		s.closeTimer = time.AfterFunc(s.srv.opts.PingInterval+s.srv.opts.PingTimeout, s.finish)
+	case reason == ReasonTransportClose && !s.polling:
+		// The client's close packet: a GET it sent at the same time may
+		// reach us after its POST. The Node server serves requests in the
+		// order they came, so that GET gets a noop, and any later one
+		// "Session ID unknown".
+		s.queue, s.queueBytes = nil, 0
+		s.state = stateClosing
+		s.closeTimer = time.AfterFunc(closeRaceGrace, s.finish)
 	default:
 		if !graceful {
 			s.queue, s.queueBytes = nil, 0
@@ -590,6 +612,10 @@ func (s *Session) close(reason CloseReason, err error) {
 		s.handler.OnClose(reason, err)
 	}()
 }
+
+// closeRaceGrace is how long a polling session closed by its client waits
+// for a GET sent together with the close packet.
+const closeRaceGrace = 500 * time.Millisecond
 
 // finish releases the session for good.
 func (s *Session) finish() {
