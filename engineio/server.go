@@ -389,8 +389,22 @@ func transportName(ws bool) string {
 }
 
 // Close refuses new sessions and closes every open one with
-// ReasonServerShutdown, flushing what was queued for each. It waits until
-// the sessions are gone or ctx is done.
+// ReasonServerShutdown. A WebSocket session gets what was queued for it,
+// then a close frame; a polling session with a GET pending gets what was
+// queued and the close packet in that response. A polling session without
+// one is closed at once and its queue dropped, as the reference server
+// does: its client is between polls, or gone, and might never come back
+// for it. Close waits until the sessions are gone or ctx is done, then
+// closes what is left without waiting. A client that stopped reading holds
+// it up for at most Options.WriteTimeout.
+//
+// With an http.Server, call Close first, then http.Server.Shutdown.
+// Shutdown does not know WebSocket connections (they are taken over from
+// net/http), and it waits for requests in progress, which a pending
+// long-polling GET is until the next ping (up to PingInterval): Close
+// answers those GETs with the close packet, then Shutdown stops the
+// listener and waits for those answers to be written. Between the two,
+// new sessions are refused with HTTP 503.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true

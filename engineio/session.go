@@ -237,8 +237,11 @@ func (s *Session) close(reason CloseReason, err error) {
 		// flush's write, or the read side), no flush will: finish it
 		// here, or it would keep its slot and queue until shutdown.
 		failed := s.state == stateClosing && s.ws != nil && !graceful
+		// A polling session closed by Session.Close waits for its
+		// client's next GET; a shutdown does not (see below).
+		abandoned := s.state == stateClosing && s.ws == nil && !s.polling && reason == ReasonServerShutdown
 		s.mu.Unlock()
-		if failed {
+		if failed || abandoned {
 			s.finish()
 		}
 		return
@@ -264,7 +267,14 @@ func (s *Session) close(reason CloseReason, err error) {
 			s.ws.close()
 			finishNow = true
 		}
-	case graceful && !s.polling:
+	case reason == ReasonServerShutdown && !s.polling:
+		// No GET is waiting for the close packet, and the server is going
+		// away: a client between polls may never come back for it, and
+		// Server.Close would wait for it in vain. Closed at once, what was
+		// queued dropped, as the reference server does on shutdown.
+		s.state = stateClosing
+		finishNow = true
+	case reason == ReasonForcedClose && !s.polling:
 		// Keep the session until the client's next GET collects what was
 		// queued, or for at most a ping period.
 		s.state = stateClosing
