@@ -18,9 +18,10 @@ import (
 // rawWriter writes what the socket takes right now; it never waits.
 // Control, unlike RawConn.Write, ignores the connection's write deadline,
 // which belongs to blocking writes; callers serialize writes themselves
-// (wsConn.mu). The callback Control takes is bound once per connection: a
-// closure over the arguments would escape through the RawConn interface
-// and cost allocations on every write, that is per broadcast recipient.
+// (wsConn.mu). The callback given to Control is made once per connection
+// and finds its arguments in the rawWriter: a closure made for each write
+// would be allocated on the heap (it is passed through the RawConn
+// interface), one allocation per write, that is per broadcast recipient.
 type rawWriter struct {
 	raw syscall.RawConn
 	fn  func(fd uintptr) // w.control, bound once
@@ -67,8 +68,8 @@ func (w *rawWriter) control(fd uintptr) {
 }
 
 // write is write(2), as a raw system call where rawSyscalls allows: the
-// descriptor is non-blocking, so the call never waits, and the scheduler's
-// syscall bookkeeping (see rawReader) is not needed.
+// descriptor is non-blocking, so the call never waits, and the scheduler
+// need not be told about it (why that matters: see rawReader).
 func write(fd uintptr, b []byte) (int, error) {
 	if !rawSyscalls {
 		return unix.Write(int(fd), b)
@@ -82,13 +83,14 @@ func write(fd uintptr, b []byte) (int, error) {
 
 // rawReader reads a connection with read(2) made as a raw system call,
 // through its RawConn, which still waits for readiness and honours the read
-// deadline. The runtime's own Read enters the scheduler's syscall state;
-// then its monitor thread, finding Ps "in a syscall" on a busy server,
-// keeps handing them to other threads and polls on its shortest period.
-// A non-blocking read never waits, so none of that is needed.
+// deadline. The runtime's own Read tells the scheduler that it enters a
+// system call that may block; on a busy server the scheduler's monitor
+// thread then keeps moving work to other threads and wakes up at its
+// fastest rate. A non-blocking read never waits, so none of that is
+// needed.
 //
-// A rawReader is pooled with its callback bound once (a closure made per
-// read would be an allocation per read).
+// A rawReader is pooled, and its callback is made once (a closure made
+// for each read would be an allocation per read).
 type rawReader struct {
 	raw syscall.RawConn
 	fn  func(fd uintptr) bool // r.read

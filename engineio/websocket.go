@@ -29,8 +29,9 @@ type wsConn struct {
 	deflate   bool
 	threshold int
 
-	// onCtl is c.onControl, made once by accept: a method value is a
-	// closure, and made per read burst it would be an allocation per burst.
+	// onCtl is c.onControl, stored once by accept: taking a method
+	// value allocates, and doing it for every read burst would cost an
+	// allocation per burst.
 	onCtl func(op byte, payload []byte) error
 
 	mu     sync.Mutex // held by whoever writes
