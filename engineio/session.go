@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// A session's state, its heartbeat, the delivery of what the client sends
+// to the handler, and its close. What the server sends goes through
+// writer.go; each transport reads in polling.go and websocket.go.
+
 type sessionState uint8
 
 const (

@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// The WebSocket transport: the connection and how it is closed, sessions
+// opened or upgraded over it, and its reads. Its writes are in writer.go.
+
 // wsConn is one WebSocket connection. Writes come from the session's flush
 // goroutine and, rarely, from the reader (pongs, close replies, probes);
 // mu keeps their frames whole.
