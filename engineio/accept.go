@@ -4,7 +4,9 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 )
 
@@ -77,4 +79,18 @@ func acceptKey(key string) string {
 	h.Write([]byte(key))
 	h.Write([]byte(websocketGUID))
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// rawConn returns the connection's descriptor access, if it has one (TLS
+// connections do not: they are always written by a writer goroutine).
+func rawConn(conn net.Conn) syscall.RawConn {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return raw
 }

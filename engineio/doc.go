@@ -8,14 +8,24 @@
 // number of sessions without being encoded again: this is what makes a
 // broadcast cost one encoding plus one memcpy-and-write per recipient.
 //
+// Session.Send writes from the caller's goroutine, with one non-blocking
+// system call, when nothing is queued for the client; Session.Post and a
+// Batch leave the writing to a small pool of writer goroutines, which send
+// what piled up for a client in one system call. Either way a slow client
+// never holds up the sender: what its socket does not take waits in its
+// queue, up to Options.MaxBufferedBytes.
+//
 // Revision 3 (socket.io-client 2.x) is accepted with Options.AllowEIO3; it
 // differs in heartbeat direction, polling payload format and binary
-// WebSocket framing, all decided once per session (see payload_v3.go).
+// WebSocket framing, all decided once per session, at its handshake.
 //
 // Options.PerMessageDeflate negotiates WebSocket compression (RFC 7692)
 // without context takeover either way, so that a Message's compressed frame
-// is made once and shared like its plain one (see deflate.go);
-// Options.HTTPCompression gzip- or deflate-encodes polling responses.
+// is made once, by the first write that needs it, and shared like its plain
+// one; Options.HTTPCompression gzip- or deflate-encodes polling responses.
+//
+// To shut down, call Server.Close, then the http.Server's Shutdown (the
+// Close documentation says why in that order).
 //
 // Spec: https://github.com/socketio/engine.io-protocol (v4).
 package engineio

@@ -93,10 +93,10 @@ var (
 
 // frameReader reads client frames and reassembles messages.
 type frameReader struct {
-	// r is concrete, not an io.Reader, so that header fields are read
-	// with Peek (readField) and the frameReader stays on its caller's
-	// stack: through an interface, hdr would escape and take the
-	// frameReader to the heap, one allocation per read burst.
+	// r is a *bufio.Reader, not an io.Reader, so that header fields
+	// can be read with Peek (readField). Were hdr passed to an
+	// interface's Read, Go would have to allocate the whole frameReader
+	// on the heap, once per read burst, instead of on the caller's stack.
 	r   *bufio.Reader
 	max int64 // largest message accepted, compressed or inflated
 	// deflate: permessage-deflate was negotiated: a message whose first
@@ -311,8 +311,10 @@ func unmask(b []byte, mask [4]byte) { ws.Cipher(b, mask, 0) }
 var errClosedByPeer = errors.New("websocket: closed by peer")
 
 // readField fills p, a header field (a few bytes, less than r's buffer),
-// from r. Through Peek rather than Read, p never reaches r's underlying
-// io.Reader, so the caller's buffer can stay on its stack.
+// from r. It copies from Peek rather than calling Read, so that p is never
+// passed to r's underlying io.Reader: a buffer passed to an interface
+// method has to live on the heap, and p is meant to stay on the caller's
+// stack.
 func readField(r *bufio.Reader, p []byte) error {
 	b, err := r.Peek(len(p))
 	n := copy(p, b)

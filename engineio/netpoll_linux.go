@@ -100,8 +100,8 @@ func (p *netpoller) rearm(pc *pollConn) error {
 }
 
 // rearmOp is rearm's callback for Control with its arguments and result.
-// They are pooled, with the callback bound once: a closure made per call
-// would be two allocations per message read on an idle connection.
+// They are pooled, and the callback is made once: a closure made for each
+// call would be two allocations per message read on an idle connection.
 type rearmOp struct {
 	epfd int
 	fd   int32
@@ -117,7 +117,8 @@ var rearmOps = sync.Pool{New: func() any {
 
 func (op *rearmOp) ctl(fd uintptr) {
 	ev := unix.EpollEvent{Events: pollEvents, Fd: op.fd}
-	// A raw system call: epoll_ctl never blocks (see wait).
+	// A raw system call: epoll_ctl never blocks (why that matters: see
+	// loop).
 	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(op.epfd), unix.EPOLL_CTL_MOD, fd, uintptr(unsafe.Pointer(&ev)), 0, 0)
 	if e != 0 {
 		op.err = e

@@ -63,7 +63,7 @@ type Options struct {
 	// the reference's perMessageDeflate (off by default there and here).
 	// The server negotiates no context takeover both ways, so it keeps no
 	// compression state per connection and compresses a broadcast once
-	// for all its recipients; see deflate.go. Compressed messages from
+	// for all its recipients. Compressed messages from
 	// clients are accepted and inflated up to MaxPayload.
 	PerMessageDeflate Compression
 	// HTTPCompression compresses polling responses with gzip or deflate,

@@ -107,100 +107,101 @@ func (s *Server) Count() int {
 	return len(s.sessions)
 }
 
-// ServeHTTP implements the Engine.IO HTTP and WebSocket endpoints.
+// ServeHTTP implements the Engine.IO HTTP and WebSocket endpoints. A
+// request carrying a sid belongs to an open session; one without opens a
+// new session.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	cors := &s.opts.CORS
 	if r.Method == http.MethodOptions {
-		cors.preflight(w, r)
+		s.opts.CORS.preflight(w, r)
 		return
 	}
-	cors.setHeaders(w, r)
+	s.opts.CORS.setHeaders(w, r)
 	q := r.URL.Query()
 	transport := q.Get("transport")
-	if !(transport == "polling" && !s.opts.DisablePolling) && !(transport == "websocket" && !s.opts.DisableWebSocket) {
-		writeRequestError(w, errUnknownTransport)
+	isWS := isWebSocketRequest(r)
+	if err := s.checkRequest(r, transport, isWS); err != nil {
+		writeRequestError(w, err)
 		return
+	}
+	if q.Get("sid") != "" {
+		s.serveSession(w, r, q, transport, isWS)
+		return
+	}
+	s.serveHandshake(w, r, q, transport, isWS)
+}
+
+// checkRequest refuses what no request may do, for a session or a new
+// one: a transport that is unknown or turned off, an Origin header that is
+// not a valid header value, a WebSocket from an origin CORS does not allow.
+func (s *Server) checkRequest(r *http.Request, transport string, isWS bool) *requestError {
+	if !(transport == "polling" && !s.opts.DisablePolling) && !(transport == "websocket" && !s.opts.DisableWebSocket) {
+		return errUnknownTransport
 	}
 	if !validHeaderValue(r.Header.Get("Origin")) {
+		return errBadRequest
+	}
+	if transport == "websocket" && isWS && !s.opts.CORS.allowWebSocket(r) {
+		return errForbidden
+	}
+	return nil
+}
+
+// serveSession routes a request for an open session by transport and
+// method: a WebSocket upgrade, a long-polling GET, or a POST of packets.
+func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, q url.Values, transport string, isWS bool) {
+	sess, err := s.findSession(r, q)
+	if err != nil {
+		writeRequestError(w, err)
+		return
+	}
+	switch {
+	case transport == "websocket" && isWS:
+		sess.serveUpgrade(w, r)
+	case transport == "polling" && r.Method == http.MethodGet:
+		sess.servePoll(w, r)
+	case transport == "polling" && r.Method == http.MethodPost:
+		sess.servePost(w, r)
+	default:
 		writeRequestError(w, errBadRequest)
+	}
+}
+
+// findSession returns the session the request's sid names, if the request
+// may use it: with Limits.BindSessionToIP only from the address that
+// opened it, and always in the protocol revision it was opened with.
+func (s *Server) findSession(r *http.Request, q url.Values) (*Session, *requestError) {
+	sess := s.Session(q.Get("sid"))
+	if sess == nil {
+		return nil, errUnknownSID
+	}
+	if s.opts.Limits.BindSessionToIP && s.opts.Limits.clientKey(r) != sess.clientKey {
+		s.stats.rejected(LimitSessionBinding)
+		s.opts.Logger.Debug("engineio: request for a session from another address refused", "client", s.opts.Limits.clientKey(r))
+		return nil, errUnknownSID // as if it did not exist
+	}
+	if q.Get("EIO") != strconv.Itoa(sess.hs.Protocol) {
+		return nil, errBadRequest // protocol mismatch
+	}
+	if sess.pongOverdue() {
+		sess.close(ReasonPingTimeout, nil)
+		return nil, errUnknownSID
+	}
+	return sess, nil
+}
+
+// serveHandshake opens a new session: it checks the request, takes an
+// admission slot for the client, then hands over to the transport's
+// handshake.
+func (s *Server) serveHandshake(w http.ResponseWriter, r *http.Request, q url.Values, transport string, isWS bool) {
+	protocol, err := s.checkHandshake(r, q, transport, isWS)
+	if err != nil {
+		writeRequestError(w, err)
 		return
 	}
-	isWS := isWebSocketRequest(r)
-	if transport == "websocket" && isWS && !cors.allowWebSocket(r) {
-		writeRequestError(w, errForbidden)
+	key, err := s.admitClient(r)
+	if err != nil {
+		writeRequestError(w, err)
 		return
-	}
-	if sid := q.Get("sid"); sid != "" {
-		sess := s.Session(sid)
-		if sess == nil {
-			writeRequestError(w, errUnknownSID)
-			return
-		}
-		if s.opts.Limits.BindSessionToIP && s.opts.Limits.clientKey(r) != sess.clientKey {
-			s.stats.rejected(LimitSessionBinding)
-			s.opts.Logger.Debug("engineio: request for a session from another address refused", "client", s.opts.Limits.clientKey(r))
-			writeRequestError(w, errUnknownSID) // as if it did not exist
-			return
-		}
-		if q.Get("EIO") != strconv.Itoa(sess.hs.Protocol) {
-			writeRequestError(w, errBadRequest) // protocol mismatch
-			return
-		}
-		if sess.pongOverdue() {
-			sess.close(ReasonPingTimeout, nil)
-			writeRequestError(w, errUnknownSID)
-			return
-		}
-		switch {
-		case transport == "websocket" && isWS:
-			sess.serveUpgrade(w, r)
-		case transport == "polling" && r.Method == http.MethodGet:
-			sess.servePoll(w, r)
-		case transport == "polling" && r.Method == http.MethodPost:
-			sess.servePost(w, r)
-		default:
-			writeRequestError(w, errBadRequest)
-		}
-		return
-	}
-	if r.Method != http.MethodGet {
-		writeRequestError(w, errBadHandshakeMethod)
-		return
-	}
-	protocol := 4
-	if eio := q.Get("EIO"); eio != "4" {
-		if eio != "3" || !s.opts.AllowEIO3 {
-			writeRequestError(w, errUnsupportedVersion)
-			return
-		}
-		protocol = 3
-	}
-	if transport == "websocket" && !isWS {
-		writeRequestError(w, errBadRequest)
-		return
-	}
-	if s.opts.AllowRequest != nil {
-		if err := s.opts.AllowRequest(r); err != nil {
-			writeRequestError(w, errForbidden)
-			return
-		}
-	}
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
-		writeRequestError(w, errShuttingDown)
-		return
-	}
-	var key string
-	if s.opts.Limits.keyed() {
-		key = s.opts.Limits.clientKey(r)
-		if err := s.admit.admit(key); err != nil {
-			s.stats.rejected(err.limit)
-			s.opts.Logger.Debug("engineio: handshake refused", "reason", err.Message, "client", key)
-			writeRequestError(w, err)
-			return
-		}
 	}
 	hs := &Handshake{
 		Query:      q,
@@ -216,6 +217,54 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.handshakePolling(w, hs, key)
+}
+
+// checkHandshake returns the protocol revision a new session would speak,
+// or why it may not open: a method other than GET, a revision not
+// accepted, a WebSocket transport asked for over plain HTTP, a refusal by
+// Options.AllowRequest, a server shutting down.
+func (s *Server) checkHandshake(r *http.Request, q url.Values, transport string, isWS bool) (int, *requestError) {
+	if r.Method != http.MethodGet {
+		return 0, errBadHandshakeMethod
+	}
+	protocol := 4
+	if eio := q.Get("EIO"); eio != "4" {
+		if eio != "3" || !s.opts.AllowEIO3 {
+			return 0, errUnsupportedVersion
+		}
+		protocol = 3
+	}
+	if transport == "websocket" && !isWS {
+		return 0, errBadRequest
+	}
+	if s.opts.AllowRequest != nil {
+		if err := s.opts.AllowRequest(r); err != nil {
+			return 0, errForbidden
+		}
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return 0, errShuttingDown
+	}
+	return protocol, nil
+}
+
+// admitClient takes an admission slot for the client under
+// Options.Limits. key is the address the slot counts against ("" without
+// limits); whoever holds it releases it if no session comes of it.
+func (s *Server) admitClient(r *http.Request) (key string, _ *requestError) {
+	if !s.opts.Limits.keyed() {
+		return "", nil
+	}
+	key = s.opts.Limits.clientKey(r)
+	if err := s.admit.admit(key); err != nil {
+		s.stats.rejected(err.limit)
+		s.opts.Logger.Debug("engineio: handshake refused", "reason", err.Message, "client", key)
+		return "", err
+	}
+	return key, nil
 }
 
 func isWebSocketRequest(r *http.Request) bool {
@@ -344,8 +393,22 @@ func transportName(ws bool) string {
 }
 
 // Close refuses new sessions and closes every open one with
-// ReasonServerShutdown, flushing what was queued for each. It waits until
-// the sessions are gone or ctx is done.
+// ReasonServerShutdown. A WebSocket session gets what was queued for it,
+// then a close frame; a polling session with a GET pending gets what was
+// queued and the close packet in that response. A polling session without
+// one is closed at once and its queue dropped, as the reference server
+// does: its client is between polls, or gone, and might never come back
+// for it. Close waits until the sessions are gone or ctx is done, then
+// closes what is left without waiting. A client that stopped reading holds
+// it up for at most Options.WriteTimeout.
+//
+// With an http.Server, call Close first, then http.Server.Shutdown.
+// Shutdown does not know WebSocket connections (they are taken over from
+// net/http), and it waits for requests in progress, which a pending
+// long-polling GET is until the next ping (up to PingInterval): Close
+// answers those GETs with the close packet, then Shutdown stops the
+// listener and waits for those answers to be written. Between the two,
+// new sessions are refused with HTTP 503.
 func (s *Server) Close(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true

@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// A session's state, its heartbeat, the delivery of what the client sends
+// to the handler, and its close. What the server sends goes through
+// writer.go; each transport reads in polling.go and websocket.go.
+
 type sessionState uint8
 
 const (
@@ -81,264 +85,6 @@ func (s *Session) Transport() string {
 	return "polling"
 }
 
-// Send sends messages to the client, in order, without waiting for the
-// network. All of msgs are sent or none. When nothing is queued for the
-// client, the caller's goroutine writes them itself with a non-blocking
-// system call; otherwise, and for what the kernel does not take at once, a
-// writer goroutine does. A volatile send is dropped (ErrDropped) when the
-// transport is busy, as in the reference server.
-//
-// Use Send for messages to one client (emits, acknowledgements), and Post
-// for broadcasts.
-func (s *Session) Send(volatile bool, msgs ...*Message) error {
-	return s.send(volatile, sendInline, msgs, nil)
-}
-
-// Post is Send without the inline write: msgs always go to a writer
-// goroutine. A broadcast reaches many clients; writing to each inline would
-// cost the broadcaster one system call per client and message, while a
-// writer that finds several messages queued for its client sends them in
-// one. Post is the faster way when messages to the same clients come in
-// quick succession.
-func (s *Session) Post(volatile bool, msgs ...*Message) error {
-	return s.send(volatile, sendQueued, msgs, nil)
-}
-
-// SendAlone is Send for a message the client should read on its own: when
-// it can be written at once, what is sent to this client in the next
-// AlonePause waits until then, so it reaches the client in a later read.
-//
-// Socket.IO uses it for a CONNECT answer. A connection handler usually
-// emits right away, and a client that reads message by message with a
-// one-shot listener (as the official protocol test suites do) loses the
-// second of two frames that arrive in one read. The Node server writes
-// the two apart (the second waits for the first write's callback); the
-// pause keeps them apart at least as reliably. Over polling, and when
-// messages are already queued, SendAlone is Send.
-func (s *Session) SendAlone(msgs ...*Message) error {
-	return s.send(false, sendAlone, msgs, nil)
-}
-
-// AlonePause is how long SendAlone holds back what follows its message.
-const AlonePause = time.Millisecond
-
-// How send gets messages moving.
-type sendMode uint8
-
-const (
-	sendInline  sendMode = iota // write in the caller's goroutine if nothing is queued
-	sendAlone                   // sendInline, then pause writes for AlonePause
-	sendQueued                  // wake a writer goroutine
-	sendBatched                 // add the session to a Batch
-)
-
-func (s *Session) send(volatile bool, mode sendMode, msgs []*Message, b *Batch) error {
-	s.mu.Lock()
-	if s.state != stateOpen {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	if volatile && !s.writableLocked() {
-		s.mu.Unlock()
-		s.srv.stats.volatileDropped.Add(1)
-		return ErrDropped
-	}
-	n := 0
-	for _, m := range msgs {
-		n += len(m.data)
-	}
-	if s.queueBytes > 0 && s.queueBytes+n+len(msgs)*QueuedPacketCost > s.srv.opts.MaxBufferedBytes {
-		s.mu.Unlock()
-		s.queueFull()
-		return ErrQueueFull
-	}
-	s.counters.msgsOut += uint64(len(msgs))
-	s.counters.bytesOut += uint64(n)
-	if c := s.ws; mode <= sendAlone && c != nil && c.raw != nil && !s.flushing && len(s.queue) == 0 && n <= maxInlineWrite {
-		s.flushing = true
-		s.mu.Unlock()
-		rest, err := c.tryWrite(msgs)
-		if mode == sendAlone && err == nil && rest == nil {
-			// Keep s.flushing through the pause: sends meanwhile queue.
-			time.AfterFunc(AlonePause, s.endPause)
-			return nil
-		}
-		s.afterTryWrite(c, rest, err)
-		return nil
-	}
-	s.queue = append(s.queue, msgs...)
-	s.queueBytes += n + len(msgs)*QueuedPacketCost
-	if mode == sendBatched && s.ws != nil {
-		if !s.flushing {
-			s.flushing = true
-			b.sessions = append(b.sessions, s)
-		}
-	} else {
-		s.kickLocked()
-	}
-	s.mu.Unlock()
-	return nil
-}
-
-// endPause ends SendAlone's pause: s.flushing is held, and what was sent
-// (or a graceful close) meanwhile goes to a writer goroutine.
-func (s *Session) endPause() {
-	s.mu.Lock()
-	if s.state == stateClosed || (len(s.queue) == 0 && s.partial == nil && s.state == stateOpen) {
-		s.flushing = false
-	} else {
-		startFlush(s) // also finishes a close that came in meanwhile
-	}
-	s.mu.Unlock()
-}
-
-// afterTryWrite ends a non-blocking write made while holding s.flushing:
-// it lets go of the session if everything went out, or hands what is left
-// (and what was queued meanwhile) to a writer goroutine.
-func (s *Session) afterTryWrite(c *wsConn, rest []byte, err error) {
-	if err != nil {
-		s.writeFailed(c, err)
-		return
-	}
-	s.mu.Lock()
-	if rest == nil && len(s.queue) == 0 && s.state == stateOpen {
-		s.flushing = false
-	} else {
-		s.partial = rest
-		s.queueBytes += len(rest)
-		startFlush(s) // also finishes a close that came in meanwhile
-	}
-	s.mu.Unlock()
-}
-
-// writeFailed gives up the session after a failed write.
-func (s *Session) writeFailed(c *wsConn, err error) {
-	s.mu.Lock()
-	s.flushing = false
-	s.mu.Unlock()
-	s.srv.stats.rejectedBy(err)
-	// On a session closing gracefully, this close finishes it: the flush
-	// it was waiting for has failed.
-	s.close(ReasonTransportError, err)
-	c.close()
-}
-
-// writableLocked reports whether a message would go out right away.
-func (s *Session) writableLocked() bool {
-	if s.ws != nil {
-		return !s.flushing && len(s.queue) == 0
-	}
-	return s.polling && len(s.queue) == 0
-}
-
-// kickLocked gets queued messages moving on the current transport.
-func (s *Session) kickLocked() {
-	if s.ws != nil {
-		if !s.flushing {
-			s.flushing = true
-			startFlush(s)
-		}
-		return
-	}
-	select {
-	case s.poll <- struct{}{}:
-	default:
-	}
-}
-
-// Writers. A session being written to is handed to an idle writer
-// goroutine if there is one, else to a new one; writers that stay idle for
-// writerIdle exit. An idle session thus has no writer, and a busy
-// server reuses its writers: a recipient costs no goroutine creation (nor
-// the allocation that comes with one).
-const writerIdle = 2 * time.Second
-
-// writeJob is a writer's task: flush one session until its queue is empty
-// (blocking if need be), or write once, without blocking, to each of a
-// batch's sessions.
-type writeJob struct {
-	session  *Session
-	sessions []*Session
-}
-
-var writeHandoff = make(chan writeJob)
-
-func startFlush(s *Session) { startWrite(writeJob{session: s}) }
-
-func startWrite(j writeJob) {
-	select {
-	case writeHandoff <- j:
-	default:
-		spawnWriter(j)
-	}
-}
-
-// spawnWriter is apart so that only this path moves j to the heap: a
-// handoff to an idle writer allocates nothing.
-//
-//go:noinline
-func spawnWriter(j writeJob) { go writer(j) }
-
-func writer(j writeJob) {
-	idle := time.NewTimer(writerIdle)
-	defer idle.Stop()
-	for {
-		if j.session != nil {
-			j.session.flush()
-		}
-		for _, s := range j.sessions {
-			s.flushNonBlocking()
-		}
-		idle.Reset(writerIdle)
-		select {
-		case j = <-writeHandoff:
-		case <-idle.C:
-			return
-		}
-	}
-}
-
-// flush writes the queue to the WebSocket until it is empty. Exactly one
-// flush runs per session at a time (s.flushing).
-func (s *Session) flush() {
-	var batch []*Message
-	for {
-		s.mu.Lock()
-		c := s.ws
-		partial := s.partial
-		s.partial = nil
-		if len(s.queue) == 0 && partial == nil {
-			s.flushing = false
-			closing := s.state == stateClosing
-			if cap(batch) > 0 && cap(batch) <= 256 && s.queue == nil {
-				s.queue = batch[:0]
-			}
-			s.mu.Unlock()
-			if closing {
-				c.closeWith(closeNoStatus, "")
-				s.finish()
-			}
-			return
-		}
-		batch, s.queue = s.queue, batch[:0]
-		s.queueBytes = 0
-		s.mu.Unlock()
-
-		var err error
-		if partial != nil {
-			err = c.writeRaw(partial, s.srv.opts.WriteTimeout)
-		}
-		if err == nil && len(batch) > 0 {
-			err = c.writeMessages(batch, s.srv.opts.WriteTimeout)
-		}
-		clear(batch)
-		if err != nil {
-			s.writeFailed(c, err)
-			return
-		}
-	}
-}
-
 func (s *Session) startHeartbeat() {
 	s.mu.Lock()
 	s.timer = time.AfterFunc(s.heartbeatDelay(), s.onTimer)
@@ -367,32 +113,6 @@ func (s *Session) onPingV3() {
 		s.kickLocked()
 	}
 	s.mu.Unlock()
-}
-
-// QueuedPacketCost is what a queued packet counts toward
-// Options.MaxBufferedBytes beyond its data: its place in the queue (a
-// pointer, and room for the queue to grow). Without it a client could
-// have millions of small packets (pongs) queued within the bound.
-const QueuedPacketCost = 16
-
-// queueControlLocked queues a packet the server sends of its own accord
-// (a pong, a ping), under the same bound as any other: it reports false,
-// queueing nothing, if the queue would pass MaxBufferedBytes.
-func (s *Session) queueControlLocked(m *Message) bool {
-	n := len(m.data) + QueuedPacketCost
-	if s.queueBytes > 0 && s.queueBytes+n > s.srv.opts.MaxBufferedBytes {
-		return false
-	}
-	s.queue = append(s.queue, m)
-	s.queueBytes += n
-	return true
-}
-
-// queueFull closes the session of a client that lets its queue pass
-// MaxBufferedBytes, as a slow consumer's.
-func (s *Session) queueFull() {
-	s.srv.stats.rejected(LimitMaxBufferedBytes)
-	s.close(ReasonTransportError, ErrQueueFull)
 }
 
 func (s *Session) onTimer() {
@@ -535,8 +255,11 @@ func (s *Session) close(reason CloseReason, err error) {
 		// flush's write, or the read side), no flush will: finish it
 		// here, or it would keep its slot and queue until shutdown.
 		failed := s.state == stateClosing && s.ws != nil && !graceful
+		// A polling session closed by Session.Close waits for its
+		// client's next GET; a shutdown does not (see below).
+		abandoned := s.state == stateClosing && s.ws == nil && !s.polling && reason == ReasonServerShutdown
 		s.mu.Unlock()
-		if failed {
+		if failed || abandoned {
 			s.finish()
 		}
 		return
@@ -570,7 +293,14 @@ func (s *Session) close(reason CloseReason, err error) {
 			s.ws.close()
 			finishNow = true
 		}
-	case graceful && !s.polling:
+	case reason == ReasonServerShutdown && !s.polling:
+		// No GET is waiting for the close packet, and the server is going
+		// away: a client between polls may never come back for it, and
+		// Server.Close would wait for it in vain. Closed at once, what was
+		// queued dropped, as the reference server does on shutdown.
+		s.state = stateClosing
+		finishNow = true
+	case reason == ReasonForcedClose && !s.polling:
 		// Keep the session until the client's next GET collects what was
 		// queued, or for at most a ping period.
 		s.state = stateClosing

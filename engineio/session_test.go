@@ -358,6 +358,38 @@ func TestServerCloseEndsSessions(t *testing.T) {
 	}
 }
 
+// A polling client that vanished between polls will never collect its
+// close packet, nor will one that was closed by Session.Close and has not
+// polled since: Server.Close does not wait for either. It closes them at
+// once, as the reference server does on close (it discards such a
+// transport), with the default heartbeat (45 s) far longer than ctx.
+func TestServerCloseDoesNotWaitForAbsentPollers(t *testing.T) {
+	ts := newTestServer(t, nil, nil)
+	sid1, r1 := ts.openPolling()
+	_ = r1.sess.Send(false, NewTextMessage([]byte("never collected")))
+	_, r2 := ts.openPolling()
+	r2.sess.Close()
+	if got := r2.waitClosed(t); got != ReasonForcedClose {
+		t.Fatalf("reason = %q", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := ts.srv.Close(ctx); err != nil {
+		t.Fatalf("Close: %v after %v", err, time.Since(start))
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Close took %v", d)
+	}
+	if got := r1.waitClosed(t); got != ReasonServerShutdown {
+		t.Fatalf("reason = %q", got)
+	}
+	// A client that comes back finds no session.
+	if code, _ := ts.request("GET", "transport=polling&sid="+sid1, ""); code != http.StatusBadRequest {
+		t.Fatalf("poll after Close: %d", code)
+	}
+}
+
 func TestEchoOverWebSocket(t *testing.T) {
 	ts := newTestServer(t, nil, func(r *recorder, data []byte, binary bool) {
 		m := NewTextMessage(data)

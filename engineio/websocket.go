@@ -14,6 +14,9 @@ import (
 	"unicode/utf8"
 )
 
+// The WebSocket transport: the connection and how it is closed, sessions
+// opened or upgraded over it, and its reads. Its writes are in writer.go.
+
 // wsConn is one WebSocket connection. Writes come from the session's flush
 // goroutine and, rarely, from the reader (pongs, close replies, probes);
 // mu keeps their frames whole.
@@ -31,145 +34,14 @@ type wsConn struct {
 	deflate   bool
 	threshold int
 
-	// onCtl is c.onControl, made once by accept: a method value is a
-	// closure, and made per read burst it would be an allocation per burst.
+	// onCtl is c.onControl, stored once by accept: taking a method
+	// value allocates, and doing it for every read burst would cost an
+	// allocation per burst.
 	onCtl func(op byte, payload []byte) error
 
 	mu     sync.Mutex // held by whoever writes
 	closed atomic.Bool
 	pc     atomic.Pointer[pollConn] // set while the netpoller watches the connection
-}
-
-var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-// writeMessages writes msgs as frames, batched into as few writes as
-// possible: many small broadcast frames become one syscall.
-func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
-	bp := writeBufPool.Get().(*[]byte)
-	buf := (*bp)[:0]
-	defer func() {
-		if cap(buf) <= 64<<10 {
-			*bp = buf[:0]
-			writeBufPool.Put(bp)
-		}
-	}()
-	if c.deflate {
-		// Compress what is not yet (once per message, shared) before
-		// taking the connection: a large message takes milliseconds.
-		for _, m := range msgs {
-			if len(m.data) >= c.threshold && !(c.eio3 && m.binary) {
-				m.deflated()
-			}
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed.Load() {
-		return net.ErrClosed
-	}
-	if c.eio3 {
-		for _, m := range msgs {
-			buf = c.appendFrameV3(buf, m)
-		}
-		return c.writeLocked(buf, timeout)
-	}
-	for _, m := range msgs {
-		hdr, data := m.hdr[:m.hlen], m.data
-		if c.deflate {
-			hdr, data = c.frameParts(m)
-		}
-		if len(data) > 32<<10 {
-			// Large payloads go out directly instead of through a copy.
-			if err := c.writeLocked(buf, timeout); err != nil {
-				return err
-			}
-			buf = buf[:0]
-			if err := c.writeLocked(hdr, timeout); err != nil {
-				return err
-			}
-			if err := c.writeLocked(data, timeout); err != nil {
-				return err
-			}
-			continue
-		}
-		buf = append(buf, hdr...)
-		buf = append(buf, data...)
-		if len(buf) >= 32<<10 {
-			if err := c.writeLocked(buf, timeout); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-	}
-	return c.writeLocked(buf, timeout)
-}
-
-// writeLocked writes b, first without blocking (the socket buffer usually
-// has room: no deadline to set and clear), then, for what is left, blocking
-// for at most timeout. c.mu is held.
-func (c *wsConn) writeLocked(b []byte, timeout time.Duration) error {
-	if len(b) == 0 {
-		return nil
-	}
-	if c.raw != nil {
-		n, err := c.rw.write(b)
-		if err != nil {
-			return err
-		}
-		if b = b[n:]; len(b) == 0 {
-			return nil
-		}
-	}
-	c.setDeadline(timeout)
-	defer c.clearDeadline()
-	_, err := c.conn.Write(b)
-	return err
-}
-
-// writeFrame writes one raw frame (control frames, probes).
-func (c *wsConn) writeFrame(frame []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed.Load() {
-		return net.ErrClosed
-	}
-	c.setDeadline(5 * time.Second)
-	defer c.clearDeadline()
-	_, err := c.conn.Write(frame)
-	return err
-}
-
-// setDeadline bounds a blocking write; clearDeadline must follow it: a
-// deadline that outlives its write would make later writes time out.
-func (c *wsConn) setDeadline(d time.Duration) { _ = c.conn.SetWriteDeadline(time.Now().Add(d)) }
-
-func (c *wsConn) clearDeadline() { _ = c.conn.SetWriteDeadline(time.Time{}) }
-
-// frameParts returns the frame header and payload m is sent with on a
-// connection that negotiated permessage-deflate: the compressed frame,
-// shared by every such connection, when m reaches the threshold and
-// compression makes it smaller; m's own frame otherwise.
-func (c *wsConn) frameParts(m *Message) (hdr, data []byte) {
-	if len(m.data) >= c.threshold {
-		if z := m.deflated(); z != nil {
-			return z.hdr[:z.hlen], z.data
-		}
-	}
-	return m.hdr[:m.hlen], m.data
-}
-
-// appendFrameV3 appends m as framed for a protocol v3 client. Binary
-// messages, which v3 frames with a type byte, are not compressed.
-func (c *wsConn) appendFrameV3(dst []byte, m *Message) []byte {
-	if c.deflate && !m.binary {
-		hdr, data := c.frameParts(m)
-		return append(append(dst, hdr...), data...)
-	}
-	return appendFrameV3(dst, m, c.b64)
-}
-
-func (c *wsConn) writeMessage(m *Message) error {
-	return c.writeFrame(append(m.hdr[:m.hlen:m.hlen], m.data...))
 }
 
 // closeWith sends a close frame, best effort, and closes the connection.

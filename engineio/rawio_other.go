@@ -8,6 +8,8 @@ import (
 	"syscall"
 )
 
+// Stand-ins for the raw I/O of unix systems.
+
 // rawWriter writes nothing without unix.Write: callers fall back to
 // blocking writes.
 type rawWriter struct{ raw syscall.RawConn }
