@@ -228,12 +228,9 @@ func encodeMsgpack(typ PacketType, nsp string, id int64, data json.RawMessage, a
 	return engineio.NewBinaryMessage(b), nil
 }
 
-// framesFor returns the packet's wire form with parser, encoded once per
-// packet and parser and shared by every recipient.
-func (p *Packet) framesFor(parser Parser) ([]*engineio.Message, error) {
-	if parser != ParserMsgPack {
-		return p.messages()
-	}
+// msgpackFrames is the packet's wire form with the msgpack parser,
+// encoded once and shared by every recipient.
+func (p *Packet) msgpackFrames() ([]*engineio.Message, error) {
 	p.mpOnce.Do(func() {
 		data, atts, err := p.Payload()
 		if err != nil {
@@ -248,18 +245,4 @@ func (p *Packet) framesFor(parser Parser) ([]*engineio.Message, error) {
 		p.mpMsgs = []*engineio.Message{m}
 	})
 	return p.mpMsgs, p.mpErr
-}
-
-// frames returns p's wire form for this adapter's sockets. The parser is
-// server-wide, so any socket tells which; with none, nobody receives and
-// the JSON form only reports whether p encodes.
-func (a *MemoryAdapter) frames(p *Packet) ([]*engineio.Message, error) {
-	parser := ParserJSON
-	a.mu.RLock()
-	for _, s := range a.sockets {
-		parser = s.client.srv.opts.Parser
-		break
-	}
-	a.mu.RUnlock()
-	return p.framesFor(parser)
 }
