@@ -454,8 +454,36 @@ func (e *mpEncoder) spread(in Args) bool {
 	if e.binary != len(in.buffers) {
 		return false
 	}
-	for _, raw := range in.raw {
-		if !e.json(raw, in.buffers, 1) {
+	if len(in.raw) == 1 {
+		return e.json(in.raw[0], in.buffers, 1)
+	}
+	// The elements as one JSON array, at the data array's depth: one
+	// decoder for them all rather than one each.
+	n := 2
+	for _, r := range in.raw {
+		n += len(r) + 1
+	}
+	arr := append(make([]byte, 0, n), '[')
+	for i, r := range in.raw {
+		if i > 0 {
+			arr = append(arr, ',')
+		}
+		arr = append(arr, r...)
+	}
+	arr = append(arr, ']')
+	if jsonTooDeep(arr, msgpack.MaxDepth-1) {
+		return false
+	}
+	tree, err := msgpack.FromJSON(arr, in.buffers)
+	if err != nil {
+		return false
+	}
+	elems, _ := tree.([]any)
+	if len(elems) != len(in.raw) {
+		return false // an element was not one JSON value
+	}
+	for _, el := range elems {
+		if e.buf, err = msgpack.Append(e.buf, el); err != nil {
 			return false
 		}
 	}

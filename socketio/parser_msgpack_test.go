@@ -471,8 +471,8 @@ func TestMsgpackDirectMatchesJSONRoute(t *testing.T) {
 	}
 }
 
-// FuzzMsgpackDirect: arguments decoded from any JSON (with a binary
-// argument or not) encode to the JSON route's bytes, or fail as it does.
+// FuzzMsgpackDirect: arguments decoded from any JSON, given as JSON text
+// and relayed (or beside a binary argument), encode to the JSON route's bytes, or fail as it does.
 func FuzzMsgpackDirect(f *testing.F) {
 	for _, s := range []string{`{"a":[1,2.5,"x"],"b":null}`, `[1e21,-0,0.1]`, `{"_placeholder":true,"num":0}`, `"\u2028"`} {
 		f.Add([]byte(s), false)
@@ -484,6 +484,9 @@ func FuzzMsgpackDirect(f *testing.F) {
 			return
 		}
 		args := []any{v, json.RawMessage(data)}
+		if relayed, err := ParseArgs([]byte("["+string(data)+","+string(data)+"]"), nil); err == nil {
+			args = append(args, relayed)
+		}
 		if bin {
 			args = append([]any{[]byte{1}}, v)
 		}
