@@ -5,8 +5,9 @@ import "context"
 // Adapter stores a namespace's rooms and delivers its broadcasts. The
 // in-memory adapter serves one node; a cluster adapter (such as package
 // socketio/redisadapter) also forwards broadcasts and the operations on
-// sockets to the other nodes. A cluster adapter usually embeds
-// *MemoryAdapter for the local part.
+// sockets to the other nodes. A cluster adapter usually embeds the
+// *MemoryAdapter that NewMemoryAdapter builds for its namespace, for the
+// local part.
 //
 // Options whose Local flag is set must act on this node only.
 type Adapter interface {

@@ -4,31 +4,48 @@ import (
 	"context"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/switchboard/switchboard/engineio"
 )
 
-// MemoryAdapter is the single-node adapter. A socket's own room (its id) is
-// implicit: it costs no map entry.
+// MemoryAdapter is the single-node adapter, and the local part of cluster
+// adapters (which embed it). A socket's own room (its id) is implicit: it
+// costs no map entry.
 type MemoryAdapter struct {
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
 	rooms       map[string]map[*Socket]struct{}
 	socketRooms map[*Socket][]string // explicit rooms of each socket
-	// rec is connection state recovery's log (nil when off), set once
-	// when the namespace is created; see recovery.go. Atomic: a cluster
-	// adapter may deliver remote broadcasts as soon as it exists.
-	rec atomic.Pointer[recovery]
+
+	// encode gives a packet's frames in the server's wire format.
+	encode func(*Packet) ([]*engineio.Message, error)
+	// deliver is queue, wrapped by connection state recovery's log when
+	// it is on (see recovery.go). Both are set once, at construction.
+	deliver deliverFunc
 }
 
-// NewMemoryAdapter returns an empty in-memory adapter.
-func NewMemoryAdapter() *MemoryAdapter {
-	return &MemoryAdapter{
+// A deliverFunc queues p on the sessions of the local sockets opts select,
+// collecting them in b, which the caller flushes. It returns the frames it
+// queued.
+type deliverFunc func(p *Packet, opts *BroadcastOptions, b *engineio.Batch) ([]*engineio.Message, error)
+
+// NewMemoryAdapter returns namespace n's in-memory adapter, empty. It
+// encodes packets in the wire format of n's server (its Parser) and, when
+// the server has connection state recovery on, logs the packets it
+// delivers: a cluster adapter must build its local part with it, once per
+// namespace, for recovery to work on its namespaces.
+func NewMemoryAdapter(n *Namespace) *MemoryAdapter {
+	a := &MemoryAdapter{
 		sockets:     make(map[string]*Socket),
 		rooms:       make(map[string]map[*Socket]struct{}),
 		socketRooms: make(map[*Socket][]string),
+		encode:      n.srv.opts.Parser.encoder(),
 	}
+	a.deliver = a.queue
+	if n.rec != nil {
+		a.deliver = n.rec.attach(a, a.queue)
+	}
+	return a
 }
 
 func (a *MemoryAdapter) AddSocket(s *Socket) {
@@ -198,30 +215,31 @@ func (a *MemoryAdapter) members(room string, fn func(*Socket)) {
 	}
 }
 
+// Broadcast delivers p to the local sockets opts select: encoded once, in
+// the server's wire format, queued on each recipient's session, then
+// written by the engine's writers (see Batch).
 func (a *MemoryAdapter) Broadcast(p *Packet, opts *BroadcastOptions) error {
-	if r := a.rec.Load(); r != nil {
-		return r.broadcast(p, opts)
-	}
-	return a.deliver(p, opts)
+	b := engineio.NewBatch()
+	_, err := a.deliver(p, opts, b)
+	b.Flush()
+	return err
 }
 
-// deliver is Broadcast without recovery's log.
-func (a *MemoryAdapter) deliver(p *Packet, opts *BroadcastOptions) error {
-	msgs, err := a.frames(p)
+// queue is the deliverFunc of the adapter itself.
+func (a *MemoryAdapter) queue(p *Packet, opts *BroadcastOptions, b *engineio.Batch) ([]*engineio.Message, error) {
+	msgs, err := a.encode(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b := engineio.NewBatch()
 	a.Apply(opts, func(s *Socket) {
 		_ = b.Post(s.client.conn, opts.Volatile, msgs...)
 	})
-	b.Flush()
-	return nil
+	return msgs, nil
 }
 
 // BroadcastWithAck delivers p to the local sockets; it returns 1 node.
 func (a *MemoryAdapter) BroadcastWithAck(p *Packet, opts *BroadcastOptions, onCount func(int), onAck func(Args, error)) (int, error) {
-	msgs, err := a.frames(p)
+	msgs, err := a.encode(p)
 	if err != nil {
 		return 0, err
 	}

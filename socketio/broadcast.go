@@ -76,6 +76,25 @@ func (b *BroadcastOperator) options() *BroadcastOptions {
 	return &BroadcastOptions{Rooms: b.rooms, Except: b.except, Volatile: b.volatile, Local: b.local}
 }
 
+// One broadcast's path, from a handler to the sockets' connections; each
+// layer only calls the one below:
+//
+//  1. BroadcastOperator.Emit (here) builds a Packet (the event and its
+//     arguments, not yet encoded) and hands it to the namespace's Adapter.
+//  2. MemoryAdapter.Broadcast (adapter_memory.go) calls its deliverFunc,
+//     then flushes. A cluster adapter (socketio/redisadapter) calls the
+//     same, for its local sockets, then publishes the packet to the other
+//     nodes, whose adapters deliver it to theirs the same way.
+//  3. With connection state recovery on, the deliverFunc is the log's
+//     (recovery.deliver): it adds the offset argument and logs the frames
+//     the next layer queued, under its lock.
+//  4. MemoryAdapter.queue encodes the packet once with the server's
+//     parser (encode.go for JSON, parser_msgpack.go for msgpack), selects
+//     the recipients (Apply) and posts the shared frames to each one's
+//     Engine.IO session, collected in an engineio.Batch.
+//  5. Batch.Flush hands the sessions to the engine's writers, which write
+//     each session's queue to its connection without blocking the caller.
+
 // Emit sends an event to every selected socket. The packet is encoded once.
 func (b *BroadcastOperator) Emit(event string, args ...any) error {
 	p := NewPacket(b.nsp.name, NoAck, event, args...)

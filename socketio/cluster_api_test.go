@@ -106,8 +106,11 @@ func (f *fakeCluster) BroadcastWithAck(p *Packet, opts *BroadcastOptions, onCoun
 // TestEmitWithAckWaitsForEveryNode: answers are complete only once every
 // node has reported its recipients and they have all answered.
 func TestEmitWithAckWaitsForEveryNode(t *testing.T) {
-	fake := &fakeCluster{MemoryAdapter: NewMemoryAdapter(), remoteClients: 2}
-	srv, _ := startServer(t, &Options{NewAdapter: func(*Namespace) Adapter { return fake }})
+	var fake *fakeCluster
+	srv, _ := startServer(t, &Options{NewAdapter: func(n *Namespace) Adapter {
+		fake = &fakeCluster{MemoryAdapter: NewMemoryAdapter(n), remoteClients: 2}
+		return fake
+	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	answers, err := srv.Of("/").EmitWithAck(ctx, "q") // no local client
@@ -119,8 +122,7 @@ func TestEmitWithAckWaitsForEveryNode(t *testing.T) {
 		t.Fatalf("no clients anywhere: %d, %v", len(answers), err)
 	}
 	// A node that never reports: the context decides.
-	silent := &silentCluster{NewMemoryAdapter()}
-	srv2, _ := startServer(t, &Options{NewAdapter: func(*Namespace) Adapter { return silent }})
+	srv2, _ := startServer(t, &Options{NewAdapter: func(n *Namespace) Adapter { return &silentCluster{NewMemoryAdapter(n)} }})
 	sctx, scancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer scancel()
 	if _, err := srv2.Of("/").EmitWithAck(sctx, "q"); !errors.Is(err, ErrAckTimeout) {

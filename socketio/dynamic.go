@@ -102,15 +102,7 @@ func (s *Server) lookupNamespace(name string, auth json.RawMessage) *Namespace {
 		}
 		s.mu.Lock()
 		if n = s.nsps[name]; n == nil { // another client may have won the race
-			n = &Namespace{name: name, srv: s, parent: p}
-			if s.opts.NewAdapter != nil {
-				n.adapter = s.opts.NewAdapter(n)
-			} else {
-				n.adapter = NewMemoryAdapter()
-			}
-			if o := s.opts.ConnectionStateRecovery; o != nil {
-				n.enableRecovery(o)
-			}
+			n = s.newNamespace(name, p)
 			s.nsps[name] = n
 			p.dyn.mu.Lock()
 			p.dyn.children = append(p.dyn.children, n)

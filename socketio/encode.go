@@ -95,11 +95,27 @@ func (p *Packet) AckID() int64 { return p.id }
 // recipients and must not be modified.
 func (p *Packet) Frames() ([]*engineio.Message, error) { return p.messages() }
 
+// messages is the packet's wire form with the JSON parser, encoded once
+// and shared by every recipient.
 func (p *Packet) messages() ([]*engineio.Message, error) {
 	p.once.Do(func() {
 		p.msgs, p.err = encodeEvent(PacketEvent, p.nsp, p.id, p.event, true, p.args)
 	})
 	return p.msgs, p.err
+}
+
+// encoder returns the function that gives a packet's frames with parser:
+// a MemoryAdapter gets it when it is built (the parser is server-wide).
+func (parser Parser) encoder() func(*Packet) ([]*engineio.Message, error) {
+	if parser == ParserMsgPack {
+		return (*Packet).msgpackFrames // parser_msgpack.go
+	}
+	return (*Packet).messages
+}
+
+// framesFor returns the packet's wire form with parser.
+func (p *Packet) framesFor(parser Parser) ([]*engineio.Message, error) {
+	return parser.encoder()(p)
 }
 
 // Payload returns the packet's data as a JSON array, [event, args...], with

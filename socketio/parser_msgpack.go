@@ -1,10 +1,14 @@
 package socketio
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
+	"unicode/utf8"
 
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/internal/msgpack"
@@ -167,16 +171,7 @@ func (c *client) encodeEvent(typ PacketType, nsp string, id int64, name string, 
 	if c.srv.opts.Parser != ParserMsgPack {
 		return encodeEvent(typ, nsp, id, name, withName, args)
 	}
-	e := encoder{buf: make([]byte, 0, 16+len(name)+16*len(args))}
-	e.buf = append(e.buf, '[')
-	if withName {
-		e.buf = appendJSONString(e.buf, name)
-	}
-	if err := e.args(args, !withName); err != nil {
-		return nil, err
-	}
-	e.buf = append(e.buf, ']')
-	m, err := encodeMsgpack(typ, nsp, id, e.buf, e.attachments)
+	m, err := encodeMsgpackEvent(typ, nsp, id, name, withName, args)
 	if err != nil {
 		return nil, err
 	}
@@ -198,10 +193,19 @@ func (c *client) encodeControl(typ PacketType, nsp string, payload []byte) *engi
 }
 
 // encodeMsgpack builds a msgpack packet from JSON data (nil: none) whose
-// placeholders index atts. The keys come in the order the reference's
-// packets have them. BINARY_EVENT and BINARY_ACK do not exist in this
-// format: binary is inline.
+// placeholders index atts.
 func encodeMsgpack(typ PacketType, nsp string, id int64, data json.RawMessage, atts [][]byte) (*engineio.Message, error) {
+	b, err := msgpackPacket(typ, nsp, id, data, atts)
+	if err != nil {
+		return nil, err
+	}
+	return engineio.NewBinaryMessage(b), nil
+}
+
+// msgpackPacket is encodeMsgpack's bytes. The keys come in the order the
+// reference's packets have them. BINARY_EVENT and BINARY_ACK do not exist
+// in this format: binary is inline.
+func msgpackPacket(typ PacketType, nsp string, id int64, data json.RawMessage, atts [][]byte) ([]byte, error) {
 	switch typ {
 	case PacketBinaryEvent:
 		typ = PacketEvent
@@ -225,22 +229,14 @@ func encodeMsgpack(typ PacketType, nsp string, id int64, data json.RawMessage, a
 	if err != nil {
 		return nil, fmt.Errorf("socketio: msgpack: %w", err)
 	}
-	return engineio.NewBinaryMessage(b), nil
+	return b, nil
 }
 
-// framesFor returns the packet's wire form with parser, encoded once per
-// packet and parser and shared by every recipient.
-func (p *Packet) framesFor(parser Parser) ([]*engineio.Message, error) {
-	if parser != ParserMsgPack {
-		return p.messages()
-	}
+// msgpackFrames is the packet's wire form with the msgpack parser,
+// encoded once and shared by every recipient.
+func (p *Packet) msgpackFrames() ([]*engineio.Message, error) {
 	p.mpOnce.Do(func() {
-		data, atts, err := p.Payload()
-		if err != nil {
-			p.mpErr = err
-			return
-		}
-		m, err := encodeMsgpack(PacketEvent, p.nsp, p.id, data, atts)
+		m, err := encodeMsgpackEvent(PacketEvent, p.nsp, p.id, p.event, true, p.args)
 		if err != nil {
 			p.mpErr = err
 			return
@@ -250,16 +246,269 @@ func (p *Packet) framesFor(parser Parser) ([]*engineio.Message, error) {
 	return p.mpMsgs, p.mpErr
 }
 
-// frames returns p's wire form for this adapter's sockets. The parser is
-// server-wide, so any socket tells which; with none, nobody receives and
-// the JSON form only reports whether p encodes.
-func (a *MemoryAdapter) frames(p *Packet) ([]*engineio.Message, error) {
-	parser := ParserJSON
-	a.mu.RLock()
-	for _, s := range a.sockets {
-		parser = s.client.srv.opts.Parser
-		break
+// encodeMsgpackEvent builds an EVENT (withName) or ACK packet, its
+// arguments encoded straight to MessagePack. The bytes are those of the
+// longer route the JSON parser's form implies (arguments to JSON with
+// placeholders, JSON to a msgpack tree, the tree to bytes), which it takes
+// for the arguments whose form depends on it (see mpEncoder).
+func encodeMsgpackEvent(typ PacketType, nsp string, id int64, name string, withName bool, args []any) (*engineio.Message, error) {
+	b, err := msgpackEvent(typ, nsp, id, name, withName, args)
+	if err != nil {
+		return nil, err
 	}
-	a.mu.RUnlock()
-	return p.framesFor(parser)
+	return engineio.NewBinaryMessage(b), nil
+}
+
+// msgpackEvent is encodeMsgpackEvent's bytes.
+func msgpackEvent(typ PacketType, nsp string, id int64, name string, withName bool, args []any) ([]byte, error) {
+	if b, ok := appendMsgpackEvent(typ, nsp, id, name, withName, args); ok {
+		return b, nil
+	}
+	e := encoder{buf: make([]byte, 0, 16+len(name)+sizeHint(args))}
+	e.buf = append(e.buf, '[')
+	if withName {
+		e.buf = appendJSONString(e.buf, name)
+	}
+	if err := e.args(args, !withName); err != nil {
+		return nil, err
+	}
+	e.buf = append(e.buf, ']')
+	return msgpackPacket(typ, nsp, id, e.buf, e.attachments)
+}
+
+// appendMsgpackEvent is encodeMsgpackEvent's direct way: a map {type,
+// data, nsp, id} with the keys in the reference's order. ok is false when
+// an argument needs the JSON route.
+func appendMsgpackEvent(typ PacketType, nsp string, id int64, name string, withName bool, args []any) (b []byte, ok bool) {
+	if withName && !utf8.ValidString(name) {
+		return nil, false
+	}
+	switch typ {
+	case PacketBinaryEvent:
+		typ = PacketEvent
+	case PacketBinaryAck:
+		typ = PacketAck
+	}
+	n, size := 0, 32+len(nsp)+len(name)
+	if withName {
+		n++
+	}
+	for _, a := range args {
+		if in, ok := a.(Args); ok {
+			n += len(in.raw)
+		} else {
+			n++
+		}
+		size += mpSizeHint(a)
+	}
+	e := mpEncoder{buf: make([]byte, 0, size), binary: countBinary(args)}
+	if id != noAck {
+		e.buf = append(e.buf, 0x84)
+	} else {
+		e.buf = append(e.buf, 0x83)
+	}
+	e.buf = append(e.buf, "\xa4type"...)
+	e.buf = msgpack.AppendInt(e.buf, int64(typ))
+	e.buf = append(e.buf, "\xa4data"...)
+	e.buf = msgpack.AppendArrayHeader(e.buf, n)
+	if withName {
+		e.buf, _ = msgpack.Append(e.buf, name)
+	}
+	for _, a := range args {
+		if in, isArgs := a.(Args); isArgs {
+			ok = e.spread(in)
+		} else {
+			ok = e.value(a, 1)
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	e.buf = append(e.buf, "\xa3nsp"...)
+	e.buf, _ = msgpack.Append(e.buf, nsp)
+	if id != noAck {
+		e.buf = append(e.buf, "\xa2id"...)
+		e.buf = msgpack.AppendInt(e.buf, id)
+	}
+	return e.buf, true
+}
+
+// mpSizeHint guesses an argument's MessagePack size, exactly for strings,
+// binary and relayed raw arguments.
+func mpSizeHint(a any) int {
+	switch t := a.(type) {
+	case string:
+		return len(t) + 5
+	case []byte:
+		return len(t) + 5
+	case json.RawMessage:
+		return len(t)
+	case Args:
+		n := 0
+		for _, r := range t.raw {
+			n += len(r)
+		}
+		for _, b := range t.buffers {
+			n += len(b) + 5
+		}
+		return n
+	}
+	return 16
+}
+
+// mpEncoder appends arguments as MessagePack, as notepack.io writes what
+// the JSON route gives: integral numbers as integers, other numbers as
+// float64, objects with their keys sorted (as encoding/json writes a
+// map), binary inline. The values whose form depends on the JSON route
+// go through it one by one: JSON text (json.RawMessage, Args) and types
+// only encoding/json knows. That is exact while the packet has no binary
+// argument; with one, such a value could hold a placeholder that the JSON
+// route would resolve, so the methods report false and the whole packet
+// takes the JSON route. They also report false for anything that route
+// would change or refuse (invalid UTF-8, NaN, nesting past
+// msgpack.MaxDepth): it then gives the same bytes or the same error.
+type mpEncoder struct {
+	buf    []byte
+	binary int // the packet's binary arguments (countBinary)
+}
+
+// value appends v, which is at depth in the packet's data (the data array
+// is at 0).
+func (e *mpEncoder) value(v any, depth int) bool {
+	if depth > msgpack.MaxDepth {
+		return false
+	}
+	switch t := v.(type) {
+	case nil:
+		e.buf = append(e.buf, 0xc0)
+	case bool:
+		e.buf, _ = msgpack.Append(e.buf, t)
+	case string:
+		if !utf8.ValidString(t) {
+			return false
+		}
+		e.buf, _ = msgpack.Append(e.buf, t)
+	case int:
+		e.buf = msgpack.AppendInt(e.buf, int64(t))
+	case int64:
+		e.buf = msgpack.AppendInt(e.buf, t)
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return false
+		}
+		e.buf, _ = msgpack.Append(e.buf, t)
+	case []byte:
+		e.buf, _ = msgpack.Append(e.buf, t)
+	case map[string]any:
+		if t == nil {
+			e.buf = append(e.buf, 0xc0) // encoding/json's null
+			return true
+		}
+		if e.binary > 0 && len(t) == 2 && t["_placeholder"] != nil && t["num"] != nil {
+			return false // the JSON route may take it for a placeholder
+		}
+		e.buf = appendMapHeader(e.buf, len(t))
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			if !utf8.ValidString(k) {
+				return false
+			}
+			e.buf, _ = msgpack.Append(e.buf, k)
+			if !e.value(t[k], depth+1) {
+				return false
+			}
+		}
+	case []any:
+		if t == nil {
+			e.buf = append(e.buf, 0xc0)
+			return true
+		}
+		e.buf = msgpack.AppendArrayHeader(e.buf, len(t))
+		for _, el := range t {
+			if !e.value(el, depth+1) {
+				return false
+			}
+		}
+	case json.RawMessage:
+		if len(t) == 0 {
+			e.buf = append(e.buf, 0xc0)
+			return true
+		}
+		return e.binary == 0 && e.json(t, nil, depth)
+	default:
+		if e.binary > 0 {
+			return false
+		}
+		je := encoder{}
+		if je.value(v) != nil {
+			return false
+		}
+		return e.json(je.buf, nil, depth)
+	}
+	return true
+}
+
+// spread appends the elements of received arguments. Their placeholders
+// index in.buffers, which are the packet's attachments when they are its
+// only binary arguments; otherwise the JSON route renumbers them.
+func (e *mpEncoder) spread(in Args) bool {
+	if e.binary != len(in.buffers) {
+		return false
+	}
+	if len(in.raw) == 1 {
+		return e.json(in.raw[0], in.buffers, 1)
+	}
+	// The elements as one JSON array, at the data array's depth: one
+	// decoder for them all rather than one each.
+	n := 2
+	for _, r := range in.raw {
+		n += len(r) + 1
+	}
+	arr := append(make([]byte, 0, n), '[')
+	for i, r := range in.raw {
+		if i > 0 {
+			arr = append(arr, ',')
+		}
+		arr = append(arr, r...)
+	}
+	arr = append(arr, ']')
+	if jsonTooDeep(arr, msgpack.MaxDepth-1) {
+		return false
+	}
+	tree, err := msgpack.FromJSON(arr, in.buffers)
+	if err != nil {
+		return false
+	}
+	elems, _ := tree.([]any)
+	if len(elems) != len(in.raw) {
+		return false // an element was not one JSON value
+	}
+	for _, el := range elems {
+		if e.buf, err = msgpack.Append(e.buf, el); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// json appends JSON text found at depth, its placeholders indexing atts.
+func (e *mpEncoder) json(data []byte, atts [][]byte, depth int) bool {
+	if jsonTooDeep(data, msgpack.MaxDepth-depth-1) {
+		return false
+	}
+	tree, err := msgpack.FromJSON(data, atts)
+	if err != nil {
+		return false
+	}
+	e.buf, err = msgpack.Append(e.buf, tree)
+	return err == nil
+}
+
+func appendMapHeader(b []byte, n int) []byte {
+	switch {
+	case n < 0x10:
+		return append(b, 0x80|byte(n))
+	case n < 0x10000:
+		return binary.BigEndian.AppendUint16(append(b, 0xde), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
 }

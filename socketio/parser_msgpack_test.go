@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -371,4 +372,128 @@ func TestMsgpackRecovery(t *testing.T) {
 			t.Fatalf("replayed tick %d: %#v", i, m)
 		}
 	}
+}
+
+// jsonRouteMsgpack is how msgpack packets were encoded before the direct
+// way: arguments to JSON with placeholders, then a msgpack tree, then
+// bytes. The direct way must give the same bytes.
+func jsonRouteMsgpack(typ PacketType, nsp string, id int64, name string, withName bool, args []any) ([]byte, error) {
+	e := encoder{}
+	e.buf = append(e.buf, '[')
+	if withName {
+		e.buf = appendJSONString(e.buf, name)
+	}
+	if err := e.args(args, !withName); err != nil {
+		return nil, err
+	}
+	e.buf = append(e.buf, ']')
+	return msgpackPacket(typ, nsp, id, e.buf, e.attachments)
+}
+
+// TestMsgpackDirectMatchesJSONRoute: encoding arguments straight to
+// MessagePack gives the bytes of the JSON route for every kind of
+// argument, and the common kinds do take the direct way.
+func TestMsgpackDirectMatchesJSONRoute(t *testing.T) {
+	relayed, err := ParseArgs([]byte(`["m",{"b":{"_placeholder":true,"num":0}, "a":[1,2.5,-0,1e300]}]`), [][]byte{{9, 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainRelayed, _ := ParseArgs([]byte(`[ "x" , {"z":1,"a":null} ]`), nil)
+	deep := func(n int) any {
+		var v any = 1
+		for range n {
+			v = []any{v}
+		}
+		return v
+	}
+	many := map[string]any{}
+	long := []any{}
+	for i := range 20 {
+		many[strings.Repeat("k", i+1)] = i
+		long = append(long, float64(i)/3)
+	}
+	type point struct{ X, Y int }
+	for _, tt := range []struct {
+		name   string
+		args   []any
+		direct bool // must take the direct way
+	}{
+		{"none", nil, true},
+		{"scalars", []any{nil, true, false, 0, -1, 127, 128, -33, 70000, int64(math.MaxInt64), int64(math.MinInt64)}, true},
+		{"floats", []any{3.0, math.Copysign(0, -1), 0.1, 1e20, 1e21, -1e300, 1e-7, float64(1 << 63), -float64(1 << 63), 5e-324}, true},
+		{"strings", []any{"", "é", "\u2028<&>\"\\\n", strings.Repeat("s", 31), strings.Repeat("s", 32), strings.Repeat("s", 256), strings.Repeat("s", 70000)}, true},
+		{"binary", []any{[]byte(nil), []byte{}, bytes.Repeat([]byte{1}, 300), map[string]any{"f": []byte{2}, "l": []any{[]byte{3}, "x"}}}, true},
+		{"object", []any{map[string]any{"user": "alice", "ts": 1700000000, "nested": map[string]any{"b": 1, "a": []any{nil, 2.5}}}, many, long}, true},
+		{"typed nils", []any{map[string]any(nil), []any(nil), json.RawMessage(nil), map[string]any{"m": map[string]any(nil)}}, true},
+		{"raw", []any{json.RawMessage(` {"b":1, "a":[true]} `), json.RawMessage(`{"_placeholder":true,"num":0}`)}, true},
+		{"relayed", []any{relayed}, true},
+		{"relayed plain", []any{plainRelayed, 1, plainRelayed}, true},
+		{"encoding/json types", []any{point{1, 2}, map[string]string{"b": "1", "a": "2"}, float32(0.1), uint64(math.MaxUint64), json.Number("2.0"), time.Unix(0, 0).UTC(), []int{1}}, true},
+		{"depth 63", []any{deep(63)}, true},
+		{"raw of two values", []any{json.RawMessage(`1,2`)}, false},
+		{"raw depth 63", []any{json.RawMessage(strings.Repeat("[", 63) + strings.Repeat("]", 63))}, false},
+		{"relayed after binary", []any{[]byte{1}, relayed}, false},
+		{"raw with binary", []any{[]byte{1}, json.RawMessage(`{"_placeholder":true,"num":0}`)}, false},
+		{"placeholder-like with binary", []any{[]byte{1}, map[string]any{"_placeholder": true, "num": 0}}, false},
+		{"placeholder-like alone", []any{map[string]any{"_placeholder": true, "num": 0}}, true},
+		{"struct with binary", []any{[]byte{1}, point{1, 2}}, false},
+		{"invalid UTF-8", []any{"a\xffb\xfe\xfd"}, false},
+		{"invalid UTF-8 key", []any{map[string]any{"\xff": 1}}, false},
+	} {
+		for _, ack := range []bool{false, true} {
+			typ, id, name := PacketEvent, int64(noAck), "ev"
+			if ack {
+				typ, id, name = PacketAck, 42, ""
+			}
+			want, err := jsonRouteMsgpack(typ, "/chat", id, name, !ack, tt.args)
+			if err != nil {
+				t.Fatalf("%s: JSON route: %v", tt.name, err)
+			}
+			got, err := msgpackEvent(typ, "/chat", id, name, !ack, tt.args)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s (ack %v):\n got %x\nwant %x", tt.name, ack, got, want)
+			}
+			if _, direct := appendMsgpackEvent(typ, "/chat", id, name, !ack, tt.args); direct != tt.direct {
+				t.Errorf("%s (ack %v): direct %v, want %v", tt.name, ack, direct, tt.direct)
+			}
+		}
+	}
+	// What the JSON route refuses is refused the same.
+	for _, args := range [][]any{{math.NaN()}, {map[string]any{"f": math.Inf(1)}}, {func() {}}, {deep(64)}, {json.RawMessage(strings.Repeat("[", 64) + "1" + strings.Repeat("]", 64))}} {
+		_, want := jsonRouteMsgpack(PacketEvent, "/", noAck, "e", true, args)
+		_, err := msgpackEvent(PacketEvent, "/", noAck, "e", true, args)
+		if want == nil || err == nil || err.Error() != want.Error() {
+			t.Errorf("%#v: error %v, want %v", args, err, want)
+		}
+	}
+}
+
+// FuzzMsgpackDirect: arguments decoded from any JSON, given as JSON text
+// and relayed (or beside a binary argument), encode to the JSON route's bytes, or fail as it does.
+func FuzzMsgpackDirect(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5,"x"],"b":null}`, `[1e21,-0,0.1]`, `{"_placeholder":true,"num":0}`, `"\u2028"`} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, bin bool) {
+		var v any
+		if json.Unmarshal(data, &v) != nil {
+			return
+		}
+		args := []any{v, json.RawMessage(data)}
+		if relayed, err := ParseArgs([]byte("["+string(data)+","+string(data)+"]"), nil); err == nil {
+			args = append(args, relayed)
+		}
+		if bin {
+			args = append([]any{[]byte{1}}, v)
+		}
+		want, werr := jsonRouteMsgpack(PacketEvent, "/", noAck, "e", true, args)
+		got, err := msgpackEvent(PacketEvent, "/", noAck, "e", true, args)
+		if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
+			t.Fatalf("%s: got %x, %v\nwant %x, %v", data, got, err, want, werr)
+		}
+	})
 }

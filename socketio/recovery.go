@@ -90,28 +90,22 @@ var recoverableReasons = map[string]bool{
 	"forced server close":                 true,
 }
 
-// memoryBacked is implemented by *MemoryAdapter and promoted to the
-// adapters that embed it (socketio/redisadapter): the namespace finds the
-// local part that recovery hooks into, once, when it is created.
-type memoryBacked interface{ memoryAdapter() *MemoryAdapter }
-
-func (a *MemoryAdapter) memoryAdapter() *MemoryAdapter { return a }
-
 // recovery is a namespace's packet log and persisted sessions. Its mutex
 // orders the logged broadcasts: each one is logged and handed to its
 // recipients' queues under it, so that the log's order is each client's
 // delivery order, and a socket being restored gets the packets logged
 // before it joins and sees the ones after, with none lost or repeated.
 type recovery struct {
-	opts  RecoveryOptions
+	opts RecoveryOptions
+	// a is the namespace's MemoryAdapter (a cluster adapter's local
+	// part), and queue its own deliverFunc, which the log wraps: see
+	// attach.
 	a     *MemoryAdapter
+	queue deliverFunc
 	epoch string // offsets of another namespace or server run never match
 	// maxQueue is the engine's bound on a session's queue: missed packets
 	// past it cannot be sent at once, and the session connects fresh.
 	maxQueue int
-	// parser encodes the logged packets: the server's, the one every
-	// client of this namespace uses, connected or not.
-	parser Parser
 
 	mu       sync.Mutex
 	next     uint64 // sequence number of the next packet
@@ -140,23 +134,21 @@ type session struct {
 	taken    bool
 }
 
-func newRecovery(a *MemoryAdapter, opts RecoveryOptions) *recovery {
-	return &recovery{opts: opts.withDefaults(), a: a, epoch: engineio.NewID()[:8], next: 1, sessions: make(map[string]*session)}
+// newRecovery returns a namespace's log, before its adapter exists:
+// NewMemoryAdapter attaches it. maxQueue is the engine's MaxBufferedBytes.
+func newRecovery(opts RecoveryOptions, maxQueue int) *recovery {
+	return &recovery{opts: opts.withDefaults(), maxQueue: maxQueue, epoch: engineio.NewID()[:8], next: 1, sessions: make(map[string]*session)}
 }
 
-// enableRecovery hooks recovery into the namespace's adapter, if it has a
-// local in-memory part.
-func (n *Namespace) enableRecovery(opts *RecoveryOptions) {
-	mb, ok := n.adapter.(memoryBacked)
-	if !ok {
-		n.srv.log.Warn("socketio: connection state recovery needs an adapter built on MemoryAdapter; off for this namespace", "nsp", n.name)
-		return
+// attach puts the log in front of adapter a's deliverFunc queue, and
+// returns the deliverFunc a must broadcast with. A namespace's log serves
+// the first MemoryAdapter built for it.
+func (r *recovery) attach(a *MemoryAdapter, queue deliverFunc) deliverFunc {
+	if r.a != nil {
+		return queue
 	}
-	a := mb.memoryAdapter()
-	n.rec = newRecovery(a, *opts)
-	n.rec.maxQueue = n.srv.engine.Options().MaxBufferedBytes
-	n.rec.parser = n.srv.opts.Parser
-	a.rec.Store(n.rec)
+	r.a, r.queue = a, queue
+	return r.deliver
 }
 
 func (r *recovery) offset(seq uint64) string {
@@ -172,22 +164,24 @@ func (r *recovery) parseOffset(off string) (uint64, bool) {
 	return seq, err == nil
 }
 
-// broadcast is MemoryAdapter.Broadcast with recovery on: an eligible packet
-// gets its offset and is logged.
-func (r *recovery) broadcast(p *Packet, opts *BroadcastOptions) error {
+// deliver is the adapter's queue with the log: an eligible packet (an
+// event without acknowledgement, not volatile) gets the next offset as its
+// last argument, and is queued and logged under the log's lock. The caller
+// flushes the batch after the lock is released: the order is set by the
+// queueing, which puts the packet behind what each session had.
+func (r *recovery) deliver(p *Packet, opts *BroadcastOptions, b *engineio.Batch) ([]*engineio.Message, error) {
 	if opts.Volatile || p.id != noAck {
-		return r.a.deliver(p, opts)
+		return r.queue(p, opts, b)
 	}
 	now := time.Now()
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	seq := r.next
 	args := make([]any, len(p.args), len(p.args)+1)
 	copy(args, p.args)
-	lp := NewPacket(p.nsp, NoAck, p.event, append(args, r.offset(seq))...)
-	msgs, err := lp.framesFor(r.parser)
+	msgs, err := r.queue(NewPacket(p.nsp, NoAck, p.event, append(args, r.offset(seq))...), opts, b)
 	if err != nil {
-		r.mu.Unlock()
-		return err
+		return nil, err
 	}
 	r.next++
 	size := 0
@@ -197,15 +191,7 @@ func (r *recovery) broadcast(p *Packet, opts *BroadcastOptions) error {
 	r.log = append(r.log, loggedPacket{seq: seq, at: now, rooms: slices.Clone(opts.Rooms), except: slices.Clone(opts.Except), msgs: msgs, size: size})
 	r.bytes += size
 	r.evictLocked(now)
-	b := engineio.NewBatch()
-	r.a.Apply(opts, func(s *Socket) {
-		_ = b.Post(s.client.conn, false, msgs...)
-	})
-	r.mu.Unlock()
-	// Outside the lock: the order is set by Post, which queued msgs
-	// behind what each session had.
-	b.Flush()
-	return nil
+	return msgs, nil
 }
 
 // evictLocked drops the packets and sessions past the window or the caps.
@@ -432,7 +418,7 @@ func (r *recovery) emit(s *Socket, event string, args []any) error {
 	for _, o := range s.nsp.srv.observing() {
 		o.EventSent(s, event, args)
 	}
-	return r.broadcast(NewPacket(s.nsp.name, NoAck, event, args...), &BroadcastOptions{Rooms: []string{s.id}})
+	return r.a.Broadcast(NewPacket(s.nsp.name, NoAck, event, args...), &BroadcastOptions{Rooms: []string{s.id}})
 }
 
 // Recovered reports whether the socket was recovered after a temporary

@@ -365,7 +365,7 @@ func TestRecoveryOffChangesNothing(t *testing.T) {
 	if got := c.read(); got != `42["e",1]` {
 		t.Fatalf("broadcast = %q, want no offset", got)
 	}
-	if srv.Of("/").rec != nil || srv.Of("/").adapter.(*MemoryAdapter).rec.Load() != nil {
+	if srv.Of("/").rec != nil {
 		t.Fatal("recovery state exists while off")
 	}
 }
@@ -397,14 +397,15 @@ func TestRecoveryTooMuchMissedConnectsFresh(t *testing.T) {
 	c2.expectNothing()
 }
 
-// opaqueAdapter is an adapter not built on MemoryAdapter.
+// opaqueAdapter is an adapter whose local part is not its namespace's
+// NewMemoryAdapter.
 type opaqueAdapter struct{ Adapter }
 
 func TestRecoveryNeedsMemoryAdapter(t *testing.T) {
 	ro := RecoveryOptions{}
 	// Embedding *MemoryAdapter (as socketio/redisadapter does): per node.
-	srv, url := startServer(t, &Options{ConnectionStateRecovery: &ro, NewAdapter: func(*Namespace) Adapter {
-		return &silentCluster{NewMemoryAdapter()}
+	srv, url := startServer(t, &Options{ConnectionStateRecovery: &ro, NewAdapter: func(n *Namespace) Adapter {
+		return &silentCluster{NewMemoryAdapter(n)}
 	}})
 	c, _, pid := recConnect(t, url, "")
 	if pid == "" {
@@ -413,9 +414,12 @@ func TestRecoveryNeedsMemoryAdapter(t *testing.T) {
 	_ = srv.Of("/").Emit("e", 1)
 	readEvent(t, c)
 
-	// Any other adapter: recovery is off for its namespaces.
-	srv2, url2 := startServer(t, &Options{ConnectionStateRecovery: &ro, NewAdapter: func(*Namespace) Adapter {
-		return opaqueAdapter{NewMemoryAdapter()}
+	// Any other adapter: recovery is off for its namespaces. (This one
+	// stores its rooms in a memory adapter built for a namespace of a
+	// server without recovery.)
+	plain, _ := startServer(t, nil)
+	srv2, url2 := startServer(t, &Options{ConnectionStateRecovery: &ro, NewAdapter: func(n *Namespace) Adapter {
+		return opaqueAdapter{NewMemoryAdapter(plain.Of(n.Name()))}
 	}})
 	c2, _, pid2 := recConnect(t, url2, "")
 	if pid2 != "" {

@@ -121,16 +121,28 @@ func (s *Server) Of(name string) *Namespace {
 	if n := s.nsps[name]; n != nil {
 		return n
 	}
-	n := &Namespace{name: name, srv: s}
+	n := s.newNamespace(name, nil)
+	s.nsps[name] = n
+	return n
+}
+
+// newNamespace builds a namespace (a dynamic one's child when parent is
+// set) with its adapter. With connection state recovery on, its log exists
+// first, so that NewMemoryAdapter can put it in front of its delivery.
+func (s *Server) newNamespace(name string, parent *Namespace) *Namespace {
+	n := &Namespace{name: name, srv: s, parent: parent}
+	if o := s.opts.ConnectionStateRecovery; o != nil {
+		n.rec = newRecovery(*o, s.engine.Options().MaxBufferedBytes)
+	}
 	if s.opts.NewAdapter != nil {
 		n.adapter = s.opts.NewAdapter(n)
 	} else {
-		n.adapter = NewMemoryAdapter()
+		n.adapter = NewMemoryAdapter(n)
 	}
-	if o := s.opts.ConnectionStateRecovery; o != nil {
-		n.enableRecovery(o)
+	if n.rec != nil && n.rec.a == nil {
+		s.log.Warn("socketio: connection state recovery needs an adapter built on NewMemoryAdapter; off for this namespace", "nsp", name)
+		n.rec = nil
 	}
-	s.nsps[name] = n
 	return n
 }
 

@@ -70,7 +70,7 @@ type ackRequest struct {
 func newAdapter(c *Cluster, n *socketio.Namespace) *Adapter {
 	key, name := c.opts.Key, n.Name()
 	a := &Adapter{
-		MemoryAdapter:   socketio.NewMemoryAdapter(),
+		MemoryAdapter:   socketio.NewMemoryAdapter(n),
 		c:               c,
 		nsp:             n,
 		channel:         key + "#" + name + "#",
