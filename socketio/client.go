@@ -291,7 +291,7 @@ func (c *client) fail(why string) {
 
 // close disconnects every socket of the connection with reason, then
 // closes the connection.
-func (c *client) close(reason string) {
+func (c *client) close(reason DisconnectReason) {
 	c.mu.Lock()
 	c.closed = true
 	if c.connectTimer != nil {
@@ -315,7 +315,7 @@ func (c *client) OnClose(reason engineio.CloseReason, err error) {
 	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
-		s.onClose(string(reason))
+		s.onClose(DisconnectReason(reason))
 	}
 	c.srv.clientClosed(c)
 }

@@ -29,7 +29,7 @@ type Namespace struct {
 	mu           sync.RWMutex
 	middlewares  []Middleware
 	onConnection []func(*Socket)
-	onDisconnect []func(*Socket, string)
+	onDisconnect []func(*Socket, DisconnectReason)
 	handlers     map[string]EventHandler
 	names        map[string]string // each key of handlers, to itself: see eventName
 	serverSide   map[string]ServerSideHandler
@@ -59,7 +59,7 @@ func (n *Namespace) OnConnection(fn func(*Socket)) {
 
 // OnDisconnect registers a function called when a socket disconnects, with
 // the reason, after it has left its rooms.
-func (n *Namespace) OnDisconnect(fn func(s *Socket, reason string)) {
+func (n *Namespace) OnDisconnect(fn func(s *Socket, reason DisconnectReason)) {
 	n.mu.Lock()
 	n.onDisconnect = append(n.onDisconnect, fn)
 	n.mu.Unlock()
@@ -189,7 +189,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		payload = append(payload, '}')
 	}
 	if err := c.conn.Send(false, c.encodeControl(PacketConnect, n.name, payload)); err != nil {
-		s.onClose(string(ReasonServerNamespaceDisconnect))
+		s.onClose(ReasonServerNamespaceDisconnect)
 		return
 	}
 	n.counters().connects.Add(1)
@@ -228,7 +228,7 @@ func (n *Namespace) remove(s *Socket) {
 	n.cleanupIfEmpty()
 }
 
-func (n *Namespace) disconnected(s *Socket, reason string) {
+func (n *Namespace) disconnected(s *Socket, reason DisconnectReason) {
 	for _, fn := range n.disconnectHooks() {
 		fn(s, reason)
 	}

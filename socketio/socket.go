@@ -25,7 +25,7 @@ type Socket struct {
 	connected    bool
 	acks         map[int64]func(Args, error)
 	handlers     map[string]EventHandler
-	onDisconnect []func(reason string)
+	onDisconnect []func(reason DisconnectReason)
 	data         any
 
 	// events is the event rate limit's bucket (nil: no limit). Only the
@@ -228,8 +228,8 @@ func (s *Socket) On(event string, h EventHandler) {
 }
 
 // OnDisconnect registers a function called once when the socket
-// disconnects, with the reason.
-func (s *Socket) OnDisconnect(fn func(reason string)) {
+// disconnects, with the reason (see DisconnectReason).
+func (s *Socket) OnDisconnect(fn func(reason DisconnectReason)) {
 	s.mu.Lock()
 	s.onDisconnect = append(s.onDisconnect, fn)
 	s.mu.Unlock()
@@ -328,7 +328,7 @@ func (s *Socket) onAck(p *packet) error {
 
 // onClose ends the socket: pending acks fail, rooms are left, and the
 // disconnect handlers run.
-func (s *Socket) onClose(reason string) {
+func (s *Socket) onClose(reason DisconnectReason) {
 	s.mu.Lock()
 	if !s.connected {
 		s.mu.Unlock()
@@ -341,7 +341,7 @@ func (s *Socket) onClose(reason string) {
 	s.onDisconnect = nil
 	s.mu.Unlock()
 
-	if r := s.nsp.rec; r != nil && s.pid != "" && recoverableReasons[reason] {
+	if r := s.nsp.rec; r != nil && s.pid != "" && reason.Recoverable() {
 		r.persist(s, s.Rooms())
 	}
 	obs := s.nsp.srv.observing()
@@ -351,9 +351,9 @@ func (s *Socket) onClose(reason string) {
 	}
 	s.nsp.remove(s)
 	s.client.remove(s)
-	s.nsp.counters().disconnected(reason)
+	s.nsp.counters().disconnected(string(reason))
 	if log := s.nsp.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
-		log.Debug("socketio: socket disconnected", "nsp", s.nsp.name, "reason", reason, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
+		log.Debug("socketio: socket disconnected", "nsp", s.nsp.name, "reason", string(reason), "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
 	}
 	for _, r := range rooms {
 		if r == s.id {

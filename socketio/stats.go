@@ -78,9 +78,9 @@ var knownReasons = [...]string{
 	string(engineio.ReasonPingTimeout),
 	string(engineio.ReasonParseError),
 	string(engineio.ReasonForcedClose),
-	ReasonServerShuttingDown,
-	ReasonClientNamespaceDisconnect,
-	ReasonServerNamespaceDisconnect,
+	string(ReasonServerShuttingDown),
+	string(ReasonClientNamespaceDisconnect),
+	string(ReasonServerNamespaceDisconnect),
 }
 
 func (st *nspStats) disconnected(reason string) {
