@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/engineio"
@@ -38,6 +39,10 @@ type client struct {
 	pendingBytes int64
 	// connects is the bucket of Limits.NamespaceConnectsPerSecond.
 	connects bucket
+	// handlerSeq numbers the event handlers run; handling is the number
+	// of the one running (0: none), which other goroutines read.
+	handlerSeq uint64
+	handling   atomic.Uint64
 }
 
 // indexFrom is the number of namespaces from which a client's sockets are

@@ -162,6 +162,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 				payload = legacyConnectErrorPayload(err)
 			}
 			_ = c.conn.Send(false, c.encodeControl(PacketConnectError, n.name, payload))
+			s.end(ReasonServerNamespaceDisconnect) // for a Context the middleware asked for
 			if ce := (*ConnectError)(nil); errors.As(err, &ce) && ce.CloseConnection {
 				c.close(ReasonServerNamespaceDisconnect) // the engine sends the error first
 			}
@@ -174,6 +175,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		return
 	}
 	if !c.add(s) {
+		s.end(ReasonTransportClose)
 		return
 	}
 	n.adapter.AddSocket(s)
