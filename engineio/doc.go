@@ -9,12 +9,15 @@
 // broadcast cost one encoding plus one memcpy-and-write per recipient.
 //
 // Revision 3 (socket.io-client 2.x) is accepted with Options.AllowEIO3; it
-// differs in heartbeat direction, polling payload format and binary
-// WebSocket framing, all decided once per session (see payload_v3.go).
+// differs in heartbeat direction (the client pings), polling payload
+// format (length-prefixed packets, binary ones as base64 or in a binary
+// payload) and binary WebSocket framing (a type byte before the data), all
+// decided once per session.
 //
 // Options.PerMessageDeflate negotiates WebSocket compression (RFC 7692)
 // without context takeover either way, so that a Message's compressed frame
-// is made once and shared like its plain one (see deflate.go);
+// is made once and shared like its plain one: no compressor is kept per
+// connection, at the price of a somewhat worse ratio on small messages;
 // Options.HTTPCompression gzip- or deflate-encodes polling responses.
 //
 // Spec: https://github.com/socketio/engine.io-protocol (v4).

@@ -11,14 +11,18 @@ import (
 // connect_error handler receives an Error whose message is Message and whose
 // `data` property is Data.
 type ConnectError struct {
+	// Message becomes the client's err.message.
 	Message string
-	Data    any
+	// Data, encoded as JSON, becomes the client's err.data (left out when
+	// nil).
+	Data any
 	// CloseConnection closes the client's connection once the error is
 	// sent, with every namespace on it: for a client that must not retry
 	// on the same connection (such as a login over its attempt limit).
 	CloseConnection bool
 }
 
+// Error returns Message.
 func (e *ConnectError) Error() string { return e.Message }
 
 func connectErrorPayload(err error) []byte {

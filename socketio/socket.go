@@ -499,9 +499,13 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	}
 }
 
-// Event is an incoming event.
+// Event is an incoming event: its name and arguments, and the means to
+// acknowledge it.
 type Event struct {
+	// Name is the event's name, the first element of what the client
+	// emitted.
 	Name string
+	// Args are the event's arguments, the acknowledgement callback aside.
 	Args
 	socket *Socket
 	ackID  int64

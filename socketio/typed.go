@@ -13,10 +13,13 @@ import (
 // ConnectError does for a refused connection. Any other error is answered
 // {"message": err.Error()}.
 type AckError struct {
+	// Message is the answer's message, as an Error's in JavaScript.
 	Message string
-	Data    any
+	// Data, encoded as JSON, is the answer's data (left out when nil).
+	Data any
 }
 
+// Error returns Message.
 func (e *AckError) Error() string { return e.Message }
 
 // ackErrorPayload is the acknowledgement that carries err: an object with
