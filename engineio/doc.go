@@ -16,13 +16,16 @@
 // queue, up to Options.MaxBufferedBytes.
 //
 // Revision 3 (socket.io-client 2.x) is accepted with Options.AllowEIO3; it
-// differs in heartbeat direction, polling payload format and binary
-// WebSocket framing, all decided once per session, at its handshake.
+// differs in heartbeat direction (the client pings), polling payload
+// format (length-prefixed packets, binary ones as base64 or in a binary
+// payload) and binary WebSocket framing (a type byte before the data), all
+// decided once per session.
 //
 // Options.PerMessageDeflate negotiates WebSocket compression (RFC 7692)
 // without context takeover either way, so that a Message's compressed frame
-// is made once, by the first write that needs it, and shared like its plain
-// one; Options.HTTPCompression gzip- or deflate-encodes polling responses.
+// is made once and shared like its plain one: no compressor is kept per
+// connection, at the price of a somewhat worse ratio on small messages;
+// Options.HTTPCompression gzip- or deflate-encodes polling responses.
 //
 // To shut down, call Server.Close, then the http.Server's Shutdown (the
 // Close documentation says why in that order).

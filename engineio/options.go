@@ -63,7 +63,9 @@ type Options struct {
 	// the reference's perMessageDeflate (off by default there and here).
 	// The server negotiates no context takeover both ways, so it keeps no
 	// compression state per connection and compresses a broadcast once
-	// for all its recipients. Compressed messages from
+	// for all its recipients (with a somewhat worse ratio on the small
+	// messages that a client's threshold mostly leaves uncompressed
+	// anyway). Compressed messages from
 	// clients are accepted and inflated up to MaxPayload.
 	PerMessageDeflate Compression
 	// HTTPCompression compresses polling responses with gzip or deflate,

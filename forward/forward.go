@@ -142,12 +142,12 @@ func (c *Client) Install(n *socketio.Namespace, connect, disconnect bool) {
 				Handshake: &Handshake{Address: h.Address, Time: h.Time, Query: q, Auth: h.Auth}})
 		}
 	})
-	n.OnDisconnect(func(s *socketio.Socket, reason string) {
+	n.OnDisconnect(func(s *socketio.Socket, reason socketio.DisconnectReason) {
 		if st, ok := s.Value(stateKey{}).(*state); ok {
 			st.cancel()
 		}
 		if disconnect {
-			c.notifyAsync(&Request{Type: "disconnect", Namespace: n.Name(), SocketID: s.ID(), Claims: auth.ClaimsOf(s), Reason: reason})
+			c.notifyAsync(&Request{Type: "disconnect", Namespace: n.Name(), SocketID: s.ID(), Claims: auth.ClaimsOf(s), Reason: string(reason)})
 		}
 	})
 }

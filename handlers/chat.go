@@ -231,7 +231,7 @@ func (c *chat) joinRoom(s *socketio.Socket, e *socketio.Event, name string) {
 	c.announceRooms()
 }
 
-func (c *chat) disconnect(s *socketio.Socket, _ string) {
+func (c *chat) disconnect(s *socketio.Socket, _ socketio.DisconnectReason) {
 	c.mu.Lock()
 	u := c.users[s]
 	if u == nil {

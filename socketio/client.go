@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/engineio"
@@ -38,6 +39,10 @@ type client struct {
 	pendingBytes int64
 	// connects is the bucket of Limits.NamespaceConnectsPerSecond.
 	connects bucket
+	// handlerSeq numbers the event handlers run; handling is the number
+	// of the one running (0: none), which other goroutines read.
+	handlerSeq uint64
+	handling   atomic.Uint64
 }
 
 // indexFrom is the number of namespaces from which a client's sockets are
@@ -291,7 +296,7 @@ func (c *client) fail(why string) {
 
 // close disconnects every socket of the connection with reason, then
 // closes the connection.
-func (c *client) close(reason string) {
+func (c *client) close(reason DisconnectReason) {
 	c.mu.Lock()
 	c.closed = true
 	if c.connectTimer != nil {
@@ -315,7 +320,7 @@ func (c *client) OnClose(reason engineio.CloseReason, err error) {
 	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
-		s.onClose(string(reason))
+		s.onClose(DisconnectReason(reason))
 	}
 	c.srv.clientClosed(c)
 }

@@ -174,7 +174,7 @@ func (n *Namespace) connectHooks() ([]Middleware, []func(*Socket)) {
 	return mws, fns
 }
 
-func (n *Namespace) disconnectHooks() []func(*Socket, string) {
+func (n *Namespace) disconnectHooks() []func(*Socket, DisconnectReason) {
 	n.mu.RLock()
 	fns := n.onDisconnect
 	n.mu.RUnlock()

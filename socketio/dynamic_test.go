@@ -109,7 +109,7 @@ func TestDynamicNamespaceCleanup(t *testing.T) {
 		return nil
 	})
 	gone := make(chan struct{}, 4)
-	parent.OnDisconnect(func(*Socket, string) { gone <- struct{}{} })
+	parent.OnDisconnect(func(*Socket, DisconnectReason) { gone <- struct{}{} })
 
 	// A refused client leaves no namespace behind.
 	c := dial(t, url)
@@ -230,7 +230,7 @@ func TestDynamicNamespaceStats(t *testing.T) {
 		if ps.Pattern != `^/st-\d+$` || ps.Connects != 3 || ps.EventsReceived != 3 {
 			t.Fatalf("parent's stats: %+v", *ps)
 		}
-		if ps.Sockets["websocket"] == 2 && ps.Disconnects[ReasonClientNamespaceDisconnect] == 1 {
+		if ps.Sockets["websocket"] == 2 && ps.Disconnects[string(ReasonClientNamespaceDisconnect)] == 1 {
 			return
 		}
 		if time.Now().After(deadline) {

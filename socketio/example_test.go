@@ -14,8 +14,8 @@ import (
 )
 
 // Mount the server in net/http at its path, beside the app's own routes.
-// Browsers load the client from the socket.io-client package (or a CDN) and
-// connect with io("http://localhost:8080").
+// Browsers load the client from the server itself (/socket.io/socket.io.min.js,
+// see Options.DisableServeClient) and connect with io("http://localhost:8080").
 func Example() {
 	srv := socketio.NewServer(nil)
 	chat := srv.Of("/")

@@ -111,10 +111,10 @@ func TestLegacyBroadcastBinary(t *testing.T) {
 func TestLegacyDisconnect(t *testing.T) {
 	srv, url := startLegacyServer(t)
 	sockets := make(chan *Socket, 2)
-	reasons := make(chan string, 2)
+	reasons := make(chan DisconnectReason, 2)
 	n := srv.Of("/chat")
 	n.OnConnection(func(s *Socket) { sockets <- s })
-	n.OnDisconnect(func(_ *Socket, reason string) { reasons <- reason })
+	n.OnDisconnect(func(_ *Socket, reason DisconnectReason) { reasons <- reason })
 
 	c := dial(t, url)
 	if got := c.read(); got != "40" {

@@ -29,7 +29,7 @@ type Namespace struct {
 	mu           sync.RWMutex
 	middlewares  []Middleware
 	onConnection []func(*Socket)
-	onDisconnect []func(*Socket, string)
+	onDisconnect []func(*Socket, DisconnectReason)
 	handlers     map[string]EventHandler
 	names        map[string]string // each key of handlers, to itself: see eventName
 	serverSide   map[string]ServerSideHandler
@@ -59,7 +59,7 @@ func (n *Namespace) OnConnection(fn func(*Socket)) {
 
 // OnDisconnect registers a function called when a socket disconnects, with
 // the reason, after it has left its rooms.
-func (n *Namespace) OnDisconnect(fn func(s *Socket, reason string)) {
+func (n *Namespace) OnDisconnect(fn func(s *Socket, reason DisconnectReason)) {
 	n.mu.Lock()
 	n.onDisconnect = append(n.onDisconnect, fn)
 	n.mu.Unlock()
@@ -162,6 +162,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 				payload = legacyConnectErrorPayload(err)
 			}
 			_ = c.conn.Send(false, c.encodeControl(PacketConnectError, n.name, payload))
+			s.end(ReasonServerNamespaceDisconnect) // for a Context the middleware asked for
 			if ce := (*ConnectError)(nil); errors.As(err, &ce) && ce.CloseConnection {
 				c.close(ReasonServerNamespaceDisconnect) // the engine sends the error first
 			}
@@ -174,6 +175,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		return
 	}
 	if !c.add(s) {
+		s.end(ReasonTransportClose)
 		return
 	}
 	n.adapter.AddSocket(s)
@@ -191,7 +193,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 	// Alone: what the connection handlers emit right away reaches the
 	// client in a later read, as from the Node server (see SendAlone).
 	if err := c.conn.SendAlone(c.encodeControl(PacketConnect, n.name, payload)); err != nil {
-		s.onClose(string(ReasonServerNamespaceDisconnect))
+		s.onClose(ReasonServerNamespaceDisconnect)
 		return
 	}
 	n.counters().connects.Add(1)
@@ -230,7 +232,7 @@ func (n *Namespace) remove(s *Socket) {
 	n.cleanupIfEmpty()
 }
 
-func (n *Namespace) disconnected(s *Socket, reason string) {
+func (n *Namespace) disconnected(s *Socket, reason DisconnectReason) {
 	for _, fn := range n.disconnectHooks() {
 		fn(s, reason)
 	}

@@ -18,7 +18,7 @@ type Observer interface {
 	// SocketConnected: s has been accepted in its namespace.
 	SocketConnected(s *Socket)
 	// SocketDisconnected: s has left its namespace (and its rooms).
-	SocketDisconnected(s *Socket, reason string)
+	SocketDisconnected(s *Socket, reason DisconnectReason)
 	// TransportUpgraded: s's connection moved to WebSocket.
 	TransportUpgraded(s *Socket)
 	// RoomJoined and RoomLeft report membership changes (the socket's own

@@ -21,7 +21,7 @@ func (r *recorder) add(f string, args ...any) {
 }
 
 func (r *recorder) SocketConnected(s *Socket) { r.add("connected %s", s.Namespace().Name()) }
-func (r *recorder) SocketDisconnected(s *Socket, reason string) {
+func (r *recorder) SocketDisconnected(s *Socket, reason DisconnectReason) {
 	r.add("disconnected %s %s", s.Namespace().Name(), reason)
 }
 func (r *recorder) TransportUpgraded(s *Socket)       { r.add("upgraded") }

@@ -86,7 +86,7 @@ var recoverableReasons = map[string]bool{
 	string(engineio.ReasonTransportClose): true,
 	string(engineio.ReasonForcedClose):    true,
 	string(engineio.ReasonPingTimeout):    true,
-	ReasonServerShuttingDown:              true,
+	string(ReasonServerShuttingDown):      true,
 	"forced server close":                 true,
 }
 
@@ -320,7 +320,7 @@ func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []f
 	}
 	if err != nil {
 		if added {
-			reason := string(engineio.ReasonTransportError) // keep the session for the next try
+			reason := ReasonTransportError // keep the session for the next try
 			if err == engineio.ErrQueueFull {
 				reason = ReasonServerNamespaceDisconnect // it would not fit next time either
 			}

@@ -13,7 +13,9 @@ import (
 // RemoteSocket). Its methods act through the adapter, so they reach the
 // socket wherever it is.
 type RemoteSocket struct {
-	ID        string
+	// ID is the socket's id (and its own room).
+	ID string
+	// Handshake is what the client sent when it connected.
 	Handshake *Handshake
 	// Rooms lists the socket's rooms, its own id included.
 	Rooms []string

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/socketio/clientbundle"
 )
 
 // Options configure a Server. The zero value works.
@@ -42,6 +43,15 @@ type Options struct {
 	// Parser is the packets' wire format (default ParserJSON). It applies
 	// to every client: one built with another parser cannot connect.
 	Parser Parser
+	// DisableServeClient stops the server from serving the browser client
+	// (Node's serveClient: false). By default, as in Node, a GET for
+	// <mount path>socket.io.js, socket.io.min.js, socket.io.esm.min.js,
+	// socket.io.msgpack.min.js or one of their .map files is answered with
+	// that file of socket.io-client (package socketio/clientbundle), with
+	// an ETag, 304 on revalidation, Cache-Control "public, max-age=0" and
+	// gzip when accepted, so that a page can load
+	// <script src="/socket.io/socket.io.min.js">.
+	DisableServeClient bool
 }
 
 // Server is a Socket.IO server; mount it (an http.Handler) at its path,
@@ -105,8 +115,27 @@ func (s *Server) clientClosed(c *client) {
 	s.mu.Unlock()
 }
 
-// ServeHTTP serves the Engine.IO endpoint.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// ServeHTTP serves the Engine.IO endpoint and, unless
+// Options.DisableServeClient is set, the browser client's files: a request
+// whose last path segment names one (see clientbundle.Files) gets the file,
+// wherever the server is mounted (with or without http.StripPrefix).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.opts.DisableServeClient {
+		if name := clientFileName(r.URL.Path); name != "" && clientbundle.ServeFile(w, r, name) {
+			return
+		}
+	}
+	s.engine.ServeHTTP(w, r)
+}
+
+// clientFileName returns the last segment of path if it may name a client
+// file ("" otherwise): a cheap test, as every Engine.IO request passes here.
+func clientFileName(path string) string {
+	if !strings.HasSuffix(path, ".js") && !strings.HasSuffix(path, ".map") {
+		return ""
+	}
+	return path[strings.LastIndexByte(path, '/')+1:]
+}
 
 // Engine returns the underlying Engine.IO server.
 func (s *Server) Engine() *engineio.Server { return s.engine }

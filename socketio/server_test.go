@@ -236,10 +236,10 @@ func TestDisconnectReasons(t *testing.T) {
 	srv, url := startServer(t, nil)
 	n := srv.Of("/")
 	var mu sync.Mutex
-	reasons := make(chan string, 4)
+	reasons := make(chan DisconnectReason, 4)
 	sockets := make(chan *Socket, 4)
 	n.OnConnection(func(s *Socket) { sockets <- s })
-	n.OnDisconnect(func(s *Socket, reason string) {
+	n.OnDisconnect(func(s *Socket, reason DisconnectReason) {
 		mu.Lock()
 		defer mu.Unlock()
 		if s.Connected() {
@@ -317,8 +317,8 @@ func TestMultiplexedNamespaces(t *testing.T) {
 
 func TestServerCloseDisconnectsWithReason(t *testing.T) {
 	srv, url := startServer(t, nil)
-	reasons := make(chan string, 1)
-	srv.Of("/").OnDisconnect(func(s *Socket, reason string) { reasons <- reason })
+	reasons := make(chan DisconnectReason, 1)
+	srv.Of("/").OnDisconnect(func(s *Socket, reason DisconnectReason) { reasons <- reason })
 	c := connect(t, url, "/", "")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -3,6 +3,8 @@ package socketio
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -25,7 +27,7 @@ type Socket struct {
 	connected    bool
 	acks         map[int64]func(Args, error)
 	handlers     map[string]EventHandler
-	onDisconnect []func(reason string)
+	onDisconnect []func(reason DisconnectReason)
 	data         any
 
 	// events is the event rate limit's bucket (nil: no limit). Only the
@@ -40,6 +42,13 @@ type Socket struct {
 	// authLen is len(handshake.Auth) when the socket joined: what its
 	// client's authBytes counts for it (the application may replace Auth).
 	authLen int64
+
+	// ctx is made by the first call to Context (most sockets never need
+	// one) and cancelled when the socket ends; ended records that the
+	// socket has ended, for a Context asked afterwards.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	ended  bool
 }
 
 // ID returns the socket id, which is also the name of its own room.
@@ -59,6 +68,34 @@ func (s *Socket) Connected() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.connected
+}
+
+// Context returns a context that is cancelled when the socket disconnects
+// (or, in a middleware, when the connection is refused), for the work a
+// handler starts on the socket's behalf: a database query, a call to
+// another service, a goroutine feeding the client. context.Cause of the
+// ended context is ErrDisconnected, wrapped with the reason.
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancelCause(context.Background())
+		if s.ended {
+			s.cancel(ErrDisconnected)
+		}
+	}
+	return s.ctx
+}
+
+// end marks the socket as ended and cancels its Context, if it has one.
+func (s *Socket) end(reason DisconnectReason) {
+	s.mu.Lock()
+	s.ended = true
+	cancel := s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel(fmt.Errorf("%w (%s)", ErrDisconnected, reason))
+	}
 }
 
 // Data returns the value stored with SetData.
@@ -101,12 +138,20 @@ func (s *Socket) Emit(event string, args ...any) error {
 }
 
 // EmitWithAck sends an event and waits for the client's acknowledgement,
-// until ctx is done.
+// until ctx is done: then it returns an error for which both
+// errors.Is(err, ErrAckTimeout) and errors.Is(err, ctx.Err()) hold. If the
+// socket disconnects first, the error is ErrDisconnected.
 //
-// It blocks, and a client's packets are handled one at a time: called from
-// one of this client's own event handlers, it would wait for an answer that
-// cannot be read until the handler returns. Call it from a goroutine there.
+// The trap: a client's packets are handled one at a time, by the
+// goroutine that runs its event handlers. Called from one of this same
+// client's handlers (of any namespace), EmitWithAck waits for an answer
+// that cannot be read until the handler returns, so it always waits out
+// ctx. Use EmitWithAckFunc there, which does not wait, or call
+// EmitWithAck from a goroutine. When a wait ends while the handler that
+// was running at its start still runs, the server logs a warning that
+// says so and the error says it too.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	busy := s.client.handling.Load()
 	id := s.nsp.nextAckID()
 	ch := make(chan ackResult, 1)
 	start := time.Now()
@@ -134,8 +179,76 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		return r.args, r.err
 	case <-ctx.Done():
 		s.removeAck(id)
-		return Args{}, ctx.Err()
+		return Args{}, s.ackTimeout(ctx, event, busy)
 	}
+}
+
+// errHandlerBlocked says why an acknowledgement could not arrive.
+var errHandlerBlocked = errors.New("the client's packets were not read while one of its event handlers ran (EmitWithAck called from it?)")
+
+// ackTimeout is the error of an acknowledgement that did not come before
+// ctx ended. busy is the client's running handler when the emit began (0:
+// none): if that handler still runs, the client's answer could not have
+// been read, which is worth a warning.
+func (s *Socket) ackTimeout(ctx context.Context, event string, busy uint64) error {
+	if busy != 0 && s.client.handling.Load() == busy {
+		s.nsp.srv.log.Warn("socketio: acknowledgement awaited while the client's own event handler ran; use EmitWithAckFunc or a goroutine", "nsp", s.nsp.name, "event", event, "id", s.id)
+		return fmt.Errorf("%w: %w: %w", ErrAckTimeout, errHandlerBlocked, ctx.Err())
+	}
+	return fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err())
+}
+
+// EmitWithAckFunc sends an event with a request for acknowledgement and
+// returns at once, as Node's socket.timeout(ms).emit(event, ...args, cb).
+// fn is called once: with the client's answer; with an error that is
+// ErrAckTimeout (and ctx.Err()) if ctx ends first; or with ErrDisconnected
+// if the socket disconnects first. With a ctx that never ends, only the
+// answer or a disconnection calls fn. If EmitWithAckFunc returns an error
+// (the event could not be sent), fn is not called.
+//
+// Unlike EmitWithAck it is safe in the client's own event handlers. fn
+// runs on the goroutine that reads the client's packets, or on ctx's or
+// the disconnection's: it must not block. It may emit.
+func (s *Socket) EmitWithAckFunc(ctx context.Context, event string, fn func(answer Args, err error), args ...any) error {
+	id := s.nsp.nextAckID()
+	start := time.Now()
+	// The timer is stopped once fn has been called; the answer may come
+	// before stop is stored, in which case the timer's call finds no ack
+	// and does nothing.
+	var stop atomic.Pointer[func() bool]
+	if !s.addAck(id, func(a Args, err error) {
+		if st := stop.Load(); st != nil {
+			(*st)()
+		}
+		if err == nil {
+			s.nsp.srv.ackLatency.observe(time.Since(start))
+		}
+		fn(a, err)
+	}) {
+		return ErrDisconnected
+	}
+	msgs, err := s.client.encodeEvent(PacketEvent, s.nsp.name, id, event, true, args)
+	if err == nil {
+		for _, o := range s.nsp.srv.observing() {
+			o.EventSent(s, event, args)
+		}
+		err = s.client.conn.Send(false, msgs...)
+	}
+	if err != nil {
+		s.removeAck(id)
+		return err
+	}
+	st := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		_, waiting := s.acks[id]
+		delete(s.acks, id)
+		s.mu.Unlock()
+		if waiting {
+			fn(Args{}, fmt.Errorf("%w: %w", ErrAckTimeout, ctx.Err()))
+		}
+	})
+	stop.Store(&st)
+	return nil
 }
 
 type ackResult struct {
@@ -187,18 +300,21 @@ func (s *Socket) Join(rooms ...string) error {
 	return nil
 }
 
-// Leave removes the socket from a room.
-func (s *Socket) Leave(room string) {
+// Leave removes the socket from rooms (it is not in them afterwards,
+// whether or not it was before).
+func (s *Socket) Leave(rooms ...string) {
 	obs := s.nsp.srv.observing()
-	if obs == nil {
+	for _, room := range rooms {
+		if obs == nil {
+			s.nsp.adapter.Leave(s, room)
+			continue
+		}
+		was := room != s.id && slices.Contains(s.Rooms(), room)
 		s.nsp.adapter.Leave(s, room)
-		return
-	}
-	was := room != s.id && slices.Contains(s.Rooms(), room)
-	s.nsp.adapter.Leave(s, room)
-	if was {
-		for _, o := range obs {
-			o.RoomLeft(s, room)
+		if was {
+			for _, o := range obs {
+				o.RoomLeft(s, room)
+			}
 		}
 	}
 }
@@ -228,8 +344,8 @@ func (s *Socket) On(event string, h EventHandler) {
 }
 
 // OnDisconnect registers a function called once when the socket
-// disconnects, with the reason.
-func (s *Socket) OnDisconnect(fn func(reason string)) {
+// disconnects, with the reason (see DisconnectReason).
+func (s *Socket) OnDisconnect(fn func(reason DisconnectReason)) {
 	s.mu.Lock()
 	s.onDisconnect = append(s.onDisconnect, fn)
 	s.mu.Unlock()
@@ -296,7 +412,14 @@ func (s *Socket) onEvent(p *packet) error {
 func (s *Socket) call(h EventHandler, ev *Event) {
 	running := &s.nsp.srv.running
 	running.Add(1)
-	defer running.Add(-1)
+	// Which handler runs, for EmitWithAck's diagnosis (see ackTimeout).
+	c := s.client
+	c.handlerSeq++
+	c.handling.Store(c.handlerSeq)
+	defer func() {
+		c.handling.Store(0)
+		running.Add(-1)
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			s.nsp.srv.log.Error("socketio: panic in event handler", "nsp", s.nsp.name, "event", ev.Name, "remote", s.handshake.Address, "panic", v)
@@ -328,7 +451,7 @@ func (s *Socket) onAck(p *packet) error {
 
 // onClose ends the socket: pending acks fail, rooms are left, and the
 // disconnect handlers run.
-func (s *Socket) onClose(reason string) {
+func (s *Socket) onClose(reason DisconnectReason) {
 	s.mu.Lock()
 	if !s.connected {
 		s.mu.Unlock()
@@ -340,8 +463,9 @@ func (s *Socket) onClose(reason string) {
 	handlers := s.onDisconnect
 	s.onDisconnect = nil
 	s.mu.Unlock()
+	s.end(reason)
 
-	if r := s.nsp.rec; r != nil && s.pid != "" && recoverableReasons[reason] {
+	if r := s.nsp.rec; r != nil && s.pid != "" && reason.Recoverable() {
 		r.persist(s, s.Rooms())
 	}
 	obs := s.nsp.srv.observing()
@@ -351,9 +475,9 @@ func (s *Socket) onClose(reason string) {
 	}
 	s.nsp.remove(s)
 	s.client.remove(s)
-	s.nsp.counters().disconnected(reason)
+	s.nsp.counters().disconnected(string(reason))
 	if log := s.nsp.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
-		log.Debug("socketio: socket disconnected", "nsp", s.nsp.name, "reason", reason, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
+		log.Debug("socketio: socket disconnected", "nsp", s.nsp.name, "reason", string(reason), "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)
 	}
 	for _, r := range rooms {
 		if r == s.id {
@@ -375,9 +499,13 @@ func (s *Socket) onClose(reason string) {
 	}
 }
 
-// Event is an incoming event.
+// Event is an incoming event: its name and arguments, and the means to
+// acknowledge it.
 type Event struct {
+	// Name is the event's name, the first element of what the client
+	// emitted.
 	Name string
+	// Args are the event's arguments, the acknowledgement callback aside.
 	Args
 	socket *Socket
 	ackID  int64

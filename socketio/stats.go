@@ -30,6 +30,7 @@ type Stats struct {
 
 // NamespaceStats are one namespace's counters.
 type NamespaceStats struct {
+	// Name is the namespace's name, such as "/chat".
 	Name string
 	// Pattern is set for a parent namespace made by OfRegexp: the
 	// regular expression. A parent's entry (made by OfRegexp or OfFunc)
@@ -54,10 +55,13 @@ type NamespaceStats struct {
 // Histogram is a snapshot of a latency histogram in seconds: Counts[i]
 // observations were <= Bounds[i] (cumulative, as Prometheus wants it).
 type Histogram struct {
+	// Bounds are the buckets' upper bounds, in seconds, ascending.
 	Bounds []float64
+	// Counts[i] is the number of observations <= Bounds[i].
 	Counts []uint64
-	Count  uint64
-	Sum    float64
+	// Count is the number of observations, and Sum their total in seconds.
+	Count uint64
+	Sum   float64
 }
 
 type nspStats struct {
@@ -78,9 +82,9 @@ var knownReasons = [...]string{
 	string(engineio.ReasonPingTimeout),
 	string(engineio.ReasonParseError),
 	string(engineio.ReasonForcedClose),
-	ReasonServerShuttingDown,
-	ReasonClientNamespaceDisconnect,
-	ReasonServerNamespaceDisconnect,
+	string(ReasonServerShuttingDown),
+	string(ReasonClientNamespaceDisconnect),
+	string(ReasonServerNamespaceDisconnect),
 }
 
 func (st *nspStats) disconnected(reason string) {
@@ -185,6 +189,9 @@ type AdapterStats struct {
 
 // AdapterCounts is a snapshot of AdapterStats.
 type AdapterCounts struct {
+	// Published counts the messages sent to the other nodes, and
+	// PublishErrors those that could not be; Received and ReceiveErrors
+	// the same for the messages from the other nodes.
 	Published, PublishErrors, Received, ReceiveErrors uint64
 }
 

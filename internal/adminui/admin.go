@@ -178,7 +178,7 @@ func Instrument(io *socketio.Server, opts Options) (*Admin, error) {
 	}
 	a.nsp.Use(a.authenticate)
 	a.nsp.OnConnection(a.onConnection)
-	a.nsp.OnDisconnect(func(s *socketio.Socket, _ string) { a.adminLeft(s) })
+	a.nsp.OnDisconnect(func(s *socketio.Socket, _ socketio.DisconnectReason) { a.adminLeft(s) })
 	if !opts.Readonly {
 		a.registerActions()
 	}
@@ -498,8 +498,8 @@ func (a *Admin) SocketConnected(s *socketio.Socket) {
 }
 
 // SocketDisconnected implements socketio.Observer.
-func (a *Admin) SocketDisconnected(s *socketio.Socket, reason string) {
-	_ = a.nsp.Emit("socket_disconnected", s.Namespace().Name(), s.ID(), reason, now())
+func (a *Admin) SocketDisconnected(s *socketio.Socket, reason socketio.DisconnectReason) {
+	_ = a.nsp.Emit("socket_disconnected", s.Namespace().Name(), s.ID(), string(reason), now())
 }
 
 // TransportUpgraded implements socketio.Observer.

@@ -25,7 +25,6 @@ import (
 	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/handlers"
-	"github.com/switchboard/switchboard/internal/clientbundle"
 	"github.com/switchboard/switchboard/internal/rawchat"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/socketio/redisadapter"
@@ -88,6 +87,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 		CleanupEmptyChildNamespaces: cfg.SocketIO.CleanupEmptyChildNamespaces,
 		ConnectionStateRecovery:     recoveryOptions(cfg.SocketIO.ConnectionStateRecovery),
 		Parser:                      parser(cfg.SocketIO.Parser),
+		DisableServeClient:          !cfg.SocketIO.ServeClient,
 		Logger:                      log,
 		NewAdapter:                  newAdapter,
 	})
@@ -121,18 +121,9 @@ func New(cfg *config.Config, log *slog.Logger) (_ *App, err error) {
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = false
 
-	sioPath := cfg.SocketIO.Path
-	var bundle http.Handler
-	if cfg.SocketIO.ServeClient {
-		bundle = clientbundle.Handler(sioPath)
-	}
-	r.Any(strings.TrimSuffix(sioPath, "/")+"/*rest", func(c *gin.Context) {
-		if bundle != nil && clientbundle.IsClientFile(strings.TrimPrefix(c.Request.URL.Path, sioPath)) {
-			bundle.ServeHTTP(c.Writer, c.Request)
-			return
-		}
-		a.io.ServeHTTP(c.Writer, c.Request)
-	})
+	// The server answers the client bundle's files itself (socketio
+	// Options.DisableServeClient), as for an embedding application.
+	r.Any(strings.TrimSuffix(cfg.SocketIO.Path, "/")+"/*rest", gin.WrapH(a.io))
 
 	if cfg.API != nil {
 		r.Any("/api/*rest", gin.WrapH(a.apiHandler()))

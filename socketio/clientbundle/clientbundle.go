@@ -1,9 +1,19 @@
 // Package clientbundle embeds the official Socket.IO JavaScript client
-// (npm socket.io-client, see dist/README.md) and serves it the way the Node
+// (npm socket.io-client, version Version) and serves it the way the Node
 // socket.io server does with its serveClient option: GET <path>socket.io.js,
 // socket.io.min.js, socket.io.esm.min.js, socket.io.msgpack.min.js (the
-// build with socket.io-msgpack-parser, for servers whose socketio.parser is
+// build with socket.io-msgpack-parser, for servers whose parser is
 // msgpack) and their source maps.
+//
+// A socketio.Server serves these files itself unless
+// Options.DisableServeClient is set, so most applications never import this
+// package. Use Handler to serve them elsewhere, for example from a CDN-like
+// path of their own:
+//
+//	mux.Handle("/js/", clientbundle.Handler("/js/"))
+//
+// The files come from the npm package unmodified, with their MIT licence
+// (Content("LICENSE")).
 package clientbundle
 
 import (
@@ -151,18 +161,28 @@ func Handler(prefix string) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		f, ok := files[name]
-		if !ok {
+		if !ServeFile(w, r, name) {
 			http.NotFound(w, r)
-			return
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
-			return
-		}
-		serve(w, r, f)
 	})
+}
+
+// ServeFile answers r with the client file name (one of Files, such as
+// "socket.io.min.js"), as Handler does, and reports whether name is one;
+// if not, it writes nothing. It is what a socketio.Server calls for a
+// request whose last path segment names a client file.
+func ServeFile(w http.ResponseWriter, r *http.Request, name string) bool {
+	f, ok := files[name]
+	if !ok {
+		return false
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		return true
+	}
+	serve(w, r, f)
+	return true
 }
 
 func serve(w http.ResponseWriter, r *http.Request, f *file) {
