@@ -225,6 +225,15 @@ type RawWebSocket struct {
 	MaxMessage int `yaml:"max_message"`
 }
 
+// defaultRawWebSocket is what a raw_websocket section without keys means.
+func defaultRawWebSocket() *RawWebSocket {
+	return &RawWebSocket{
+		Path:       DefaultRawWebSocketPath,
+		Namespace:  DefaultRawWebSocketNamespace,
+		MaxMessage: DefaultRawWebSocketMaxMessage,
+	}
+}
+
 // Allowed values.
 const (
 	TransportPolling   = "polling"
