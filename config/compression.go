@@ -1,5 +1,7 @@
 package config
 
+import "github.com/switchboard/switchboard/engineio"
+
 // Compression configures one kind of compression: permessage-deflate on
 // WebSocket (socketio.per_message_deflate) or gzip/deflate of polling
 // responses (socketio.http_compression).
@@ -12,7 +14,7 @@ type Compression struct {
 
 // DefaultCompressionThreshold is the reference server's threshold for
 // both kinds of compression: smaller messages gain little from it.
-const DefaultCompressionThreshold = 1024
+const DefaultCompressionThreshold = engineio.DefaultCompressionThreshold
 
 func (v *validator) compression(key string, c Compression) {
 	if c.Threshold < 0 {

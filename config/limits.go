@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/socketio"
 )
 
 // Limits bound what clients can make the server do. The counts and rates
@@ -71,13 +74,13 @@ func DefaultLimits() Limits {
 		MaxNamespacesPerClient:     100,
 		NamespaceConnectsPerSecond: 10,
 		NamespaceConnectBurst:      100,
-		MaxAttachments:             10,
-		MaxJSONDepth:               64,
+		MaxAttachments:             socketio.DefaultMaxAttachments,
+		MaxJSONDepth:               socketio.DefaultMaxJSONDepth,
 		TrustedProxies:             []string{},
 		ReadHeaderTimeout:          10 * time.Second,
 		MaxHeaderBytes:             64 << 10,
-		ReadBodyTimeout:            10 * time.Second,
-		WriteTimeout:               10 * time.Second,
+		ReadBodyTimeout:            engineio.DefaultBodyTimeout,
+		WriteTimeout:               engineio.DefaultWriteTimeout,
 	}
 }
 
