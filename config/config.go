@@ -167,7 +167,7 @@ type Cookie struct {
 
 // DefaultCookie returns the cookie settings a bare `cookie: {}` means.
 func DefaultCookie() *Cookie {
-	return &Cookie{Name: "io", Path: "/", HTTPOnly: true, SameSite: "lax"}
+	return &Cookie{Name: engineio.DefaultCookieName, Path: engineio.DefaultCookiePath, HTTPOnly: true, SameSite: "lax"}
 }
 
 // CORS configures cross-origin access.
