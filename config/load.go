@@ -111,10 +111,11 @@ func (d *decoder) document(data []byte, c *Config) {
 
 // The decoding below is driven by the structs' yaml tags, so a key is
 // spelled once, in its field's tag. yaml.v3 decodes tagged structs itself,
-// but it stops at the first wrong type, reports it as "cannot unmarshal
-// !!str into bool", and Node.Decode cannot refuse unknown keys; walking
-// the node tree here keeps every problem (up to maxErrors) with its key
-// path, its line and what would be right.
+// but words its errors in Go terms ("cannot unmarshal !!str `yes` into
+// bool", "field listn not found in type config.Config") without the key's
+// path, and Node.Decode has no KnownFields. Walking the node tree here
+// reports each problem (up to maxErrors) with its key path, its line, what
+// was found and what would be right.
 
 var durationType = reflect.TypeFor[time.Duration]()
 
