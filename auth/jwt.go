@@ -23,7 +23,8 @@ type JWT struct {
 }
 
 // NewJWT builds a verifier; key files and environment variables are read
-// now (the configuration loader has already checked them).
+// now. A key file that cannot be used is a *config.Error whose Key is
+// jwt.public_key_file or jwt.jwks_file.
 func NewJWT(cfg *config.JWT) (*JWT, error) {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{cfg.Algorithm}),
@@ -50,15 +51,20 @@ func NewJWT(cfg *config.JWT) (*JWT, error) {
 		key := []byte(secret)
 		v.keyFn = func(*jwt.Token) (any, error) { return key, nil }
 	case cfg.PublicKeyFile != "" || cfg.JWKSFile != "":
+		// The key files are read here, where they are used, and not by
+		// package config: a problem is reported at start, as a
+		// *config.Error naming the key (relative to the auth section).
 		var set *jwtkeys.Set
 		var err error
-		if cfg.PublicKeyFile != "" {
-			set, err = jwtkeys.LoadPEM(cfg.PublicKeyFile, cfg.Algorithm)
+		key, file := "jwt.public_key_file", cfg.PublicKeyFile
+		if file != "" {
+			set, err = jwtkeys.LoadPEM(file, cfg.Algorithm)
 		} else {
-			set, err = jwtkeys.LoadJWKS(cfg.JWKSFile, cfg.Algorithm)
+			key, file = "jwt.jwks_file", cfg.JWKSFile
+			set, err = jwtkeys.LoadJWKS(file, cfg.Algorithm)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("auth: %w", err)
+			return nil, &config.Error{Key: key, Msg: fmt.Sprintf("%q: %v", file, err)}
 		}
 		v.keyFn = func(t *jwt.Token) (any, error) {
 			kid, _ := t.Header["kid"].(string)

@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/switchboard/switchboard/auth/jwtkeys"
 )
 
 // Bounds on the config-only sections.
@@ -186,17 +184,11 @@ func (v *validator) validateJWT(key string, j *JWT) {
 	switch {
 	case j.PublicKeyFile != "" && j.JWKSFile != "":
 		v.errorf(key, "give public_key_file or jwks_file, not both")
-	case j.PublicKeyFile != "":
-		if _, err := jwtkeys.LoadPEM(j.PublicKeyFile, j.Algorithm); err != nil {
-			v.errorf(key+".public_key_file", "%s: %v", quote(j.PublicKeyFile), err)
-		}
-	case j.JWKSFile != "":
-		if _, err := jwtkeys.LoadJWKS(j.JWKSFile, j.Algorithm); err != nil {
-			v.errorf(key+".jwks_file", "%s: %v", quote(j.JWKSFile), err)
-		}
-	default:
+	case j.PublicKeyFile == "" && j.JWKSFile == "":
 		v.errorf(key, "%s needs public_key_file or jwks_file", j.Algorithm)
 	}
+	// The key files themselves are read and checked by package auth,
+	// which uses them, when the server is built.
 }
 
 func (v *validator) validateBackend(key string, b *Backend) {

@@ -1,6 +1,6 @@
 package config
 
-import "go.yaml.in/yaml/v3"
+import "github.com/switchboard/switchboard/engineio"
 
 // Compression configures one kind of compression: permessage-deflate on
 // WebSocket (socketio.per_message_deflate) or gzip/deflate of polling
@@ -14,21 +14,7 @@ type Compression struct {
 
 // DefaultCompressionThreshold is the reference server's threshold for
 // both kinds of compression: smaller messages gain little from it.
-const DefaultCompressionThreshold = 1024
-
-func (d *decoder) compression(n *yaml.Node, path string, c *Compression) {
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "enabled":
-			d.boolean(v, p, &c.Enabled)
-		case "threshold":
-			d.int(v, p, &c.Threshold)
-		default:
-			return false
-		}
-		return true
-	})
-}
+const DefaultCompressionThreshold = engineio.DefaultCompressionThreshold
 
 func (v *validator) compression(key string, c Compression) {
 	if c.Threshold < 0 {

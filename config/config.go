@@ -19,6 +19,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/internal/rawchat"
+	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/redisadapter"
 )
 
 // Config is the whole server configuration.
@@ -140,7 +145,12 @@ type ConnectionStateRecovery struct {
 
 // DefaultConnectionStateRecovery returns the defaults (recovery off).
 func DefaultConnectionStateRecovery() ConnectionStateRecovery {
-	return ConnectionStateRecovery{MaxDisconnectionDuration: 2 * time.Minute, SkipMiddlewares: true, MaxPackets: 10000, MaxBytes: 32 << 20}
+	return ConnectionStateRecovery{
+		MaxDisconnectionDuration: socketio.DefaultMaxDisconnectionDuration,
+		SkipMiddlewares:          true,
+		MaxPackets:               socketio.DefaultRecoveryMaxPackets,
+		MaxBytes:                 socketio.DefaultRecoveryMaxBytes,
+	}
 }
 
 // Cookie configures the sticky-session cookie, like the reference's
@@ -157,7 +167,7 @@ type Cookie struct {
 
 // DefaultCookie returns the cookie settings a bare `cookie: {}` means.
 func DefaultCookie() *Cookie {
-	return &Cookie{Name: "io", Path: "/", HTTPOnly: true, SameSite: "lax"}
+	return &Cookie{Name: engineio.DefaultCookieName, Path: engineio.DefaultCookiePath, HTTPOnly: true, SameSite: "lax"}
 }
 
 // CORS configures cross-origin access.
@@ -225,6 +235,15 @@ type RawWebSocket struct {
 	MaxMessage int `yaml:"max_message"`
 }
 
+// defaultRawWebSocket is what a raw_websocket section without keys means.
+func defaultRawWebSocket() *RawWebSocket {
+	return &RawWebSocket{
+		Path:       DefaultRawWebSocketPath,
+		Namespace:  DefaultRawWebSocketNamespace,
+		MaxMessage: DefaultRawWebSocketMaxMessage,
+	}
+}
+
 // Allowed values.
 const (
 	TransportPolling   = "polling"
@@ -240,7 +259,7 @@ const (
 	// Defaults of the raw_websocket section's keys, when it is present.
 	DefaultRawWebSocketPath       = "/"
 	DefaultRawWebSocketNamespace  = "/"
-	DefaultRawWebSocketMaxMessage = 4096
+	DefaultRawWebSocketMaxMessage = rawchat.DefaultMaxMessage
 
 	// ChatApp is the application raw WebSocket clients are bridged to.
 	ChatApp = "chat"
@@ -261,6 +280,9 @@ const (
 )
 
 // Default returns the default configuration. Each call returns a new value.
+// A value the library packages default to as well is taken from their
+// Default constants, so that it is written once; the others (limits,
+// operations, compression on) are Switchboard's own.
 func Default() *Config {
 	return &Config{
 		Listen:          ":8080",
@@ -269,12 +291,12 @@ func Default() *Config {
 		Log:             Log{Level: "info", Format: "text"},
 		SocketIO: SocketIO{
 			Path:             "/socket.io/",
-			PingInterval:     25 * time.Second,
-			PingTimeout:      20 * time.Second,
-			ConnectTimeout:   45 * time.Second,
-			UpgradeTimeout:   10 * time.Second,
-			MaxPayload:       1000000,
-			MaxBufferedBytes: 1 << 20,
+			PingInterval:     engineio.DefaultPingInterval,
+			PingTimeout:      engineio.DefaultPingTimeout,
+			ConnectTimeout:   socketio.DefaultConnectTimeout,
+			UpgradeTimeout:   engineio.DefaultUpgradeTimeout,
+			MaxPayload:       engineio.DefaultMaxPayload,
+			MaxBufferedBytes: engineio.DefaultMaxBufferedBytes,
 			ServeClient:      true,
 			Transports:       []string{TransportPolling, TransportWebSocket},
 			AllowEIO3:        true,
@@ -288,7 +310,7 @@ func Default() *Config {
 		CORS:       CORS{Origins: []string{"*"}},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
 		Limits:     DefaultLimits(),
-		Adapter:    Adapter{Type: AdapterMemory, KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
+		Adapter:    Adapter{Type: AdapterMemory, KeyPrefix: redisadapter.DefaultKey, RequestTimeout: redisadapter.DefaultRequestTimeout},
 		Metrics:    Metrics{Enabled: true, Path: DefaultMetricsPath, Listen: DefaultMetricsListen},
 		AdminUI:    AdminUI{Path: DefaultAdminUIPath, Namespace: DefaultAdminNamespace, Mode: AdminModeDevelopment},
 	}

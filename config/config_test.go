@@ -773,3 +773,24 @@ func TestAdapterErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownKeyInEverySection checks that every section refuses a key
+// its struct has no tag for, naming the section's full path and the line.
+func TestUnknownKeyInEverySection(t *testing.T) {
+	ns := "namespaces:\n  - name: /\n    app: chat\n"
+	for _, tc := range []struct{ in, want string }{
+		{"log:\n  colour: red\n", `c.yaml:2: log: unknown key "colour"`},
+		{"adapter:\n  host: x\n", `c.yaml:2: adapter: unknown key "host"`},
+		{"cors:\n  origin: x\n", `c.yaml:2: cors: unknown key "origin"`},
+		{"limits:\n  max: 1\n", `c.yaml:2: limits: unknown key "max"`},
+		{ns + "    auth:\n      mod: none\n", `c.yaml:5: namespaces[0].auth: unknown key "mod"`},
+		{ns + "    auth:\n      tokens:\n        - {sub: a, tok: b}\n", `c.yaml:6: namespaces[0].auth.tokens[0]: unknown key "tok"`},
+		{ns + "    rooms:\n      allowed: [x]\n", `c.yaml:5: namespaces[0].rooms: unknown key "allowed"`},
+		{ns + "    backend:\n      uri: http://x\n", `c.yaml:5: namespaces[0].backend: unknown key "uri"`},
+	} {
+		_, err := Parse([]byte(tc.in), "c.yaml", testApps)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Parse(%q):\n got %v\nwant %s", tc.in, err, tc.want)
+		}
+	}
+}

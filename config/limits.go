@@ -6,7 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/socketio"
 )
 
 // Limits bound what clients can make the server do. The counts and rates
@@ -73,13 +74,13 @@ func DefaultLimits() Limits {
 		MaxNamespacesPerClient:     100,
 		NamespaceConnectsPerSecond: 10,
 		NamespaceConnectBurst:      100,
-		MaxAttachments:             10,
-		MaxJSONDepth:               64,
+		MaxAttachments:             socketio.DefaultMaxAttachments,
+		MaxJSONDepth:               socketio.DefaultMaxJSONDepth,
 		TrustedProxies:             []string{},
 		ReadHeaderTimeout:          10 * time.Second,
 		MaxHeaderBytes:             64 << 10,
-		ReadBodyTimeout:            10 * time.Second,
-		WriteTimeout:               10 * time.Second,
+		ReadBodyTimeout:            engineio.DefaultBodyTimeout,
+		WriteTimeout:               engineio.DefaultWriteTimeout,
 	}
 }
 
@@ -105,74 +106,6 @@ func parseProxy(s string) (netip.Prefix, bool) {
 		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(a, a.BitLen()), true
-}
-
-func (d *decoder) limits(n *yaml.Node, path string, l *Limits) {
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "max_connections":
-			d.int(v, p, &l.MaxConnections)
-		case "max_connections_per_ip":
-			d.int(v, p, &l.MaxConnectionsPerIP)
-		case "handshakes_per_second":
-			d.number(v, p, &l.HandshakesPerSecond)
-		case "handshake_burst":
-			d.int(v, p, &l.HandshakeBurst)
-		case "max_tcp_connections_per_ip":
-			d.int(v, p, &l.MaxTCPConnectionsPerIP)
-		case "events_per_second":
-			d.number(v, p, &l.EventsPerSecond)
-		case "event_burst":
-			d.int(v, p, &l.EventBurst)
-		case "max_rooms_per_socket":
-			d.int(v, p, &l.MaxRoomsPerSocket)
-		case "max_namespaces_per_client":
-			d.int(v, p, &l.MaxNamespacesPerClient)
-		case "namespace_connects_per_second":
-			d.number(v, p, &l.NamespaceConnectsPerSecond)
-		case "namespace_connect_burst":
-			d.int(v, p, &l.NamespaceConnectBurst)
-		case "max_attachments":
-			d.int(v, p, &l.MaxAttachments)
-		case "max_json_depth":
-			d.int(v, p, &l.MaxJSONDepth)
-		case "trusted_proxies":
-			d.strings(v, p, &l.TrustedProxies)
-		case "bind_session_to_ip":
-			d.boolean(v, p, &l.BindSessionToIP)
-		case "read_header_timeout":
-			d.duration(v, p, &l.ReadHeaderTimeout)
-		case "max_header_bytes":
-			d.int(v, p, &l.MaxHeaderBytes)
-		case "read_body_timeout":
-			d.duration(v, p, &l.ReadBodyTimeout)
-		case "write_timeout":
-			d.duration(v, p, &l.WriteTimeout)
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-// number decodes an integer or a decimal number.
-func (d *decoder) number(n *yaml.Node, path string, out *float64) {
-	line := n.Line
-	s := deref(n)
-	if s.Kind == yaml.ScalarNode && (s.ShortTag() == "!!int" || s.ShortTag() == "!!float") {
-		v, err := strconv.ParseFloat(strings.ReplaceAll(s.Value, "_", ""), 64)
-		if err != nil || v != v || v > 1e15 || v < -1e15 {
-			d.errorf(line, path, "invalid number %s", clip(s.Value))
-			return
-		}
-		*out = v
-		return
-	}
-	if isNull(s) {
-		d.errorf(line, path, "missing value (want a number)")
-		return
-	}
-	d.errorf(line, path, "want a number, got %s", describe(s))
 }
 
 func (v *validator) limits(l *Limits) {

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -106,537 +106,188 @@ func (d *decoder) document(data []byte, c *Config) {
 	if isNull(deref(root)) {
 		return // "~" or "null": defaults
 	}
-	d.root(root, c)
+	d.fields(root, "", reflect.ValueOf(c).Elem())
 }
 
-// deref follows alias nodes.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
+// The decoding below is driven by the structs' yaml tags, so a key is
+// spelled once, in its field's tag. yaml.v3 decodes tagged structs itself,
+// but words its errors in Go terms ("cannot unmarshal !!str `yes` into
+// bool", "field listn not found in type config.Config") without the key's
+// path, and Node.Decode has no KnownFields. Walking the node tree here
+// reports each problem (up to maxErrors) with its key path, its line, what
+// was found and what would be right.
 
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
+var durationType = reflect.TypeFor[time.Duration]()
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// describe names the kind and value of n for "got ..." messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str":
-			return "string " + quote(n.Value)
-		case "!!int":
-			return "integer " + clip(n.Value)
-		case "!!float":
-			return "number " + clip(n.Value)
-		case "!!bool":
-			return "boolean " + clip(n.Value)
-		case "!!null":
-			return "null"
-		default:
-			return "value " + quote(n.Value) + " tagged " + clip(n.Tag)
-		}
-	}
-	return "an unsupported value"
-}
-
-// clip shortens s for use in messages.
-func clip(s string) string {
-	const limit = 64
-	if utf8.RuneCountInString(s) <= limit {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:limit]) + "..."
-}
-
-// quote clips and quotes s.
-func quote(s string) string {
-	const limit = 64
-	if utf8.RuneCountInString(s) <= limit {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(string([]rune(s)[:limit])) + "..."
-}
-
-// mapping iterates over the key/value pairs of the mapping n (at key path
-// path), calling fn with each key, its value and the key path of the value.
-// fn reports whether it knows the key. Unknown keys, duplicate keys and
-// non-string keys are errors. A null n is an empty mapping.
-func (d *decoder) mapping(n *yaml.Node, path string, fn func(key string, v *yaml.Node, p string) bool) {
-	line := n.Line
-	n = deref(n)
-	if isNull(n) {
+// value decodes n (at key path path) into v, according to v's type.
+// omitempty is the field's yaml flag: an empty list then means none.
+func (d *decoder) value(n *yaml.Node, path string, v reflect.Value, omitempty bool) {
+	if v.Type() == durationType {
+		d.duration(n, path, v.Addr().Interface().(*time.Duration))
 		return
 	}
-	if n.Kind != yaml.MappingNode {
-		what := "want a mapping"
-		if path == "" {
-			what = "top level: want a mapping of keys"
-		}
-		d.errorf(line, path, "%s, got %s", what, describe(n))
-		return
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		kline := k.Line
-		k = deref(k)
-		if k.Kind != yaml.ScalarNode {
-			d.errorf(kline, path, "invalid key: want a string, got %s", describe(k))
-			continue
-		}
-		if k.ShortTag() == "!!merge" {
-			d.errorf(kline, path, "merge keys (<<) are not supported")
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			d.errorf(kline, path, "duplicate key %s (first at line %d)", quote(k.Value), first)
-			continue
-		}
-		seen[k.Value] = kline
-		p := join(path, k.Value)
-		if !fn(k.Value, v, p) {
-			d.errorf(kline, path, "unknown key %s", quote(k.Value))
-			continue
-		}
-		d.lines[p] = kline
-	}
-}
-
-// scalar checks that n is a scalar with the given short tag. want describes
-// the expected value for messages.
-func (d *decoder) scalar(n *yaml.Node, path, tag, want string) (*yaml.Node, bool) {
-	line := n.Line
-	n = deref(n)
-	if isNull(n) {
-		d.errorf(line, path, "missing value (want %s)", want)
-		return nil, false
-	}
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != tag {
-		d.errorf(line, path, "want %s, got %s", want, describe(n))
-		return nil, false
-	}
-	return n, true
-}
-
-func (d *decoder) str(n *yaml.Node, path string, out *string) {
-	if s, ok := d.scalar(n, path, "!!str", "a string"); ok {
-		*out = s.Value
-	}
-}
-
-func (d *decoder) boolean(n *yaml.Node, path string, out *bool) {
-	s, ok := d.scalar(n, path, "!!bool", "a boolean (true or false)")
-	if !ok {
-		return
-	}
-	var v bool
-	if err := s.Decode(&v); err != nil {
-		d.errorf(n.Line, path, "invalid boolean %s", quote(s.Value))
-		return
-	}
-	*out = v
-}
-
-func (d *decoder) int64(n *yaml.Node, path string, out *int64) bool {
-	line := n.Line
-	s := deref(n)
-	if s.Kind == yaml.ScalarNode && s.ShortTag() == "!!float" && isDigits(s.Value) {
-		d.errorf(line, path, "integer %s out of range", clip(s.Value))
-		return false
-	}
-	s, ok := d.scalar(n, path, "!!int", "an integer")
-	if !ok {
-		return false
-	}
-	var v int64
-	if err := s.Decode(&v); err != nil {
-		d.errorf(line, path, "invalid integer %s (out of range?)", clip(s.Value))
-		return false
-	}
-	*out = v
-	return true
-}
-
-func (d *decoder) int(n *yaml.Node, path string, out *int) {
-	var v int64
-	if !d.int64(n, path, &v) {
-		return
-	}
-	if int64(int(v)) != v {
-		d.errorf(n.Line, path, "integer %d out of range", v)
-		return
-	}
-	*out = int(v)
-}
-
-func isDigits(s string) bool {
-	s = strings.TrimLeft(s, "+-")
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if (r < '0' || r > '9') && r != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-func (d *decoder) duration(n *yaml.Node, path string, out *time.Duration) {
-	line := n.Line
-	s := deref(n)
-	if s.Kind == yaml.ScalarNode {
-		switch s.ShortTag() {
-		case "!!int", "!!float":
-			d.errorf(line, path, "invalid duration %s: missing unit (want e.g. 25s)", clip(s.Value))
+	switch v.Kind() {
+	case reflect.String:
+		if want, ok := nullHints[path]; ok && isNull(deref(n)) {
+			d.errorf(n.Line, path, "missing value (want %s)", want)
 			return
-		case "!!str":
-			v, err := time.ParseDuration(s.Value)
-			if err != nil {
-				d.errorf(line, path, "invalid duration %s (want e.g. 25s)", quote(s.Value))
-				return
+		}
+		d.str(n, path, v.Addr().Interface().(*string))
+	case reflect.Bool:
+		d.boolean(n, path, v.Addr().Interface().(*bool))
+	case reflect.Int:
+		d.int(n, path, v.Addr().Interface().(*int))
+	case reflect.Int64:
+		d.int64(n, path, v.Addr().Interface().(*int64))
+	case reflect.Float64:
+		d.number(n, path, v.Addr().Interface().(*float64))
+	case reflect.Interface: // any YAML value, such as a server-side reply
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.errorf(n.Line, path, "%v", err)
+		}
+	case reflect.Struct:
+		d.fields(n, path, v)
+	case reflect.Pointer:
+		d.section(n, path, v)
+	case reflect.Slice:
+		d.list(n, path, v)
+		if omitempty && v.Len() == 0 {
+			// An empty list means the same as none: nil lets the config
+			// survive a marshal/parse round trip unchanged.
+			v.SetZero()
+		}
+	default:
+		panic("config: no decoding for " + v.Type().String() + " at " + path)
+	}
+}
+
+// nullHints are the messages of keys whose null deserves a hint.
+var nullHints = map[string]string{"static_dir": `a string; use "" for none`}
+
+// fields decodes the mapping n into the struct v, matching keys to the
+// fields' yaml tags, and returns the keys it found.
+func (d *decoder) fields(n *yaml.Node, path string, v reflect.Value) map[string]bool {
+	t := v.Type()
+	has := map[string]bool{}
+	d.mapping(n, path, func(key string, val *yaml.Node, p string) bool {
+		for i := range t.NumField() {
+			name, flags, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+			if name == key {
+				has[key] = true
+				d.value(val, p, v.Field(i), strings.Contains(flags, "omitempty"))
+				return true
 			}
-			*out = v
-			return
 		}
-	}
-	if isNull(s) {
-		d.errorf(line, path, "missing value (want a duration such as 25s)")
+		return false
+	})
+	return has
+}
+
+// section decodes an optional section (a pointer to a struct). Naming it
+// turns it on, with its defaults for the keys not given; null turns the
+// top-level switches off again.
+func (d *decoder) section(n *yaml.Node, path string, v reflect.Value) {
+	t := v.Type().Elem()
+	if isNull(deref(n)) && sectionsOffWhenNull[t] {
+		v.SetZero()
 		return
 	}
-	d.errorf(line, path, "want a duration such as 25s, got %s", describe(s))
+	s := reflect.New(t)
+	if def, ok := sectionDefaults[t]; ok {
+		s = reflect.ValueOf(def())
+	}
+	d.fields(n, path, s.Elem())
+	v.Set(s)
 }
 
-// sequence checks that n is a list and returns its items.
-func (d *decoder) sequence(n *yaml.Node, path, want string) ([]*yaml.Node, bool) {
-	line := n.Line
-	n = deref(n)
-	if isNull(n) {
-		d.errorf(line, path, "missing value (want %s)", want)
-		return nil, false
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(line, path, "want %s, got %s", want, describe(n))
-		return nil, false
-	}
-	return n.Content, true
+var sectionsOffWhenNull = map[reflect.Type]bool{
+	reflect.TypeFor[Cookie]():       true,
+	reflect.TypeFor[EngineIOEcho](): true,
+	reflect.TypeFor[RawWebSocket](): true,
+	reflect.TypeFor[API]():          true,
 }
 
-func (d *decoder) strings(n *yaml.Node, path string, out *[]string) {
-	items, ok := d.sequence(n, path, "a list of strings")
+// sectionDefaults make the value an optional section starts from (the
+// zero value if it has no entry).
+var sectionDefaults = map[reflect.Type]func() any{
+	reflect.TypeFor[Cookie]():       func() any { return DefaultCookie() },
+	reflect.TypeFor[EngineIOEcho](): func() any { return &EngineIOEcho{Path: DefaultEngineIOEchoPath} },
+	reflect.TypeFor[RawWebSocket](): func() any { return defaultRawWebSocket() },
+	reflect.TypeFor[Auth]():         func() any { return defaultAuth() },
+	reflect.TypeFor[Rooms]():        func() any { return defaultRooms() },
+	reflect.TypeFor[Backend]():      func() any { return defaultBackend() },
+}
+
+// listWants describe the lists for messages; nullItem is set where a null
+// item is an error.
+var listWants = map[reflect.Type]struct{ list, nullItem string }{
+	reflect.TypeFor[string]():         {"a list of strings", ""},
+	reflect.TypeFor[Namespace]():      {"a list of {name, app} mappings", "a mapping with keys name and app"},
+	reflect.TypeFor[Token]():          {"a list of {sub, token} mappings", ""},
+	reflect.TypeFor[RelayRule]():      {"a list of {event, to} mappings", ""},
+	reflect.TypeFor[ServerSideRule](): {"a list of {event, reply} or {event, to: backend} mappings", ""},
+}
+
+// list decodes the sequence n into the slice v, replacing its items.
+func (d *decoder) list(n *yaml.Node, path string, v reflect.Value) {
+	et := v.Type().Elem()
+	want := listWants[et]
+	items, ok := d.sequence(n, path, want.list)
 	if !ok {
 		return
 	}
-	list := make([]string, 0, len(items))
+	out := reflect.MakeSlice(v.Type(), 0, len(items))
 	for i, it := range items {
 		p := path + "[" + strconv.Itoa(i) + "]"
 		d.lines[p] = it.Line
-		var s string
-		d.str(it, p, &s)
-		list = append(list, s)
-	}
-	*out = list
-}
-
-// optionalStrings is strings for an omitempty field, where an empty list
-// means the same as none: it stores nil, so the config survives a
-// marshal/parse round trip unchanged.
-func (d *decoder) optionalStrings(n *yaml.Node, path string, out *[]string) {
-	d.strings(n, path, out)
-	if len(*out) == 0 {
-		*out = nil
-	}
-}
-
-func (d *decoder) root(n *yaml.Node, c *Config) {
-	d.mapping(n, "", func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "listen":
-			d.str(v, p, &c.Listen)
-		case "static_dir":
-			if isNull(deref(v)) {
-				d.errorf(v.Line, p, `missing value (want a string; use "" for none)`)
-				break
-			}
-			d.str(v, p, &c.StaticDir)
-		case "shutdown_timeout":
-			d.duration(v, p, &c.ShutdownTimeout)
-		case "log":
-			d.log(v, p, &c.Log)
-		case "socketio":
-			d.socketIO(v, p, &c.SocketIO)
-		case "cors":
-			d.cors(v, p, &c.CORS)
-		case "namespaces":
-			d.namespaces(v, p, &c.Namespaces)
-		case "engineio_echo":
-			d.engineIOEcho(v, p, &c.EngineIOEcho)
-		case "pprof":
-			d.boolean(v, p, &c.Pprof)
-		case "limits":
-			d.limits(v, p, &c.Limits)
-		case "raw_websocket":
-			d.rawWebSocket(v, p, &c.RawWebSocket)
-		case "adapter":
-			d.adapter(v, p, &c.Adapter)
-		case "metrics":
-			d.metrics(v, p, &c.Metrics)
-		case "admin_ui":
-			d.adminUI(v, p, &c.AdminUI)
-		case "api":
-			d.api(v, p, &c.API)
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-func (d *decoder) log(n *yaml.Node, path string, l *Log) {
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "level":
-			d.str(v, p, &l.Level)
-		case "format":
-			d.str(v, p, &l.Format)
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-func (d *decoder) socketIO(n *yaml.Node, path string, s *SocketIO) {
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "path":
-			d.str(v, p, &s.Path)
-		case "ping_interval":
-			d.duration(v, p, &s.PingInterval)
-		case "ping_timeout":
-			d.duration(v, p, &s.PingTimeout)
-		case "connect_timeout":
-			d.duration(v, p, &s.ConnectTimeout)
-		case "upgrade_timeout":
-			d.duration(v, p, &s.UpgradeTimeout)
-		case "max_payload":
-			d.int64(v, p, &s.MaxPayload)
-		case "max_buffered_bytes":
-			d.int(v, p, &s.MaxBufferedBytes)
-		case "serve_client":
-			d.boolean(v, p, &s.ServeClient)
-		case "transports":
-			d.strings(v, p, &s.Transports)
-		case "allow_eio3":
-			d.boolean(v, p, &s.AllowEIO3)
-		case "cookie":
-			d.cookie(v, p, &s.Cookie)
-		case "cleanup_empty_child_namespaces":
-			d.boolean(v, p, &s.CleanupEmptyChildNamespaces)
-		case "per_message_deflate":
-			d.compression(v, p, &s.PerMessageDeflate)
-		case "http_compression":
-			d.compression(v, p, &s.HTTPCompression)
-		case "connection_state_recovery":
-			d.connectionStateRecovery(v, p, &s.ConnectionStateRecovery)
-		case "parser":
-			d.str(v, p, &s.Parser)
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-func (d *decoder) cors(n *yaml.Node, path string, c *CORS) {
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "origins":
-			d.strings(v, p, &c.Origins)
-		case "credentials":
-			d.boolean(v, p, &c.Credentials)
-		case "methods":
-			d.optionalStrings(v, p, &c.Methods)
-		case "headers":
-			d.optionalStrings(v, p, &c.Headers)
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-func (d *decoder) namespaces(n *yaml.Node, path string, out *[]Namespace) {
-	items, ok := d.sequence(n, path, "a list of {name, app} mappings")
-	if !ok {
-		return
-	}
-	list := make([]Namespace, 0, len(items))
-	for i, it := range items {
-		p := path + "[" + strconv.Itoa(i) + "]"
-		d.lines[p] = it.Line
-		var ns Namespace
-		var hasName, hasApp, hasPattern bool
-		if isNull(deref(it)) {
-			d.errorf(it.Line, p, "missing value (want a mapping with keys name and app)")
+		e := reflect.New(et).Elem()
+		switch {
+		case et.Kind() != reflect.Struct:
+			d.value(it, p, e, false)
+		case isNull(deref(it)) && want.nullItem != "":
+			d.errorf(it.Line, p, "missing value (want %s)", want.nullItem)
 			continue
-		}
-		d.mapping(it, p, func(key string, v *yaml.Node, kp string) bool {
-			switch key {
-			case "name":
-				hasName = true
-				d.str(v, kp, &ns.Name)
-			case "app":
-				hasApp = true
-				d.str(v, kp, &ns.App)
-			case "pattern":
-				hasPattern = true
-				d.str(v, kp, &ns.Pattern)
-			default:
-				return d.namespaceKey(&ns, key, v, kp)
-			}
-			return true
-		})
-		if deref(it).Kind == yaml.MappingNode {
-			switch {
-			case hasName && hasPattern:
-				d.errorf(it.Line, p, `keys "name" and "pattern" exclude each other (a namespace, or a pattern of namespaces)`)
-			case !hasName && !hasPattern:
-				d.errorf(it.Line, p, `missing key "name" (or "pattern")`)
-			}
-			if !hasApp && !ns.HasRules() {
-				d.errorf(it.Line, p, `missing key "app"`)
+		default:
+			has := d.fields(it, p, e)
+			if deref(it).Kind == yaml.MappingNode {
+				for _, msg := range missingKeys(e.Addr().Interface(), has) {
+					d.errorf(it.Line, p, "%s", msg)
+				}
 			}
 		}
-		list = append(list, ns)
+		out = reflect.Append(out, e)
 	}
-	*out = list
+	v.Set(out)
 }
 
-func (d *decoder) cookie(n *yaml.Node, path string, out **Cookie) {
-	if isNull(deref(n)) {
-		*out = nil // explicitly disabled
-		return
+// missingKeys returns the problems with the keys a list item has.
+func missingKeys(item any, has map[string]bool) []string {
+	var msgs []string
+	switch it := item.(type) {
+	case *Namespace:
+		switch {
+		case has["name"] && has["pattern"]:
+			msgs = append(msgs, `keys "name" and "pattern" exclude each other (a namespace, or a pattern of namespaces)`)
+		case !has["name"] && !has["pattern"]:
+			msgs = append(msgs, `missing key "name" (or "pattern")`)
+		}
+		if !has["app"] && !it.HasRules() {
+			msgs = append(msgs, `missing key "app"`)
+		}
+	case *RelayRule:
+		if !has["event"] {
+			msgs = append(msgs, `missing key "event"`)
+		}
+		if !has["to"] {
+			msgs = append(msgs, `missing key "to" (want `+orList(relayTargets)+`)`)
+		}
+	case *ServerSideRule:
+		if !has["event"] {
+			msgs = append(msgs, `missing key "event"`)
+		}
+		if !has["to"] && !has["reply"] {
+			msgs = append(msgs, `missing key "reply" (the answer) or "to" (backend)`)
+		}
 	}
-	c := DefaultCookie()
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "name":
-			d.str(v, p, &c.Name)
-		case "path":
-			d.str(v, p, &c.Path)
-		case "domain":
-			d.str(v, p, &c.Domain)
-		case "http_only":
-			d.boolean(v, p, &c.HTTPOnly)
-		case "secure":
-			d.boolean(v, p, &c.Secure)
-		case "same_site":
-			d.str(v, p, &c.SameSite)
-		case "max_age":
-			d.duration(v, p, &c.MaxAge)
-		default:
-			return false
-		}
-		return true
-	})
-	*out = c
-}
-
-func (d *decoder) connectionStateRecovery(n *yaml.Node, path string, r *ConnectionStateRecovery) {
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "enabled":
-			d.boolean(v, p, &r.Enabled)
-		case "max_disconnection_duration":
-			d.duration(v, p, &r.MaxDisconnectionDuration)
-		case "skip_middlewares":
-			d.boolean(v, p, &r.SkipMiddlewares)
-		case "max_packets":
-			d.int(v, p, &r.MaxPackets)
-		case "max_bytes":
-			d.int(v, p, &r.MaxBytes)
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-func (d *decoder) engineIOEcho(n *yaml.Node, path string, out **EngineIOEcho) {
-	if isNull(deref(n)) {
-		*out = nil // explicitly disabled
-		return
-	}
-	e := &EngineIOEcho{Path: DefaultEngineIOEchoPath}
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "path":
-			d.str(v, p, &e.Path)
-		default:
-			return false
-		}
-		return true
-	})
-	*out = e
-}
-
-func (d *decoder) rawWebSocket(n *yaml.Node, path string, out **RawWebSocket) {
-	if isNull(deref(n)) {
-		*out = nil // explicitly disabled
-		return
-	}
-	r := &RawWebSocket{
-		Path:       DefaultRawWebSocketPath,
-		Namespace:  DefaultRawWebSocketNamespace,
-		MaxMessage: DefaultRawWebSocketMaxMessage,
-	}
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "path":
-			d.str(v, p, &r.Path)
-		case "namespace":
-			d.str(v, p, &r.Namespace)
-		case "max_message":
-			d.int(v, p, &r.MaxMessage)
-		default:
-			return false
-		}
-		return true
-	})
-	*out = r
-}
-
-func (d *decoder) adapter(n *yaml.Node, path string, a *Adapter) {
-	d.mapping(n, path, func(key string, v *yaml.Node, p string) bool {
-		switch key {
-		case "type":
-			d.str(v, p, &a.Type)
-		case "url":
-			d.str(v, p, &a.URL)
-		case "key_prefix":
-			d.str(v, p, &a.KeyPrefix)
-		case "request_timeout":
-			d.duration(v, p, &a.RequestTimeout)
-		default:
-			return false
-		}
-		return true
-	})
+	return msgs
 }

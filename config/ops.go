@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode"
 
-	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -78,56 +77,6 @@ const (
 )
 
 var adminModes = []string{AdminModeDevelopment, AdminModeProduction}
-
-func (d *decoder) metrics(n *yaml.Node, p string, m *Metrics) {
-	d.mapping(n, p, func(key string, v *yaml.Node, kp string) bool {
-		switch key {
-		case "enabled":
-			d.boolean(v, kp, &m.Enabled)
-		case "path":
-			d.str(v, kp, &m.Path)
-		case "token":
-			d.str(v, kp, &m.Token)
-		case "listen":
-			d.str(v, kp, &m.Listen)
-		default:
-			return false
-		}
-		return true
-	})
-}
-
-func (d *decoder) adminUI(n *yaml.Node, p string, a *AdminUI) {
-	d.mapping(n, p, func(key string, v *yaml.Node, kp string) bool {
-		switch key {
-		case "enabled":
-			d.boolean(v, kp, &a.Enabled)
-		case "path":
-			d.str(v, kp, &a.Path)
-		case "namespace":
-			d.str(v, kp, &a.Namespace)
-		case "readonly":
-			d.boolean(v, kp, &a.Readonly)
-		case "mode":
-			d.str(v, kp, &a.Mode)
-		case "auth":
-			d.mapping(v, kp, func(key string, v *yaml.Node, ap string) bool {
-				switch key {
-				case "username":
-					d.str(v, ap, &a.Auth.Username)
-				case "password_hash":
-					d.str(v, ap, &a.Auth.PasswordHash)
-				default:
-					return false
-				}
-				return true
-			})
-		default:
-			return false
-		}
-		return true
-	})
-}
 
 // ops validates the metrics and admin_ui sections.
 func (v *validator) ops(c *Config) {

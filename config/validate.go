@@ -50,9 +50,31 @@ func (v *validator) errorf(key, format string, args ...any) {
 	v.errs.add(&Error{File: v.file, Line: v.lineOf(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
+// validate checks c section by section; lines (nil for Validate) gives
+// the line of each key for the messages.
 func validate(c *Config, apps []string, file string, lines map[string]int) Errors {
 	v := &validator{file: file, lines: lines}
+	v.server(c)
+	v.socketIO(c)
+	v.cors(&c.CORS)
+	v.namespaces(c.Namespaces, apps)
+	v.recovery(&c.SocketIO.ConnectionStateRecovery)
+	v.cookie(c.SocketIO.Cookie)
+	if c.API != nil {
+		v.validateAPI(c)
+	}
+	v.engineIOEcho(c)
+	v.limits(&c.Limits)
+	v.rawWebSocket(c)
+	v.adapter(&c.Adapter)
+	v.ops(c)
+	v.compression("socketio.per_message_deflate", c.SocketIO.PerMessageDeflate)
+	v.compression("socketio.http_compression", c.SocketIO.HTTPCompression)
+	return v.errs
+}
 
+// server checks the top-level keys and the log section.
+func (v *validator) server(c *Config) {
 	if msg := checkListen(c.Listen); msg != "" {
 		v.errorf("listen", "%s", msg)
 	}
@@ -62,9 +84,13 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 	v.positive("shutdown_timeout", c.ShutdownTimeout)
 	v.oneOf("log.level", "level", c.Log.Level, logLevels)
 	v.oneOf("log.format", "format", c.Log.Format, logFormats)
-	v.oneOf("socketio.parser", "parser", c.SocketIO.Parser, parsers)
+}
 
+// socketIO checks the endpoint keys of the socketio section (its
+// subsections have functions of their own).
+func (v *validator) socketIO(c *Config) {
 	s := &c.SocketIO
+	v.oneOf("socketio.parser", "parser", s.Parser, parsers)
 	if msg := checkPath(s.Path); msg != "" {
 		v.errorf("socketio.path", "%s", msg)
 	} else if s.Path == "/" && c.StaticDir != "" {
@@ -92,50 +118,55 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 			v.errorf(key, "duplicate transport %s", quote(t))
 		}
 	}
+}
 
-	for i, o := range c.CORS.Origins {
+func (v *validator) cors(c *CORS) {
+	for i, o := range c.Origins {
 		key := "cors.origins[" + strconv.Itoa(i) + "]"
 		if msg := checkOrigin(o); msg != "" {
 			v.errorf(key, "%s", msg)
-		} else if slices.Index(c.CORS.Origins, o) < i {
+		} else if slices.Index(c.Origins, o) < i {
 			v.errorf(key, "duplicate origin %s", quote(o))
-		} else if o == "*" && c.CORS.Credentials {
+		} else if o == "*" && c.Credentials {
 			// The server would reflect any origin with credentials
 			// allowed: every site could act with its visitors' cookies.
 			// Browsers refuse "*" with credentials for that reason.
 			v.errorf(key, `"*" with cors.credentials: true would let every site send credentialed requests: list the allowed origins (such as "https://app.example.com" or "https://*.example.com"), or set credentials: false`)
 		}
 	}
-
-	for i, m := range c.CORS.Methods {
+	for i, m := range c.Methods {
 		if m == "" || strings.IndexFunc(m, notTokenRune) >= 0 || m != strings.ToUpper(m) {
 			v.errorf("cors.methods["+strconv.Itoa(i)+"]", "invalid method %s (want an upper-case HTTP method such as GET)", quote(m))
 		}
 	}
-	for i, h := range c.CORS.Headers {
+	for i, h := range c.Headers {
 		if h == "" || strings.IndexFunc(h, notTokenRune) >= 0 {
 			v.errorf("cors.headers["+strconv.Itoa(i)+"]", "invalid header name %s", quote(h))
 		}
 	}
+}
 
-	if len(c.Namespaces) == 0 {
+// namespaces checks each namespace's name or pattern, its app against the
+// registered apps, and its config-only rules.
+func (v *validator) namespaces(nss []Namespace, apps []string) {
+	if len(nss) == 0 {
 		v.errorf("namespaces", "must list at least one namespace")
 	}
-	for i, ns := range c.Namespaces {
+	for i, ns := range nss {
 		key := "namespaces[" + strconv.Itoa(i) + "]"
 		if ns.Pattern != "" {
 			if _, err := regexp.Compile(ns.PatternRegexp()); err != nil {
 				v.errorf(key+".pattern", "invalid regular expression %s: %v", quote(ns.Pattern), err)
-			} else if j := slices.IndexFunc(c.Namespaces, func(o Namespace) bool { return o.Pattern == ns.Pattern }); j < i {
+			} else if j := slices.IndexFunc(nss, func(o Namespace) bool { return o.Pattern == ns.Pattern }); j < i {
 				v.errorf(key+".pattern", "duplicate pattern %s (also namespaces[%d])", quote(ns.Pattern), j)
 			}
 		} else if msg := checkNamespace(ns.Name); msg != "" {
 			v.errorf(key+".name", "%s", msg)
-		} else if j := slices.IndexFunc(c.Namespaces, func(o Namespace) bool { return o.Name == ns.Name }); j < i {
+		} else if j := slices.IndexFunc(nss, func(o Namespace) bool { return o.Name == ns.Name }); j < i {
 			v.errorf(key+".name", "duplicate namespace %s (also namespaces[%d])", quote(ns.Name), j)
 		}
 		if ns.HasRules() {
-			v.validateApp(key, &c.Namespaces[i])
+			v.validateApp(key, &nss[i])
 		}
 		if apps != nil && !slices.Contains(apps, ns.App) && (ns.App != "" || !ns.HasRules()) {
 			if len(apps) == 0 {
@@ -148,64 +179,62 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 			}
 		}
 	}
+}
 
-	{
-		r := s.ConnectionStateRecovery
-		v.positive("socketio.connection_state_recovery.max_disconnection_duration", r.MaxDisconnectionDuration)
-		if r.MaxPackets <= 0 {
-			v.errorf("socketio.connection_state_recovery.max_packets", "must be positive, got %d", r.MaxPackets)
-		}
-		if r.MaxBytes <= 0 {
-			v.errorf("socketio.connection_state_recovery.max_bytes", "must be positive, got %d", r.MaxBytes)
-		}
+func (v *validator) recovery(r *ConnectionStateRecovery) {
+	v.positive("socketio.connection_state_recovery.max_disconnection_duration", r.MaxDisconnectionDuration)
+	if r.MaxPackets <= 0 {
+		v.errorf("socketio.connection_state_recovery.max_packets", "must be positive, got %d", r.MaxPackets)
 	}
+	if r.MaxBytes <= 0 {
+		v.errorf("socketio.connection_state_recovery.max_bytes", "must be positive, got %d", r.MaxBytes)
+	}
+}
 
-	if ck := s.Cookie; ck != nil {
-		if ck.Name == "" || strings.IndexFunc(ck.Name, notTokenRune) >= 0 {
-			v.errorf("socketio.cookie.name", "invalid cookie name %s (letters, digits and !#$%%&'*+-.^_`|~ only)", quote(ck.Name))
-		}
-		if ck.Path != "" && (!strings.HasPrefix(ck.Path, "/") || strings.ContainsAny(ck.Path, ";\r\n")) {
-			v.errorf("socketio.cookie.path", `invalid cookie path %s (must start with "/", no ";")`, quote(ck.Path))
-		}
-		if strings.ContainsAny(ck.Domain, "; \t\r\n") {
-			v.errorf("socketio.cookie.domain", "invalid cookie domain %s", quote(ck.Domain))
-		}
-		switch ck.SameSite {
-		case "lax", "strict":
-		case "none":
-			if !ck.Secure {
-				v.errorf("socketio.cookie.same_site", "none requires secure: true (browsers drop SameSite=None cookies that are not Secure)")
-			}
-		default:
-			v.errorf("socketio.cookie.same_site", "invalid value %s (want lax, strict or none)", quote(ck.SameSite))
-		}
-		if ck.MaxAge < 0 {
-			v.errorf("socketio.cookie.max_age", "must not be negative, got %s", ck.MaxAge)
-		}
+// cookie checks the sticky-session cookie, if configured.
+func (v *validator) cookie(ck *Cookie) {
+	if ck == nil {
+		return
 	}
-	if c.API != nil {
-		v.validateAPI(c)
+	if ck.Name == "" || strings.IndexFunc(ck.Name, notTokenRune) >= 0 {
+		v.errorf("socketio.cookie.name", "invalid cookie name %s (letters, digits and !#$%%&'*+-.^_`|~ only)", quote(ck.Name))
 	}
+	if ck.Path != "" && (!strings.HasPrefix(ck.Path, "/") || strings.ContainsAny(ck.Path, ";\r\n")) {
+		v.errorf("socketio.cookie.path", `invalid cookie path %s (must start with "/", no ";")`, quote(ck.Path))
+	}
+	if strings.ContainsAny(ck.Domain, "; \t\r\n") {
+		v.errorf("socketio.cookie.domain", "invalid cookie domain %s", quote(ck.Domain))
+	}
+	switch ck.SameSite {
+	case "lax", "strict":
+	case "none":
+		if !ck.Secure {
+			v.errorf("socketio.cookie.same_site", "none requires secure: true (browsers drop SameSite=None cookies that are not Secure)")
+		}
+	default:
+		v.errorf("socketio.cookie.same_site", "invalid value %s (want lax, strict or none)", quote(ck.SameSite))
+	}
+	if ck.MaxAge < 0 {
+		v.errorf("socketio.cookie.max_age", "must not be negative, got %s", ck.MaxAge)
+	}
+}
 
-	if e := c.EngineIOEcho; e != nil {
-		switch msg := checkPath(e.Path); {
-		case msg != "":
-			v.errorf("engineio_echo.path", "%s", msg)
-		case e.Path == s.Path:
-			v.errorf("engineio_echo.path", "must differ from socketio.path (both %s)", quote(e.Path))
-		case strings.HasPrefix(e.Path, s.Path) || strings.HasPrefix(s.Path, e.Path):
-			v.errorf("engineio_echo.path", "%s overlaps socketio.path %s (one is a prefix of the other)", quote(e.Path), quote(s.Path))
-		case e.Path == "/" && c.StaticDir != "":
-			v.errorf("engineio_echo.path", `"/" conflicts with static files served at / (set static_dir: "" or use another path)`)
-		}
+// engineIOEcho checks the echo endpoint, if enabled.
+func (v *validator) engineIOEcho(c *Config) {
+	e, s := c.EngineIOEcho, &c.SocketIO
+	if e == nil {
+		return
 	}
-	v.limits(&c.Limits)
-	v.rawWebSocket(c)
-	v.adapter(&c.Adapter)
-	v.ops(c)
-	v.compression("socketio.per_message_deflate", s.PerMessageDeflate)
-	v.compression("socketio.http_compression", s.HTTPCompression)
-	return v.errs
+	switch msg := checkPath(e.Path); {
+	case msg != "":
+		v.errorf("engineio_echo.path", "%s", msg)
+	case e.Path == s.Path:
+		v.errorf("engineio_echo.path", "must differ from socketio.path (both %s)", quote(e.Path))
+	case strings.HasPrefix(e.Path, s.Path) || strings.HasPrefix(s.Path, e.Path):
+		v.errorf("engineio_echo.path", "%s overlaps socketio.path %s (one is a prefix of the other)", quote(e.Path), quote(s.Path))
+	case e.Path == "/" && c.StaticDir != "":
+		v.errorf("engineio_echo.path", `"/" conflicts with static files served at / (set static_dir: "" or use another path)`)
+	}
 }
 
 func (v *validator) adapter(a *Adapter) {

@@ -5,6 +5,12 @@ import (
 	"time"
 )
 
+// Defaults of the zero Cookie's name and path, as in the reference.
+const (
+	DefaultCookieName = "io"
+	DefaultCookiePath = "/"
+)
+
 // Cookie configures the sticky-session cookie (the reference's `cookie`
 // option): the handshake response, over polling or WebSocket, sets a
 // cookie whose value is the session id, so that a load balancer can route
@@ -40,10 +46,10 @@ func (c *Cookie) header(id string) string {
 		MaxAge:   int(c.MaxAge / time.Second),
 	}
 	if ck.Name == "" {
-		ck.Name = "io"
+		ck.Name = DefaultCookieName
 	}
 	if ck.Path == "" {
-		ck.Path = "/"
+		ck.Path = DefaultCookiePath
 	}
 	if ck.SameSite == 0 {
 		ck.SameSite = http.SameSiteLaxMode

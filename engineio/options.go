@@ -119,28 +119,43 @@ type CORS struct {
 	Headers []string
 }
 
+// Defaults of the zero Options: the reference implementation's values.
+const (
+	DefaultPingInterval     = 25 * time.Second
+	DefaultPingTimeout      = 20 * time.Second
+	DefaultUpgradeTimeout   = 10 * time.Second
+	DefaultMaxPayload       = 1_000_000
+	DefaultMaxBufferedBytes = 1 << 20
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultBodyTimeout      = 10 * time.Second
+)
+
+// DefaultCompressionThreshold is the reference's Threshold for both kinds
+// of compression (the zero Compression has 0: everything).
+const DefaultCompressionThreshold = 1024
+
 func (o *Options) withDefaults() Options {
 	c := *o
 	if c.PingInterval <= 0 {
-		c.PingInterval = 25 * time.Second
+		c.PingInterval = DefaultPingInterval
 	}
 	if c.PingTimeout <= 0 {
-		c.PingTimeout = 20 * time.Second
+		c.PingTimeout = DefaultPingTimeout
 	}
 	if c.UpgradeTimeout <= 0 {
-		c.UpgradeTimeout = 10 * time.Second
+		c.UpgradeTimeout = DefaultUpgradeTimeout
 	}
 	if c.MaxPayload <= 0 {
-		c.MaxPayload = 1_000_000
+		c.MaxPayload = DefaultMaxPayload
 	}
 	if c.MaxBufferedBytes <= 0 {
-		c.MaxBufferedBytes = 1 << 20
+		c.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 10 * time.Second
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	if c.BodyTimeout <= 0 {
-		c.BodyTimeout = 10 * time.Second
+		c.BodyTimeout = DefaultBodyTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -67,13 +67,13 @@ type RecoveryOptions struct {
 
 func (o RecoveryOptions) withDefaults() RecoveryOptions {
 	if o.MaxDisconnectionDuration <= 0 {
-		o.MaxDisconnectionDuration = 2 * time.Minute
+		o.MaxDisconnectionDuration = DefaultMaxDisconnectionDuration
 	}
 	if o.MaxPackets <= 0 {
-		o.MaxPackets = 10000
+		o.MaxPackets = DefaultRecoveryMaxPackets
 	}
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = 32 << 20
+		o.MaxBytes = DefaultRecoveryMaxBytes
 	}
 	return o
 }

@@ -85,7 +85,7 @@ func NewServer(opts *Options) *Server {
 	}
 	s := &Server{opts: *opts, nsps: make(map[string]*Namespace), clients: make(map[*client]struct{})}
 	if s.opts.ConnectTimeout <= 0 {
-		s.opts.ConnectTimeout = 45 * time.Second
+		s.opts.ConnectTimeout = DefaultConnectTimeout
 	}
 	s.opts.Limits = s.opts.Limits.withDefaults()
 	s.log = s.opts.Logger

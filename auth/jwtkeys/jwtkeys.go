@@ -1,7 +1,6 @@
 // Package jwtkeys reads the public keys that verify JSON Web Tokens: a PEM
 // file (PKIX public key or certificate) or a JWKS document (RFC 7517) with
-// RSA and P-256 EC keys. It is a leaf package so that the configuration
-// loader can check key files at start, with the file and line of the key.
+// RSA and P-256 EC keys. Package auth reads them when the server is built.
 package jwtkeys
 
 import (

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -30,6 +31,11 @@ func (a *App) installAuth(i int, ns *config.Namespace, n *socketio.Namespace) er
 		return nil
 	}
 	au, err := auth.New(ns.Auth, a.log)
+	var ce *config.Error
+	if errors.As(err, &ce) { // a key of the section: give its full path
+		ce.Key = fmt.Sprintf("namespaces[%d].auth.%s", i, ce.Key)
+		return ce
+	}
 	if err != nil {
 		return fmt.Errorf("namespaces[%d].auth: %w", i, err)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/switchboard/switchboard/config"
@@ -26,6 +27,28 @@ namespaces:
 	_, err = New(cfg, nil)
 	if err == nil || err.Error() != `namespaces[0].relay[1].event: event "new message" is already handled by app "chat"` {
 		t.Fatalf("New = %v", err)
+	}
+}
+
+// A JWT key file that cannot be read stops the start with the key's full
+// path (package config leaves the key files to package auth).
+func TestUnreadableKeyFileIsAnError(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+static_dir: ""
+namespaces:
+  - name: /
+    app: chat
+  - name: /jwt
+    auth: {mode: jwt, jwt: {algorithm: ES256, public_key_file: /nonexistent.pem}}
+`), "c.yaml", handlers.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(cfg, nil)
+	const want = `namespaces[1].auth.jwt.public_key_file: "/nonexistent.pem": open /nonexistent.pem: no such file or directory`
+	var ce *config.Error
+	if !errors.As(err, &ce) || err.Error() != want {
+		t.Fatalf("New = %v, want %s", err, want)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/engineio"
 )
 
 // Options configure a Server. The zero value is usable.
@@ -57,25 +59,30 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// DefaultMaxMessage is the zero Options' MaxMessage. The queue, write and
+// heartbeat defaults are Engine.IO's, so that raw clients get the bounds
+// of Socket.IO clients.
+const DefaultMaxMessage = 4096
+
 func (o *Options) withDefaults() Options {
 	var c Options
 	if o != nil {
 		c = *o
 	}
 	if c.MaxMessage <= 0 {
-		c.MaxMessage = 4096
+		c.MaxMessage = DefaultMaxMessage
 	}
 	if c.MaxBufferedBytes <= 0 {
-		c.MaxBufferedBytes = 1 << 20
+		c.MaxBufferedBytes = engineio.DefaultMaxBufferedBytes
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 10 * time.Second
+		c.WriteTimeout = engineio.DefaultWriteTimeout
 	}
 	if c.PingInterval <= 0 {
-		c.PingInterval = 25 * time.Second
+		c.PingInterval = engineio.DefaultPingInterval
 	}
 	if c.PingTimeout <= 0 {
-		c.PingTimeout = 20 * time.Second
+		c.PingTimeout = engineio.DefaultPingTimeout
 	}
 	if c.EventsPerSecond > 0 && c.EventBurst < 1 {
 		c.EventBurst = max(1, int(c.EventsPerSecond))

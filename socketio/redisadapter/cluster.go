@@ -37,6 +37,12 @@ import (
 	"github.com/switchboard/switchboard/socketio"
 )
 
+// Defaults of the zero Options' Key and RequestTimeout (the reference's).
+const (
+	DefaultKey            = "socket.io"
+	DefaultRequestTimeout = 5 * time.Second
+)
+
 // Options configure a Cluster.
 type Options struct {
 	// Client publishes and subscribes. Required. Its own retry settings
@@ -120,10 +126,10 @@ func New(opts Options) (*Cluster, error) {
 		return nil, errors.New("redisadapter: Options.Client is required")
 	}
 	if opts.Key == "" {
-		opts.Key = "socket.io"
+		opts.Key = DefaultKey
 	}
 	if opts.RequestTimeout <= 0 {
-		opts.RequestTimeout = 5 * time.Second
+		opts.RequestTimeout = DefaultRequestTimeout
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 4096
