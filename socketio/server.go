@@ -190,10 +190,15 @@ func (s *Server) Namespaces() []*Namespace {
 // drains: it waits for the event handlers in progress (so that their acks
 // go out) and for the acks the server awaits from clients, for at most
 // half the time ctx leaves. Then it disconnects every socket with "server
-// shutting down" and closes the connections, flushing what was queued for
-// them. Clients see a transport close and reconnect (to another node, or to
-// this one once restarted): a DISCONNECT packet would stop them from
-// reconnecting. It waits until all are closed or ctx is done.
+// shutting down" and closes the connections: a WebSocket gets what was
+// queued for it, then a close frame; a polling client gets it with its
+// pending GET, and one between polls is closed at once, what was queued
+// for it dropped (as the Node server does: it may never poll again).
+// Clients see a transport close and reconnect (to another node, or to this
+// one once restarted): a DISCONNECT packet would stop them from
+// reconnecting. It waits until all are closed or ctx is done. Call it
+// before the http.Server's Shutdown, which does not see WebSockets and
+// would wait for pending polls.
 func (s *Server) Close(ctx context.Context) error {
 	s.engine.Drain()
 	dctx := ctx
