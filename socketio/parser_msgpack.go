@@ -264,6 +264,13 @@ func msgpackEvent(typ PacketType, nsp string, id int64, name string, withName bo
 	if b, ok := appendMsgpackEvent(typ, nsp, id, name, withName, args); ok {
 		return b, nil
 	}
+	return msgpackEventViaJSON(typ, nsp, id, name, withName, args)
+}
+
+// msgpackEventViaJSON is msgpackEvent's way for what the direct one does
+// not take: arguments to JSON with placeholders, then a msgpack tree,
+// then bytes.
+func msgpackEventViaJSON(typ PacketType, nsp string, id int64, name string, withName bool, args []any) ([]byte, error) {
 	e := encoder{buf: make([]byte, 0, 16+len(name)+sizeHint(args))}
 	e.buf = append(e.buf, '[')
 	if withName {

@@ -375,20 +375,8 @@ func TestMsgpackRecovery(t *testing.T) {
 }
 
 // jsonRouteMsgpack is how msgpack packets were encoded before the direct
-// way: arguments to JSON with placeholders, then a msgpack tree, then
-// bytes. The direct way must give the same bytes.
-func jsonRouteMsgpack(typ PacketType, nsp string, id int64, name string, withName bool, args []any) ([]byte, error) {
-	e := encoder{}
-	e.buf = append(e.buf, '[')
-	if withName {
-		e.buf = appendJSONString(e.buf, name)
-	}
-	if err := e.args(args, !withName); err != nil {
-		return nil, err
-	}
-	e.buf = append(e.buf, ']')
-	return msgpackPacket(typ, nsp, id, e.buf, e.attachments)
-}
+// way; the direct way must give the same bytes.
+var jsonRouteMsgpack = msgpackEventViaJSON
 
 // TestMsgpackDirectMatchesJSONRoute: encoding arguments straight to
 // MessagePack gives the bytes of the JSON route for every kind of

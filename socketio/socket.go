@@ -163,15 +163,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	}) {
 		return Args{}, ErrDisconnected
 	}
-	msgs, err := s.client.encodeEvent(PacketEvent, s.nsp.name, id, event, true, args)
-	if err == nil {
-		for _, o := range s.nsp.srv.observing() {
-			o.EventSent(s, event, args)
-		}
-		err = s.client.conn.Send(false, msgs...)
-	}
-	if err != nil {
-		s.removeAck(id)
+	if err := s.sendAwaitingAck(id, event, args); err != nil {
 		return Args{}, err
 	}
 	select {
@@ -227,15 +219,7 @@ func (s *Socket) EmitWithAckFunc(ctx context.Context, event string, fn func(answ
 	}) {
 		return ErrDisconnected
 	}
-	msgs, err := s.client.encodeEvent(PacketEvent, s.nsp.name, id, event, true, args)
-	if err == nil {
-		for _, o := range s.nsp.srv.observing() {
-			o.EventSent(s, event, args)
-		}
-		err = s.client.conn.Send(false, msgs...)
-	}
-	if err != nil {
-		s.removeAck(id)
+	if err := s.sendAwaitingAck(id, event, args); err != nil {
 		return err
 	}
 	st := context.AfterFunc(ctx, func() {
@@ -544,4 +528,20 @@ func newHandshake(hs *engineio.Handshake, auth json.RawMessage) *Handshake {
 		Secure:  hs.Secure,
 		URL:     hs.URL,
 	}
+}
+
+// sendAwaitingAck sends an event whose acknowledgement id was registered
+// with addAck; if it cannot be sent, the registration is removed.
+func (s *Socket) sendAwaitingAck(id int64, event string, args []any) error {
+	msgs, err := s.client.encodeEvent(PacketEvent, s.nsp.name, id, event, true, args)
+	if err == nil {
+		for _, o := range s.nsp.srv.observing() {
+			o.EventSent(s, event, args)
+		}
+		err = s.client.conn.Send(false, msgs...)
+	}
+	if err != nil {
+		s.removeAck(id)
+	}
+	return err
 }
