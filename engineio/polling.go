@@ -26,6 +26,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.close(ReasonTransportError, errors.New("engineio: overlapping polling requests"))
 		return
 	}
+	if (s.probe != nil || s.accepting > 0) && !s.awaitUpgrade(r) {
+		s.mu.Unlock()
+		writeRequestError(w, errBadRequest)
+		return
+	}
 	s.polling = true
 	for len(s.queue) == 0 && s.state == stateOpen && !s.upgrading && s.ws == nil {
 		s.mu.Unlock()
@@ -70,6 +75,38 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	if done {
 		s.finish()
 	}
+}
+
+// upgradeRaceGrace is how long a GET that comes while a WebSocket probes
+// the session waits for the upgrade to complete.
+const upgradeRaceGrace = 50 * time.Millisecond
+
+// awaitUpgrade is called, with s.mu held, for a GET that comes while a
+// WebSocket probes the session (or is being accepted to). The client may have sent its probe and
+// upgrade packets before this GET: the Node server, reading in arrival
+// order, has then upgraded the session and refuses the GET. Our reader
+// may not have got to them yet, so the GET waits up to upgradeRaceGrace
+// for the upgrade; it reports false if the session upgraded meanwhile.
+func (s *Session) awaitUpgrade(r *http.Request) bool {
+	s.polling = true // what is queued meanwhile wakes us through s.poll
+	deadline := time.Now().Add(upgradeRaceGrace)
+	for s.ws == nil && (s.probe != nil || s.accepting > 0) && s.state == stateOpen {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		s.mu.Unlock()
+		t := time.NewTimer(left)
+		select {
+		case <-s.poll:
+		case <-t.C:
+		case <-r.Context().Done():
+		}
+		t.Stop()
+		s.mu.Lock()
+	}
+	s.polling = false
+	return s.ws == nil
 }
 
 // servePost reads a payload of packets sent by the client.

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws/wsutil"
 )
 
 // Requests that arrive together are answered in the order the Node server
@@ -54,6 +56,24 @@ func TestPollingRequestOrder(t *testing.T) {
 		}
 		if reason := r.waitClosed(t); reason != ReasonPingTimeout {
 			t.Fatalf("reason %q", reason)
+		}
+	})
+	t.Run("GET after the upgrade packets were sent", func(t *testing.T) {
+		ts := newTestServer(t, nil, nil)
+		// Each round: the probe and the upgrade packet are written before
+		// the GET starts, so the GET must find the session upgraded.
+		for range 30 {
+			sid, _ := ts.openPolling()
+			conn := ts.dialWS("&sid=" + sid)
+			for _, p := range []string{"2probe", "5"} {
+				if err := wsutil.WriteClientText(conn, []byte(p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if code, body := ts.request("GET", "transport=polling&sid="+sid, ""); code != 400 {
+				t.Fatalf("GET after the upgrade: %d %q, want 400", code, body)
+			}
+			conn.Close()
 		}
 	})
 }

@@ -50,6 +50,7 @@ type Session struct {
 	state      sessionState
 	ws         *wsConn // the WebSocket transport once upgraded (or handshaken) to it
 	probe      *wsConn // a WebSocket being probed for an upgrade
+	accepting  int     // WebSocket handshakes for an upgrade in progress
 	upgrading  bool    // probe answered: pending GETs are released with a noop
 	queue      []*Message
 	queueBytes int

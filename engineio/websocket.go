@@ -206,12 +206,18 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *
 func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	open := s.state == stateOpen
+	if open {
+		s.accepting++ // a GET meanwhile waits for this probe (awaitUpgrade)
+	}
 	s.mu.Unlock()
 	if !open {
 		writeRequestError(w, errBadRequest)
 		return
 	}
 	c, err := accept(w, r, "", nil, s.srv.opts.PerMessageDeflate)
+	s.mu.Lock()
+	s.accepting--
+	s.mu.Unlock()
 	if err != nil {
 		return
 	}
