@@ -8,6 +8,20 @@ import (
 	"github.com/switchboard/switchboard/engineio"
 )
 
+// eventArray appends an EVENT's (withName) or ACK's data: the JSON array
+// of the name and the arguments, binary ones as placeholders.
+func (e *encoder) eventArray(name string, withName bool, args []any) error {
+	e.buf = append(e.buf, '[')
+	if withName {
+		e.buf = appendJSONString(e.buf, name)
+	}
+	if err := e.args(args, !withName); err != nil {
+		return err
+	}
+	e.buf = append(e.buf, ']')
+	return nil
+}
+
 // encodeEvent builds the wire form of an EVENT (withName) or ACK packet:
 // one text message, then one binary message per attachment.
 func encodeEvent(typ PacketType, nsp string, id int64, name string, withName bool, args []any) ([]*engineio.Message, error) {
@@ -15,14 +29,9 @@ func encodeEvent(typ PacketType, nsp string, id int64, name string, withName boo
 	e := encoder{buf: make([]byte, 0, 32+len(nsp)+len(name)+sizeHint(args))}
 	e.buf = append(e.buf, '4')
 	e.buf = appendHeader(e.buf, typ, n, nsp, id)
-	e.buf = append(e.buf, '[')
-	if withName {
-		e.buf = appendJSONString(e.buf, name)
-	}
-	if err := e.args(args, !withName); err != nil {
+	if err := e.eventArray(name, withName, args); err != nil {
 		return nil, err
 	}
-	e.buf = append(e.buf, ']')
 	if len(e.attachments) != n {
 		return nil, fmt.Errorf("socketio: attachment count mismatch (%d, want %d)", len(e.attachments), n)
 	}

@@ -272,14 +272,9 @@ func msgpackEvent(typ PacketType, nsp string, id int64, name string, withName bo
 // then bytes.
 func msgpackEventViaJSON(typ PacketType, nsp string, id int64, name string, withName bool, args []any) ([]byte, error) {
 	e := encoder{buf: make([]byte, 0, 16+len(name)+sizeHint(args))}
-	e.buf = append(e.buf, '[')
-	if withName {
-		e.buf = appendJSONString(e.buf, name)
-	}
-	if err := e.args(args, !withName); err != nil {
+	if err := e.eventArray(name, withName, args); err != nil {
 		return nil, err
 	}
-	e.buf = append(e.buf, ']')
 	return msgpackPacket(typ, nsp, id, e.buf, e.attachments)
 }
 
