@@ -14,9 +14,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
-	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/server"
 )
 
 func main() {
@@ -24,7 +24,7 @@ func main() {
 	hashPassword := flag.Bool("hash-password", false, "read a password from standard input, print its bcrypt hash (for admin_ui.auth.password_hash) and exit")
 	flag.Parse()
 	if *hashPassword {
-		if err := printPasswordHash(os.Stdin, os.Stdout); err != nil {
+		if err := server.PrintPasswordHash(os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "switchboard:", err)
 			os.Exit(1)
 		}
@@ -46,7 +46,7 @@ func run(ctx context.Context, path string, ready func(net.Addr)) error {
 		return err
 	}
 	log := newLogger(cfg)
-	a, err := app.New(cfg, log)
+	a, err := server.New(cfg, log)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

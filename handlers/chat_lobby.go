@@ -10,7 +10,7 @@ import (
 
 // ChatLobby is the main room ("general") of a chat, opened to participants
 // that are not Socket.IO sockets, such as the plain WebSocket clients of
-// internal/rawchat. Such a guest is an ordinary user to the Socket.IO
+// handlers/rawchat. Such a guest is an ordinary user to the Socket.IO
 // clients: it is announced ("user joined", "user joined room"), listed in
 // "room users" and counted in numUsers, and its messages arrive as "new
 // message" and stay in the room's history.

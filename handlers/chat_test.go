@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/leakcheck"
-	"github.com/switchboard/switchboard/internal/sioclient"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard/switchboard/internal/nodetest"
+	"github.com/switchboard/switchboard/internal/testkit/nodetest"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/socketio/clientbundle"
 )

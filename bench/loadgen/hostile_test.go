@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // The short version of bench/hostile.sh: the real server binary, with

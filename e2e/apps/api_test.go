@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 )
 
 const apiConfig = `

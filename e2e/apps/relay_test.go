@@ -8,8 +8,8 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
+	"github.com/switchboard/switchboard/internal/config"
 )
 
 const relayConfig = `

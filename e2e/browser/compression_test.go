@@ -13,9 +13,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/server"
 	"github.com/switchboard/switchboard/internal/testkit/chromium"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // Compression with headless Chromium and the 4.x bundle the server serves,
@@ -114,7 +114,7 @@ func TestBrowserCompression(t *testing.T) {
 	if !cfg.SocketIO.PerMessageDeflate.Enabled || !cfg.SocketIO.HTTPCompression.Enabled {
 		t.Fatal("the conformance profile must have compression on")
 	}
-	a, err := app.New(cfg, nil)
+	a, err := server.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

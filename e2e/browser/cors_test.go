@@ -11,7 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard/switchboard/internal/testkit/chromium"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // Cross-origin pages in headless Chromium (the 4.x bundle, served by

@@ -9,9 +9,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/switchboard/switchboard/internal/app"
+	"github.com/switchboard/switchboard/internal/server"
 	"github.com/switchboard/switchboard/internal/testkit/chromium"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // The socket.io-client 2.5.0 browser bundle (Engine.IO v3) in headless
@@ -100,7 +100,7 @@ func TestLegacyClientBundle(t *testing.T) {
 
 	cfg := testserver.Load(t, "conformance")
 	testserver.RelaxedHeartbeat(cfg)
-	a, err := app.New(cfg, nil)
+	a, err := server.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

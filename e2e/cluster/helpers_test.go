@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/app"
-	"github.com/switchboard/switchboard/internal/sioclient"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -18,7 +18,7 @@ func startRedis(t *testing.T) *testserver.Redis { return testserver.StartRedis(t
 
 // node is one in-process Switchboard server.
 type node struct {
-	app *app.App
+	app *server.Server
 	url string
 }
 

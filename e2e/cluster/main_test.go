@@ -7,7 +7,7 @@ package cluster
 import (
 	"testing"
 
-	"github.com/switchboard/switchboard/internal/leakcheck"
+	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
 )
 
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }

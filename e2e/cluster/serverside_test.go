@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/internal/config"
 )
 
 // TestConfigAnswersServerSideEmit: a Switchboard node without Go code

@@ -5,7 +5,7 @@ package conformance
 import (
 	"testing"
 
-	"github.com/switchboard/switchboard/internal/nodetest"
+	"github.com/switchboard/switchboard/internal/testkit/nodetest"
 )
 
 // startReference starts the Node.js reference with the conformance profile

@@ -3,11 +3,11 @@ package conformance
 import (
 	"testing"
 
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // startServer starts the server under test in-process with the conformance
-// profile (examples/conformance.yaml) and returns its base URL; it is
+// profile (e2e/conformance/conformance.yaml) and returns its base URL; it is
 // stopped when the test ends.
 func startServer(t *testing.T) string {
 	t.Helper()

@@ -17,10 +17,10 @@ import (
 	"github.com/gobwas/ws/wsutil"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
-	"github.com/switchboard/switchboard/internal/sioclient"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // Attacks on the applications served beside Socket.IO: the plain

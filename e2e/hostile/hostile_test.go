@@ -27,10 +27,10 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/leakcheck"
-	"github.com/switchboard/switchboard/internal/sioclient"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }

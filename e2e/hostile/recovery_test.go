@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
-	"github.com/switchboard/switchboard/internal/app"
-	"github.com/switchboard/switchboard/internal/sioclient"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 const recoveryAPIKey = "recovery-test-api-key-0123"
@@ -54,7 +54,7 @@ namespaces:
 
 // startYAML serves a configuration given as YAML until the test ends; with
 // the Redis adapter it waits until the node has subscribed.
-func startYAML(t *testing.T, yaml string) (string, *app.App) {
+func startYAML(t *testing.T, yaml string) (string, *server.Server) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), "recovery.yaml", handlers.Names())
 	if err != nil {
@@ -88,7 +88,7 @@ func TestHostileRecoveryKeepsRights(t *testing.T) {
 	})
 }
 
-func recoveryKeepsRights(t *testing.T, url string, a *app.App) {
+func recoveryKeepsRights(t *testing.T, url string, a *server.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	nsp := a.SocketIO().Of("/")

@@ -13,7 +13,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 
-	"github.com/switchboard/switchboard/config"
+	"github.com/switchboard/switchboard/internal/config"
 )
 
 // What the Socket.IO layer holds for one connection: namespaces joined,

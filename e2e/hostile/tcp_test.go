@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // Connection bounds at the TCP level: what a client holds without ever

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/app"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // TestStickyCookieWithRealClient: with socketio.cookie on, the handshake
@@ -32,7 +32,7 @@ func TestStickyCookieWithRealClient(t *testing.T) {
 	cfg := testserver.Load(t, "conformance")
 	testserver.RelaxedHeartbeat(cfg)
 	cfg.SocketIO.Cookie = config.DefaultCookie()
-	a, err := app.New(cfg, nil)
+	a, err := server.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/nodetest"
+	"github.com/switchboard/switchboard/internal/testkit/nodetest"
 )
 
 // nodeTimeout bounds the whole `node --test` run; each JS test also has its own

@@ -3,11 +3,11 @@ package interop
 import (
 	"testing"
 
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // startServer starts Switchboard in-process with the named configuration
-// ("conformance" or "default", see internal/testserver) and returns its base
+// ("conformance" or "default", see internal/testkit/testserver) and returns its base
 // URL; SWITCHBOARD_TEST_URL overrides it.
 func startServer(t *testing.T, configName string) string {
 	t.Helper()

@@ -1,7 +1,7 @@
 // Compression with the real npm clients: socket.io-client 4.8.4 (and 2.5.0,
 // 3.1.3) in Node.js use the `ws` library, which offers permessage-deflate
 // (RFC 7692) and compresses messages of 1024 bytes or more. The server under
-// test runs examples/conformance.yaml, where socketio.per_message_deflate is
+// test runs e2e/conformance/conformance.yaml, where socketio.per_message_deflate is
 // on with threshold 1024.
 //
 // That a message really travelled compressed is read off the TCP socket under

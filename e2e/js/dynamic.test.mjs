@@ -1,4 +1,4 @@
-// Dynamic namespaces: examples/conformance.yaml declares
+// Dynamic namespaces: e2e/conformance/conformance.yaml declares
 // `pattern: /dynamic-\d+` (app conformance). Every client generation can
 // connect to any matching name; each namespace has rooms of its own; other
 // names are refused.

@@ -1,4 +1,4 @@
-// limits.max_namespaces_per_client (100 in examples/conformance.yaml, the
+// limits.max_namespaces_per_client (100 in e2e/conformance/conformance.yaml, the
 // default): one connection (one Manager) joining more namespaces gets, on the
 // socket past the cap, the refusal every client generation knows for a
 // namespace it may not join (connect_error; 2.x: "error" with the message),

@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/sioclient"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 )
 
 const adminPassword = "correct horse"

@@ -8,8 +8,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/switchboard/switchboard/internal/sioclient"
 	"github.com/switchboard/switchboard/internal/testkit/chromium"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 )
 
 // TestAdminUIInChromium: the served Admin UI, in headless Chromium, finds

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/health"
-	"github.com/switchboard/switchboard/internal/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 )
 
 // TestHealthAndReadiness: /healthz is 200 throughout; /readyz is 200 while

@@ -19,28 +19,28 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/app"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
-// server is a Switchboard app on a loopback port, shut down (and checked
+// instance is a Switchboard server on a loopback port, shut down (and checked
 // for a clean shutdown) when the test ends.
-type server struct {
+type instance struct {
 	t   *testing.T
-	app *app.App
+	app *server.Server
 	url string
 }
 
-func start(t *testing.T, cfg *config.Config) *server {
+func start(t *testing.T, cfg *config.Config) *instance {
 	t.Helper()
 	return startWith(t, cfg, nil)
 }
 
-func startWith(t *testing.T, cfg *config.Config, build func(*config.Config) (*app.App, error)) *server {
+func startWith(t *testing.T, cfg *config.Config, build func(*config.Config) (*server.Server, error)) *instance {
 	t.Helper()
 	if build == nil {
-		build = func(c *config.Config) (*app.App, error) { return app.New(c, nil) }
+		build = func(c *config.Config) (*server.Server, error) { return server.New(c, nil) }
 	}
 	a, err := build(cfg)
 	if err != nil {
@@ -54,7 +54,7 @@ func startWith(t *testing.T, cfg *config.Config, build func(*config.Config) (*ap
 		hs.CloseClientConnections()
 		hs.Close()
 	})
-	return &server{t: t, app: a, url: hs.URL}
+	return &instance{t: t, app: a, url: hs.URL}
 }
 
 // conformance is the conformance profile with the default heartbeat and
@@ -73,7 +73,7 @@ func conformance(t *testing.T) *config.Config {
 // metrics is one scrape, parsed.
 type metrics map[string]*dto.MetricFamily
 
-func (s *server) scrape(header ...string) metrics {
+func (s *instance) scrape(header ...string) metrics {
 	s.t.Helper()
 	req, _ := http.NewRequest("GET", s.url+"/metrics", nil)
 	for i := 0; i+1 < len(header); i += 2 {
@@ -142,7 +142,7 @@ func (e expect) String() string { return fmt.Sprintf("%s{%s}", e.name, strings.J
 // disconnects are updated by the server's goroutines a moment after the
 // client sees its side), or fails after a few seconds listing the
 // differences.
-func (s *server) waitMetrics(exps ...expect) metrics {
+func (s *instance) waitMetrics(exps ...expect) metrics {
 	s.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/app"
-	"github.com/switchboard/switchboard/internal/sioclient"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 )
 
 type syncBuffer struct {
@@ -52,7 +52,7 @@ func TestLifecycleLogs(t *testing.T) {
 	run := func(level slog.Level) (*syncBuffer, string) {
 		var buf syncBuffer
 		log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: level}))
-		s := startWith(t, conformance(t), func(c *config.Config) (*app.App, error) { return app.New(c, log) })
+		s := startWith(t, conformance(t), func(c *config.Config) (*server.Server, error) { return server.New(c, log) })
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		c, err := sioclient.Dial(ctx, s.url, "/", nil)

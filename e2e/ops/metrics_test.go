@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 )
 
 // TestMetricsFollowClients: two WebSocket clients connect, join a room,

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
-	"github.com/switchboard/switchboard/internal/sioclient"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 )
 
 type userEvent struct {

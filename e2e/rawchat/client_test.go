@@ -14,9 +14,9 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/sioclient"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // A raw WebSocket client, as the tutorial's page is one: it sends text

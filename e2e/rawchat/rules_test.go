@@ -14,9 +14,9 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/switchboard/switchboard/config"
-	"github.com/switchboard/switchboard/internal/app"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // Each bad input closes only the offending client, with the close code
@@ -278,7 +278,7 @@ flood:
 // Shutting the server down closes raw clients with 1001 (going away).
 func TestShutdown(t *testing.T) {
 	cfg := testserver.Load(t, "default")
-	a, err := app.New(cfg, nil)
+	a, err := server.New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/nodetest"
+	"github.com/switchboard/switchboard/internal/testkit/nodetest"
 	"github.com/switchboard/switchboard/socketio"
 )
 

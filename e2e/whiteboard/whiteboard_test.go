@@ -1,5 +1,5 @@
 // Package whiteboard drives the classic Socket.IO whiteboard demo
-// (examples/whiteboard/, served by examples/whiteboard.yaml: one relay
+// (examples/whiteboard/, served by examples/whiteboard/whiteboard.yaml: one relay
 // rule, no Go code) in two headless Chromium sessions: a stroke drawn with
 // the mouse in one page must appear, in the chosen colour and at the same
 // place, on the other page's canvas.
@@ -18,10 +18,10 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
-	"github.com/switchboard/switchboard/config"
 	"github.com/switchboard/switchboard/handlers"
+	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/testkit/chromium"
-	"github.com/switchboard/switchboard/internal/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 const stepTimeout = 15 * time.Second

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/sioclient"
+	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 )
 
 // TestGinExample builds the example, runs it, and uses it as a client

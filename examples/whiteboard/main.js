@@ -2,7 +2,7 @@
 // as a "drawing" event with coordinates relative to the canvas size (0..1),
 // so boards of different sizes show the same picture. The server relays
 // each "drawing" to every other client; no server code is needed beyond
-// one relay rule (examples/whiteboard.yaml).
+// one relay rule (examples/whiteboard/whiteboard.yaml).
 "use strict";
 
 (function () {

@@ -222,7 +222,7 @@ func FuzzMsgpackDecode(f *testing.F) {
 }
 
 // require skips when a tool is missing, or fails under CI=true (as
-// internal/testserver.Require, which this package cannot import: the app
+// internal/testkit/testserver.Require, which this package cannot import: the app
 // it starts imports this package).
 func require(t *testing.T, ok bool, format string, args ...any) {
 	t.Helper()

@@ -473,16 +473,16 @@ func lockMachine() (func(), error) {
 	}, nil
 }
 
-// writeConfig copies examples/bench.yaml to path with the listen address
+// writeConfig copies bench/bench.yaml to path with the listen address
 // changed.
 func writeConfig(path string, port int) error {
-	b, err := os.ReadFile("examples/bench.yaml")
+	b, err := os.ReadFile("bench/bench.yaml")
 	if err != nil {
 		return err
 	}
 	re := regexp.MustCompile(`(?m)^listen:.*$`)
 	if !re.Match(b) {
-		return errors.New("examples/bench.yaml has no listen: line")
+		return errors.New("bench/bench.yaml has no listen: line")
 	}
 	b = re.ReplaceAll(b, []byte(fmt.Sprintf("listen: 127.0.0.1:%d", port)))
 	return os.WriteFile(path, b, 0o644)

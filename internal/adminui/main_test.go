@@ -1,9 +1,0 @@
-package adminui
-
-import (
-	"testing"
-
-	"github.com/switchboard/switchboard/internal/leakcheck"
-)
-
-func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/switchboard/switchboard/handlers"
+	"github.com/switchboard/switchboard/handlers/rawchat"
+	"github.com/switchboard/switchboard/internal/config"
+)
+
+// The plain-WebSocket chat bridge (config raw_websocket): WebSocket
+// upgrades of its exact path go to a rawchat.Server whose room is the
+// lobby of the chat on the configured namespace; every other request,
+// such as the GET of the static page at the same path, goes on to Gin.
+
+// installRawChatLobby installs the chat on the namespace the raw clients
+// join, keeping its lobby; it reports whether ns was that namespace.
+func (a *Server) installRawChatLobby(ns config.Namespace) bool {
+	rw := a.cfg.RawWebSocket
+	if rw == nil || ns.Name != rw.Namespace || ns.App != config.ChatApp {
+		return false
+	}
+	a.lobby = handlers.NewChat(a.io.Of(ns.Name))
+	return true
+}
+
+// mountRawChat puts the bridge in front of a.handler.
+func (a *Server) mountRawChat() error {
+	rw := a.cfg.RawWebSocket
+	if rw == nil {
+		return nil
+	}
+	if a.lobby == nil {
+		return fmt.Errorf("raw_websocket.namespace: no namespace %q with app %s", rw.Namespace, config.ChatApp)
+	}
+	cors := engineOptions(a.cfg, a.log).CORS
+	a.raw = rawchat.NewServer(&rawchat.Options{
+		Room:             a.lobby,
+		MaxMessage:       rw.MaxMessage,
+		MaxBufferedBytes: a.cfg.SocketIO.MaxBufferedBytes,
+		// The heartbeat and event rate of Socket.IO clients: a bridged
+		// client gets no more than they do.
+		PingInterval:    a.cfg.SocketIO.PingInterval,
+		PingTimeout:     a.cfg.SocketIO.PingTimeout,
+		WriteTimeout:    a.cfg.Limits.WriteTimeout,
+		EventsPerSecond: a.cfg.Limits.EventsPerSecond,
+		EventBurst:      a.cfg.Limits.EventBurst,
+		CheckOrigin:     cors.AllowWebSocket,
+		Admit:           a.io.Engine().Admit,
+		Logger:          a.log,
+	})
+	a.lobby.OnMessage(func(m handlers.ChatMessage) { a.raw.Deliver(m.Username, m.Message) })
+	a.handler = rawRoute{path: rw.Path, raw: a.raw, next: a.handler}
+	return nil
+}
+
+// rawRoute sends WebSocket upgrades of exactly path to raw, all else to
+// next.
+type rawRoute struct {
+	path      string
+	raw, next http.Handler
+}
+
+func (h rawRoute) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == h.path && rawchat.IsUpgrade(r) {
+		h.raw.ServeHTTP(w, r)
+		return
+	}
+	h.next.ServeHTTP(w, r)
+}
