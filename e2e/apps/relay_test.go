@@ -57,7 +57,7 @@ func TestRelayRules(t *testing.T) {
 // a browser by TestWhiteboardBrowser).
 func TestWhiteboardExampleConfig(t *testing.T) {
 	root := filepath.Join("..", "..")
-	cfg, err := config.Load(filepath.Join(root, "examples", "whiteboard.yaml"), handlers.Names())
+	cfg, err := config.Load(filepath.Join(root, "examples", "whiteboard", "whiteboard.yaml"), handlers.Names())
 	if err != nil {
 		t.Fatal(err)
 	}

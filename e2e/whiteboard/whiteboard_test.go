@@ -1,5 +1,5 @@
 // Package whiteboard drives the classic Socket.IO whiteboard demo
-// (examples/whiteboard/, served by examples/whiteboard/whiteboard.yaml: one relay
+// (examples/whiteboard/static/, served by examples/whiteboard/whiteboard.yaml: one relay
 // rule, no Go code) in two headless Chromium sessions: a stroke drawn with
 // the mouse in one page must appear, in the chosen colour and at the same
 // place, on the other page's canvas.
@@ -72,7 +72,7 @@ func redNear(t *testing.T, ctx context.Context, x, y, r int) int {
 func TestWhiteboardTwoBrowsers(t *testing.T) {
 	execPath := chromium.Path(t)
 	root := testserver.Root(t)
-	cfg, err := config.Load(filepath.Join(root, "examples", "whiteboard.yaml"), handlers.Names())
+	cfg, err := config.Load(filepath.Join(root, "examples", "whiteboard", "whiteboard.yaml"), handlers.Names())
 	if err != nil {
 		t.Fatal(err)
 	}
