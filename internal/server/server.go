@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,26 +70,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 			_ = a.redis.Close()
 		}
 	}()
-	a.io = socketio.NewServer(&socketio.Options{
-		Engine:         sioEngine,
-		ConnectTimeout: cfg.SocketIO.ConnectTimeout,
-		Limits: socketio.Limits{
-			MaxAttachments:             cfg.Limits.MaxAttachments,
-			MaxJSONDepth:               cfg.Limits.MaxJSONDepth,
-			EventsPerSecond:            cfg.Limits.EventsPerSecond,
-			EventBurst:                 cfg.Limits.EventBurst,
-			MaxRoomsPerSocket:          cfg.Limits.MaxRoomsPerSocket,
-			MaxNamespacesPerClient:     cfg.Limits.MaxNamespacesPerClient,
-			NamespaceConnectsPerSecond: cfg.Limits.NamespaceConnectsPerSecond,
-			NamespaceConnectBurst:      cfg.Limits.NamespaceConnectBurst,
-		},
-		CleanupEmptyChildNamespaces: cfg.SocketIO.CleanupEmptyChildNamespaces,
-		ConnectionStateRecovery:     recoveryOptions(cfg.SocketIO.ConnectionStateRecovery),
-		Parser:                      parser(cfg.SocketIO.Parser),
-		DisableServeClient:          !cfg.SocketIO.ServeClient,
-		Logger:                      log,
-		NewAdapter:                  newAdapter,
-	})
+	a.io = socketio.NewServer(ioOptions(cfg, sioEngine, newAdapter, log))
 	for i := range cfg.Namespaces {
 		ns := &cfg.Namespaces[i]
 		var n *socketio.Namespace
@@ -198,33 +178,6 @@ func profileWriteDeadline(w http.ResponseWriter, r *http.Request, def float64, w
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Duration(sec*float64(time.Second)) + write))
 }
 
-func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
-	s := cfg.SocketIO
-	return engineio.Options{
-		PingInterval:     s.PingInterval,
-		PingTimeout:      s.PingTimeout,
-		UpgradeTimeout:   s.UpgradeTimeout,
-		MaxPayload:       s.MaxPayload,
-		MaxBufferedBytes: s.MaxBufferedBytes,
-		WriteTimeout:     cfg.Limits.WriteTimeout,
-		BodyTimeout:      cfg.Limits.ReadBodyTimeout,
-		DisablePolling:   !slices.Contains(s.Transports, config.TransportPolling),
-		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),
-		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials, Methods: cfg.CORS.Methods, Headers: cfg.CORS.Headers},
-		Limits: engineio.Limits{
-			MaxSessions:      cfg.Limits.MaxConnections,
-			MaxSessionsPerIP: cfg.Limits.MaxConnectionsPerIP,
-			HandshakeRate:    cfg.Limits.HandshakesPerSecond,
-			HandshakeBurst:   cfg.Limits.HandshakeBurst,
-			BindSessionToIP:  cfg.Limits.BindSessionToIP,
-			ClientIP:         clientIPFunc(cfg.Limits.TrustedProxyPrefixes()),
-		},
-		PerMessageDeflate: engineio.Compression(s.PerMessageDeflate),
-		HTTPCompression:   engineio.Compression(s.HTTPCompression),
-		Logger:            log,
-	}
-}
-
 // HTTPServer returns the HTTP server to serve the application with: the
 // handler and the limits on reading requests (slow or oversized headers).
 func (a *Server) HTTPServer(log *slog.Logger) *http.Server {
@@ -239,23 +192,6 @@ func (a *Server) HTTPServer(log *slog.Logger) *http.Server {
 		// requests are not idle time.
 		IdleTimeout: 2 * time.Minute,
 		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-}
-
-// engineCookie converts the sticky-session cookie settings (nil: none).
-func engineCookie(c *config.Cookie) *engineio.Cookie {
-	if c == nil {
-		return nil
-	}
-	same := map[string]http.SameSite{"lax": http.SameSiteLaxMode, "strict": http.SameSiteStrictMode, "none": http.SameSiteNoneMode}
-	return &engineio.Cookie{
-		Name:     c.Name,
-		Path:     c.Path,
-		Domain:   c.Domain,
-		HTTPOnly: c.HTTPOnly,
-		Secure:   c.Secure,
-		SameSite: same[c.SameSite],
-		MaxAge:   c.MaxAge,
 	}
 }
 
