@@ -9,15 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // Event is an event received from the server.
@@ -42,8 +40,7 @@ func (e Event) Arg(i int, dst any) error {
 
 // Client is one connection to one namespace.
 type Client struct {
-	conn   net.Conn
-	r      io.Reader
+	conn   *wsclient.Conn
 	nsp    string
 	prefix string // "" for "/", else "/nsp,"
 	ID     string
@@ -52,11 +49,12 @@ type Client struct {
 	// and the last event's offset in the auth object to recover.
 	PID string
 
-	events  chan Event
-	mu      sync.Mutex
-	acks    map[int]chan []json.RawMessage
-	nextID  int
-	wmu     sync.Mutex
+	events chan Event
+	mu     sync.Mutex
+	acks   map[int]chan []json.RawMessage
+	nextID int
+	// timeout bounds each read.
+	timeout time.Duration
 	done    chan struct{}
 	closing chan struct{}
 	once    sync.Once
@@ -67,19 +65,19 @@ type Client struct {
 // namespace nsp with an optional auth object, and starts reading.
 func Dial(ctx context.Context, baseURL, nsp string, auth any) (*Client, error) {
 	u := strings.Replace(baseURL, "http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
-	conn, br, _, err := ws.Dial(ctx, u)
+	conn, err := wsclient.DialContext(ctx, u, nil)
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{conn: conn, r: conn, nsp: nsp, events: make(chan Event, 256), acks: map[int]chan []json.RawMessage{}, done: make(chan struct{}), closing: make(chan struct{})}
-	if br != nil {
-		c.r = io.MultiReader(br, conn)
-	}
+	c := &Client{conn: conn, nsp: nsp, events: make(chan Event, 256), acks: map[int]chan []json.RawMessage{}, done: make(chan struct{}), closing: make(chan struct{})}
 	if nsp != "/" {
 		c.prefix = nsp + ","
 	}
+	// Until the namespace is joined reads end with ctx; after, they wait
+	// as long as the connection lives.
+	c.timeout = noTimeout
 	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetReadDeadline(dl)
+		c.timeout = time.Until(dl)
 	}
 	if open, err := c.readText(); err != nil || !strings.HasPrefix(open, "0") {
 		conn.Close()
@@ -112,7 +110,7 @@ func Dial(ctx context.Context, baseURL, nsp string, auth any) (*Client, error) {
 				return nil, fmt.Errorf("sioclient: connect answer %q", p)
 			}
 			c.ID, c.PID = ok.SID, ok.PID
-			_ = conn.SetReadDeadline(time.Time{})
+			c.timeout = noTimeout
 			go c.readLoop()
 			return c, nil
 		case strings.HasPrefix(p, "44"+c.prefix):
@@ -124,6 +122,9 @@ func Dial(ctx context.Context, baseURL, nsp string, auth any) (*Client, error) {
 		}
 	}
 }
+
+// noTimeout is a read timeout that never comes in a test.
+const noTimeout = 24 * time.Hour
 
 func (c *Client) readText() (string, error) {
 	b, op, err := c.readFrame()
@@ -137,10 +138,7 @@ func (c *Client) readText() (string, error) {
 }
 
 func (c *Client) readFrame() ([]byte, ws.OpCode, error) {
-	return wsutil.ReadServerData(struct {
-		io.Reader
-		io.Writer
-	}{c.r, c.conn})
+	return c.conn.Read(c.timeout)
 }
 
 // readAttachments reads the n binary frames that follow a binary packet.
@@ -172,9 +170,7 @@ func (c *Client) Ack(id int, args ...any) error {
 }
 
 func (c *Client) write(s string) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return wsutil.WriteClientText(c.conn, []byte(s))
+	return c.conn.WriteText(s)
 }
 
 func (c *Client) readLoop() {

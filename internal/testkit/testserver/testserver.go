@@ -3,18 +3,17 @@
 package testserver
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/switchboard/switchboard/handlers"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
 )
 
 // Configs maps the names tests use to files relative to the repository root.
@@ -118,14 +117,7 @@ func ServeApp(t testing.TB, a *server.Server, wrap func(http.Handler) http.Handl
 	srv := httptest.NewUnstartedServer(hs.Handler)
 	srv.Config = hs
 	srv.Listener = a.Listener(srv.Listener)
-	srv.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		srv.CloseClientConnections()
-		srv.Close()
-	})
+	serve.StartServer(t, srv, a.Shutdown)
 	return srv.URL
 }
 
