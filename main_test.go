@@ -14,6 +14,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // TestGracefulShutdown runs the server as main does, connects a client,
@@ -58,32 +60,19 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("GET /metrics on the main listener: %s, want 404", res.Status)
 	}
 	// ...and a WebSocket client connected to "/" gets closed on shutdown.
-	conn, br, _, err := ws.Dial(context.Background(), "ws://"+addr.String()+"/socket.io/?EIO=4&transport=websocket")
-	if err != nil {
+	c := wsclient.Dial(t, "ws://"+addr.String()+"/socket.io/?EIO=4&transport=websocket", nil)
+	if _, _, err := c.Read(5 * time.Second); err != nil { // open
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	var r io.Reader = conn
-	if br != nil {
-		r = io.MultiReader(br, conn)
-	}
-	rw := struct {
-		io.Reader
-		io.Writer
-	}{r, conn}
-	if _, err := wsutil.ReadServerText(rw); err != nil { // open
+	if err := c.WriteText("40"); err != nil {
 		t.Fatal(err)
 	}
-	if err := wsutil.WriteClientText(conn, []byte("40")); err != nil {
-		t.Fatal(err)
-	}
-	if msg, err := wsutil.ReadServerText(rw); err != nil || !strings.HasPrefix(string(msg), "40{") {
+	if msg, _, err := c.Read(5 * time.Second); err != nil || !strings.HasPrefix(string(msg), "40{") {
 		t.Fatalf("connect: %q %v", msg, err)
 	}
 
 	cancel()
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	_, err = wsutil.ReadServerText(rw)
+	_, _, err = c.Read(5 * time.Second)
 	var closed wsutil.ClosedError
 	// A close frame without code (the client reports 1005), as the Node
 	// server sends.

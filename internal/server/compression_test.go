@@ -1,14 +1,11 @@
 package server
 
 import (
-	"bufio"
-	"net"
 	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // socketio.per_message_deflate and http_compression reach the engine.
@@ -32,20 +29,10 @@ func TestConfigCompression(t *testing.T) {
 			t.Errorf("http_compression %v: Vary %q, want %q", on, got, want)
 		}
 
-		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = conn.Write([]byte("GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-			"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"))
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		res, err = http.ReadResponse(bufio.NewReader(conn), nil)
-		conn.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := res.Header.Get("Sec-WebSocket-Extensions") != ""; res.StatusCode != 101 || got != on {
-			t.Errorf("per_message_deflate %v: status %d, Sec-WebSocket-Extensions %q", on, res.StatusCode, res.Header.Get("Sec-WebSocket-Extensions"))
+		c := wsclient.Dial(t, url+"/socket.io/?EIO=4&transport=websocket", &wsclient.Options{Deflate: true})
+		c.Close()
+		if got := c.Response.Header.Get("Sec-WebSocket-Extensions") != ""; c.Response.StatusCode != 101 || got != on {
+			t.Errorf("per_message_deflate %v: status %d, Sec-WebSocket-Extensions %q", on, c.Response.StatusCode, c.Response.Header.Get("Sec-WebSocket-Extensions"))
 		}
 	}
 }

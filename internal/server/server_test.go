@@ -1,14 +1,13 @@
 package server
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
+	kitserve "github.com/switchboard/switchboard/internal/testkit/serve"
 )
 
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
@@ -23,15 +22,7 @@ func serve(t *testing.T, cfg *config.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		srv.CloseClientConnections()
-		srv.Close()
-	})
-	return srv.URL
+	return kitserve.Start(t, a.Handler(), a.Shutdown).URL
 }
 
 // The config's socketio.cookie reaches the handshake response.
