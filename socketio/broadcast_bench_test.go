@@ -2,20 +2,17 @@ package socketio
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"io"
-	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/switchboard/switchboard/internal/msgpack"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // The broadcast benchmarks: one op is one packet built, encoded and
@@ -63,14 +60,7 @@ func benchBroadcast(b *testing.B, parser Parser, rec bool) {
 		opts.ConnectionStateRecovery = &RecoveryOptions{}
 	}
 	srv := NewServer(opts)
-	hs := httptest.NewServer(srv)
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-		hs.CloseClientConnections()
-		hs.Close()
-	})
+	hs := serve.Start(b, srv, srv.Close)
 	url := strings.Replace(hs.URL, "http://", "ws://", 1) + "/socket.io/?EIO=4&transport=websocket"
 	joined := make(chan struct{}, recipients)
 	srv.Of("/").OnConnection(func(s *Socket) { _ = s.Join("room"); joined <- struct{}{} })
@@ -116,41 +106,30 @@ func benchBroadcast(b *testing.B, parser Parser, rec bool) {
 // afterwards, reading them without allocating so that the benchmark's
 // allocations are the server's.
 func benchClient(b *testing.B, url string, parser Parser, frames *atomic.Int64) {
-	conn, br, _, err := ws.Dial(context.Background(), url)
-	if err != nil {
+	c := wsclient.Dial(b, url, nil)
+	if _, _, err := c.Read(5 * time.Second); err != nil { // the OPEN packet
 		b.Fatal(err)
 	}
-	var r io.Reader = conn
-	if br != nil {
-		r = io.MultiReader(br, conn)
-	}
-	if _, err := wsutil.ReadServerText(struct {
-		io.Reader
-		io.Writer
-	}{r, conn}); err != nil { // the OPEN packet
-		b.Fatal(err)
-	}
+	var err error
 	if parser == ParserMsgPack {
 		m, _ := msgpack.Append(nil, msgpack.Map{{Key: "type", Value: int64(0)}, {Key: "nsp", Value: "/"}})
-		err = wsutil.WriteClientBinary(conn, m)
+		err = c.WriteBinary(m)
 	} else {
-		err = wsutil.WriteClientText(conn, []byte("40"))
+		err = c.WriteText("40")
 	}
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, _, err := wsutil.ReadServerData(struct {
-		io.Reader
-		io.Writer
-	}{r, conn}); err != nil { // the CONNECT answer
+	if _, _, err := c.Read(5 * time.Second); err != nil { // the CONNECT answer
 		b.Fatal(err)
 	}
+	_ = c.NetConn().SetReadDeadline(time.Time{}) // countFrames reads as long as the benchmark runs
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		countFrames(bufio.NewReaderSize(r, 64<<10), frames)
+		countFrames(bufio.NewReaderSize(c.Reader(), 64<<10), frames)
 	}()
-	b.Cleanup(func() { conn.Close(); <-done })
+	b.Cleanup(func() { c.Close(); <-done })
 }
 
 // countFrames reads unmasked server frames until an error, counting them.

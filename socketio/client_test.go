@@ -1,51 +1,39 @@
 package socketio
 
 import (
-	"context"
 	"io"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // startServer serves srv until the test ends and returns its ws:// URL.
 func startServer(t *testing.T, opts *Options) (*Server, string) {
 	t.Helper()
 	srv := NewServer(opts)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-		hs.CloseClientConnections()
-		hs.Close()
-	})
+	hs := serve.Start(t, srv, srv.Close)
 	return srv, strings.Replace(hs.URL, "http://", "ws://", 1) + "/socket.io/?EIO=4&transport=websocket"
 }
 
 // rawClient speaks Socket.IO over a WebSocket frame by frame.
 type rawClient struct {
-	t    *testing.T
+	t  *testing.T
+	ws *wsclient.Conn
+	// conn is the TCP connection and r its incoming bytes, for tests that
+	// cut the connection or count bytes.
 	conn net.Conn
 	r    io.Reader
 }
 
 func dial(t *testing.T, url string) *rawClient {
 	t.Helper()
-	conn, br, _, err := ws.Dial(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	c := &rawClient{t: t, conn: conn, r: conn}
-	if br != nil {
-		c.r = io.MultiReader(br, conn)
-	}
+	w := wsclient.Dial(t, url, nil)
+	c := &rawClient{t: t, ws: w, conn: w.NetConn(), r: w.Reader()}
 	if open := c.read(); open[0] != '0' {
 		t.Fatalf("open packet = %q", open)
 	}
@@ -73,14 +61,14 @@ func connectPacket(nsp, auth string) string {
 
 func (c *rawClient) send(text string) {
 	c.t.Helper()
-	if err := wsutil.WriteClientText(c.conn, []byte(text)); err != nil {
+	if err := c.ws.WriteText(text); err != nil {
 		c.t.Fatal(err)
 	}
 }
 
 func (c *rawClient) sendBinary(b []byte) {
 	c.t.Helper()
-	if err := wsutil.WriteClientBinary(c.conn, b); err != nil {
+	if err := c.ws.WriteBinary(b); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -88,13 +76,12 @@ func (c *rawClient) sendBinary(b []byte) {
 // readFrame returns the next data frame, answering pings.
 func (c *rawClient) readFrame(timeout time.Duration) (string, bool, error) {
 	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
-		b, op, err := wsutil.ReadServerData(&rwc{c.conn, c.r})
+		b, op, err := c.ws.Read(timeout)
 		if err != nil {
 			return "", false, err
 		}
 		if op == ws.OpText && string(b) == "2" {
-			_ = wsutil.WriteClientText(c.conn, []byte("3"))
+			_ = c.ws.WriteText("3")
 			continue
 		}
 		return string(b), op == ws.OpBinary, nil
@@ -143,10 +130,3 @@ func (c *rawClient) expectClosed() {
 		}
 	}
 }
-
-type rwc struct {
-	net.Conn
-	r io.Reader
-}
-
-func (c *rwc) Read(p []byte) (int, error) { return c.r.Read(p) }

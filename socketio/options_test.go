@@ -1,14 +1,13 @@
 package socketio
 
 import (
-	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
 )
 
 // The engine's hooks are reachable from socketio.Options: AllowRequest
@@ -25,13 +24,7 @@ func TestAllowRequestHook(t *testing.T) {
 			return nil
 		},
 	}})
-	hs := httptest.NewServer(srv)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-		hs.Close()
-	}()
+	hs := serve.Start(t, srv, srv.Close)
 	for _, tc := range []struct {
 		query string
 		want  int

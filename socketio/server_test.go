@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 func TestConnectAndHandshake(t *testing.T) {
@@ -375,7 +375,8 @@ func TestCloseDrainsAcks(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	// Refused while draining.
-	if _, _, _, err := ws.Dial(context.Background(), url); err == nil {
+	if c, err := wsclient.DialContext(context.Background(), url, nil); err == nil {
+		c.Close()
 		t.Error("new connection accepted during shutdown")
 	}
 	// The handler in progress gets its ack out.

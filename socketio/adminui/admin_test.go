@@ -2,17 +2,15 @@ package adminui
 
 import (
 	"context"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard/switchboard/internal/testkit/serve"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -26,37 +24,20 @@ func TestSerializeRedactsCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sio)
-	defer func() {
+	srv := serve.Start(t, sio, func(ctx context.Context) error {
 		a.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = sio.Close(ctx)
-		srv.Close()
-	}()
-	d := ws.Dialer{Timeout: 5 * time.Second, Header: ws.HandshakeHeaderHTTP(http.Header{
+		return sio.Close(ctx)
+	})
+	c := wsclient.Dial(t, srv.URL+"/socket.io/?EIO=4&transport=websocket&token=query-secret", &wsclient.Options{Header: http.Header{
 		"Cookie": {"session=cookie-secret"}, "Authorization": {"Bearer header-secret"}, "X-App": {"visible"},
-	})}
-	conn, br, _, err := d.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/?EIO=4&transport=websocket&token=query-secret")
-	if err != nil {
+	}})
+	if _, _, err := c.Read(5 * time.Second); err != nil { // open
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	var rw io.ReadWriter = conn
-	if br != nil {
-		rw = struct {
-			io.Reader
-			io.Writer
-		}{io.MultiReader(br, conn), conn}
-	}
-	if _, err := wsutil.ReadServerText(rw); err != nil { // open
+	if err := c.WriteText(`40{"token":"auth-secret"}`); err != nil {
 		t.Fatal(err)
 	}
-	if err := wsutil.WriteClientText(conn, []byte(`40{"token":"auth-secret"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := wsutil.ReadServerText(rw); err != nil || !strings.HasPrefix(string(b), "40{") {
+	if b, _, err := c.Read(5 * time.Second); err != nil || !strings.HasPrefix(string(b), "40{") {
 		t.Fatalf("connect: %q %v", b, err)
 	}
 	all := a.allSockets()
