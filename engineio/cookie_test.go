@@ -1,14 +1,13 @@
 package engineio
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 func TestStickyCookie(t *testing.T) {
@@ -43,25 +42,11 @@ func TestStickyCookie(t *testing.T) {
 
 	// A WebSocket handshake sets it on the 101 response; its value is the
 	// session id of the open packet.
-	var setCookie string
-	d := ws.Dialer{OnHeader: func(key, value []byte) error {
-		if strings.EqualFold(string(key), "Set-Cookie") {
-			setCookie = string(value)
-		}
-		return nil
-	}}
-	conn, br, _, err := d.Dial(context.Background(), strings.Replace(ts.url, "http://", "ws://", 1)+"?EIO=4&transport=websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := wsclient.Dial(t, ts.url+"?EIO=4&transport=websocket", nil)
+	setCookie := conn.Response.Header.Get("Set-Cookie")
 	ts.session()
-	bc := &bufferedConn{Conn: conn, r: conn}
-	if br != nil {
-		bc.r = br
-	}
 	var open struct{ SID string }
-	if err := json.Unmarshal([]byte(readText(t, bc)[1:]), &open); err != nil {
+	if err := json.Unmarshal([]byte(readText(t, conn)[1:]), &open); err != nil {
 		t.Fatal(err)
 	}
 	if want := "io=" + open.SID + "; Path=/; Max-Age=3600; HttpOnly; SameSite=Lax"; setCookie != want {

@@ -5,12 +5,10 @@ import (
 	"bytes"
 	"compress/flate"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // The peer side of these tests uses gobwas/ws's wsflate, an implementation
@@ -81,52 +80,29 @@ func TestAcceptDeflate(t *testing.T) {
 	}
 }
 
-// rawWS is a WebSocket client connection made by hand, so that the test
-// controls the Sec-WebSocket-Extensions offer and sees the response.
+// rawWS is a WebSocket client connection that works frame by frame: the
+// test controls the Sec-WebSocket-Extensions offers, sees the response,
+// and checks each frame's compression bit itself.
 type rawWS struct {
-	t    *testing.T
-	conn net.Conn
-	br   *bufio.Reader
-	res  *http.Response
+	t   *testing.T
+	ws  *wsclient.Conn
+	res *http.Response
 }
 
 func dialRaw(t *testing.T, ts *testServer, query string, offers ...string) *rawWS {
 	t.Helper()
-	u, _ := url.Parse(ts.url)
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
+	h := http.Header{}
+	if len(offers) > 0 {
+		h["Sec-WebSocket-Extensions"] = offers
 	}
-	t.Cleanup(func() { conn.Close() })
-	var key [16]byte
-	_, _ = rand.Read(key[:])
-	var req strings.Builder
-	fmt.Fprintf(&req, "GET %s?EIO=4&transport=websocket%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n",
-		u.Path, query, u.Host, base64.StdEncoding.EncodeToString(key[:]))
-	for _, o := range offers {
-		fmt.Fprintf(&req, "Sec-WebSocket-Extensions: %s\r\n", o)
-	}
-	req.WriteString("\r\n")
-	if _, err := conn.Write([]byte(req.String())); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(conn)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("handshake status %d", res.StatusCode)
-	}
-	return &rawWS{t: t, conn: conn, br: br, res: res}
+	c := wsclient.Dial(t, ts.url+"?EIO=4&transport=websocket"+query, &wsclient.Options{Header: h})
+	return &rawWS{t: t, ws: c, res: c.Response}
 }
 
 // readFrame reads one server frame, decompressing it if RSV1 is set.
 func (c *rawWS) readFrame() (f ws.Frame, compressed bool) {
 	c.t.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	f, err := ws.ReadFrame(c.br)
+	f, err := c.ws.ReadFrame(5 * time.Second)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -148,8 +124,7 @@ func (c *rawWS) readFrame() (f ws.Frame, compressed bool) {
 // write sends a masked client frame.
 func (c *rawWS) write(f ws.Frame) {
 	c.t.Helper()
-	f = ws.MaskFrameInPlace(f)
-	if err := ws.WriteFrame(c.conn, f); err != nil {
+	if err := c.ws.WriteFrame(ws.MaskFrameInPlace(f)); err != nil {
 		c.t.Fatal(err)
 	}
 }
@@ -168,8 +143,7 @@ func compressedFrame(t *testing.T, op ws.OpCode, payload []byte) ws.Frame {
 func (c *rawWS) closeCode() int {
 	c.t.Helper()
 	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		f, err := ws.ReadFrame(c.br)
+		f, err := c.ws.ReadFrame(5 * time.Second)
 		if err != nil {
 			c.t.Fatalf("no close frame: %v", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // clientFrom returns an HTTP client whose connections come from the
@@ -60,8 +61,8 @@ func TestLimitMaxSessions(t *testing.T) {
 		t.Fatalf("over the cap: %d %+v, want 503 Server full", code, e)
 	}
 	// A WebSocket handshake is refused before the upgrade as well.
-	u := strings.Replace(ts.url, "http://", "ws://", 1) + "?EIO=4&transport=websocket"
-	if _, _, _, err := ws.Dial(context.Background(), u); err == nil {
+	if c, err := wsclient.DialContext(context.Background(), ts.url+"?EIO=4&transport=websocket", nil); err == nil {
+		c.Close()
 		t.Fatal("WebSocket handshake over the cap was accepted")
 	} else if se, ok := err.(ws.StatusError); !ok || int(se) != http.StatusServiceUnavailable {
 		t.Fatalf("WebSocket over the cap: %v, want status 503", err)

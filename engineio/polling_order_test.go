@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gobwas/ws/wsutil"
 )
 
 // Requests that arrive together are answered in the order the Node server
@@ -66,7 +64,7 @@ func TestPollingRequestOrder(t *testing.T) {
 			sid, _ := ts.openPolling()
 			conn := ts.dialWS("&sid=" + sid)
 			for _, p := range []string{"2probe", "5"} {
-				if err := wsutil.WriteClientText(conn, []byte(p)); err != nil {
+				if err := conn.WriteText(p); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -55,8 +55,7 @@ func TestSendAlone(t *testing.T) {
 				t.Fatalf("got %q, want %q", got, want)
 			}
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, _, err := wsutil.ReadServerData(conn)
+		_, _, err := conn.Read(5 * time.Second)
 		var ce wsutil.ClosedError
 		if !errors.As(err, &ce) || ce.Code != ws.StatusNoStatusRcvd {
 			t.Fatalf("after the last message: %v, want a close frame without code", err)

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +14,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // recorder is a SessionHandler that records what happens.
@@ -72,15 +72,7 @@ func newTestServer(t *testing.T, opts *Options, onMsg func(r *recorder, data []b
 		ts.sessions <- r
 		return r
 	}, opts)
-	hs := httptest.NewServer(ts.srv)
-	ts.url = hs.URL + "/engine.io/"
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = ts.srv.Close(ctx)
-		hs.CloseClientConnections()
-		hs.Close()
-	})
+	ts.url = serve.Start(t, ts.srv, ts.srv.Close).URL + "/engine.io/"
 	return ts
 }
 
@@ -119,32 +111,14 @@ func (ts *testServer) openPolling() (string, *recorder) {
 	return open.SID, ts.session()
 }
 
-func (ts *testServer) dialWS(query string) net.Conn {
+func (ts *testServer) dialWS(query string) *wsclient.Conn {
 	ts.t.Helper()
-	u := strings.Replace(ts.url, "http://", "ws://", 1) + "?EIO=4&transport=websocket" + query
-	conn, br, _, err := ws.Dial(context.Background(), u)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	ts.t.Cleanup(func() { conn.Close() })
-	if br != nil {
-		// Frames that came with the handshake response are buffered.
-		return &bufferedConn{Conn: conn, r: br}
-	}
-	return conn
+	return wsclient.Dial(ts.t, ts.url+"?EIO=4&transport=websocket"+query, nil)
 }
 
-type bufferedConn struct {
-	net.Conn
-	r io.Reader
-}
-
-func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
-
-func readText(t *testing.T, conn net.Conn) string {
+func readText(t *testing.T, conn *wsclient.Conn) string {
 	t.Helper()
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	b, op, err := wsutil.ReadServerData(conn)
+	b, op, err := conn.Read(5 * time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +159,7 @@ func TestCloseReasons(t *testing.T) {
 		conn := ts.dialWS("")
 		r := ts.session()
 		readText(t, conn) // open
-		_ = wsutil.WriteClientMessage(conn, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
+		_ = conn.Write(ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
 		if got := r.waitClosed(t); got != ReasonTransportClose {
 			t.Fatalf("reason = %q", got)
 		}
@@ -205,7 +179,7 @@ func TestCloseReasons(t *testing.T) {
 		conn := ts.dialWS("")
 		r := ts.session()
 		readText(t, conn)
-		_ = wsutil.WriteClientText(conn, []byte("4this is more than ten bytes"))
+		_ = conn.WriteText("4this is more than ten bytes")
 		if got := r.waitClosed(t); got != ReasonTransportError {
 			t.Fatalf("reason = %q", got)
 		}
@@ -264,8 +238,7 @@ func TestGracefulCloseFlushes(t *testing.T) {
 		if got := readText(t, conn); got != "4bye" {
 			t.Fatalf("got %q", got)
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, _, err := wsutil.ReadServerData(conn)
+		_, _, err := conn.Read(5 * time.Second)
 		var ce wsutil.ClosedError
 		// No code, as from the Node server (ws's close() without one).
 		if !errors.As(err, &ce) || ce.Code != ws.StatusNoStatusRcvd {
@@ -304,7 +277,7 @@ func TestUpgradeLosesNothing(t *testing.T) {
 	_, body := ts.request("GET", "transport=polling&sid="+sid, "")
 	take(body)
 	conn := ts.dialWS("&sid=" + sid)
-	_ = wsutil.WriteClientText(conn, []byte("2probe"))
+	_ = conn.WriteText("2probe")
 	if m := readText(t, conn); m != "3probe" {
 		t.Fatalf("probe answer %q", m)
 	}
@@ -316,7 +289,7 @@ func TestUpgradeLosesNothing(t *testing.T) {
 			break
 		}
 	}
-	_ = wsutil.WriteClientText(conn, []byte("5"))
+	_ = conn.WriteText("5")
 	<-done
 	for len(got) < total {
 		m := readText(t, conn)
@@ -403,14 +376,13 @@ func TestEchoOverWebSocket(t *testing.T) {
 	readText(t, conn)
 	big := strings.Repeat("z", 100_000)
 	for _, msg := range []string{"4hello", "4" + big} {
-		_ = wsutil.WriteClientText(conn, []byte(msg))
+		_ = conn.WriteText(msg)
 		if got := readText(t, conn); got != msg {
 			t.Fatalf("echo of %d bytes came back as %d bytes", len(msg), len(got))
 		}
 	}
-	_ = wsutil.WriteClientBinary(conn, []byte{1, 2, 3})
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	b, op, err := wsutil.ReadServerData(conn)
+	_ = conn.WriteBinary([]byte{1, 2, 3})
+	b, op, err := conn.Read(5 * time.Second)
 	if err != nil || op != ws.OpBinary || string(b) != "\x01\x02\x03" {
 		t.Fatalf("binary echo: %v %v %v", b, op, err)
 	}
@@ -441,9 +413,9 @@ func TestIncomingDataExtendsPongDeadlineOnce(t *testing.T) {
 	}
 	pinged := time.Now()
 	time.Sleep(300 * time.Millisecond)
-	_ = wsutil.WriteClientText(conn, []byte("4busy"))
+	_ = conn.WriteText("4busy")
 	sent := time.Since(pinged)
-	_ = wsutil.WriteClientText(conn, []byte("4still busy")) // no second extension
+	_ = conn.WriteText("4still busy") // no second extension
 	if got := r.waitClosed(t); got != ReasonPingTimeout {
 		t.Fatalf("reason = %q", got)
 	}
@@ -519,7 +491,7 @@ func TestBatchSlowClientDelaysNobody(t *testing.T) {
 	// from dropping it, which is not what this test is about.
 	ts := newTestServer(t, &Options{MaxBufferedBytes: 64 << 20, WriteTimeout: time.Minute}, nil)
 	const clients, total = 6, 1500
-	conns := make([]net.Conn, clients)
+	conns := make([]*wsclient.Conn, clients)
 	sessions := make([]*Session, clients)
 	for i := range conns {
 		conns[i] = ts.dialWS("")
@@ -529,10 +501,9 @@ func TestBatchSlowClientDelaysNobody(t *testing.T) {
 	pad := strings.Repeat("b", 8<<10) // 12 MB in all: more than socket buffers hold
 	errc := make(chan error, clients)
 	for i := 1; i < clients; i++ { // clients 1.. read as they go; 0 does not read yet
-		go func(conn net.Conn) {
+		go func(conn *wsclient.Conn) {
 			for n := 0; n < total; n++ {
-				_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-				b, _, err := wsutil.ReadServerData(conn)
+				b, _, err := conn.Read(10 * time.Second)
 				if err != nil {
 					errc <- err
 					return

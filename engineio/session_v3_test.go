@@ -2,7 +2,6 @@ package engineio
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // Engine.IO v3 sessions (socket.io-client 2.x), checked at the wire.
@@ -203,19 +202,9 @@ func TestEIO3Heartbeat(t *testing.T) {
 	})
 }
 
-func dialWSV3(t *testing.T, ts *testServer, query string) *bufferedConn {
+func dialWSV3(t *testing.T, ts *testServer, query string) *wsclient.Conn {
 	t.Helper()
-	u := strings.Replace(ts.url, "http://", "ws://", 1) + "?EIO=3&transport=websocket" + query
-	conn, br, _, err := ws.Dial(context.Background(), u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	c := &bufferedConn{Conn: conn, r: conn}
-	if br != nil {
-		c.r = br
-	}
-	return c
+	return wsclient.Dial(t, ts.url+"?EIO=3&transport=websocket"+query, nil)
 }
 
 func TestEIO3WebSocket(t *testing.T) {
@@ -232,9 +221,8 @@ func TestEIO3WebSocket(t *testing.T) {
 				t.Fatalf("open: %q", open)
 			}
 			// A v3 binary frame starts with the packet type byte.
-			_ = wsutil.WriteClientBinary(conn, []byte{4, 1, 2, 3})
-			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			b, op, err := wsutil.ReadServerData(conn)
+			_ = conn.WriteBinary([]byte{4, 1, 2, 3})
+			b, op, err := conn.Read(5 * time.Second)
 			switch {
 			case err != nil:
 				t.Fatal(err)
@@ -244,12 +232,12 @@ func TestEIO3WebSocket(t *testing.T) {
 				t.Fatalf("base64 echo: op %v %q", op, b)
 			}
 			// Base64 from the client ("b4..." text frames) is understood too.
-			_ = wsutil.WriteClientText(conn, []byte("b4CQ=="))
-			b, _, _ = wsutil.ReadServerData(conn)
+			_ = conn.WriteText("b4CQ==")
+			b, _, _ = conn.Read(5 * time.Second)
 			if !b64 && !bytes.Equal(b, []byte{4, 9}) || b64 && string(b) != "b4CQ==" {
 				t.Fatalf("echo of a base64 frame: %q", b)
 			}
-			_ = wsutil.WriteClientText(conn, []byte("2"))
+			_ = conn.WriteText("2")
 			if got := readText(t, conn); got != "3" {
 				t.Fatalf("pong: %q", got)
 			}
@@ -263,14 +251,13 @@ func TestEIO3Upgrade(t *testing.T) {
 	ts := newTestServer(t, &Options{AllowEIO3: true}, echoHandler)
 	sid, _ := ts.openPollingV3("")
 	conn := dialWSV3(t, ts, "&sid="+sid)
-	_ = wsutil.WriteClientText(conn, []byte("2probe"))
+	_ = conn.WriteText("2probe")
 	if got := readText(t, conn); got != "3probe" {
 		t.Fatalf("probe answer %q", got)
 	}
-	_ = wsutil.WriteClientText(conn, []byte("5"))
-	_ = wsutil.WriteClientBinary(conn, []byte{4, 0xAA})
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	b, op, err := wsutil.ReadServerData(conn)
+	_ = conn.WriteText("5")
+	_ = conn.WriteBinary([]byte{4, 0xAA})
+	b, op, err := conn.Read(5 * time.Second)
 	if err != nil || op != ws.OpBinary || !bytes.Equal(b, []byte{4, 0xAA}) {
 		t.Fatalf("after upgrade: %v %v %v", op, b, err)
 	}

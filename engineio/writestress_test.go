@@ -1,12 +1,10 @@
 package engineio
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http/httptest"
@@ -17,7 +15,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 const stressSenders = 6
@@ -63,14 +62,7 @@ func TestWriteStress(t *testing.T) {
 	// Small send buffers fill quickly: the server's non-blocking writes
 	// come up short often, and the rest goes through writers.
 	hs.Listener = smallSendBuffers{hs.Listener}
-	hs.Start()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-		hs.CloseClientConnections()
-		hs.Close()
-	}()
+	serve.StartServer(t, hs, srv.Close)
 	url := strings.Replace(hs.URL, "http://", "ws://", 1) + "/engine.io/?EIO=4&transport=websocket"
 
 	var clients []*stressClient
@@ -82,12 +74,12 @@ func TestWriteStress(t *testing.T) {
 		case i >= steady:
 			kind = "slow"
 		}
-		d := ws.Dialer{}
+		var o wsclient.Options
 		if kind == "slow" {
 			// A bounded receive buffer (no autotuning) fills while the
 			// client pauses; then the server's writes come up short.
 			// Not below the loopback MSS (64K), which stalls TCP.
-			d.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			o.NetDial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 				if tc, ok := c.(*net.TCPConn); ok {
 					_ = tc.SetReadBuffer(64 << 10)
@@ -95,21 +87,12 @@ func TestWriteStress(t *testing.T) {
 				return c, err
 			}
 		}
-		conn, br, _, err := d.Dial(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		c := &stressClient{kind: kind, conn: conn, r: conn}
-		if br != nil {
-			c.r = io.MultiReader(br, conn)
-		}
-		c.r = bufio.NewReaderSize(c.r, 64<<10)
+		w := wsclient.Dial(t, url, &o)
+		c := &stressClient{kind: kind, ws: w, conn: w.NetConn()}
 		for i := range c.last {
 			c.last[i] = -1
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		open, _, err := wsutil.ReadServerData(c.rw())
+		open, _, err := c.ws.Read(10 * time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,8 +151,7 @@ func TestWriteStress(t *testing.T) {
 					// write comes up short.
 					time.Sleep(time.Duration(50+rng.IntN(100)) * time.Millisecond)
 				}
-				_ = c.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-				data, op, err := wsutil.ReadServerData(c.rw())
+				data, op, err := c.ws.Read(20 * time.Second)
 				if err != nil {
 					c.err = fmt.Errorf("after %d messages: %w", c.got, err)
 					return
@@ -277,21 +259,12 @@ func (l smallSendBuffers) Accept() (net.Conn, error) {
 // stressClient is one client of TestWriteStress.
 type stressClient struct {
 	kind string
-	conn net.Conn
-	r    io.Reader
+	ws   *wsclient.Conn
+	conn net.Conn // the TCP connection, to cut it
 	sess *Session
 	last [stressSenders]int // last sequence number seen per sender
 	got  int
 	err  error
-}
-
-// rw reads from the client's buffer and answers control frames on its
-// connection.
-func (c *stressClient) rw() io.ReadWriter {
-	return struct {
-		io.Reader
-		io.Writer
-	}{c.r, c.conn}
 }
 
 // stressMessage is sender w's message number seq: an 8-byte header (sender,
