@@ -1,13 +1,11 @@
 package handlers_test
 
 import (
-	"context"
-	"net/http/httptest"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/switchboard/switchboard/handlers"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -18,13 +16,7 @@ func TestChatLobbyGuests(t *testing.T) {
 	lobby := handlers.NewChat(srv.Of("/"))
 	heard := make(chan handlers.ChatMessage, 16)
 	lobby.OnMessage(func(m handlers.ChatMessage) { heard <- m })
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-		hs.Close()
-	})
+	hs := serve.Start(t, srv, srv.Close)
 
 	alice := dial(t, hs.URL)
 	_ = alice.Emit("add user", "alice")

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
 	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 	"github.com/switchboard/switchboard/socketio"
 )
@@ -88,13 +89,7 @@ func TestCheckRooms(t *testing.T) {
 func TestSocketsRedactHandshakeAuth(t *testing.T) {
 	io := socketio.NewServer(nil)
 	io.Of("/")
-	srv := httptest.NewServer(io)
-	defer srv.Close()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = io.Close(ctx)
-	}()
+	srv := serve.Start(t, io, io.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, err := sioclient.Dial(ctx, srv.URL, "/", map[string]any{"token": "s3cret-token-value", "n": 7340093})

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
 	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 	"github.com/switchboard/switchboard/socketio"
 )
@@ -34,13 +34,7 @@ func TestClaimsReachGoHandlers(t *testing.T) {
 		role, _ := c.String("role")
 		return map[string]any{"sub": c.Subject(), "role": role}
 	})
-	hs := httptest.NewServer(srv)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-		hs.Close()
-	}()
+	hs := serve.Start(t, srv, srv.Close)
 
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "role": "admin", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte(secret))
 	if err != nil {
