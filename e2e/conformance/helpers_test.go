@@ -42,6 +42,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // Conformance profile settings.
@@ -471,15 +472,9 @@ func (f frame) String() string {
 	return fmt.Sprintf("text %q", f.data)
 }
 
-type rwPair struct {
-	io.Reader
-	io.Writer
-}
-
 type wsConn struct {
 	t    *testing.T
-	conn net.Conn
-	rw   io.ReadWriter
+	conn *wsclient.Conn
 	// autoPong answers Engine.IO pings ("2") with pongs ("3") inside next()
 	// and expectClosed(); only heartbeat tests turn it off.
 	autoPong bool
@@ -493,17 +488,11 @@ func wsURL(base, path, query string) string {
 func (e *env) dialWSErr(path, query string) (*wsConn, error) {
 	ctx, cancel := context.WithTimeout(e.ctx, ioTimeout)
 	defer cancel()
-	conn, br, _, err := ws.Dial(ctx, wsURL(e.base, path, query))
+	conn, err := wsclient.DialContext(ctx, wsURL(e.base, path, query), nil)
 	if err != nil {
 		return nil, err
 	}
-	var r io.Reader = conn
-	if br != nil {
-		// Frames sent right after the 101 may already sit in br; br reads
-		// through to conn once drained.
-		r = br
-	}
-	c := &wsConn{t: e.t, conn: conn, rw: rwPair{Reader: r, Writer: conn}, autoPong: true}
+	c := &wsConn{t: e.t, conn: conn, autoPong: true}
 	e.t.Cleanup(func() { _ = conn.Close() })
 	return c, nil
 }
@@ -543,10 +532,7 @@ func (e *env) openWSJoined(path string) *wsConn {
 }
 
 func (c *wsConn) sendErr(op ws.OpCode, data []byte) error {
-	if err := c.conn.SetWriteDeadline(time.Now().Add(ioTimeout)); err != nil {
-		return err
-	}
-	return wsutil.WriteClientMessage(c.conn, op, data)
+	return c.conn.Write(op, data)
 }
 
 func (c *wsConn) send(texts ...string) {
@@ -567,10 +553,7 @@ func (c *wsConn) sendBinary(data []byte) {
 
 // readErr reads the next data frame within timeout.
 func (c *wsConn) readErr(timeout time.Duration) (frame, error) {
-	if err := c.conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
-		return frame{}, err
-	}
-	data, op, err := wsutil.ReadServerData(c.rw)
+	data, op, err := c.conn.Read(timeout)
 	if err != nil {
 		return frame{}, err
 	}

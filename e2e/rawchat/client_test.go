@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // A raw WebSocket client, as the tutorial's page is one: it sends text
@@ -27,8 +27,7 @@ const wait = 5 * time.Second
 
 type rawClient struct {
 	t    *testing.T
-	conn net.Conn
-	r    io.Reader
+	conn *wsclient.Conn
 }
 
 // start serves config.yaml (raw_websocket on "/") with mods applied.
@@ -52,28 +51,24 @@ func dialRaw(t *testing.T, base string, origin string) *rawClient {
 
 // dialRawErr opens a raw WebSocket to url ("http://host:port/path").
 func dialRawErr(url, origin string) (*rawClient, error) {
-	d := ws.Dialer{Timeout: wait}
+	var o wsclient.Options
 	if origin != "" {
-		d.Header = ws.HandshakeHeaderHTTP(http.Header{"Origin": {origin}})
+		o.Header = http.Header{"Origin": {origin}}
 	}
-	conn, br, _, err := d.Dial(context.Background(), wsURL(url))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	conn, err := wsclient.DialContext(ctx, wsURL(url), &o)
 	if err != nil {
 		return nil, err
 	}
-	c := &rawClient{conn: conn, r: conn}
-	if br != nil {
-		c.r = io.MultiReader(br, conn)
-	}
-	return c, nil
+	return &rawClient{conn: conn}, nil
 }
 
 // writeFrame sends one masked frame.
 func (c *rawClient) writeFrame(fin bool, op ws.OpCode, payload []byte) {
 	c.t.Helper()
 	f := ws.NewFrame(op, fin, append([]byte(nil), payload...))
-	f = ws.MaskFrameInPlace(f)
-	_ = c.conn.SetWriteDeadline(time.Now().Add(wait))
-	if err := ws.WriteFrame(c.conn, f); err != nil {
+	if err := c.conn.WriteFrame(ws.MaskFrameInPlace(f)); err != nil {
 		c.t.Fatalf("write frame: %v", err)
 	}
 }
@@ -82,8 +77,7 @@ func (c *rawClient) send(text string) { c.t.Helper(); c.writeFrame(true, ws.OpTe
 
 // next returns the next frame (pongs included).
 func (c *rawClient) next() (ws.Frame, error) {
-	_ = c.conn.SetReadDeadline(time.Now().Add(wait))
-	return ws.ReadFrame(c.r)
+	return c.conn.ReadFrame(wait)
 }
 
 // expectText reads the next frame and checks that it is text want.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http/httptest"
 	"strings"
@@ -42,7 +41,7 @@ func TestBadInputClosesOnlyThatClient(t *testing.T) {
 		}, ws.StatusMessageTooBig},
 		{"invalid UTF-8", func(c *rawClient) { c.writeFrame(true, ws.OpText, []byte{'a', 0xff, 'b'}) }, ws.StatusInvalidFramePayloadData},
 		{"unmasked frame", func(c *rawClient) {
-			_ = ws.WriteFrame(c.conn, ws.NewTextFrame([]byte("not masked")))
+			_ = c.conn.WriteFrame(ws.NewTextFrame([]byte("not masked")))
 		}, ws.StatusProtocolError},
 		{"reserved opcode", func(c *rawClient) { c.writeFrame(true, ws.OpCode(0x3), []byte("?")) }, ws.StatusProtocolError},
 		{"stray continuation", func(c *rawClient) { c.writeFrame(true, ws.OpContinuation, []byte("x")) }, ws.StatusProtocolError},
@@ -147,12 +146,7 @@ func TestSlowClientDropped(t *testing.T) {
 	observer := chatUser(t, base, "observer")
 
 	// The slow client (guest-1) reads nothing until the end.
-	d := ws.Dialer{Timeout: wait}
-	slowConn, slowBuf, _, err := d.Dial(context.Background(), wsURL(base+"/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slowConn.Close()
+	slow := dialRaw(t, base, "")
 	expectEvent(t, observer, "user joined", func(e userEvent) bool { return e.Username == "guest-1" })
 
 	sender := dialRaw(t, base, "") // guest-2
@@ -161,8 +155,7 @@ func TestSlowClientDropped(t *testing.T) {
 	count := func(c *rawClient, n *atomic.Int64, done chan<- struct{}) {
 		defer close(done)
 		for {
-			_ = c.conn.SetReadDeadline(time.Now().Add(3 * wait))
-			f, err := ws.ReadFrame(c.r)
+			f, err := c.conn.ReadFrame(3 * wait)
 			if err != nil || f.Header.OpCode != ws.OpText {
 				return
 			}
@@ -246,14 +239,9 @@ flood:
 		}
 	}
 	// The slow client finds what the kernel held, then the end.
-	var r io.Reader = slowConn
-	if slowBuf != nil {
-		r = io.MultiReader(slowBuf, slowConn)
-	}
 	got := 0
 	for {
-		_ = slowConn.SetReadDeadline(time.Now().Add(wait))
-		f, err := ws.ReadFrame(r)
+		f, err := slow.conn.ReadFrame(wait)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
