@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/switchboard/switchboard/handlers"
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // Attacks on the applications served beside Socket.IO: the plain
@@ -29,15 +29,9 @@ import (
 // dialRaw opens a plain WebSocket chat connection from src.
 func (s *suite) dialRaw(t *testing.T, src net.IP) *attacker {
 	t.Helper()
-	d := ws.Dialer{NetDial: dialer(src).DialContext, Timeout: 5 * time.Second}
-	conn, br, _, err := d.Dial(context.Background(), "ws"+strings.TrimPrefix(s.base, "http")+rawPath)
+	a, err := s.dialFrom(t, src, rawPath, wsclient.Options{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	a := &attacker{t: t, conn: conn, r: conn}
-	if br != nil {
-		a.r = io.MultiReader(br, conn)
 	}
 	return a
 }
@@ -89,7 +83,7 @@ func rawFlood(t *testing.T, s *suite) {
 			}
 			if f.Header.OpCode == ws.OpPing {
 				wmu.Lock()
-				_ = wsutil.WriteClientMessage(a.conn, ws.OpPong, f.Payload)
+				_ = a.ws.Write(ws.OpPong, f.Payload)
 				wmu.Unlock()
 			}
 		}
@@ -179,8 +173,7 @@ func rawTrickle(t *testing.T, s *suite) {
 	}()
 	b := []byte(frame.String())
 	for i := 0; i < len(b); i++ {
-		_ = a.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		if _, err := a.conn.Write(b[i : i+1]); err != nil {
+		if err := a.ws.WriteRaw(b[i : i+1]); err != nil {
 			break // cut off
 		}
 		select {
@@ -302,14 +295,14 @@ func TestAdminLoginLockout(t *testing.T) {
 	// address's budget, then the attempt is refused and the connection
 	// closed.
 	src := s.addr()
-	conn, r, err := dialEngineIO(ctx, s.base, src)
+	conn, err := dialEngineIO(ctx, s.base, src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	var replies []string
 	for range 20 {
-		reply, err := adminLoginAttempt(conn, r)
+		reply, err := adminLoginAttempt(conn)
 		if err != nil {
 			break
 		}
@@ -329,14 +322,14 @@ const adminPassword = "correct horse battery staple"
 // one connection as long as the server keeps it, then on a new one.
 func (s *suite) hammerAdminLogin(ctx context.Context, src net.IP, attempts, overLimit *atomic.Int64) {
 	for ctx.Err() == nil {
-		conn, r, err := dialEngineIO(ctx, s.base, src)
+		conn, err := dialEngineIO(ctx, s.base, src)
 		if err != nil {
 			time.Sleep(20 * time.Millisecond) // refused (handshake rate): later
 			continue
 		}
 		stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 		for ctx.Err() == nil {
-			reply, err := adminLoginAttempt(conn, r)
+			reply, err := adminLoginAttempt(conn)
 			if err != nil {
 				break
 			}
@@ -352,39 +345,32 @@ func (s *suite) hammerAdminLogin(ctx context.Context, src net.IP, attempts, over
 
 // dialEngineIO opens an Engine.IO WebSocket session from src and reads
 // its open packet.
-func dialEngineIO(ctx context.Context, base string, src net.IP) (net.Conn, io.Reader, error) {
-	d := ws.Dialer{NetDial: dialer(src).DialContext, Timeout: 5 * time.Second}
-	conn, br, _, err := d.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/socket.io/?EIO=4&transport=websocket")
+func dialEngineIO(ctx context.Context, base string, src net.IP) (*wsclient.Conn, error) {
+	conn, err := wsclient.DialContext(ctx, "ws"+strings.TrimPrefix(base, "http")+"/socket.io/?EIO=4&transport=websocket",
+		&wsclient.Options{NetDial: dialer(src).DialContext})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var r io.Reader = conn
-	if br != nil {
-		r = io.MultiReader(br, conn)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if b, err := wsutil.ReadServerText(readWriter{r, conn}); err != nil || !strings.HasPrefix(string(b), "0{") {
+	if b, _, err := conn.Read(10 * time.Second); err != nil || !strings.HasPrefix(string(b), "0{") {
 		conn.Close()
-		return nil, nil, fmt.Errorf("open packet %q: %v", b, err)
+		return nil, fmt.Errorf("open packet %q: %v", b, err)
 	}
-	return conn, r, nil
+	return conn, nil
 }
 
 // adminLoginAttempt sends a CONNECT to /admin with a wrong password and
 // returns the answer.
-func adminLoginAttempt(conn net.Conn, r io.Reader) (string, error) {
-	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := wsutil.WriteClientText(conn, []byte(`40/admin,{"username":"admin","password":"wrong"}`)); err != nil {
+func adminLoginAttempt(conn *wsclient.Conn) (string, error) {
+	if err := conn.WriteText(`40/admin,{"username":"admin","password":"wrong"}`); err != nil {
 		return "", err
 	}
 	for {
-		_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
-		b, err := wsutil.ReadServerText(readWriter{r, conn})
+		b, _, err := conn.Read(15 * time.Second)
 		if err != nil {
 			return "", err
 		}
 		if string(b) == "2" {
-			_ = wsutil.WriteClientText(conn, []byte("3"))
+			_ = conn.WriteText("3")
 			continue
 		}
 		return string(b), nil

@@ -1,14 +1,13 @@
 package hostile
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gobwas/httphead"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // Compressed input (permessage-deflate, on in the default configuration):
@@ -18,23 +17,12 @@ import (
 // connectDeflate is connect with permessage-deflate negotiated.
 func (s *suite) connectDeflate(t *testing.T) *attacker {
 	t.Helper()
-	d := ws.Dialer{
-		NetDial:    dialer(s.addr()).DialContext,
-		Extensions: []httphead.Option{wsflate.DefaultParameters.Option()},
-		Timeout:    5 * time.Second,
-	}
-	u := "ws" + strings.TrimPrefix(s.base, "http") + "/socket.io/?EIO=4&transport=websocket"
-	conn, br, hs, err := d.Dial(context.Background(), u)
+	a, err := s.dialFrom(t, s.addr(), "/socket.io/?EIO=4&transport=websocket", wsclient.Options{Deflate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if len(hs.Extensions) != 1 || string(hs.Extensions[0].Name) != "permessage-deflate" {
-		t.Fatalf("extensions negotiated: %v", hs.Extensions)
-	}
-	a := &attacker{t: t, conn: conn, r: conn}
-	if br != nil {
-		a.r = br
+	if !a.ws.Deflate() {
+		t.Fatalf("extensions negotiated: %q", a.ws.Response.Header.Get("Sec-WebSocket-Extensions"))
 	}
 	if open := a.read(); !strings.HasPrefix(open, "0{") {
 		t.Fatalf("open packet: %q", open)
@@ -52,8 +40,7 @@ func (s *suite) connectDeflate(t *testing.T) *attacker {
 // sendFrameRaw writes f masked, as it is (RSV bits included).
 func (a *attacker) sendFrameRaw(f ws.Frame) {
 	a.t.Helper()
-	_ = a.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := ws.WriteFrame(a.conn, ws.MaskFrameInPlace(f)); err != nil {
+	if err := a.ws.WriteFrame(ws.MaskFrameInPlace(f)); err != nil {
 		a.t.Fatalf("send: %v", err)
 	}
 }
@@ -74,8 +61,7 @@ func compressedInput(t *testing.T, s *suite) {
 		}
 		// The server stops reading as soon as the inflated size passes
 		// the limit, so the end of our write may meet a closed socket.
-		_ = a.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		_ = ws.WriteFrame(a.conn, ws.MaskFrameInPlace(f))
+		_ = a.ws.WriteFrame(ws.MaskFrameInPlace(f))
 		// 1009, or a reset when the server could not send its close frame
 		// (a writer was busy: closing never waits for one); the engine's
 		// own tests pin the code, this one that nobody else notices.

@@ -84,8 +84,7 @@ func (s *suite) declaredFrameLength(t *testing.T) {
 	binary.BigEndian.PutUint64(hdr[2:10], 999_999)
 	start := time.Now()
 	for _, a := range as {
-		_ = a.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		if _, err := a.conn.Write(hdr); err != nil {
+		if err := a.ws.WriteRaw(hdr); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
 	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
@@ -234,32 +235,38 @@ func (s *suite) httpClient(src net.IP) *http.Client {
 	}
 }
 
-// attacker is a raw WebSocket client.
+// attacker is a WebSocket client that may also misbehave below WebSocket.
 type attacker struct {
-	t    *testing.T
+	t  *testing.T
+	ws *wsclient.Conn
+	// conn is the TCP connection and r its incoming bytes, for attacks
+	// that read frames raw or cut the connection.
 	conn net.Conn
 	r    io.Reader
+}
+
+// dialFrom opens a WebSocket to path from src; the test ends by closing it.
+func (s *suite) dialFrom(t *testing.T, src net.IP, path string, o wsclient.Options) (*attacker, error) {
+	t.Helper()
+	o.NetDial = dialer(src).DialContext
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := wsclient.DialContext(ctx, "ws"+strings.TrimPrefix(s.base, "http")+path, &o)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &attacker{t: t, ws: c, conn: c.NetConn(), r: c.Reader()}, nil
 }
 
 // dialWS opens a WebSocket Engine.IO session from src with extra headers
 // and reads the open packet.
 func (s *suite) dialWS(t *testing.T, src net.IP, header http.Header) (*attacker, error) {
 	t.Helper()
-	d := ws.Dialer{
-		NetDial: dialer(src).DialContext,
-		Header:  ws.HandshakeHeaderHTTP(header),
-		Timeout: 5 * time.Second,
-	}
-	u := "ws" + strings.TrimPrefix(s.base, "http") + "/socket.io/?EIO=4&transport=websocket"
-	conn, br, _, err := d.Dial(context.Background(), u)
+	a, err := s.dialFrom(t, src, "/socket.io/?EIO=4&transport=websocket", wsclient.Options{Header: header})
 	if err != nil {
 		return nil, err
 	}
-	a := &attacker{t: t, conn: conn, r: conn}
-	if br != nil {
-		a.r = br
-	}
-	t.Cleanup(func() { _ = conn.Close() })
 	if open := a.read(); !strings.HasPrefix(open, "0{") {
 		t.Fatalf("open packet: %q", open)
 	}
@@ -287,8 +294,7 @@ func (a *attacker) send(text string) { a.sendFrame(ws.OpText, []byte(text)) }
 
 func (a *attacker) sendFrame(op ws.OpCode, data []byte) {
 	a.t.Helper()
-	_ = a.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := wsutil.WriteClientMessage(a.conn, op, data); err != nil {
+	if err := a.ws.Write(op, data); err != nil {
 		a.t.Fatalf("send: %v", err)
 	}
 }
@@ -296,13 +302,12 @@ func (a *attacker) sendFrame(op ws.OpCode, data []byte) {
 // readErr returns the next text message, skipping pings (answered).
 func (a *attacker) readErr(timeout time.Duration) (string, error) {
 	for {
-		_ = a.conn.SetReadDeadline(time.Now().Add(timeout))
-		b, op, err := wsutil.ReadServerData(readWriter{a.r, a.conn})
+		b, op, err := a.ws.Read(timeout)
 		if err != nil {
 			return "", err
 		}
 		if op == ws.OpText && string(b) == "2" {
-			_ = wsutil.WriteClientText(a.conn, []byte("3"))
+			_ = a.ws.WriteText("3")
 			continue
 		}
 		return string(b), nil
@@ -341,11 +346,6 @@ func (a *attacker) expectClosed() ws.StatusCode {
 	}
 	a.t.Fatalf("connection still open after %v", closeTimeout)
 	return 0
-}
-
-type readWriter struct {
-	io.Reader
-	io.Writer
 }
 
 func malformedPackets(t *testing.T, s *suite) {
@@ -593,10 +593,8 @@ func stolenSID(t *testing.T, s *suite) {
 			t.Fatalf("%s with a stolen sid: %d %s, want 400 code 1", method, res.StatusCode, b)
 		}
 	}
-	d := ws.Dialer{NetDial: dialer(thief).DialContext, Timeout: 5 * time.Second}
-	u := "ws" + strings.TrimPrefix(s.base, "http") + "/socket.io/?EIO=4&transport=websocket&sid=" + sid
-	if conn, _, _, err := d.Dial(context.Background(), u); err == nil {
-		conn.Close()
+	if a, err := s.dialFrom(t, thief, "/socket.io/?EIO=4&transport=websocket&sid="+sid, wsclient.Options{}); err == nil {
+		a.ws.Close()
 		t.Fatal("upgrade with a stolen sid accepted")
 	}
 	// The owner's session is intact: it connects to the namespace.
@@ -714,21 +712,18 @@ func connectionsPerAddress(t *testing.T, s *suite) {
 			t.Fatalf("connection %d within the cap: %v", i+1, err)
 		}
 	}
-	d := ws.Dialer{NetDial: dialer(src).DialContext, Timeout: 5 * time.Second}
-	raw := "ws" + strings.TrimPrefix(s.base, "http") + rawPath
-	conn, _, _, err := d.Dial(context.Background(), raw)
+	raw, err := s.dialFrom(t, src, rawPath, wsclient.Options{})
 	if err != nil {
 		t.Fatalf("raw connection within the cap: %v", err)
 	}
-	t.Cleanup(func() { conn.Close() })
-	if _, _, _, err := d.Dial(context.Background(), raw); !errors.As(err, &se) || int(se) != http.StatusTooManyRequests {
+	if _, err := s.dialFrom(t, src, rawPath, wsclient.Options{}); !errors.As(err, &se) || int(se) != http.StatusTooManyRequests {
 		t.Fatalf("raw connection over the cap: %v, want HTTP 429", err)
 	}
 	if _, err := s.dialWS(t, src, nil); !errors.As(err, &se) || int(se) != http.StatusTooManyRequests {
 		t.Fatalf("Socket.IO connection over the cap (raw included): %v, want HTTP 429", err)
 	}
 	// A raw client that leaves gives its slot back.
-	conn.Close()
+	raw.ws.Close()
 	deadline := time.Now().Add(closeTimeout)
 	for {
 		a, err := s.dialWS(t, src, nil)

@@ -1,7 +1,6 @@
 package hostile
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,9 +10,9 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // What the Socket.IO layer holds for one connection: namespaces joined,
@@ -181,8 +180,7 @@ func namespaceFlood(t *testing.T, s *suite) {
 		for i := range n {
 			b.Reset()
 			fmt.Fprintf(&b, "40/dyn-%d,", i)
-			_ = a.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if err := wsutil.WriteClientMessage(a.conn, ws.OpText, []byte(b.String())); err != nil {
+			if err := a.ws.Write(ws.OpText, []byte(b.String())); err != nil {
 				t.Fatalf("CONNECT %d: %v", i, err)
 			}
 		}
@@ -270,16 +268,9 @@ func namespaceChurn(t *testing.T, s *suite) {
 // A socket.io-client 2.x (Engine.IO v3) past the cap gets the v4 protocol's
 // CONNECT_ERROR (an "error" event with the message) and stays connected.
 func legacyNamespaceCap(t *testing.T, s *suite) {
-	d := ws.Dialer{NetDial: dialer(s.addr()).DialContext, Timeout: 5 * time.Second}
-	u := "ws" + strings.TrimPrefix(s.base, "http") + "/socket.io/?EIO=3&transport=websocket"
-	conn, br, _, err := d.Dial(context.Background(), u)
+	a, err := s.dialFrom(t, s.addr(), "/socket.io/?EIO=3&transport=websocket", wsclient.Options{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	a := &attacker{t: t, conn: conn, r: conn}
-	if br != nil {
-		a.r = br
 	}
 	if open := a.read(); !strings.HasPrefix(open, "0{") {
 		t.Fatalf("open packet: %q", open)
@@ -397,8 +388,7 @@ func attachmentsOverPayload(t *testing.T, s *suite) {
 		}
 		a.send(fmt.Sprintf(`45%d-["message",%s]`, atts, strings.Join(ph, ",")))
 		for range atts - 1 {
-			_ = a.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if err := wsutil.WriteClientMessage(a.conn, ws.OpBinary, attachmentFrame(sioMaxPayload-1000)); err != nil {
+			if err := a.ws.Write(ws.OpBinary, attachmentFrame(sioMaxPayload-1000)); err != nil {
 				break // closed: what the fix does
 			}
 		}
