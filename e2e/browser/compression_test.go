@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -9,12 +8,12 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard/switchboard/internal/server"
 	"github.com/switchboard/switchboard/internal/testkit/chromium"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
@@ -127,14 +126,7 @@ func TestBrowserCompression(t *testing.T) {
 	var in, out atomic.Int64
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Listener = countingListener{Listener: srv.Listener, in: &in, out: &out}
-	srv.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		srv.CloseClientConnections()
-		srv.Close()
-	})
+	serve.StartServer(t, srv, a.Shutdown)
 
 	browserCtx := chromium.Start(t, execPath)
 	u := newUser(t, browserCtx, "compression")

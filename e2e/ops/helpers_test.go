@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/server"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
@@ -46,14 +46,7 @@ func startWith(t *testing.T, cfg *config.Config, build func(*config.Config) (*se
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Shutdown(ctx)
-		hs.CloseClientConnections()
-		hs.Close()
-	})
+	hs := serve.Start(t, a.Handler(), a.Shutdown)
 	return &instance{t: t, app: a, url: hs.URL}
 }
 

@@ -9,13 +9,13 @@ package recovery
 
 import (
 	"context"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/testkit/nodetest"
+	"github.com/switchboard/switchboard/internal/testkit/serve"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -77,19 +77,14 @@ func startServer(t *testing.T) string {
 	socketio.OnAck(nsp, "whoami", func(s *socketio.Socket, _ any) map[string]any {
 		return map[string]any{"id": s.ID(), "recovered": s.Recovered(), "rooms": s.Rooms()}
 	})
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
+	hs := serve.Start(t, srv, func(ctx context.Context) error {
 		mu.Lock()
 		for _, st := range streams {
 			close(st.stop)
 		}
 		mu.Unlock()
 		wg.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-		hs.CloseClientConnections()
-		hs.Close()
+		return srv.Close(ctx)
 	})
 	return hs.URL
 }
