@@ -183,9 +183,13 @@ func handshake(conn net.Conn, u *url.URL, o *Options) (*Conn, error) {
 func (c *Conn) Deflate() bool { return c.deflate }
 
 // NetConn is the TCP connection, for tests that act below WebSocket
-// (half-close it, stop reading). Reading from it directly would skip bytes
-// already buffered: read through the Conn.
+// (reset it, stop reading). Reading from it directly would skip bytes
+// already buffered: use Reader.
 func (c *Conn) NetConn() net.Conn { return c.conn }
+
+// Reader returns the bytes the server sends, frames undecoded, for tests
+// that count or parse them themselves. Do not mix it with Read.
+func (c *Conn) Reader() io.Reader { return c.br }
 
 // Read returns the next data message (text or binary, fragments joined)
 // within timeout. On the way a ping is answered with a pong, and a close
