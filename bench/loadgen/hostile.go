@@ -59,6 +59,20 @@ type hostileRun struct {
 	quiet   histogram   // honest latency before the attack
 	loud    histogram   // honest latency during the attack
 	hmu     sync.Mutex
+
+	readers, senders sync.WaitGroup // the honest clients' goroutines
+	stopping         atomic.Bool    // the run is over: readers expect their connection to end
+}
+
+// startClients starts each honest client's reader, and its sender until
+// ctx ends.
+func (h *hostileRun) startClients(ctx context.Context) {
+	for _, c := range h.clients {
+		h.readers.Add(1)
+		go func() { defer h.readers.Done(); h.read(c) }()
+		h.senders.Add(1)
+		go func() { defer h.senders.Done(); h.send(ctx, c) }()
+	}
 }
 
 // runHostile runs the hostile-mix scenario.
@@ -89,31 +103,24 @@ func runHostile(ctx context.Context, cfg config) (*Result, error) {
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.Churn)
 	defer stop()
-	var readers, senders sync.WaitGroup
-	var stopping atomic.Bool
-	for _, c := range h.clients {
-		readers.Add(1)
-		go func() { defer readers.Done(); h.read(c, &stopping) }()
-		senders.Add(1)
-		go func() { defer senders.Done(); h.send(runCtx, c) }()
-	}
+	h.startClients(runCtx)
 	m, err := startMeter(cfg.PID)
 	if err != nil {
 		return nil, err
 	}
 	atk := h.sample(runCtx, hr)
-	senders.Wait()
+	h.senders.Wait()
 	if atk != nil {
 		hr.Attacks = atk.wait()
 	}
 	// Let the last broadcasts arrive, then stop the readers and count.
 	h.drain(20 * time.Second)
-	stopping.Store(true)
+	h.stopping.Store(true)
 	wall, serverCPU, clientCPU, _ := m.stop()
 	res.Elapsed, res.ServerCPU, res.ClientCPU = wall, serverCPU, clientCPU
 	h.serverAfter(ctx, res, hr, before)
 	h.closeAll()
-	readers.Wait()
+	h.readers.Wait()
 	h.count(res, hr)
 	h.latencies(res, hr)
 	return res, nil
@@ -261,7 +268,7 @@ func (h *hostileRun) send(ctx context.Context, c *honestClient) {
 
 // read checks every broadcast the client gets: from a member of its room,
 // the next of that sender's, never twice.
-func (h *hostileRun) read(c *honestClient, stopping *atomic.Bool) {
+func (h *hostileRun) read(c *honestClient) {
 	// Latency before and during the attack, merged into the run's at
 	// the end.
 	var quiet, loud histogram
@@ -274,7 +281,7 @@ func (h *hostileRun) read(c *honestClient, stopping *atomic.Bool) {
 	for {
 		pkt, err := c.c.readPacket()
 		if err != nil {
-			if !stopping.Load() {
+			if !h.stopping.Load() {
 				c.mu.Lock()
 				c.closed = err
 				c.mu.Unlock()

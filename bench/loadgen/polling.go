@@ -172,17 +172,16 @@ func runPolling(ctx context.Context, cfg config) (*Result, error) {
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	r := &pollingRun{ctx: runCtx, cfg: cfg, clk: newClock(), start: make(chan struct{})}
+	r := &pollingRun{ctx: runCtx, cfg: cfg, clk: newClock(), start: make(chan struct{}),
+		hists: make([]*histogram, len(clients)), done: make([]atomic.Int64, len(clients))}
 	m, err := startMeter(cfg.PID)
 	if err != nil {
 		return nil, err
 	}
-	hists := make([]*histogram, len(clients))
-	done := make([]atomic.Int64, len(clients))
 	var wg sync.WaitGroup
 	for i, c := range clients {
-		hists[i] = new(histogram)
-		wg.Go(func() { r.echoes(c, hists[i], &done[i]) })
+		r.hists[i] = new(histogram)
+		wg.Go(func() { r.echoes(c, r.hists[i], &r.done[i]) })
 	}
 	close(r.start)
 	wg.Wait()
@@ -190,19 +189,8 @@ func runPolling(ctx context.Context, cfg config) (*Result, error) {
 	for _, c := range clients {
 		c.close(ctx)
 	}
-	total := new(histogram)
-	for i, h := range hists {
-		total.merge(h)
-		res.Ops += done[i].Load()
-	}
-	res.Lost = res.Expected - res.Ops
-	res.OutOfOrder = r.mismatch.Load()
-	r.reqErrs.report(res, "requests failed")
-	if runCtx.Err() != nil {
-		res.Note("timed out")
-	}
+	r.count(res)
 	res.Finish(wall, scpu, ccpu)
-	setLatency(res, total)
 	return res, err
 }
 
@@ -246,8 +234,26 @@ type pollingRun struct {
 	cfg      config
 	clk      clock
 	start    chan struct{} // closed when the clients may start
-	mismatch atomic.Int64  // answers that were not to the last echo
+	hists    []*histogram  // per client: the round trips' latencies
+	done     []atomic.Int64
+	mismatch atomic.Int64 // answers that were not to the last echo
 	reqErrs  errCounter
+}
+
+// count sets the run's counts and latencies in res.
+func (r *pollingRun) count(res *Result) {
+	total := new(histogram)
+	for i, h := range r.hists {
+		total.merge(h)
+		res.Ops += r.done[i].Load()
+	}
+	res.Lost = res.Expected - res.Ops
+	res.OutOfOrder = r.mismatch.Load()
+	r.reqErrs.report(res, "requests failed")
+	if r.ctx.Err() != nil {
+		res.Note("timed out")
+	}
+	setLatency(res, total)
 }
 
 // echoes runs one client's round trips, recording each one's latency in h
