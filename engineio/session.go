@@ -247,20 +247,15 @@ func (s *Session) deliver(data []byte, binary bool) {
 // still written, then the client is told to close.
 func (s *Session) Close() { s.close(ReasonForcedClose, nil) }
 
+// close ends the session for reason; err, if any, is what failed, for the
+// log and the handler's OnClose.
 func (s *Session) close(reason CloseReason, err error) {
 	graceful := reason == ReasonForcedClose || reason == ReasonServerShutdown
 	s.mu.Lock()
 	if s.state != stateOpen {
-		// A WebSocket closing gracefully is finished by its flush, once
-		// the close frame is written. When its transport fails first (the
-		// flush's write, or the read side), no flush will: finish it
-		// here, or it would keep its slot and queue until shutdown.
-		failed := s.state == stateClosing && s.ws != nil && !graceful
-		// A polling session closed by Session.Close waits for its
-		// client's next GET; a shutdown does not (see below).
-		abandoned := s.state == stateClosing && s.ws == nil && !s.polling && reason == ReasonServerShutdown
+		finish := s.closeAgainLocked(reason, graceful)
 		s.mu.Unlock()
-		if failed || abandoned {
+		if finish {
 			s.finish()
 		}
 		return
@@ -275,54 +270,12 @@ func (s *Session) close(reason CloseReason, err error) {
 	}
 	probe := s.probe
 	s.probe = nil
-	finishNow := false
 	var sayClose *wsConn // gets a close frame before it goes
-	switch {
-	case s.ws != nil:
-		switch {
-		case graceful:
-			s.state = stateClosing
-			s.kickLocked() // the flush writes the close frame when done
-		case reason == ReasonPingTimeout || reason == ReasonParseError:
-			// The Node server sends a close frame here too; a transport
-			// error or a client gone needs none.
-			s.state = stateClosed
-			sayClose = s.ws
-			finishNow = true
-		default:
-			s.state = stateClosed
-			s.ws.close()
-			finishNow = true
-		}
-	case reason == ReasonServerShutdown && !s.polling:
-		// No GET is waiting for the close packet, and the server is going
-		// away: a client between polls may never come back for it, and
-		// Server.Close would wait for it in vain. Closed at once, what was
-		// queued dropped, as the reference server does on shutdown.
-		s.state = stateClosing
-		finishNow = true
-	case reason == ReasonForcedClose && !s.polling:
-		// Keep the session until the client's next GET collects what was
-		// queued, or for at most a ping period.
-		s.state = stateClosing
-		s.closeTimer = time.AfterFunc(s.srv.opts.PingInterval+s.srv.opts.PingTimeout, s.finish)
-	case reason == ReasonTransportClose && !s.polling:
-		// The client's close packet: a GET it sent at the same time may
-		// reach us after its POST. The Node server serves requests in the
-		// order they came, so that GET gets a noop, and any later one
-		// "Session ID unknown".
-		s.queue, s.queueBytes = nil, 0
-		s.state = stateClosing
-		s.closeTimer = time.AfterFunc(closeRaceGrace, s.finish)
-	default:
-		if !graceful {
-			s.queue, s.queueBytes = nil, 0
-		}
-		s.state = stateClosing
-		s.kickLocked() // the pending GET (if any) returns the close packet
-		if !s.polling {
-			finishNow = true
-		}
+	var finishNow bool
+	if s.ws != nil {
+		sayClose, finishNow = s.closeWebSocketLocked(reason, graceful)
+	} else {
+		finishNow = s.closePollingLocked(reason, graceful)
 	}
 	s.mu.Unlock()
 	if probe != nil {
@@ -334,6 +287,85 @@ func (s *Session) close(reason CloseReason, err error) {
 	if finishNow {
 		s.finish()
 	}
+	s.reportClose(reason, err)
+}
+
+// closeAgainLocked handles a close of a session that is already closing
+// or closed, and reports whether to finish it now.
+func (s *Session) closeAgainLocked(reason CloseReason, graceful bool) bool {
+	// A WebSocket closing gracefully is finished by its flush, once
+	// the close frame is written. When its transport fails first (the
+	// flush's write, or the read side), no flush will: finish it
+	// here, or it would keep its slot and queue until shutdown.
+	failed := s.state == stateClosing && s.ws != nil && !graceful
+	// A polling session closed by Session.Close waits for its client's
+	// next GET; on shutdown it does not wait, as that client may never
+	// come back.
+	abandoned := s.state == stateClosing && s.ws == nil && !s.polling && reason == ReasonServerShutdown
+	return failed || abandoned
+}
+
+// closeWebSocketLocked moves a WebSocket session to closing or closed. It
+// returns the connection to send a close frame to (nil: none), and
+// whether to finish the session now.
+func (s *Session) closeWebSocketLocked(reason CloseReason, graceful bool) (sayClose *wsConn, finishNow bool) {
+	switch {
+	case graceful:
+		s.state = stateClosing
+		s.kickLocked() // the flush writes the close frame when done
+		return nil, false
+	case reason == ReasonPingTimeout || reason == ReasonParseError:
+		// The Node server sends a close frame here too; a transport
+		// error or a client gone needs none.
+		s.state = stateClosed
+		return s.ws, true
+	default:
+		s.state = stateClosed
+		s.ws.close()
+		return nil, true
+	}
+}
+
+// closePollingLocked moves a polling session to closing, and reports
+// whether to finish it now rather than when its client collects the close
+// packet.
+func (s *Session) closePollingLocked(reason CloseReason, graceful bool) (finishNow bool) {
+	switch {
+	case reason == ReasonServerShutdown && !s.polling:
+		// No GET is waiting for the close packet, and the server is going
+		// away: a client between polls may never come back for it, and
+		// Server.Close would wait for it in vain. Closed at once, what was
+		// queued dropped, as the reference server does on shutdown.
+		s.state = stateClosing
+		return true
+	case reason == ReasonForcedClose && !s.polling:
+		// Keep the session until the client's next GET collects what was
+		// queued, or for at most a ping period.
+		s.state = stateClosing
+		s.closeTimer = time.AfterFunc(s.srv.opts.PingInterval+s.srv.opts.PingTimeout, s.finish)
+		return false
+	case reason == ReasonTransportClose && !s.polling:
+		// The client's close packet: a GET it sent at the same time may
+		// reach us after its POST. The Node server serves requests in the
+		// order they came, so that GET gets a noop, and any later one
+		// "Session ID unknown".
+		s.queue, s.queueBytes = nil, 0
+		s.state = stateClosing
+		s.closeTimer = time.AfterFunc(closeRaceGrace, s.finish)
+		return false
+	default:
+		if !graceful {
+			s.queue, s.queueBytes = nil, 0
+		}
+		s.state = stateClosing
+		s.kickLocked() // the pending GET (if any) returns the close packet
+		return !s.polling
+	}
+}
+
+// reportClose records the end of the session and tells its handler, after any
+// message being delivered.
+func (s *Session) reportClose(reason CloseReason, err error) {
 	s.ended.Store(true)
 	s.srv.stats.closed(reason)
 	s.srv.opts.Logger.Debug("engineio: session closed", "reason", string(reason), "err", err)

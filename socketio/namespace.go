@@ -134,18 +134,11 @@ func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) 
 	return (&BroadcastOperator{nsp: n}).EmitWithAck(ctx, event, args...)
 }
 
+// connect admits a client to the namespace: a new socket, or a recovered
+// one, through the connection middlewares, then the connection handlers.
+// auth is the CONNECT packet's payload.
 func (n *Namespace) connect(c *client, auth []byte) {
-	id := newSocketID()
-	if c.legacy {
-		id = legacySocketID(n.name, c.conn.ID())
-	}
-	s := &Socket{
-		id:        id,
-		nsp:       n,
-		client:    c,
-		handshake: newHandshake(c.conn.Handshake(), auth),
-		events:    n.srv.opts.Limits.newEventLimiter(),
-	}
+	s := n.newSocket(c, auth)
 	var ss *session
 	var seq uint64
 	if n.rec != nil && !c.legacy {
@@ -157,15 +150,7 @@ func (n *Namespace) connect(c *client, auth []byte) {
 	}
 	for _, m := range mws {
 		if err := runMiddleware(m, s); err != nil {
-			payload := connectErrorPayload(err)
-			if c.legacy {
-				payload = legacyConnectErrorPayload(err)
-			}
-			_ = c.conn.Send(false, c.encodeControl(PacketConnectError, n.name, payload))
-			s.end(ReasonServerNamespaceDisconnect) // for a Context the middleware asked for
-			if ce := (*ConnectError)(nil); errors.As(err, &ce) && ce.CloseConnection {
-				c.close(ReasonServerNamespaceDisconnect) // the engine sends the error first
-			}
+			n.refuse(s, err)
 			return
 		}
 	}
@@ -179,23 +164,64 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		return
 	}
 	n.adapter.AddSocket(s)
-	var payload []byte
-	if !c.legacy {
-		payload = make([]byte, 0, 32)
-		payload = append(payload, `{"sid":`...)
-		payload = appendJSONString(payload, s.id)
-		if s.pid != "" {
-			payload = append(payload, `,"pid":`...)
-			payload = appendJSONString(payload, s.pid)
-		}
-		payload = append(payload, '}')
-	}
 	// Alone: what the connection handlers emit right away reaches the
 	// client in a later read, as from the Node server (see SendAlone).
-	if err := c.conn.SendAlone(c.encodeControl(PacketConnect, n.name, payload)); err != nil {
+	if err := c.conn.SendAlone(c.encodeControl(PacketConnect, n.name, connectPayload(s))); err != nil {
 		s.onClose(ReasonServerNamespaceDisconnect)
 		return
 	}
+	n.connected(s, fns)
+}
+
+// newSocket returns the socket of c on n, not yet connected.
+func (n *Namespace) newSocket(c *client, auth []byte) *Socket {
+	id := newSocketID()
+	if c.legacy {
+		id = legacySocketID(n.name, c.conn.ID())
+	}
+	return &Socket{
+		id:        id,
+		nsp:       n,
+		client:    c,
+		handshake: newHandshake(c.conn.Handshake(), auth),
+		events:    n.srv.opts.Limits.newEventLimiter(),
+	}
+}
+
+// refuse answers a connection a middleware refused with err.
+func (n *Namespace) refuse(s *Socket, err error) {
+	c := s.client
+	payload := connectErrorPayload(err)
+	if c.legacy {
+		payload = legacyConnectErrorPayload(err)
+	}
+	_ = c.conn.Send(false, c.encodeControl(PacketConnectError, n.name, payload))
+	s.end(ReasonServerNamespaceDisconnect) // for a Context the middleware asked for
+	if ce := (*ConnectError)(nil); errors.As(err, &ce) && ce.CloseConnection {
+		c.close(ReasonServerNamespaceDisconnect) // the engine sends the error first
+	}
+}
+
+// connectPayload is the CONNECT reply's payload: the socket's id, and its
+// private id when it can be recovered; none for a socket.io-client 2.x
+// client (protocol v4).
+func connectPayload(s *Socket) []byte {
+	if s.client.legacy {
+		return nil
+	}
+	payload := make([]byte, 0, 32)
+	payload = append(payload, `{"sid":`...)
+	payload = appendJSONString(payload, s.id)
+	if s.pid != "" {
+		payload = append(payload, `,"pid":`...)
+		payload = appendJSONString(payload, s.pid)
+	}
+	return append(payload, '}')
+}
+
+// connected counts, logs and reports a new socket, then runs the
+// connection handlers fns.
+func (n *Namespace) connected(s *Socket, fns []func(*Socket)) {
 	n.counters().connects.Add(1)
 	if log := n.srv.log; log.Enabled(context.Background(), slog.LevelDebug) {
 		log.Debug("socketio: socket connected", "nsp", n.name, "transport", s.Transport(), "remote", s.handshake.Address, "id", s.id)

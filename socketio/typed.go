@@ -83,6 +83,24 @@ var (
 // does not have this shape. Each call costs a reflective call: for hot
 // events with one argument, On and OnAck are cheaper.
 func Typed(fn any) EventHandler {
+	return newTypedFunc(fn).call
+}
+
+// typedFunc is a function of the shape Typed takes, with what its type
+// tells about how to call it.
+type typedFunc struct {
+	fv        reflect.Value
+	numIn     int
+	hasCtx    bool           // takes a context.Context first
+	first     int            // index of the *Socket parameter
+	params    []reflect.Type // the event's arguments
+	rest      bool           // the last of params is Args
+	hasResult bool           // returns an R
+	hasErr    bool           // returns an error
+}
+
+// newTypedFunc checks fn's shape, panicking if Typed cannot call it.
+func newTypedFunc(fn any) *typedFunc {
 	fv := reflect.ValueOf(fn)
 	ft := fv.Type()
 	if ft.Kind() != reflect.Func {
@@ -91,25 +109,37 @@ func Typed(fn any) EventHandler {
 	if ft.IsVariadic() {
 		panic(fmt.Sprintf("socketio.Typed: %s is variadic: take the remaining arguments as a last Args parameter", ft))
 	}
-	first := 0 // index of *Socket
-	hasCtx := ft.NumIn() > 0 && ft.In(0) == contextType
-	if hasCtx {
-		first = 1
+	t := &typedFunc{fv: fv, numIn: ft.NumIn()}
+	t.hasCtx = ft.NumIn() > 0 && ft.In(0) == contextType
+	if t.hasCtx {
+		t.first = 1
 	}
-	if ft.NumIn() <= first || ft.In(first) != socketType {
+	if ft.NumIn() <= t.first || ft.In(t.first) != socketType {
 		panic(fmt.Sprintf("socketio.Typed: %s must take [context.Context,] *socketio.Socket first", ft))
 	}
-	params := make([]reflect.Type, 0, ft.NumIn()-first-1)
+	t.params, t.rest = typedParams(ft, t.first)
+	t.hasResult, t.hasErr = typedResults(ft)
+	return t
+}
+
+// typedParams returns the types of ft's parameters after the *Socket at
+// index first, and whether the last of them is Args.
+func typedParams(ft reflect.Type, first int) (params []reflect.Type, rest bool) {
+	params = make([]reflect.Type, 0, ft.NumIn()-first-1)
 	for i := first + 1; i < ft.NumIn(); i++ {
 		params = append(params, ft.In(i))
 	}
-	rest := len(params) > 0 && params[len(params)-1] == argsType
+	rest = len(params) > 0 && params[len(params)-1] == argsType
 	for i, t := range params {
 		if t == argsType && i != len(params)-1 {
 			panic(fmt.Sprintf("socketio.Typed: %s: only the last parameter may be Args", ft))
 		}
 	}
-	var hasResult, hasErr bool
+	return params, rest
+}
+
+// typedResults tells whether ft returns a result R, an error, or both.
+func typedResults(ft reflect.Type) (hasResult, hasErr bool) {
 	switch ft.NumOut() {
 	case 0:
 	case 1:
@@ -123,49 +153,67 @@ func Typed(fn any) EventHandler {
 	default:
 		panic(fmt.Sprintf("socketio.Typed: %s: at most (R, error) results", ft))
 	}
+	return hasResult, hasErr
+}
 
-	return func(s *Socket, e *Event) {
-		in := make([]reflect.Value, ft.NumIn())
-		if hasCtx {
-			in[0] = reflect.ValueOf(s.Context())
+// call is the EventHandler: it decodes e's arguments, calls the function
+// and answers the acknowledgement with its results.
+func (t *typedFunc) call(s *Socket, e *Event) {
+	in, ok := t.args(s, e)
+	if !ok {
+		return
+	}
+	t.answer(s, e, t.fv.Call(in))
+}
+
+// args returns the function's arguments for e. When one does not decode it
+// answers the client (if it asked) and returns false.
+func (t *typedFunc) args(s *Socket, e *Event) ([]reflect.Value, bool) {
+	in := make([]reflect.Value, t.numIn)
+	if t.hasCtx {
+		in[0] = reflect.ValueOf(s.Context())
+	}
+	in[t.first] = reflect.ValueOf(s)
+	for i, pt := range t.params {
+		if t.rest && i == len(t.params)-1 {
+			in[t.first+1+i] = reflect.ValueOf(e.From(i))
+			continue
 		}
-		in[first] = reflect.ValueOf(s)
-		for i, t := range params {
-			if rest && i == len(params)-1 {
-				in[first+1+i] = reflect.ValueOf(e.From(i))
-				continue
-			}
-			p := reflect.New(t)
-			if i < e.Len() {
-				if err := e.Decode(i, p.Interface()); err != nil {
-					s.nsp.srv.log.Debug("socketio: bad event argument", "nsp", s.nsp.name, "event", e.Name, "arg", i, "err", err)
-					if e.WantsAck() {
-						_ = e.Ack(ackInvalidArgument)
-					}
-					return
+		p := reflect.New(pt)
+		if i < e.Len() {
+			if err := e.Decode(i, p.Interface()); err != nil {
+				s.nsp.srv.log.Debug("socketio: bad event argument", "nsp", s.nsp.name, "event", e.Name, "arg", i, "err", err)
+				if e.WantsAck() {
+					_ = e.Ack(ackInvalidArgument)
 				}
+				return nil, false
 			}
-			in[first+1+i] = p.Elem()
 		}
-		out := fv.Call(in)
-		var err error
-		if hasErr {
-			err, _ = out[len(out)-1].Interface().(error)
+		in[t.first+1+i] = p.Elem()
+	}
+	return in, true
+}
+
+// answer acknowledges e with the function's results out, if the client
+// asked; otherwise it only logs an error.
+func (t *typedFunc) answer(s *Socket, e *Event, out []reflect.Value) {
+	var err error
+	if t.hasErr {
+		err, _ = out[len(out)-1].Interface().(error)
+	}
+	if !e.WantsAck() {
+		if err != nil {
+			s.nsp.srv.log.Debug("socketio: event handler failed", "nsp", s.nsp.name, "event", e.Name, "err", err)
 		}
-		if !e.WantsAck() {
-			if err != nil {
-				s.nsp.srv.log.Debug("socketio: event handler failed", "nsp", s.nsp.name, "event", e.Name, "err", err)
-			}
-			return
-		}
-		switch {
-		case err != nil:
-			_ = e.Ack(ackErrorPayload(err))
-		case hasResult:
-			_ = e.Ack(out[0].Interface())
-		case hasErr:
-			_ = e.Ack()
-		}
+		return
+	}
+	switch {
+	case err != nil:
+		_ = e.Ack(ackErrorPayload(err))
+	case t.hasResult:
+		_ = e.Ack(out[0].Interface())
+	case t.hasErr:
+		_ = e.Ack()
 	}
 }
 

@@ -59,20 +59,26 @@ type hostileRun struct {
 	quiet   histogram   // honest latency before the attack
 	loud    histogram   // honest latency during the attack
 	hmu     sync.Mutex
+
+	readers, senders sync.WaitGroup // the honest clients' goroutines
+	stopping         atomic.Bool    // the run is over: readers expect their connection to end
 }
 
+// startClients starts each honest client's reader, and its sender until
+// ctx ends.
+func (h *hostileRun) startClients(ctx context.Context) {
+	for _, c := range h.clients {
+		h.readers.Add(1)
+		go func() { defer h.readers.Done(); h.read(c) }()
+		h.senders.Add(1)
+		go func() { defer h.senders.Done(); h.send(ctx, c) }()
+	}
+}
+
+// runHostile runs the hostile-mix scenario.
 func runHostile(ctx context.Context, cfg config) (*Result, error) {
-	if cfg.N < 2 || cfg.Rooms < 1 || cfg.N < 2*cfg.Rooms {
-		return nil, errors.New("hostile needs n >= 2*rooms, rooms >= 1")
-	}
-	if cfg.Pace <= 0 {
-		cfg.Pace = 2 * time.Second
-	}
-	if cfg.Churn <= 0 {
-		return nil, errors.New("hostile needs -duration")
-	}
-	if cfg.Sample <= 0 || cfg.Sample > cfg.Churn/4 {
-		cfg.Sample = max(cfg.Churn/20, 500*time.Millisecond)
+	if err := hostileConfig(&cfg); err != nil {
+		return nil, err
 	}
 	h := &hostileRun{cfg: cfg, clk: newClock(), rooms: cfg.Rooms}
 	res := &Result{
@@ -97,64 +103,93 @@ func runHostile(ctx context.Context, cfg config) (*Result, error) {
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.Churn)
 	defer stop()
-	var readers, senders sync.WaitGroup
-	var stopping atomic.Bool
-	for _, c := range h.clients {
-		readers.Add(1)
-		go func() { defer readers.Done(); h.read(c, &stopping) }()
-		senders.Add(1)
-		go func() { defer senders.Done(); h.send(runCtx, c) }()
-	}
-
-	// Sample the server; start the attack after a quarter of the run.
+	h.startClients(runCtx)
 	m, err := startMeter(cfg.PID)
 	if err != nil {
 		return nil, err
 	}
-	var atk *attackRun
-	attackAt := time.Now().Add(cfg.Churn / 4)
-	tick := time.NewTicker(cfg.Sample)
-	start := time.Now()
-sampling:
-	for {
-		select {
-		case <-runCtx.Done():
-			break sampling
-		case now := <-tick.C:
-			s, err := sampleProc(cfg.PID)
-			if err == nil {
-				hr.Samples = append(hr.Samples, result.HostileSample{
-					AtS: now.Sub(start).Seconds(), RSSKB: s.RSSKB, FDs: s.FDs, Attack: h.attack.Load()})
-			}
-			if atk == nil && !cfg.NoAttack && now.After(attackAt) {
-				h.attack.Store(true)
-				atk = startAttacks(runCtx, cfg)
-			}
-		}
-	}
-	tick.Stop()
-	senders.Wait()
+	atk := h.sample(runCtx, hr)
+	h.senders.Wait()
 	if atk != nil {
 		hr.Attacks = atk.wait()
 	}
 	// Let the last broadcasts arrive, then stop the readers and count.
 	h.drain(20 * time.Second)
-	stopping.Store(true)
+	h.stopping.Store(true)
 	wall, serverCPU, clientCPU, _ := m.stop()
 	res.Elapsed, res.ServerCPU, res.ClientCPU = wall, serverCPU, clientCPU
-	after, _ := sampleProc(cfg.PID)
+	h.serverAfter(ctx, res, hr, before)
+	h.closeAll()
+	h.readers.Wait()
+	h.count(res, hr)
+	h.latencies(res, hr)
+	return res, nil
+}
+
+// hostileConfig checks the scenario's flags and fills in the defaults of
+// the pace and the sampling period.
+func hostileConfig(cfg *config) error {
+	if cfg.N < 2 || cfg.Rooms < 1 || cfg.N < 2*cfg.Rooms {
+		return errors.New("hostile needs n >= 2*rooms, rooms >= 1")
+	}
+	if cfg.Pace <= 0 {
+		cfg.Pace = 2 * time.Second
+	}
+	if cfg.Churn <= 0 {
+		return errors.New("hostile needs -duration")
+	}
+	if cfg.Sample <= 0 || cfg.Sample > cfg.Churn/4 {
+		cfg.Sample = max(cfg.Churn/20, 500*time.Millisecond)
+	}
+	return nil
+}
+
+// sample records the server's RSS and fds every cfg.Sample until ctx ends,
+// and starts the attack after a quarter of the run (unless -no-attack); it
+// returns the attack, nil if none started.
+func (h *hostileRun) sample(ctx context.Context, hr *result.Hostile) *attackRun {
+	var atk *attackRun
+	attackAt := time.Now().Add(h.cfg.Churn / 4)
+	tick := time.NewTicker(h.cfg.Sample)
+	defer tick.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return atk
+		case now := <-tick.C:
+			s, err := sampleProc(h.cfg.PID)
+			if err == nil {
+				hr.Samples = append(hr.Samples, result.HostileSample{
+					AtS: now.Sub(start).Seconds(), RSSKB: s.RSSKB, FDs: s.FDs, Attack: h.attack.Load()})
+			}
+			if atk == nil && !h.cfg.NoAttack && now.After(attackAt) {
+				h.attack.Store(true)
+				atk = startAttacks(ctx, h.cfg)
+			}
+		}
+	}
+}
+
+// serverAfter records the server's state after the run against before, its
+// largest sampled RSS, and the limits' rejections it counted.
+func (h *hostileRun) serverAfter(ctx context.Context, res *Result, hr *result.Hostile, before procSample) {
+	after, _ := sampleProc(h.cfg.PID)
 	res.RSSAfterKB, res.ThreadsBefore, res.ThreadsAfter, res.FDsBefore, res.FDsAfter =
 		after.RSSKB, before.Threads, after.Threads, before.FDs, after.FDs
 	for _, s := range hr.Samples {
 		res.RSSMaxKB = max(res.RSSMaxKB, s.RSSKB)
 	}
-	hr.Rejections, err = scrapeRejections(ctx, cfg)
+	var err error
+	hr.Rejections, err = scrapeRejections(ctx, h.cfg)
 	if err != nil {
 		res.Note("limit_rejections_total not read: %v", err)
 	}
-	h.closeAll()
-	readers.Wait()
-	h.count(res, hr)
+}
+
+// latencies sets the honest latency before and during the attack, and
+// overall, and the delivery rate.
+func (h *hostileRun) latencies(res *Result, hr *result.Hostile) {
 	hr.QuietP50Ms, hr.QuietP99Ms = ms(h.quiet.quantile(0.5)), ms(h.quiet.quantile(0.99))
 	hr.AttackP50Ms, hr.AttackP99Ms = ms(h.loud.quantile(0.5)), ms(h.loud.quantile(0.99))
 	all := h.quiet
@@ -163,7 +198,6 @@ sampling:
 	if res.Elapsed > 0 {
 		res.OpsPerS = float64(res.Ops) / res.Elapsed
 	}
-	return res, nil
 }
 
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
@@ -234,7 +268,7 @@ func (h *hostileRun) send(ctx context.Context, c *honestClient) {
 
 // read checks every broadcast the client gets: from a member of its room,
 // the next of that sender's, never twice.
-func (h *hostileRun) read(c *honestClient, stopping *atomic.Bool) {
+func (h *hostileRun) read(c *honestClient) {
 	// Latency before and during the attack, merged into the run's at
 	// the end.
 	var quiet, loud histogram
@@ -247,7 +281,7 @@ func (h *hostileRun) read(c *honestClient, stopping *atomic.Bool) {
 	for {
 		pkt, err := c.c.readPacket()
 		if err != nil {
-			if !stopping.Load() {
+			if !h.stopping.Load() {
 				c.mu.Lock()
 				c.closed = err
 				c.mu.Unlock()

@@ -165,7 +165,38 @@ func runPolling(ctx context.Context, cfg config) (*Result, error) {
 	}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	clients, err := dialPollingClients(ctx, hc, cfg)
+	if err != nil {
+		return nil, err
+	}
 
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	r := &pollingRun{ctx: runCtx, cfg: cfg, clk: newClock(), start: make(chan struct{}),
+		hists: make([]*histogram, len(clients)), done: make([]atomic.Int64, len(clients))}
+	m, err := startMeter(cfg.PID)
+	if err != nil {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		r.hists[i] = new(histogram)
+		wg.Go(func() { r.echoes(c, r.hists[i], &r.done[i]) })
+	}
+	close(r.start)
+	wg.Wait()
+	wall, scpu, ccpu, err := m.stop()
+	for _, c := range clients {
+		c.close(ctx)
+	}
+	r.count(res)
+	res.Finish(wall, scpu, ccpu)
+	return res, err
+}
+
+// dialPollingClients connects cfg.M polling clients, cfg.Concurrency at a
+// time; it fails if any client does.
+func dialPollingClients(ctx context.Context, hc *http.Client, cfg config) ([]*pollClient, error) {
 	clients := make([]*pollClient, cfg.M)
 	var (
 		wg      sync.WaitGroup
@@ -193,77 +224,80 @@ func runPolling(ctx context.Context, cfg config) (*Result, error) {
 	if connErr != nil {
 		return nil, connErr
 	}
+	return clients, nil
+}
 
-	clk := newClock()
-	runCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	hists := make([]*histogram, len(clients))
-	done := make([]atomic.Int64, len(clients))
-	var mismatch atomic.Int64
-	var reqErrs errCounter
-	start := make(chan struct{})
-	m, err := startMeter(cfg.PID)
-	if err != nil {
-		return nil, err
-	}
-	for i, c := range clients {
-		hists[i] = new(histogram)
-		wg.Add(1)
-		go func(c *pollClient, h *histogram, n *atomic.Int64) {
-			defer wg.Done()
-			tmpl := newPayloadTemplate(`42["echo",`, `]`, cfg.Payload)
-			<-start
-			for seq := range int64(cfg.Rounds) {
-				if seq > 0 {
-					time.Sleep(cfg.Pace)
-				}
-				if err := c.post(runCtx, tmpl.fill(seq, clk.now())); err != nil {
-					reqErrs.add(err)
-					return
-				}
-				for got := false; !got; {
-					pkts, err := c.poll(runCtx)
-					if err != nil {
-						reqErrs.add(err)
-						return
-					}
-					for _, pkt := range pkts {
-						if len(pkt) == 0 || pkt[0] != '2' {
-							continue
-						}
-						s, ts, ok := extract(pkt)
-						if !ok || s != seq {
-							mismatch.Add(1)
-							continue
-						}
-						h.record(clk.now() - ts)
-						n.Add(1)
-						got = true
-					}
-				}
-			}
-		}(c, hists[i], &done[i])
-	}
-	close(start)
-	wg.Wait()
-	wall, scpu, ccpu, err := m.stop()
-	for _, c := range clients {
-		c.close(ctx)
-	}
+// pollingRun is the measured phase of the polling scenario, shared by its
+// clients.
+type pollingRun struct {
+	ctx      context.Context // ends the run at cfg.Timeout
+	cfg      config
+	clk      clock
+	start    chan struct{} // closed when the clients may start
+	hists    []*histogram  // per client: the round trips' latencies
+	done     []atomic.Int64
+	mismatch atomic.Int64 // answers that were not to the last echo
+	reqErrs  errCounter
+}
+
+// count sets the run's counts and latencies in res.
+func (r *pollingRun) count(res *Result) {
 	total := new(histogram)
-	for i, h := range hists {
+	for i, h := range r.hists {
 		total.merge(h)
-		res.Ops += done[i].Load()
+		res.Ops += r.done[i].Load()
 	}
 	res.Lost = res.Expected - res.Ops
-	res.OutOfOrder = mismatch.Load()
-	reqErrs.report(res, "requests failed")
-	if runCtx.Err() != nil {
+	res.OutOfOrder = r.mismatch.Load()
+	r.reqErrs.report(res, "requests failed")
+	if r.ctx.Err() != nil {
 		res.Note("timed out")
 	}
-	res.Finish(wall, scpu, ccpu)
 	setLatency(res, total)
-	return res, err
+}
+
+// echoes runs one client's round trips, recording each one's latency in h
+// and counting it in n.
+func (r *pollingRun) echoes(c *pollClient, h *histogram, n *atomic.Int64) {
+	tmpl := newPayloadTemplate(`42["echo",`, `]`, r.cfg.Payload)
+	<-r.start
+	for seq := range int64(r.cfg.Rounds) {
+		if seq > 0 {
+			time.Sleep(r.cfg.Pace)
+		}
+		if err := c.post(r.ctx, tmpl.fill(seq, r.clk.now())); err != nil {
+			r.reqErrs.add(err)
+			return
+		}
+		if err := r.awaitAnswer(c, seq, h, n); err != nil {
+			r.reqErrs.add(err)
+			return
+		}
+	}
+}
+
+// awaitAnswer polls until the answer to echo seq arrives.
+func (r *pollingRun) awaitAnswer(c *pollClient, seq int64, h *histogram, n *atomic.Int64) error {
+	for got := false; !got; {
+		pkts, err := c.poll(r.ctx)
+		if err != nil {
+			return err
+		}
+		for _, pkt := range pkts {
+			if len(pkt) == 0 || pkt[0] != '2' {
+				continue
+			}
+			s, ts, ok := extract(pkt)
+			if !ok || s != seq {
+				r.mismatch.Add(1)
+				continue
+			}
+			h.record(r.clk.now() - ts)
+			n.Add(1)
+			got = true
+		}
+	}
+	return nil
 }
 
 func cmpErr(a, b error) error {

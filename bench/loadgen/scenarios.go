@@ -159,101 +159,116 @@ func runEcho(ctx context.Context, cfg config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	clk := newClock()
-	start := make(chan struct{})
-	hists := make([]*histogram, len(conns))
-	done := make([]atomic.Int64, len(conns))
-	var (
-		complete, exited sync.WaitGroup
-		stopping         atomic.Bool
-		mismatch         atomic.Int64
-		readErrs         errCounter
-	)
-	complete.Add(len(conns))
-	exited.Add(len(conns))
+	r := &echoRun{cfg: cfg, clk: newClock(), start: make(chan struct{}),
+		hists: make([]*histogram, len(conns)), done: make([]atomic.Int64, len(conns))}
+	r.complete.Add(len(conns))
+	r.exited.Add(len(conns))
 	for i, c := range conns {
-		hists[i] = new(histogram)
-		go func(c *wsConn, h *histogram, n *atomic.Int64) {
-			defer exited.Done()
-			signaled := false
-			defer func() {
-				if !signaled {
-					complete.Done()
-				}
-			}()
-			tmpl := newPayloadTemplate(`42["echo",`, `]`, cfg.Payload)
-			<-start
-			seq := int64(0)
-			if err := c.writeText(tmpl.fill(seq, clk.now())); err != nil {
-				readErrs.add(err)
-				return
-			}
-			for {
-				pkt, err := c.readPacket()
-				if err != nil {
-					if !stopping.Load() {
-						readErrs.add(err)
-					}
-					return
-				}
-				if len(pkt) == 0 || pkt[0] != '2' {
-					continue
-				}
-				got, ts, ok := extract(pkt)
-				if !ok || got != seq {
-					mismatch.Add(1)
-					continue
-				}
-				h.record(clk.now() - ts)
-				n.Add(1)
-				seq++
-				if seq == int64(cfg.Rounds) {
-					signaled = true
-					complete.Done()
-					continue // keep answering pings until closed
-				}
-				time.Sleep(cfg.Pace)
-				if err := c.writeText(tmpl.fill(seq, clk.now())); err != nil {
-					readErrs.add(err)
-					return
-				}
-			}
-		}(c, hists[i], &done[i])
+		r.hists[i] = new(histogram)
+		go r.echoes(c, r.hists[i], &r.done[i])
 	}
 	allDone := make(chan struct{})
-	go func() { complete.Wait(); close(allDone) }()
+	go func() { r.complete.Wait(); close(allDone) }()
 	m, err := startMeter(cfg.PID)
 	if err != nil {
 		closeAll(conns)
 		return nil, err
 	}
-	close(start)
-	progress := func() int64 {
-		var n int64
-		for i := range done {
-			n += done[i].Load()
-		}
-		return n
-	}
-	finished := progressWatch(ctx, allDone, progress, 10*time.Second, cfg.Timeout)
+	close(r.start)
+	finished := progressWatch(ctx, allDone, r.progress, 10*time.Second, cfg.Timeout)
 	wall, scpu, ccpu, err := m.stop()
 	if !finished {
 		res.Note("gave up waiting: some round trips never completed")
 	}
-	stopping.Store(true)
+	r.stopping.Store(true)
 	closeAll(conns)
-	exited.Wait()
+	r.exited.Wait()
 	total := new(histogram)
-	for _, h := range hists {
+	for _, h := range r.hists {
 		total.merge(h)
 	}
-	res.Ops = progress()
+	res.Ops = r.progress()
 	res.Lost = res.Expected - res.Ops
-	res.OutOfOrder = mismatch.Load()
-	readErrs.report(res, "clients lost their connection")
+	res.OutOfOrder = r.mismatch.Load()
+	r.readErrs.report(res, "clients lost their connection")
 	res.Finish(wall, scpu, ccpu)
 	setLatency(res, total)
 	return res, err
+}
+
+// echoRun is the measured phase of the echo scenario, shared by its
+// clients.
+type echoRun struct {
+	cfg   config
+	clk   clock
+	start chan struct{} // closed when the clients may start
+	hists []*histogram  // per client: the round trips' latencies
+	done  []atomic.Int64
+	// complete is done when every client has its answers, exited when
+	// every client's goroutine has returned.
+	complete, exited sync.WaitGroup
+	stopping         atomic.Bool // the connections are being closed
+	mismatch         atomic.Int64
+	readErrs         errCounter
+}
+
+// progress returns the round trips completed so far.
+func (r *echoRun) progress() int64 {
+	var n int64
+	for i := range r.done {
+		n += r.done[i].Load()
+	}
+	return n
+}
+
+// echoes runs one client's round trips, recording each one's latency in h
+// and counting it in n. After the last it keeps reading, to answer pings,
+// until its connection is closed.
+func (r *echoRun) echoes(c *wsConn, h *histogram, n *atomic.Int64) {
+	defer r.exited.Done()
+	signaled := false
+	defer func() {
+		if !signaled {
+			r.complete.Done()
+		}
+	}()
+	tmpl := newPayloadTemplate(`42["echo",`, `]`, r.cfg.Payload)
+	<-r.start
+	seq := int64(0)
+	if err := c.writeText(tmpl.fill(seq, r.clk.now())); err != nil {
+		r.readErrs.add(err)
+		return
+	}
+	for {
+		pkt, err := c.readPacket()
+		if err != nil {
+			if !r.stopping.Load() {
+				r.readErrs.add(err)
+			}
+			return
+		}
+		if len(pkt) == 0 || pkt[0] != '2' {
+			continue
+		}
+		got, ts, ok := extract(pkt)
+		if !ok || got != seq {
+			r.mismatch.Add(1)
+			continue
+		}
+		h.record(r.clk.now() - ts)
+		n.Add(1)
+		seq++
+		if seq == int64(r.cfg.Rounds) {
+			signaled = true
+			r.complete.Done()
+			continue // keep answering pings until closed
+		}
+		time.Sleep(r.cfg.Pace)
+		if err := c.writeText(tmpl.fill(seq, r.clk.now())); err != nil {
+			r.readErrs.add(err)
+			return
+		}
+	}
 }
 
 // runIdle: Conns WebSocket connections, opened Concurrency at a time; the

@@ -30,62 +30,83 @@ func (v *validator) validateApp(key string, ns *Namespace) {
 	if a := ns.Auth; a != nil {
 		v.validateAuth(key+".auth", a)
 	}
-
 	events := map[string]string{} // event -> key that claims it
-	claim := func(k, event string) {
-		switch {
-		case event == "":
-			v.errorf(k, "must not be empty")
-		case slices.Contains(reservedEvents, event):
-			v.errorf(k, "%s is reserved by Socket.IO clients and cannot be emitted", quote(event))
-		case events[event] != "":
-			v.errorf(k, "event %s is already handled by %s", quote(event), events[event])
-		default:
-			events[event] = k
-		}
-	}
 	if r := ns.Rooms; r != nil {
-		k := key + ".rooms"
-		if len(r.Allow) > 0 {
-			claim(k+".join_event", r.JoinEvent)
-			claim(k+".leave_event", r.LeaveEvent)
-		}
-		for i, p := range r.Allow {
-			v.roomTemplate(k+".allow["+strconv.Itoa(i)+"]", p, true, authed)
-		}
-		if r.MaxPerSocket < 0 {
-			v.errorf(k+".max_per_socket", "must be 0 (no limit) or positive, got %d", r.MaxPerSocket)
-		}
-		if len(r.Allow) == 0 && r.MaxPerSocket > 0 {
-			v.errorf(k+".max_per_socket", "set without rooms.allow: clients cannot join rooms by request")
-		}
-		for i, p := range r.AutoJoin {
-			v.roomTemplate(k+".auto_join["+strconv.Itoa(i)+"]", p, false, authed)
-		}
+		v.validateRooms(key+".rooms", r, events, authed)
 	}
 	for i, r := range ns.Relay {
-		k := key + ".relay[" + strconv.Itoa(i) + "]"
-		claim(k+".event", r.Event)
-		if !slices.Contains(relayTargets, r.To) {
-			v.errorf(k+".to", "unknown target %s (want %s)", quote(r.To), orList(relayTargets))
+		v.validateRelay(key+".relay["+strconv.Itoa(i)+"]", r, ns, events, authed)
+	}
+	v.validateServerSide(key, ns)
+	if b := ns.Backend; b != nil {
+		v.validateBackend(key+".backend", b)
+	}
+}
+
+// claim records that key k handles client event, in events (event -> key);
+// an event may be handled once, and not be one Socket.IO reserves.
+func (v *validator) claim(events map[string]string, k, event string) {
+	switch {
+	case event == "":
+		v.errorf(k, "must not be empty")
+	case slices.Contains(reservedEvents, event):
+		v.errorf(k, "%s is reserved by Socket.IO clients and cannot be emitted", quote(event))
+	case events[event] != "":
+		v.errorf(k, "event %s is already handled by %s", quote(event), events[event])
+	default:
+		events[event] = k
+	}
+}
+
+// validateRooms checks a namespace's rooms section at key; the join and
+// leave events are claimed in events. authed tells whether room templates
+// may use claims.
+func (v *validator) validateRooms(key string, r *Rooms, events map[string]string, authed bool) {
+	if len(r.Allow) > 0 {
+		v.claim(events, key+".join_event", r.JoinEvent)
+		v.claim(events, key+".leave_event", r.LeaveEvent)
+	}
+	for i, p := range r.Allow {
+		v.roomTemplate(key+".allow["+strconv.Itoa(i)+"]", p, true, authed)
+	}
+	if r.MaxPerSocket < 0 {
+		v.errorf(key+".max_per_socket", "must be 0 (no limit) or positive, got %d", r.MaxPerSocket)
+	}
+	if len(r.Allow) == 0 && r.MaxPerSocket > 0 {
+		v.errorf(key+".max_per_socket", "set without rooms.allow: clients cannot join rooms by request")
+	}
+	for i, p := range r.AutoJoin {
+		v.roomTemplate(key+".auto_join["+strconv.Itoa(i)+"]", p, false, authed)
+	}
+}
+
+// validateRelay checks relay rule r of namespace ns at key; its event is
+// claimed in events.
+func (v *validator) validateRelay(key string, r RelayRule, ns *Namespace, events map[string]string, authed bool) {
+	v.claim(events, key+".event", r.Event)
+	if !slices.Contains(relayTargets, r.To) {
+		v.errorf(key+".to", "unknown target %s (want %s)", quote(r.To), orList(relayTargets))
+	}
+	if len(r.Rooms) > 0 && r.To != RelayRoom {
+		v.errorf(key+".rooms", "only for to: room")
+	}
+	for j, p := range r.Rooms {
+		v.roomTemplate(key+".rooms["+strconv.Itoa(j)+"]", p, true, authed)
+	}
+	if r.To == RelayBackend {
+		if ns.Backend == nil {
+			v.errorf(key+".to", "to: backend needs a backend section in this namespace")
 		}
-		if len(r.Rooms) > 0 && r.To != RelayRoom {
-			v.errorf(k+".rooms", "only for to: room")
-		}
-		for j, p := range r.Rooms {
-			v.roomTemplate(k+".rooms["+strconv.Itoa(j)+"]", p, true, authed)
-		}
-		if r.To == RelayBackend {
-			if ns.Backend == nil {
-				v.errorf(k+".to", "to: backend needs a backend section in this namespace")
-			}
-			if r.AttachSender {
-				v.errorf(k+".attach_sender", "not for to: backend (the backend gets the sender anyway)")
-			}
+		if r.AttachSender {
+			v.errorf(key+".attach_sender", "not for to: backend (the backend gets the sender anyway)")
 		}
 	}
-	// Server-side events are apart from client events: the same name
-	// may be both.
+}
+
+// validateServerSide checks the server_side rules of namespace ns at key
+// prefix. Server-side events are apart from client events: the same name
+// may be both.
+func (v *validator) validateServerSide(key string, ns *Namespace) {
 	serverSide := map[string]string{} // event -> key that answers it
 	for i, r := range ns.ServerSide {
 		k := key + ".server_side[" + strconv.Itoa(i) + "]"
@@ -112,9 +133,6 @@ func (v *validator) validateApp(key string, ns *Namespace) {
 		default:
 			v.errorf(k+".to", "unknown target %s (want backend, or a reply instead)", quote(r.To))
 		}
-	}
-	if b := ns.Backend; b != nil {
-		v.validateBackend(key+".backend", b)
 	}
 }
 

@@ -80,14 +80,25 @@ var adminModes = []string{AdminModeDevelopment, AdminModeProduction}
 
 // ops validates the metrics and admin_ui sections.
 func (v *validator) ops(c *Config) {
-	// Prefix mounts already taken, and what they are called in messages.
-	// The operations endpoints are matched before anything else, so a
-	// mount at "/" (Engine.IO uses exactly that path) does not conflict.
-	type mount struct{ key, path string }
-	var mounts []mount
+	mounts := takenMounts(c)
+	v.validateMetrics(c, mounts)
+	v.validateAdminUI(c, mounts)
+}
+
+// mount is a path prefix another endpoint serves, and the key that sets it.
+type mount struct{ key, path string }
+
+// mounts are the prefix mounts an operations endpoint must not overlap.
+type mounts []mount
+
+// takenMounts returns the prefix mounts already taken. The operations
+// endpoints are matched before anything else, so a mount at "/"
+// (Engine.IO uses exactly that path) does not conflict.
+func takenMounts(c *Config) mounts {
+	var ms mounts
 	add := func(key, p string) {
 		if p != "/" && checkPath(p) == "" {
-			mounts = append(mounts, mount{key, p})
+			ms = append(ms, mount{key, p})
 		}
 	}
 	add("socketio.path", c.SocketIO.Path)
@@ -97,23 +108,30 @@ func (v *validator) ops(c *Config) {
 	if c.Pprof {
 		add("pprof", PprofPath)
 	}
-	under := func(p string) string { // the mount p falls under, or ""
-		for _, m := range mounts {
-			if strings.HasPrefix(p, m.path) || strings.HasPrefix(m.path, p) {
-				return m.key + " " + quote(m.path)
-			}
-		}
-		return ""
-	}
+	return ms
+}
 
+// under returns the mount p falls under or contains, as named in messages,
+// or "".
+func (ms mounts) under(p string) string {
+	for _, m := range ms {
+		if strings.HasPrefix(p, m.path) || strings.HasPrefix(m.path, p) {
+			return m.key + " " + quote(m.path)
+		}
+	}
+	return ""
+}
+
+// validateMetrics checks the metrics section.
+func (v *validator) validateMetrics(c *Config, ms mounts) {
 	m := &c.Metrics
 	switch msg := checkEndpointPath(m.Path); {
 	case msg != "":
 		v.errorf("metrics.path", "%s", msg)
 	case m.Path == HealthzPath || m.Path == ReadyzPath:
 		v.errorf("metrics.path", "%s is the health endpoint's path", quote(m.Path))
-	case m.Enabled && under(m.Path+"/") != "":
-		v.errorf("metrics.path", "%s overlaps %s", quote(m.Path), under(m.Path+"/"))
+	case m.Enabled && ms.under(m.Path+"/") != "":
+		v.errorf("metrics.path", "%s overlaps %s", quote(m.Path), ms.under(m.Path+"/"))
 	}
 	if m.Listen != "" {
 		if msg := checkListen(m.Listen); msg != "" {
@@ -129,15 +147,19 @@ func (v *validator) ops(c *Config) {
 			v.errorf("metrics.token", "too short (%d characters, want at least %d; generate one with `openssl rand -hex 24`)", len(t), minMetricsToken)
 		}
 	}
+}
 
-	a := &c.AdminUI
+// validateAdminUI checks the admin_ui section; its login only when it is
+// enabled.
+func (v *validator) validateAdminUI(c *Config, ms mounts) {
+	a, m := &c.AdminUI, &c.Metrics
 	switch msg := checkPath(a.Path); {
 	case msg != "":
 		v.errorf("admin_ui.path", "%s", msg)
 	case a.Path == "/":
 		v.errorf("admin_ui.path", `must not be "/" (static files and other endpoints are there)`)
-	case a.Enabled && under(a.Path) != "":
-		v.errorf("admin_ui.path", "%s overlaps %s", quote(a.Path), under(a.Path))
+	case a.Enabled && ms.under(a.Path) != "":
+		v.errorf("admin_ui.path", "%s overlaps %s", quote(a.Path), ms.under(a.Path))
 	case m.Enabled && strings.HasPrefix(m.Path, a.Path):
 		v.errorf("admin_ui.path", "%s contains metrics.path %s", quote(a.Path), quote(m.Path))
 	case a.Enabled && (strings.HasPrefix(HealthzPath, a.Path) || strings.HasPrefix(ReadyzPath, a.Path)):
@@ -151,16 +173,20 @@ func (v *validator) ops(c *Config) {
 		v.errorf("admin_ui.namespace", "%s is already namespaces[%d] (app %s)", quote(a.Namespace), i, quote(c.Namespaces[i].App))
 	}
 	v.oneOf("admin_ui.mode", "mode", a.Mode, adminModes)
-	if !a.Enabled {
-		return
+	if a.Enabled {
+		v.validateAdminAuth(a.Auth)
 	}
-	switch u := a.Auth.Username; {
+}
+
+// validateAdminAuth checks the Admin UI's login.
+func (v *validator) validateAdminAuth(a AdminAuth) {
+	switch u := a.Username; {
 	case u == "":
 		v.errorf("admin_ui.auth.username", "required when the Admin UI is enabled")
 	case u != strings.TrimSpace(u) || strings.ContainsFunc(u, unicode.IsControl):
 		v.errorf("admin_ui.auth.username", "%s: no control characters or surrounding spaces allowed", quote(u))
 	}
-	switch h := a.Auth.PasswordHash; {
+	switch h := a.PasswordHash; {
 	case h == "":
 		v.errorf("admin_ui.auth.password_hash", "required when the Admin UI is enabled (a bcrypt hash: run `switchboard -hash-password`)")
 	default:

@@ -6,20 +6,10 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/gin-gonic/gin"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/handlers"
@@ -55,96 +45,21 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 	a.ops.init()
 	a.conns = newConnCap(cfg.Limits.MaxTCPConnectionsPerIP, cfg.Limits.TrustedProxyPrefixes(), log)
 	eopts := engineOptions(cfg, log)
-	sioEngine := eopts
-	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
-	// echo endpoint stays v4-only, as the reference's default.
-	sioEngine.AllowEIO3 = cfg.SocketIO.AllowEIO3
-	sioEngine.Cookie = engineCookie(cfg.SocketIO.Cookie)
-	newAdapter, err := a.newAdapter(cfg.Adapter)
-	if err != nil {
-		return nil, err
-	}
 	defer func() {
 		if err != nil && a.cluster != nil {
 			_ = a.cluster.Close()
 			_ = a.redis.Close()
 		}
 	}()
-	a.io = socketio.NewServer(ioOptions(cfg, sioEngine, newAdapter, log))
-	for i := range cfg.Namespaces {
-		ns := &cfg.Namespaces[i]
-		var n *socketio.Namespace
-		if ns.Pattern != "" {
-			n = a.io.OfRegexp(regexp.MustCompile(ns.PatternRegexp())) // checked by config
-		} else {
-			n = a.io.Of(ns.Name)
-		}
-		if err := a.installAuth(i, ns, n); err != nil {
-			return nil, err
-		}
-		// A namespace has an app, relay rules, or both (config checks
-		// that they do not claim the same events).
-		if ns.App != "" && !a.installRawChatLobby(*ns) {
-			install, ok := handlers.Lookup(ns.App)
-			if !ok {
-				return nil, fmt.Errorf("namespaces[%d].app: unknown app %q (known: %s)", i, ns.App, strings.Join(handlers.Names(), ", "))
-			}
-			install(n)
-		}
-		if err := a.installRules(i, ns, n); err != nil {
-			return nil, err
-		}
+	if err := a.newSocketIO(eopts); err != nil {
+		return nil, err
 	}
-
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	r.Use(gin.Recovery())
-	r.HandleMethodNotAllowed = false
-
-	// The server answers the client bundle's files itself (socketio
-	// Options.DisableServeClient), as for an embedding application.
-	r.Any(strings.TrimSuffix(cfg.SocketIO.Path, "/")+"/*rest", gin.WrapH(a.io))
-
-	if cfg.API != nil {
-		r.Any("/api/*rest", gin.WrapH(a.apiHandler()))
+	if err := a.installNamespaces(); err != nil {
+		return nil, err
 	}
-
-	if cfg.EngineIOEcho != nil {
-		a.echo = engineio.NewServer(newEcho, &eopts)
-		r.Any(strings.TrimSuffix(cfg.EngineIOEcho.Path, "/")+"/*rest", gin.WrapH(a.echo))
-	}
-
-	if cfg.Pprof {
-		r.Any("/debug/pprof/*profile", gin.WrapF(func(w http.ResponseWriter, req *http.Request) {
-			switch name := strings.TrimPrefix(req.URL.Path, "/debug/pprof/"); name {
-			case "cmdline":
-				pprof.Cmdline(w, req)
-			case "profile":
-				profileWriteDeadline(w, req, 30, cfg.Limits.WriteTimeout)
-				pprof.Profile(w, req)
-			case "symbol":
-				pprof.Symbol(w, req)
-			case "trace":
-				profileWriteDeadline(w, req, 1, cfg.Limits.WriteTimeout)
-				pprof.Trace(w, req)
-			default:
-				pprof.Index(w, req)
-			}
-		}))
-	}
-
-	if dir := cfg.StaticDir; dir != "" {
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("static_dir: %q is not a directory", dir)
-		}
-		files := http.FileServer(http.Dir(filepath.Clean(dir)))
-		r.NoRoute(func(c *gin.Context) {
-			if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
-				c.Status(http.StatusNotFound)
-				return
-			}
-			files.ServeHTTP(c.Writer, c.Request)
-		})
+	r, err := a.routes(eopts)
+	if err != nil {
+		return nil, err
 	}
 	a.handler = r
 	if err := a.mountRawChat(); err != nil {
@@ -153,29 +68,25 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err := a.mountOps(); err != nil {
 		return nil, err
 	}
-	a.handler = &bodyGuard{
-		next:         a.handler,
-		timeout:      cfg.Limits.ReadBodyTimeout,
-		writeTimeout: cfg.Limits.WriteTimeout,
-		perAddr:      cfg.Limits.MaxConnectionsPerIP,
-		key:          eopts.Limits.ClientKey,
-		log:          log,
-		rejected:     a.io.Engine().Rejected,
-		inFlight:     make(map[string]int),
-	}
+	a.guardBodies(eopts.Limits.ClientKey)
 	return a, nil
 }
 
-// profileWriteDeadline moves the write deadline of a CPU profile or an
-// execution trace past the seconds it was asked to last (default def):
-// the profile writes only after them, the trace while they run.
-func profileWriteDeadline(w http.ResponseWriter, r *http.Request, def float64, write time.Duration) {
-	sec, err := strconv.ParseFloat(r.FormValue("seconds"), 64)
-	if err != nil || !(sec > 0) {
-		sec = def
+// guardBodies puts the time and per-address limits on request bodies, and
+// the write timeout, in front of a.handler; key names a request's client
+// address.
+func (a *Server) guardBodies(key func(*http.Request) string) {
+	lim := a.cfg.Limits
+	a.handler = &bodyGuard{
+		next:         a.handler,
+		timeout:      lim.ReadBodyTimeout,
+		writeTimeout: lim.WriteTimeout,
+		perAddr:      lim.MaxConnectionsPerIP,
+		key:          key,
+		log:          a.log,
+		rejected:     a.io.Engine().Rejected,
+		inFlight:     make(map[string]int),
 	}
-	sec = min(sec, 24*3600) // pprof's business to refuse; no overflow here
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Duration(sec*float64(time.Second)) + write))
 }
 
 // HTTPServer returns the HTTP server to serve the application with: the
@@ -219,56 +130,3 @@ func (a *Server) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
-
-// newAdapter returns the socketio.Options.NewAdapter for the configured
-// adapter (nil: in memory).
-func (a *Server) newAdapter(ac config.Adapter) (func(*socketio.Namespace) socketio.Adapter, error) {
-	if ac.Type != config.AdapterRedis {
-		return nil, nil
-	}
-	ropts, err := redis.ParseURL(ac.URL)
-	if err != nil {
-		return nil, fmt.Errorf("adapter.url: %w", err)
-	}
-	// Fail fast while Redis is down: the cluster counts the outage and
-	// keeps serving local clients rather than waiting on a dead socket.
-	ropts.DialTimeout = 2 * time.Second
-	ropts.MaxRetries = 1
-	client := redis.NewClient(ropts)
-	c, err := redisadapter.New(redisadapter.Options{
-		Client:         client,
-		Key:            ac.KeyPrefix,
-		RequestTimeout: ac.RequestTimeout,
-		Logger:         a.log,
-		Stats:          a.AdapterStats(),
-	})
-	if err != nil {
-		_ = client.Close()
-		return nil, err
-	}
-	a.cluster, a.redis = c, client
-	// Not critical: without Redis the node still serves its own clients
-	// (readiness says "degraded").
-	a.Health().Add("redis", false, func(context.Context) error { return c.Err() })
-	return c.NewAdapter, nil
-}
-
-// Cluster returns the Redis cluster link, or nil with the memory adapter.
-// Its Healthy and Err methods tell whether the node reaches the cluster.
-func (a *Server) Cluster() *redisadapter.Cluster { return a.cluster }
-
-// echo sends every message back: the plain Engine.IO endpoint of the
-// conformance profile.
-type echo struct{ s *engineio.Session }
-
-func newEcho(s *engineio.Session) engineio.SessionHandler { return &echo{s} }
-
-func (e *echo) OnMessage(data []byte, binary bool) {
-	m := engineio.NewBinaryMessage(data)
-	if !binary {
-		m = engineio.NewTextMessage(data)
-	}
-	_ = e.s.Send(false, m)
-}
-
-func (e *echo) OnClose(engineio.CloseReason, error) {}

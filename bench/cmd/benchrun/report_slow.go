@@ -31,14 +31,42 @@ func medianOfRuns(runs []*Run) slowMedians {
 	return slowMedians{n: len(ops), ops: median(ops), p50: median(p50), p99: median(p99), max: median(mx), bc: median(bc)}
 }
 
+// slowPair is one server's runs of the two slow-consumer scenarios, in
+// round order.
+type slowPair struct{ base, slow []*Run }
+
+// slowSection is the report's section on slow consumers: every run of both
+// cases on each server, their medians and ratio, and what happened to the
+// slow clients.
 func slowSection(rep *Report) string {
-	const baseKey, slowKey = "slowconsumer-base", "slowconsumer-slow"
-	type pair struct{ base, slow []*Run }
-	pairs := map[string]pair{}
-	var first *Run
-	rounds := 0
+	pairs, rounds, first := slowRuns(rep)
+	if first == nil {
+		return ""
+	}
+	a := argsOf(rep, first)
+	slowN := flagValue(a, "-slow")
+	var b mdBuilder
+	slowIntro(&b, a, pairs, rounds)
+	b.w("| Server | Run | broadcasts sent | deliveries/s | latency p50 / p99 / max, ms | lost / dup / out of order | server RSS before → end of run (max during), MB | slow clients closed by the server |\n")
+	b.w("|---|---|---:|---:|---:|---:|---:|---|\n")
 	for _, srv := range []string{sb, node} {
-		p := pair{runsOf(rep, baseKey, srv), runsOf(rep, slowKey, srv)}
+		if p, ok := pairs[srv]; ok {
+			slowRows(&b, srv, p, rounds, slowN)
+		}
+	}
+	b.w("\n")
+	slowStories(&b, pairs, rounds)
+	b.w("\n")
+	return b.String()
+}
+
+// slowRuns returns each server's slow-consumer runs, the most rounds any
+// case ran, and the run whose flags describe the scenario (nil: none ran).
+func slowRuns(rep *Report) (pairs map[string]slowPair, rounds int, first *Run) {
+	const baseKey, slowKey = "slowconsumer-base", "slowconsumer-slow"
+	pairs = map[string]slowPair{}
+	for _, srv := range []string{sb, node} {
+		p := slowPair{runsOf(rep, baseKey, srv), runsOf(rep, slowKey, srv)}
 		if len(p.base) > 0 || len(p.slow) > 0 {
 			pairs[srv] = p
 			rounds = max(rounds, len(p.base), len(p.slow))
@@ -50,12 +78,11 @@ func slowSection(rep *Report) string {
 			}
 		}
 	}
-	if first == nil {
-		return ""
-	}
-	var b strings.Builder
-	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	a := argsOf(rep, first)
+	return pairs, rounds, first
+}
+
+// slowIntro describes the scenario from its loadgen flags a.
+func slowIntro(b *mdBuilder, a []string, pairs map[string]slowPair, rounds int) {
 	n, slowN := flagValue(a, "-n"), flagValue(a, "-slow")
 	fast := "the others"
 	if nn, sn := atoi(n), atoi(slowN); nn > 0 {
@@ -76,8 +103,8 @@ func slowSection(rep *Report) string {
 		prov = append(prov, pairs[srv].base...)
 		prov = append(prov, pairs[srv].slow...)
 	}
-	w("## Slow consumers\n\n")
-	w("The fanout scenario with clients that stop reading: %s clients in room `r`, up to %s broadcasts of ~100 B with W=%s in flight%s. "+
+	b.w("## Slow consumers\n\n")
+	b.w("The fanout scenario with clients that stop reading: %s clients in room `r`, up to %s broadcasts of ~100 B with W=%s in flight%s. "+
 		"Each server runs it twice per round, on a fresh process each time: all clients reading, then with %s of them joining and never reading again "+
 		"(their TCP connections stay open). The figures are for %s clients, the same ones in both runs; the *ratio* rows are "+
 		"'%s not reading' / 'all reading'. Switchboard's documented policy (`socketio.max_buffered_bytes`, 1 MiB by default): volatile packets to a "+
@@ -86,60 +113,63 @@ func slowSection(rep *Report) string {
 		"%s: %s\n\n",
 		orDash(n), commas(int64(atoi(flagValue(a, "-k")))), orDash(flagValue(a, "-w")), sendFor, orDash(slowN), fast, orDash(slowN),
 		how, provenance(prov...))
-	w("| Server | Run | broadcasts sent | deliveries/s | latency p50 / p99 / max, ms | lost / dup / out of order | server RSS before → end of run (max during), MB | slow clients closed by the server |\n")
-	w("|---|---|---:|---:|---:|---:|---:|---|\n")
-	for _, srv := range []string{sb, node} {
-		p, ok := pairs[srv]
-		if !ok {
-			continue
-		}
-		row := func(label string, r *Run) {
-			if r == nil {
-				w("| %s | %s | | | | | | not run |\n", serverTitle(srv), label)
-				return
+}
+
+// slowRows writes one server's rows of the table: each round's two runs,
+// then their medians (over several rounds) and ratio.
+func slowRows(b *mdBuilder, srv string, p slowPair, rounds int, slowN string) {
+	for i := range max(len(p.base), len(p.slow)) {
+		slowRunRow(b, srv, "all reading", at(p.base, i), rounds)
+		slowRunRow(b, srv, orDash(slowN)+" not reading", at(p.slow, i), rounds)
+	}
+	m0, m1 := medianOfRuns(p.base), medianOfRuns(p.slow)
+	if rounds > 1 {
+		for _, m := range []struct {
+			label string
+			m     slowMedians
+		}{{"all reading", m0}, {orDash(slowN) + " not reading", m1}} {
+			if m.m.n > 0 {
+				b.w("| | *median*, %s | %s | %s | %s / %s / %s | | | |\n", m.label, commas(int64(m.m.bc)),
+					num(m.m.ops), num(m.m.p50), num(m.m.p99), num(m.m.max))
 			}
-			if rounds > 1 {
-				label = fmt.Sprintf("%d: %s", r.Round, label)
-			}
-			if r.Result == nil {
-				w("| %s | %s | | | | | | error: %s |\n", serverTitle(srv), label, mdEscape(r.Error))
-				return
-			}
-			x := r.Result
-			closed := "–"
-			var broadcasts int64
-			if s := x.Slow; s != nil {
-				broadcasts = s.Broadcasts
-				if !s.Reading {
-					closed = fmt.Sprintf("%d of %d", s.Closed, s.Clients)
-				}
-			}
-			w("| %s | %s | %s | %s | %s / %s / %s | %d / %d / %d | %s → %s (%s) | %s |\n", serverTitle(srv), label,
-				commas(broadcasts), num(x.OpsPerS), num(x.P50Ms), num(x.P99Ms), num(x.MaxMs),
-				x.Lost, x.Duplicates, x.OutOfOrder, mb(float64(x.RSSBeforeKB)), mb(float64(x.RSSAfterKB)), mb(float64(x.RSSMaxKB)), closed)
-		}
-		for i := range max(len(p.base), len(p.slow)) {
-			row("all reading", at(p.base, i))
-			row(orDash(slowN)+" not reading", at(p.slow, i))
-		}
-		m0, m1 := medianOfRuns(p.base), medianOfRuns(p.slow)
-		if rounds > 1 {
-			for _, m := range []struct {
-				label string
-				m     slowMedians
-			}{{"all reading", m0}, {orDash(slowN) + " not reading", m1}} {
-				if m.m.n > 0 {
-					w("| | *median*, %s | %s | %s | %s / %s / %s | | | |\n", m.label, commas(int64(m.m.bc)),
-						num(m.m.ops), num(m.m.p50), num(m.m.p99), num(m.m.max))
-				}
-			}
-		}
-		if m0.n > 0 && m1.n > 0 {
-			w("| | *ratio* | | %s | %s / %s / %s | | | |\n", ratio(m1.ops, m0.ops),
-				ratio(m1.p50, m0.p50), ratio(m1.p99, m0.p99), ratio(m1.max, m0.max))
 		}
 	}
-	w("\n")
+	if m0.n > 0 && m1.n > 0 {
+		b.w("| | *ratio* | | %s | %s / %s / %s | | | |\n", ratio(m1.ops, m0.ops),
+			ratio(m1.p50, m0.p50), ratio(m1.p99, m0.p99), ratio(m1.max, m0.max))
+	}
+}
+
+// slowRunRow writes the table's row of run r (nil: not run) on srv.
+func slowRunRow(b *mdBuilder, srv, label string, r *Run, rounds int) {
+	if r == nil {
+		b.w("| %s | %s | | | | | | not run |\n", serverTitle(srv), label)
+		return
+	}
+	if rounds > 1 {
+		label = fmt.Sprintf("%d: %s", r.Round, label)
+	}
+	if r.Result == nil {
+		b.w("| %s | %s | | | | | | error: %s |\n", serverTitle(srv), label, mdEscape(r.Error))
+		return
+	}
+	x := r.Result
+	closed := "–"
+	var broadcasts int64
+	if s := x.Slow; s != nil {
+		broadcasts = s.Broadcasts
+		if !s.Reading {
+			closed = fmt.Sprintf("%d of %d", s.Closed, s.Clients)
+		}
+	}
+	b.w("| %s | %s | %s | %s | %s / %s / %s | %d / %d / %d | %s → %s (%s) | %s |\n", serverTitle(srv), label,
+		commas(broadcasts), num(x.OpsPerS), num(x.P50Ms), num(x.P99Ms), num(x.MaxMs),
+		x.Lost, x.Duplicates, x.OutOfOrder, mb(float64(x.RSSBeforeKB)), mb(float64(x.RSSAfterKB)), mb(float64(x.RSSMaxKB)), closed)
+}
+
+// slowStories writes, per server, what happened to the slow clients in
+// the last round, then the runs' errors and notes.
+func slowStories(b *mdBuilder, pairs map[string]slowPair, rounds int) {
 	for _, srv := range []string{sb, node} {
 		p := pairs[srv]
 		r := last(p.slow)
@@ -153,18 +183,16 @@ func slowSection(rep *Report) string {
 		if rounds > 1 {
 			story = fmt.Sprintf("(round %d) %s", r.Round, story)
 		}
-		w("- **%s**: %s\n", serverTitle(srv), story)
+		b.w("- **%s**: %s\n", serverTitle(srv), story)
 	}
 	for _, srv := range []string{sb, node} {
 		p := pairs[srv]
 		for _, r := range append(slices.Clone(p.base), p.slow...) {
 			if r.Result != nil && (len(r.Result.Notes) > 0 || r.Result.Errors > 0) {
-				w("- %s, %s, round %d: errors %d; %s\n", serverTitle(srv), r.Scenario, r.Round, r.Result.Errors, mdEscape(strings.Join(r.Result.Notes, "; ")))
+				b.w("- %s, %s, round %d: errors %d; %s\n", serverTitle(srv), r.Scenario, r.Round, r.Result.Errors, mdEscape(strings.Join(r.Result.Notes, "; ")))
 			}
 		}
 	}
-	w("\n")
-	return b.String()
 }
 
 // span formats the range of f over cs with format: "lo–hi", or one value.

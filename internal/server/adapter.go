@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/redisadapter"
+)
+
+// newSocketIO creates the Socket.IO server on the configured adapter; eopts
+// are the Engine.IO options shared with the echo endpoint.
+func (a *Server) newSocketIO(eopts engineio.Options) error {
+	sioEngine := eopts
+	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
+	// echo endpoint stays v4-only, as the reference's default.
+	sioEngine.AllowEIO3 = a.cfg.SocketIO.AllowEIO3
+	sioEngine.Cookie = engineCookie(a.cfg.SocketIO.Cookie)
+	newAdapter, err := a.newAdapter(a.cfg.Adapter)
+	if err != nil {
+		return err
+	}
+	a.io = socketio.NewServer(ioOptions(a.cfg, sioEngine, newAdapter, a.log))
+	return nil
+}
+
+// newAdapter returns the socketio.Options.NewAdapter for the configured
+// adapter (nil: in memory).
+func (a *Server) newAdapter(ac config.Adapter) (func(*socketio.Namespace) socketio.Adapter, error) {
+	if ac.Type != config.AdapterRedis {
+		return nil, nil
+	}
+	ropts, err := redis.ParseURL(ac.URL)
+	if err != nil {
+		return nil, fmt.Errorf("adapter.url: %w", err)
+	}
+	// Fail fast while Redis is down: the cluster counts the outage and
+	// keeps serving local clients rather than waiting on a dead socket.
+	ropts.DialTimeout = 2 * time.Second
+	ropts.MaxRetries = 1
+	client := redis.NewClient(ropts)
+	c, err := redisadapter.New(redisadapter.Options{
+		Client:         client,
+		Key:            ac.KeyPrefix,
+		RequestTimeout: ac.RequestTimeout,
+		Logger:         a.log,
+		Stats:          a.AdapterStats(),
+	})
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	a.cluster, a.redis = c, client
+	// Not critical: without Redis the node still serves its own clients
+	// (readiness says "degraded").
+	a.Health().Add("redis", false, func(context.Context) error { return c.Err() })
+	return c.NewAdapter, nil
+}
+
+// Cluster returns the Redis cluster link, or nil with the memory adapter.
+// Its Healthy and Err methods tell whether the node reaches the cluster.
+func (a *Server) Cluster() *redisadapter.Cluster { return a.cluster }
