@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/switchboard/switchboard/internal/config"
-	"github.com/switchboard/switchboard/internal/health"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/socketio/adminui"
+	"github.com/switchboard/switchboard/socketio/health"
 	"github.com/switchboard/switchboard/socketio/metrics"
 )
 
