@@ -53,7 +53,7 @@ func (a *Server) mountOps() error {
 			col.AddRejections(a.admin.Rejections)
 			col.AddCounter("admin_login_failures_total", "Admin UI logins refused for wrong credentials.", a.admin.LoginFailures)
 		}
-		reg := metrics.Registry(col)
+		reg := metrics.NewRegistry(col)
 		h := metrics.Handler(reg, m.Token)
 		if m.Listen == "" {
 			o.exact[m.Path] = h
