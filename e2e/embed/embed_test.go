@@ -33,10 +33,10 @@ func TestOutsideModule(t *testing.T) {
 	dir := filepath.Join(testserver.Root(t), "e2e", "embed", "outside")
 	cmd := exec.Command("go", "test", "-mod=readonly", "-count=1", "-v", "./...")
 	cmd.Dir = dir
-	// The outside module's own settings only: not this test's GOFLAGS
-	// (such as -race's), and CI passed through so that its tests fail
-	// rather than skip when a prerequisite is gone.
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOWORK=off")
+	// No workspace file may stand in for the outside module's go.mod; CI
+	// passes through, so that its tests fail rather than skip when a
+	// prerequisite is gone.
+	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go test in %s: %v\n%s", dir, err, out)
