@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/health"
 	"github.com/switchboard/switchboard/internal/testkit/sioclient"
+	"github.com/switchboard/switchboard/socketio/health"
 )
 
 // TestHealthAndReadiness: /healthz is 200 throughout; /readyz is 200 while

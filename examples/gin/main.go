@@ -25,6 +25,7 @@ import (
 
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/health"
 )
 
 func main() {
@@ -75,10 +76,16 @@ func run(ctx context.Context, addr string, ready func(net.Addr)) error {
 	log := slog.Default()
 	io := newSocketIO(log)
 
+	// Liveness and readiness for the orchestrator: /readyz turns 503 when
+	// the server is full or shutting down, so new clients go elsewhere.
+	hc := &health.Health{}
+	hc.Add("socketio", true, health.SocketIO(io))
+
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery())
-	r.GET("/health", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	r.GET("/healthz", gin.WrapF(hc.Healthz))
+	r.GET("/readyz", gin.WrapF(hc.Readyz))
 	// The app's own HTTP API can reach the sockets too.
 	r.POST("/announce", func(c *gin.Context) {
 		_ = io.Of("/").Emit("announcement", c.Query("text"))
@@ -102,8 +109,10 @@ func run(ctx context.Context, addr string, ready func(net.Addr)) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Clients first (WebSockets are hijacked: http.Server.Shutdown does not
-	// wait for them), then the listener and the requests left.
+	// Unready first, then the clients (WebSockets are hijacked:
+	// http.Server.Shutdown does not wait for them), then the listener and
+	// the requests left.
+	hc.ShuttingDown()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := io.Close(sctx); err != nil {

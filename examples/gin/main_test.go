@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -95,6 +96,18 @@ wait:
 	var name, text string
 	if said.Arg(0, &name) != nil || said.Arg(1, &text) != nil || name != "alice" || text != "milk?" {
 		t.Fatalf("bob heard %s", said.Args)
+	}
+
+	for path, want := range map[string]string{"/healthz": "ok\n", "/readyz": `{"status":"ok","checks":{"socketio":"ok"}}` + "\n"} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || string(b) != want {
+			t.Errorf("%s: %d %q, want %q", path, res.StatusCode, b, want)
+		}
 	}
 
 	res, err := http.Post(base+"/announce?text=closing", "text/plain", nil)

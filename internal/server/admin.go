@@ -15,6 +15,7 @@ func (a *Server) mountAdminUI() error {
 		return nil
 	}
 	adm, err := adminui.Instrument(a.io, adminui.Options{
+		SocketIOPath: a.cfg.SocketIO.Path,
 		Namespace:    c.Namespace,
 		Username:     c.Auth.Username,
 		PasswordHash: c.Auth.PasswordHash,
@@ -30,7 +31,7 @@ func (a *Server) mountAdminUI() error {
 	a.stops = append(a.stops, adm.Close)
 	a.admin = adm
 	a.prefix = c.Path
-	a.prefixH = adminui.Handler(c.Path, a.cfg.SocketIO.Path, c.Namespace)
+	a.prefixH = adm.Handler(c.Path)
 	return nil
 }
 

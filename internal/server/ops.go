@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/switchboard/switchboard/internal/config"
-	"github.com/switchboard/switchboard/internal/health"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/socketio/adminui"
+	"github.com/switchboard/switchboard/socketio/health"
 	"github.com/switchboard/switchboard/socketio/metrics"
 )
 
@@ -53,7 +53,7 @@ func (a *Server) mountOps() error {
 			col.AddRejections(a.admin.Rejections)
 			col.AddCounter("admin_login_failures_total", "Admin UI logins refused for wrong credentials.", a.admin.LoginFailures)
 		}
-		reg := metrics.Registry(col)
+		reg := metrics.NewRegistry(col)
 		h := metrics.Handler(reg, m.Token)
 		if m.Listen == "" {
 			o.exact[m.Path] = h

@@ -1,7 +1,11 @@
 // Package adminui is the server side of the Socket.IO Admin UI
-// (@socket.io/admin-ui 0.5.1): the admin namespace's protocol, with basic
-// authentication against a bcrypt hash, read-only mode and the
-// development/production modes, and (Handler) the UI's web page itself.
+// (@socket.io/admin-ui 0.5.1): the admin namespace's protocol, with a
+// required login (a bcrypt hash, or the application's Authorize func)
+// limited per client, read-only mode and the development/production modes,
+// and (Admin.Handler) the UI's web page itself, served from the binary.
+//
+// In an application: Instrument(io, Options{...}) once, then mount
+// admin.Handler("/admin/") beside the Socket.IO server.
 //
 // The protocol, as the UI expects it from the Node.js instrument():
 //   - auth: {username, password} or {sessionId} from an earlier login; a
@@ -26,6 +30,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,12 +50,20 @@ import (
 
 // Options configure the admin namespace.
 type Options struct {
-	// Namespace is the admin namespace (default "/admin").
+	// Namespace is the admin namespace (default "/admin"). It cannot be
+	// "/": the login would be asked of every client of the application,
+	// and the admins' events sent to them.
 	Namespace string
-	// Username and PasswordHash (bcrypt) are the login. Both are required:
-	// the admin can disconnect every client.
+	// Username and PasswordHash (bcrypt, e.g. from bcrypt.GenerateFromPassword)
+	// are the login. Either they or Authorize are required: an admin can
+	// disconnect every client and read every handshake.
 	Username     string
 	PasswordHash string
+	// Authorize, instead of Username and PasswordHash, checks the username
+	// and password the UI sends (against the application's own user
+	// store, say): nil accepts the login, an error refuses it. A success
+	// starts a session as a password login does.
+	Authorize func(hs *socketio.Handshake, username, password string) error
 	// Readonly offers no actions (join, leave, disconnect, emit).
 	Readonly bool
 	// Production sends only the aggregated statistics: no per-socket
@@ -61,12 +74,19 @@ type Options struct {
 	// StatsInterval is how often server_stats is sent (default 2s, as the
 	// reference does).
 	StatsInterval time.Duration
-	// Logger receives login failures and admin actions (default: discard).
+	// SocketIOPath is the path the Socket.IO server is mounted at (default
+	// "/socket.io/"): the UI's page (Admin.Handler) fills it in for the
+	// browser.
+	SocketIOPath string
+	// Logger receives login failures and admin actions (default:
+	// slog.Default()).
 	Logger *slog.Logger
-	// ClientIP names the client address of a connection, which login
-	// attempts are limited per (default: the host of the peer's address).
-	// Behind a reverse proxy, pass the server's X-Forwarded-For rule, or
-	// every admin shares the proxy's limit.
+	// ClientIP names the client a login attempt counts against: each
+	// client gets 5 password checks, refilled one per 10 seconds, so that
+	// guessing from some addresses never locks the admin out from another
+	// (default: the host of the peer's address; for IPv6, its /64). Behind
+	// a reverse proxy, return the client address from the X-Forwarded-For
+	// header the proxy sets, or every admin shares the proxy's limit.
 	ClientIP func(remoteAddr string, header http.Header) string
 	// RedactQuery names query parameters that carry credentials (the
 	// namespaces' auth query_param): the UI shows "[redacted]" for them.
@@ -136,22 +156,36 @@ func (a *Admin) Rejections() map[string]uint64 {
 // credentials.
 func (a *Admin) LoginFailures() uint64 { return a.loginFailures.Load() }
 
-// Instrument creates the admin namespace on io.
+// Instrument creates the admin namespace on io. It fails without a login
+// (Username and PasswordHash, or Authorize) and for the namespace "/".
+// Serve the UI's page with Admin.Handler.
 func Instrument(io *socketio.Server, opts Options) (*Admin, error) {
 	if opts.Namespace == "" {
 		opts.Namespace = "/admin"
 	}
-	if opts.Username == "" {
-		return nil, errors.New("adminui: a username is required")
+	if opts.Namespace == "/" || !strings.HasPrefix(opts.Namespace, "/") {
+		return nil, fmt.Errorf("adminui: namespace %q: the admin namespace must be one of its own, such as \"/admin\"", opts.Namespace)
 	}
-	if _, err := bcrypt.Cost([]byte(opts.PasswordHash)); err != nil {
-		return nil, errors.New("adminui: the password hash must be a bcrypt hash")
+	switch {
+	case opts.Authorize != nil:
+		if opts.Username != "" || opts.PasswordHash != "" {
+			return nil, errors.New("adminui: set either Authorize or Username and PasswordHash, not both")
+		}
+	case opts.Username == "":
+		return nil, errors.New("adminui: a login is required: Username and PasswordHash, or Authorize")
+	default:
+		if _, err := bcrypt.Cost([]byte(opts.PasswordHash)); err != nil {
+			return nil, errors.New("adminui: the password hash must be a bcrypt hash")
+		}
 	}
 	if opts.StatsInterval <= 0 {
 		opts.StatsInterval = 2 * time.Second
 	}
+	if opts.SocketIOPath == "" {
+		opts.SocketIOPath = "/socket.io/"
+	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = slog.Default()
 	}
 	host, _ := os.Hostname()
 	if opts.ServerID == "" {
@@ -229,19 +263,31 @@ func (a *Admin) authenticate(s *socketio.Socket) error {
 		a.opts.Logger.Debug("adminui: login attempt over the limit refused", "client", addr)
 		return errTooManyLogins
 	}
-	timer := time.NewTimer(bcryptWait)
-	select {
-	case a.bcryptSem <- struct{}{}:
-		timer.Stop()
-	case <-timer.C:
-		a.logins.refund(addr, time.Now()) // not checked: no attempt spent
-		return errors.New("server busy, try again")
+	var err error
+	if a.opts.Authorize != nil {
+		err = a.opts.Authorize(hs, c.Username, c.Password)
+	} else {
+		timer := time.NewTimer(bcryptWait)
+		select {
+		case a.bcryptSem <- struct{}{}:
+			timer.Stop()
+		case <-timer.C:
+			a.logins.refund(addr, time.Now()) // not checked: no attempt spent
+			return errors.New("server busy, try again")
+		}
+		err = bcrypt.CompareHashAndPassword([]byte(a.opts.PasswordHash), []byte(c.Password))
+		<-a.bcryptSem
+		if err == nil && c.Username != a.opts.Username {
+			err = errInvalidCredentials
+		}
 	}
-	err := bcrypt.CompareHashAndPassword([]byte(a.opts.PasswordHash), []byte(c.Password))
-	<-a.bcryptSem
-	if err != nil || c.Username != a.opts.Username {
+	if err != nil {
 		n := a.loginFailures.Add(1)
-		a.opts.Logger.Warn("adminui: login failed", "client", addr, "remote", hs.Address, "failures", n)
+		log := a.opts.Logger.With("client", addr, "remote", hs.Address, "failures", n)
+		if a.opts.Authorize != nil {
+			log = log.With("err", err)
+		}
+		log.Warn("adminui: login failed")
 		return errInvalidCredentials
 	}
 	a.logins.refund(addr, time.Now())

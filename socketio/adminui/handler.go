@@ -10,6 +10,13 @@ import (
 	"github.com/switchboard/switchboard/socketio/adminui/ui"
 )
 
+// Handler serves the UI's web page under prefix, set up for this Admin's
+// Socket.IO path and namespace. The page itself is public (it holds no
+// data); the admin namespace asks for the login.
+func (a *Admin) Handler(prefix string) http.Handler {
+	return Handler(prefix, a.opts.SocketIOPath, a.opts.Namespace)
+}
+
 // Handler serves the Admin UI's web page under prefix (e.g. "/admin/").
 // The page is the npm package's with four changes. So that no external
 // site is needed, the icon font comes from here instead of a CDN and the
@@ -21,6 +28,8 @@ import (
 // earlier login: the UI connects whenever a server address is stored,
 // which the prefill does, so it would try without credentials and greet a
 // first-time user with "Invalid credentials" before they typed anything.
+//
+// Admin.Handler is this with the Admin's SocketIOPath and Namespace.
 func Handler(prefix, socketIOPath, namespace string) http.Handler {
 	dist, _ := fs.Sub(ui.FS, "dist")
 	index, _ := fs.ReadFile(dist, "index.html")

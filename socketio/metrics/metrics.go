@@ -1,9 +1,18 @@
-// Package metrics exposes Switchboard's counters to Prometheus.
+// Package metrics exposes a Socket.IO server's counters to Prometheus: the
+// switchboard_* metrics that Switchboard's own /metrics serves.
 //
 // The engine and the Socket.IO server count with atomics on their own
 // (engineio.Server.Stats, socketio.Server.Stats); the Collector here reads
 // those at scrape time and turns them into metrics, so serving connections
 // never touches a Prometheus type, a lock or an allocation for monitoring.
+//
+// This is the only Switchboard package that imports the Prometheus
+// client: an application that does not import it does not link it.
+//
+// An application embedding a socketio.Server either registers a Collector
+// in the registry it already has (prometheus.MustRegister(NewCollector(io,
+// nil)) for the default one), or serves a registry of its own with
+// NewRegistry and Handler.
 package metrics
 
 import (
@@ -63,7 +72,9 @@ type extraCounter struct {
 	read func() uint64
 }
 
-// NewCollector returns a collector for io; adapter may be nil.
+// NewCollector returns a collector for io. adapter is the AdapterStats
+// given to a multi-node adapter (redisadapter.Options.Stats), whose
+// counters become the switchboard_adapter_* metrics; nil reads as zeros.
 func NewCollector(io *socketio.Server, adapter *socketio.AdapterStats) *Collector {
 	return &Collector{io: io, adapter: adapter}
 }
@@ -179,18 +190,21 @@ func sortedKeys[K ~string, V any](m map[K]V) []K {
 	return keys
 }
 
-// Registry returns a registry with c and the Go runtime and process
-// collectors (memory, goroutines, GC, file descriptors, CPU).
-func Registry(c *Collector) *prometheus.Registry {
+// NewRegistry returns a registry with c and the Go runtime and process
+// collectors (memory, goroutines, GC, file descriptors, CPU), as
+// Switchboard's /metrics serves.
+func NewRegistry(c *Collector) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(c, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
 
-// Handler serves reg in the Prometheus exposition format. With a token,
-// requests must carry "Authorization: Bearer <token>" (401 otherwise).
-func Handler(reg *prometheus.Registry, token string) http.Handler {
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+// Handler serves g (a *prometheus.Registry, or prometheus.DefaultGatherer)
+// in the Prometheus exposition format. With a token, requests must carry
+// "Authorization: Bearer <token>" (401 otherwise); with "", anyone who
+// reaches the handler can read the metrics.
+func Handler(g prometheus.Gatherer, token string) http.Handler {
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 	if token == "" {
 		return h
 	}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"errors"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -63,7 +64,7 @@ switchboard_sockets{namespace="/chat",transport="websocket"} 0
 }
 
 func TestHandlerToken(t *testing.T) {
-	reg := Registry(NewCollector(socketio.NewServer(nil), nil))
+	reg := NewRegistry(NewCollector(socketio.NewServer(nil), nil))
 	h := Handler(reg, "0123456789abcdef")
 	for auth, want := range map[string]int{
 		"":                        401,
@@ -83,6 +84,22 @@ func TestHandlerToken(t *testing.T) {
 		}
 		if want == 401 && rec.Header().Get("WWW-Authenticate") == "" {
 			t.Errorf("Authorization %q: no WWW-Authenticate", auth)
+		}
+	}
+}
+
+// TestOnlyThisPackageLinksPrometheus: the library packages an embedder
+// imports for Socket.IO alone do not pull in the Prometheus client.
+func TestOnlyThisPackageLinksPrometheus(t *testing.T) {
+	for _, pkg := range []string{"engineio", "socketio", "socketio/redisadapter", "socketio/health", "socketio/adminui"} {
+		out, err := exec.Command("go", "list", "-deps", "github.com/switchboard/switchboard/"+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.Contains(dep, "prometheus") {
+				t.Errorf("%s depends on %s", pkg, dep)
+			}
 		}
 	}
 }

@@ -1,20 +1,30 @@
-// Package health serves the liveness and readiness endpoints.
+// Package health serves liveness and readiness endpoints for a Socket.IO
+// server, as Switchboard's own /healthz and /readyz.
 //
 // /healthz answers 200 while the process can serve HTTP at all: a failing
 // liveness probe means "restart me". /readyz answers 200 while the server
 // accepts clients, and 503 once it is shutting down or a critical check
 // fails: a failing readiness probe means "send new clients elsewhere".
-// Checks are registered by the parts that can fail, such as a multi-node
-// adapter's connection to Redis.
+// Checks are registered by the parts that can fail: SocketIO for the
+// Socket.IO server's session cap, Adapter for a multi-node adapter's link
+// to Redis, and any func(context.Context) error of the application's own.
+//
+// Mount Healthz and Readyz at paths of your choice (in net/http or Gin),
+// and call ShuttingDown when a graceful shutdown starts, before
+// socketio.Server.Close, so that load balancers stop sending clients while
+// the connected ones are drained.
 package health
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard/switchboard/socketio"
 )
 
 // Check reports a dependency's state: nil when it is fine.
@@ -112,4 +122,34 @@ func (h *Health) Readyz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	_ = json.NewEncoder(w).Encode(rep)
+}
+
+// SocketIO returns a check that fails while io's Engine.IO server is full:
+// its engine.Limits.MaxSessions are open, so it refuses new clients with
+// HTTP 503. Register it as critical to send new clients to other nodes
+// then. Without a session cap it never fails.
+func SocketIO(io *socketio.Server) Check {
+	return func(context.Context) error {
+		e := io.Engine()
+		if max := e.Options().Limits.MaxSessions; max > 0 {
+			if n := e.Count(); n >= max {
+				return fmt.Errorf("full: %d of %d sessions open", n, max)
+			}
+		}
+		return nil
+	}
+}
+
+// Adapter returns a check reporting a multi-node adapter's link, such as
+// a *redisadapter.Cluster: it fails with c.Err() while the node cannot
+// reach the others. Register it as not critical: without Redis the node
+// still serves its own clients, and readiness says "degraded".
+func Adapter(c interface{ Err() error }) Check {
+	return func(context.Context) error { return c.Err() }
+}
+
+// Register mounts Healthz at /healthz and Readyz at /readyz on mux.
+func (h *Health) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", h.Healthz)
+	mux.HandleFunc("GET /readyz", h.Readyz)
 }

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
+	"github.com/switchboard/switchboard/socketio"
 )
 
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
@@ -70,5 +72,59 @@ func TestReadyCheckTimeout(t *testing.T) {
 	r := h.Ready(context.Background())
 	if d := time.Since(start); d > checkTimeout+time.Second || r.Status != StatusUnavailable {
 		t.Fatalf("%+v after %v", r, d)
+	}
+}
+
+// TestSocketIOCheck: the check fails while the engine's session cap is
+// reached, and passes again once a session is gone.
+func TestSocketIOCheck(t *testing.T) {
+	io := socketio.NewServer(&socketio.Options{Engine: engineio.Options{Limits: engineio.Limits{MaxSessions: 1}}})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = io.Close(ctx)
+	}()
+	check := SocketIO(io)
+	if err := check(context.Background()); err != nil {
+		t.Fatalf("empty server: %v", err)
+	}
+	rec := httptest.NewRecorder()
+	io.ServeHTTP(rec, httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=polling", nil))
+	if rec.Code != 200 {
+		t.Fatalf("handshake: %d %s", rec.Code, rec.Body)
+	}
+	if err := check(context.Background()); err == nil || !strings.Contains(err.Error(), "1 of 1") {
+		t.Fatalf("full server: %v", err)
+	}
+	if err := SocketIO(socketio.NewServer(nil))(context.Background()); err != nil {
+		t.Fatalf("no cap: %v", err)
+	}
+}
+
+type fakeCluster struct{ err error }
+
+func (c *fakeCluster) Err() error { return c.err }
+
+func TestAdapterCheckAndRegister(t *testing.T) {
+	c := &fakeCluster{}
+	var h Health
+	h.Add("redis", false, Adapter(c))
+	mux := http.NewServeMux()
+	h.Register(mux)
+	get := func(path string) (int, string) {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := get("/readyz"); code != 200 || !strings.Contains(body, `"redis":"ok"`) {
+		t.Fatalf("up: %d %s", code, body)
+	}
+	c.err = errors.New("connection refused")
+	if code, body := get("/readyz"); code != 200 || !strings.Contains(body, `"status":"degraded"`) ||
+		!strings.Contains(body, "connection refused") {
+		t.Fatalf("down: %d %s", code, body)
+	}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("/healthz: %d %q", code, body)
 	}
 }
