@@ -37,61 +37,54 @@ func Parse(data []byte, filename string, apps []string) (*Config, error) {
 	for _, e := range errs {
 		e.File = filename
 	}
-	if len(errs) > 0 {
-		return nil, errs
+	if len(errs) == 0 {
+		errs = validate(c, apps, filename, lines)
 	}
-	if errs := validate(c, apps, filename, lines); len(errs) > 0 {
+	if len(errs) > 0 {
 		return nil, errs
 	}
 	return c, nil
 }
 
 // decode decodes data into c with the YAML library, which refuses unknown
-// keys, duplicate keys and values of the wrong type. Its messages name a
-// line and Go types; decode rewords each for the key at that line, adds the
-// checks the library does not make (see check), and returns the line of
-// every key path for the validation messages.
+// keys, duplicate keys and values of the wrong type, and returns the line
+// of every key path for the validation messages. The library's messages
+// name a line and Go types: each is reworded for the key it is about, found
+// in the document's node tree, and the checks the library does not make
+// are added.
 func decode(data []byte, c *Config) (map[string]int, Errors) {
-	// The document is read twice: as a node tree, which knows where each
-	// key is, and into c by a decoder that knows the keys c has.
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc, extra yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if err == io.EOF {
-			return nil, nil // no document: the defaults
-		}
+	if err := dec.Decode(&doc); err == io.EOF {
+		return nil, nil // no document: the defaults
+	} else if err != nil {
 		return nil, Errors{syntaxError(err)}
 	}
-	switch err := dec.Decode(&extra); {
-	case err == io.EOF:
-	case err != nil:
-		return nil, Errors{syntaxError(err)}
-	default:
+	if err := dec.Decode(&extra); err == nil {
 		return nil, Errors{{Line: extra.Line, Msg: "multiple YAML documents; want exactly one"}}
+	} else if err != io.EOF {
+		return nil, Errors{syntaxError(err)}
 	}
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
-	err := strict.Decode(c)
-	var te *yaml.TypeError
-	if err != nil && !errors.As(err, &te) {
-		return nil, Errors{syntaxError(err)} // a fatal error, such as an alias loop
+	te := &yaml.TypeError{}
+	if err := strict.Decode(c); err != nil && !errors.As(err, &te) {
+		return nil, Errors{syntaxError(err)} // such as an alias loop
 	}
-	if len(doc.Content) != 1 {
+	if len(doc.Content) == 0 {
 		return nil, nil
 	}
-	idx := newIndex(doc.Content[0])
+	x := newIndex(doc.Content[0])
 	var found []*Error
 	done := map[int]bool{} // the fields with an error: one each
-	if te != nil {
-		for _, msg := range te.Errors {
-			i, e := idx.translate(msg, done)
-			done[i] = true
-			found = append(found, e)
-		}
+	for _, msg := range te.Errors {
+		i, e := x.translate(msg, done)
+		done[i] = true
+		found = append(found, e)
 	}
-	for i, f := range idx.fields {
+	for i, f := range x.fields {
 		if !done[i] {
-			idx.check(f, func(key, msg string) { found = append(found, &Error{Line: f.line, Key: key, Msg: msg}) })
+			x.check(f, func(key, msg string) { found = append(found, &Error{Line: f.line, Key: key, Msg: msg}) })
 		}
 	}
 	slices.SortStableFunc(found, func(a, b *Error) int { return a.Line - b.Line })
@@ -99,7 +92,7 @@ func decode(data []byte, c *Config) (map[string]int, Errors) {
 	for _, e := range found {
 		errs.add(e)
 	}
-	return idx.lines(), errs
+	return x.lines(), errs
 }
 
 // add appends e, or a final "too many errors" once maxErrors is reached.
@@ -116,11 +109,10 @@ var yamlErrRE = regexp.MustCompile(`(?s)^yaml: (?:line (\d+): )?(.*)$`)
 
 // syntaxError converts an error from the YAML parser into an *Error.
 func syntaxError(err error) *Error {
-	msg := err.Error()
-	line := 0
-	if m := yamlErrRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
+	m := yamlErrRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return &Error{Msg: "invalid YAML: " + err.Error()}
 	}
-	return &Error{Line: line, Msg: "invalid YAML: " + msg}
+	line, _ := strconv.Atoi(m[1])
+	return &Error{Line: line, Msg: "invalid YAML: " + m[2]}
 }
