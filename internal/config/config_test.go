@@ -293,6 +293,9 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate nested key", "log:\n  level: info\n  level: warn\n", `config.yaml:3: log: duplicate key "level" (first at line 2)`},
 		{"anchor holder key", "base: &b {level: info}\n", `config.yaml:1: unknown key "base" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)`},
 		{"non-string key", "[a]: 1\n", `config.yaml:1: invalid key: want a string, got a list`},
+		{"null key", "~: 1\n", `config.yaml:1: unknown key "~" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)`},
+		{"unknown key merged", "log:\n  <<: {colour: red}\n", `config.yaml:2: log: unknown key "colour" (allowed: level, format)`},
+		{"same line, wrong one", "log: {level: [x], format: text}\nsocketio: {path: abc, max_payload: abc}\n", "config.yaml:1: log.level: want a string, got a list\nconfig.yaml:2: socketio.max_payload: want an integer, got string \"abc\""},
 		{"section not mapping", "socketio: 5\n", `config.yaml:1: socketio: want a mapping, got integer 5`},
 		{"section is list", "log:\n  - level\n", `config.yaml:2: log: want a mapping, got a list`},
 
@@ -312,6 +315,11 @@ func TestParseErrors(t *testing.T) {
 		{"bool int", "cors:\n  credentials: 1\n", `config.yaml:2: cors.credentials: want a boolean (true or false), got integer 1`},
 		{"int string", "socketio:\n  max_payload: \"100\"\n", `config.yaml:2: socketio.max_payload: want an integer, got string "100"`},
 		{"int float", "socketio:\n  max_payload: 1.5\n", `config.yaml:2: socketio.max_payload: want an integer, got number 1.5`},
+		{"number nan", "limits:\n  events_per_second: .nan\n", `config.yaml:2: limits.events_per_second: invalid number .nan`},
+		{"number huge", "limits:\n  events_per_second: 1e300\n", `config.yaml:2: limits.events_per_second: invalid number 1e300`},
+		{"number null", "limits:\n  events_per_second:\n", `config.yaml:2: limits.events_per_second: missing value (want a number)`},
+		{"bool null", "socketio:\n  serve_client: ~\n", `config.yaml:2: socketio.serve_client: missing value (want a boolean (true or false))`},
+		{"item null", "cors:\n  origins: [~]\n", `config.yaml:2: cors.origins[0]: missing value (want a string)`},
 		{"int exp", "socketio:\n  max_payload: 1e6\n", `config.yaml:2: socketio.max_payload: want an integer, got number 1e6`},
 		{"int overflow", "socketio:\n  max_payload: 99999999999999999999999\n", `config.yaml:2: socketio.max_payload: integer 99999999999999999999999 out of range`},
 		{"int uint64", "socketio:\n  max_buffered_bytes: 18446744073709551615\n", `config.yaml:2: socketio.max_buffered_bytes: integer 18446744073709551615 out of range`},
@@ -341,6 +349,7 @@ func TestParseErrors(t *testing.T) {
 		{"custom tag not a string", "socketio:\n  max_payload: !foo 5\n", `config.yaml:2: socketio.max_payload: want an integer, got value "5" tagged !foo`},
 		{"unknown anchor", "listen: *x\n", `config.yaml: invalid YAML: unknown anchor 'x' referenced`},
 		{"alias to wrong type", "log: &l {level: *l}\n", `config.yaml:1: log.level: want a string, got a mapping`},
+		{"duplicate key in a value", "namespaces:\n  - name: /\n    server_side: [{event: e, reply: {a: 1, a: 2}}]\n", `config.yaml:3: namespaces[0].server_side[0].reply: mapping key "a" already defined at line 3`},
 		{"long value clipped", "listen: " + strings.Repeat("a", 100) + "\n", `config.yaml:1: listen: invalid address "` + strings.Repeat("a", 64) + `"... (want host:port, e.g. ":8080" or "127.0.0.1:3000")`},
 
 		// Validation rules.
@@ -563,8 +572,18 @@ func TestValidAccepted(t *testing.T) {
 			t.Errorf("Parse(%q): %v", in, err)
 		}
 	}
+	// Merge keys (<<) work, as the YAML library reads them.
+	c, err := Parse([]byte("log:\n  <<: {level: warn}\n  format: json\n"), "c.yaml", testApps)
+	if err != nil || c.Log != (Log{Level: "warn", Format: "json"}) {
+		t.Errorf("merge key: %+v, %v", c, err)
+	}
+	// yes/no and on/off are booleans (YAML 1.1), as the library reads them.
+	c, err = Parse([]byte("socketio: {serve_client: no, allow_eio3: off}\npprof: yes\n"), "c.yaml", testApps)
+	if err != nil || c.SocketIO.ServeClient || c.SocketIO.AllowEIO3 || !c.Pprof {
+		t.Errorf("yes/no: %+v, %v", c, err)
+	}
 	// Aliases to a whole section work.
-	c, err := Parse([]byte("log: &l {level: warn}\nsocketio:\n  path: &p /p/\nengineio_echo: {path: /q/}\n"), "c.yaml", testApps)
+	c, err = Parse([]byte("log: &l {level: warn}\nsocketio:\n  path: &p /p/\nengineio_echo: {path: /q/}\n"), "c.yaml", testApps)
 	if err != nil || c.Log.Level != "warn" || c.SocketIO.Path != "/p/" {
 		t.Errorf("aliases: %+v, %v", c, err)
 	}
@@ -794,6 +813,48 @@ func TestUnknownKeyInEverySection(t *testing.T) {
 		_, err := Parse([]byte(tc.in), "c.yaml", testApps)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Parse(%q):\n got %v\nwant %s", tc.in, err, tc.want)
+		}
+	}
+}
+
+// A section named without a value: the top-level switches (and the cookie)
+// are off, as if absent; a namespace's auth, rooms and backend are on with
+// their defaults, as if {}.
+func TestNullSections(t *testing.T) {
+	c, err := Parse([]byte("engineio_echo:\nraw_websocket: ~\napi:\nsocketio:\n  cookie:\n"), "c.yaml", testApps)
+	if err != nil || c.EngineIOEcho != nil || c.RawWebSocket != nil || c.API != nil || c.SocketIO.Cookie != nil {
+		t.Fatalf("top-level sections: %+v, %v", c, err)
+	}
+	in := "namespaces:\n  - name: /\n    auth:\n    rooms:\n    backend:\n      url: http://127.0.0.1:9000/\n  - {name: /x, app: chat, rooms: ~}\n"
+	if c, err = Parse([]byte(in), "c.yaml", testApps); err != nil {
+		t.Fatal(err)
+	}
+	ns := c.Namespaces[0]
+	if !reflect.DeepEqual(ns.Auth, defaultAuth()) || !reflect.DeepEqual(ns.Rooms, defaultRooms()) || ns.Backend.Timeout != defaultBackend().Timeout {
+		t.Errorf("namespace sections: auth %+v, rooms %+v, backend %+v", ns.Auth, ns.Rooms, ns.Backend)
+	}
+	if !reflect.DeepEqual(c.Namespaces[1].Rooms, defaultRooms()) {
+		t.Errorf("rooms: ~ = %+v", c.Namespaces[1].Rooms)
+	}
+}
+
+// An empty list is the same as none: it decodes to nil, so that a config
+// survives a marshal/parse round trip (yaml.Marshal leaves out empty lists
+// with omitempty).
+func TestEmptyListsAreNil(t *testing.T) {
+	in := "cors: {methods: [], headers: []}\nnamespaces:\n  - name: /\n    app: chat\n    relay: [{event: e, to: room, rooms: []}]\n    server_side: []\n    auth: {tokens: []}\n    rooms: {allow: [], auto_join: []}\n"
+	c, err := Parse([]byte(in), "c.yaml", testApps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := c.Namespaces[0]
+	for name, isNil := range map[string]bool{
+		"cors.methods": c.CORS.Methods == nil, "cors.headers": c.CORS.Headers == nil,
+		"relay[0].rooms": ns.Relay[0].Rooms == nil, "server_side": ns.ServerSide == nil,
+		"auth.tokens": ns.Auth.Tokens == nil, "rooms.allow": ns.Rooms.Allow == nil, "rooms.auto_join": ns.Rooms.AutoJoin == nil,
+	} {
+		if !isNil {
+			t.Errorf("%s: not nil", name)
 		}
 	}
 }
