@@ -11,26 +11,31 @@ import "reflect"
 // messages name that type, and Parse matches them to the field by name.
 // The methods use the library's older Unmarshaler form because its
 // unmarshal function keeps the decoder's settings, strictness included.
-// The library does not call them for null: null turns a section off.
+// The library does not call them for null, which turns a section off
+// (except in a namespace: see Namespace.UnmarshalYAML).
 
+// UnmarshalYAML starts a cookie section from DefaultCookie.
 func (c *Cookie) UnmarshalYAML(unmarshal func(any) error) error {
 	type cookie Cookie
 	*c = *DefaultCookie()
 	return unmarshal((*cookie)(c))
 }
 
+// UnmarshalYAML starts an engineio_echo section from the default path.
 func (e *EngineIOEcho) UnmarshalYAML(unmarshal func(any) error) error {
 	type engineIOEcho EngineIOEcho
 	*e = EngineIOEcho{Path: DefaultEngineIOEchoPath}
 	return unmarshal((*engineIOEcho)(e))
 }
 
+// UnmarshalYAML starts a raw_websocket section from its defaults.
 func (r *RawWebSocket) UnmarshalYAML(unmarshal func(any) error) error {
 	type rawWebSocket RawWebSocket
 	*r = *defaultRawWebSocket()
 	return unmarshal((*rawWebSocket)(r))
 }
 
+// UnmarshalYAML decodes over c, with empty methods and headers nil.
 func (c *CORS) UnmarshalYAML(unmarshal func(any) error) error {
 	type cors CORS
 	err := unmarshal((*cors)(c))
@@ -39,6 +44,7 @@ func (c *CORS) UnmarshalYAML(unmarshal func(any) error) error {
 	return err
 }
 
+// UnmarshalYAML decodes a namespace, with empty lists nil.
 func (ns *Namespace) UnmarshalYAML(unmarshal func(any) error) error {
 	type namespace Namespace
 	if err := unmarshal((*namespace)(ns)); err != nil {
@@ -52,18 +58,20 @@ func (ns *Namespace) UnmarshalYAML(unmarshal func(any) error) error {
 	if err := unmarshal(&keys); err != nil {
 		return err
 	}
-	for key, sect := range map[string]func(){
-		"auth":    func() { ns.Auth = defaultAuth() },
-		"rooms":   func() { ns.Rooms = defaultRooms() },
-		"backend": func() { ns.Backend = defaultBackend() },
-	} {
-		if v, ok := keys[key]; ok && v == nil {
-			sect()
-		}
+	null := func(key string) bool { v, ok := keys[key]; return ok && v == nil }
+	if null("auth") {
+		ns.Auth = defaultAuth()
+	}
+	if null("rooms") {
+		ns.Rooms = defaultRooms()
+	}
+	if null("backend") {
+		ns.Backend = defaultBackend()
 	}
 	return nil
 }
 
+// UnmarshalYAML starts an auth section from its defaults.
 func (a *Auth) UnmarshalYAML(unmarshal func(any) error) error {
 	type auth Auth
 	*a = *defaultAuth()
@@ -72,6 +80,7 @@ func (a *Auth) UnmarshalYAML(unmarshal func(any) error) error {
 	return err
 }
 
+// UnmarshalYAML decodes a relay rule, with empty rooms nil.
 func (r *RelayRule) UnmarshalYAML(unmarshal func(any) error) error {
 	type relayRule RelayRule
 	err := unmarshal((*relayRule)(r))
@@ -79,6 +88,7 @@ func (r *RelayRule) UnmarshalYAML(unmarshal func(any) error) error {
 	return err
 }
 
+// UnmarshalYAML starts a rooms section from its defaults.
 func (r *Rooms) UnmarshalYAML(unmarshal func(any) error) error {
 	type rooms Rooms
 	*r = *defaultRooms()
@@ -88,6 +98,7 @@ func (r *Rooms) UnmarshalYAML(unmarshal func(any) error) error {
 	return err
 }
 
+// UnmarshalYAML starts a backend section from its defaults.
 func (b *Backend) UnmarshalYAML(unmarshal func(any) error) error {
 	type backend Backend
 	*b = *defaultBackend()
