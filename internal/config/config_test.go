@@ -858,3 +858,29 @@ func TestEmptyListsAreNil(t *testing.T) {
 		}
 	}
 }
+
+// Aliases can make a short document hold billions of values. The library
+// refuses that (excessive aliasing), except where it does not go, such as
+// a mapping it drops for a duplicate key: finding the lines must not go
+// there either.
+func TestAliasExpansionBounded(t *testing.T) {
+	list := func(item string) string { return "[" + strings.Repeat(item+",", 299) + item + "]" }
+	in := "cors: {methods: &rooms " + list("x") + "}\n" +
+		"x1: &r1 {event: e, to: room, rooms: *rooms}\n" +
+		"x2: &rl " + list("*r1") + "\n" +
+		"x3: &n1 {name: /, app: chat, relay: *rl}\n" +
+		"namespaces: " + list("*n1") + "\nlisten: x\nlisten: y\n"
+	done := make(chan error, 1)
+	go func() {
+		_, err := Parse([]byte(in), "c.yaml", testApps)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), `c.yaml:7: duplicate key "listen" (first at line 6)`) {
+			t.Fatalf("err = %.500v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Parse still busy after 20s")
+	}
+}

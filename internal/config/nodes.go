@@ -43,9 +43,16 @@ func newIndex(root *yaml.Node) *index {
 	return x
 }
 
+// maxFields bounds the index: aliases can make a short document list
+// billions of fields.
+const maxFields = 100000
+
 // walk adds the fields under n, which decodes to t. It follows the Go
 // types, which have no cycles, so it ends on alias loops too.
 func (x *index) walk(n *yaml.Node, path string, t reflect.Type) {
+	if len(x.fields) >= maxFields {
+		return
+	}
 	if n = deref(n); t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -203,7 +210,7 @@ func (x *index) check(f field, add func(key, msg string)) {
 		if v.Decode(&n) != nil || !(n >= -1e15 && n <= 1e15) {
 			add(f.path, "invalid number "+clip(v.Value))
 		}
-	case v.Kind == yaml.MappingNode && !x.keys[f.path][""]: // an unknown key may be the missing one misspelled
+	case v.Kind == yaml.MappingNode && x.keys[f.path] != nil && !x.keys[f.path][""]: // an unknown key may be the missing one misspelled
 		for _, msg := range missingKeys(k, x.keys[f.path]) {
 			add(f.path, msg)
 		}
