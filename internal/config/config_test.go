@@ -295,6 +295,7 @@ func TestParseErrors(t *testing.T) {
 		{"non-string key", "[a]: 1\n", `config.yaml:1: invalid key: want a string, got a list`},
 		{"null key", "~: 1\n", `config.yaml:1: unknown key "~" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)`},
 		{"unknown key merged", "log:\n  <<: {colour: red}\n", `config.yaml:2: log: unknown key "colour" (allowed: level, format)`},
+		{"unknown key merged from a list", "a: &a {colour: red}\nlog:\n  <<: [{level: info}, *a]\n", "config.yaml:1: unknown key \"a\" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)\nconfig.yaml:1: log: unknown key \"colour\" (allowed: level, format)"},
 		{"same line, wrong one", "log: {level: [x], format: text}\nsocketio: {path: abc, max_payload: abc}\n", "config.yaml:1: log.level: want a string, got a list\nconfig.yaml:2: socketio.max_payload: want an integer, got string \"abc\""},
 		{"section not mapping", "socketio: 5\n", `config.yaml:1: socketio: want a mapping, got integer 5`},
 		{"section is list", "log:\n  - level\n", `config.yaml:2: log: want a mapping, got a list`},

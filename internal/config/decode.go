@@ -1,7 +1,5 @@
 package config
 
-import "reflect"
-
 // Decoding hooks for the YAML library. An optional section starts from its
 // defaults when the file names it; an empty list that may be left out
 // becomes nil, so that a config survives a marshal/parse round trip.
@@ -111,48 +109,4 @@ func nilIfEmpty[T any](s *[]T) {
 	if len(*s) == 0 {
 		*s = nil
 	}
-}
-
-// wants describe what keys want where the type alone says too little.
-var wants = map[string]string{"static_dir": `a string; use "" for none`}
-
-var listWants = map[reflect.Type]string{
-	reflect.TypeFor[string]():         "a list of strings",
-	reflect.TypeFor[Namespace]():      "a list of {name, app} mappings",
-	reflect.TypeFor[Token]():          "a list of {sub, token} mappings",
-	reflect.TypeFor[RelayRule]():      "a list of {event, to} mappings",
-	reflect.TypeFor[ServerSideRule](): "a list of {event, reply} or {event, to: backend} mappings",
-}
-
-// missingKeys returns the problems with the keys (has) of a mapping of
-// type t.
-func missingKeys(t reflect.Type, has map[string]bool) []string {
-	var msgs []string
-	switch t {
-	case reflect.TypeFor[Namespace]():
-		switch {
-		case has["name"] && has["pattern"]:
-			msgs = append(msgs, `keys "name" and "pattern" exclude each other (a namespace, or a pattern of namespaces)`)
-		case !has["name"] && !has["pattern"]:
-			msgs = append(msgs, `missing key "name" (or "pattern")`)
-		}
-		if !has["app"] && !has["auth"] && !has["relay"] && !has["rooms"] && !has["backend"] && !has["server_side"] {
-			msgs = append(msgs, `missing key "app"`)
-		}
-	case reflect.TypeFor[RelayRule]():
-		if !has["event"] {
-			msgs = append(msgs, `missing key "event"`)
-		}
-		if !has["to"] {
-			msgs = append(msgs, `missing key "to" (want `+orList(relayTargets)+`)`)
-		}
-	case reflect.TypeFor[ServerSideRule]():
-		if !has["event"] {
-			msgs = append(msgs, `missing key "event"`)
-		}
-		if !has["to"] && !has["reply"] {
-			msgs = append(msgs, `missing key "reply" (the answer) or "to" (backend)`)
-		}
-	}
-	return msgs
 }

@@ -92,7 +92,7 @@ func decode(data []byte, c *Config) (map[string]int, Errors) {
 	for _, e := range found {
 		errs.add(e)
 	}
-	return x.lines(), errs
+	return x.lines, errs
 }
 
 // add appends e, or a final "too many errors" once maxErrors is reached.

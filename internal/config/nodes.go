@@ -27,18 +27,19 @@ type field struct {
 
 func (f field) item() bool { return f.key == nil && f.path != "" }
 
-// index lists the fields of a document in document order, and the keys of
-// each mapping by its path.
+// index lists the fields of a document in document order, the keys of
+// each mapping by its path, and the line of each key path.
 type index struct {
 	fields []field
 	keys   map[string]map[string]bool // "" marks a mapping with an unknown key
+	lines  map[string]int
 }
 
 var durationType = reflect.TypeFor[time.Duration]()
 
 func newIndex(root *yaml.Node) *index {
 	t := reflect.TypeFor[Config]()
-	x := &index{fields: []field{{line: root.Line, val: deref(root), t: t}}, keys: map[string]map[string]bool{}}
+	x := &index{fields: []field{{line: root.Line, val: deref(root), t: t}}, keys: map[string]map[string]bool{}, lines: map[string]int{}}
 	x.walk(root, "", t)
 	return x
 }
@@ -60,6 +61,7 @@ func (x *index) walk(n *yaml.Node, path string, t reflect.Type) {
 		for i, it := range n.Content {
 			p := path + "[" + strconv.Itoa(i) + "]"
 			x.fields = append(x.fields, field{path: p, parent: path, line: it.Line, val: deref(it), t: t.Elem()})
+			x.lines[p] = it.Line
 			x.walk(it, p, t.Elem())
 		}
 	}
@@ -74,10 +76,12 @@ func (x *index) walk(n *yaml.Node, path string, t reflect.Type) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		if k.ShortTag() == "!!merge" { // the merged mappings' keys count as this one's
-			for _, m := range append([]*yaml.Node{v}, v.Content...) {
-				if m.Kind == yaml.MappingNode && (m == v || v.Kind == yaml.SequenceNode) {
-					x.walk(m, path, t)
-				}
+			merged := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				merged = v.Content
+			}
+			for _, m := range merged {
+				x.walk(m, path, t)
 			}
 			continue
 		}
@@ -86,34 +90,13 @@ func (x *index) walk(n *yaml.Node, path string, t reflect.Type) {
 			f.t = t.Field(j).Type
 		}
 		keys[k.Value], keys[""] = true, keys[""] || f.t == nil
-		if x.fields = append(x.fields, f); f.t != nil && !f.dup {
+		if x.fields = append(x.fields, f); !f.dup {
+			x.lines[f.path] = f.line
+		}
+		if f.t != nil && !f.dup {
 			x.walk(v, f.path, f.t)
 		}
 	}
-}
-
-// lines returns the line of each key path.
-func (x *index) lines() map[string]int {
-	m := make(map[string]int, len(x.fields))
-	for _, f := range x.fields {
-		if !f.dup {
-			m[f.path] = f.line
-		}
-	}
-	return m
-}
-
-// keyNames lists the keys of struct t, in field order.
-func keyNames(t reflect.Type) []string {
-	names := make([]string, t.NumField())
-	for i := range names {
-		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-	}
-	return names
-}
-
-func unknownKey(f field) string {
-	return "unknown key " + quote(f.key.Value) + " (allowed: " + strings.Join(keyNames(f.in), ", ") + ")"
 }
 
 // The library's messages. They name types as Go prints them ("[]string",
@@ -177,23 +160,6 @@ func sameType(t reflect.Type, name string) bool {
 	return strings.EqualFold(t.String(), name)
 }
 
-// mismatch says what is wrong with a value the library refused.
-func mismatch(f field) string {
-	v := f.val
-	number := v.ShortTag() == "!!int" || v.ShortTag() == "!!float"
-	switch {
-	case f.path == "":
-		return "top level: want a mapping of keys, got " + describe(v)
-	case f.t == durationType && number:
-		return "invalid duration " + clip(v.Value) + ": missing unit (want e.g. 25s)"
-	case f.t == durationType && v.ShortTag() == "!!str":
-		return "invalid duration " + quote(v.Value) + " (want e.g. 25s)"
-	case isInt(f.t) && number && strings.Trim(v.Value, "+-0123456789_") == "":
-		return "integer " + clip(v.Value) + " out of range"
-	}
-	return "want " + want(f) + ", got " + describe(v)
-}
-
 // check reports what the library lets through but Switchboard refuses.
 func (x *index) check(f field, add func(key, msg string)) {
 	v, k := f.val, f.t
@@ -220,46 +186,6 @@ func (x *index) check(f field, add func(key, msg string)) {
 func isInt(t reflect.Type) bool {
 	return t != durationType && (t.Kind() == reflect.Int || t.Kind() == reflect.Int64)
 }
-
-// want describes the value f wants, for messages.
-func want(f field) string {
-	switch t := f.t; {
-	case wants[f.path] != "":
-		return wants[f.path]
-	case t == durationType:
-		return "a duration such as 25s"
-	case t.Kind() == reflect.Slice:
-		return listWants[t.Elem()]
-	case f.item() && t.Kind() == reflect.Struct:
-		return "a mapping with keys " + strings.Join(keyNames(t), ", ")
-	default:
-		return kindWants[t.Kind()]
-	}
-}
-
-var kindWants = map[reflect.Kind]string{
-	reflect.Struct: "a mapping", reflect.Pointer: "a mapping", reflect.String: "a string",
-	reflect.Bool: "a boolean (true or false)", reflect.Int: "an integer", reflect.Int64: "an integer", reflect.Float64: "a number",
-}
-
-// describe names the kind and value of n for "got ..." messages.
-func describe(n *yaml.Node) string {
-	switch tag := n.ShortTag(); {
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	case tag == "!!str":
-		return "string " + quote(n.Value)
-	case tag == "!!null":
-		return "null"
-	case kinds[tag] != "":
-		return kinds[tag] + " " + clip(n.Value)
-	}
-	return "value " + quote(n.Value) + " tagged " + clip(n.Tag)
-}
-
-var kinds = map[string]string{"!!int": "integer", "!!float": "number", "!!bool": "boolean"}
 
 // deref follows an alias to its anchored node.
 func deref(n *yaml.Node) *yaml.Node {
