@@ -88,12 +88,12 @@ func TestAppsParseErrors(t *testing.T) {
 	ns := func(body string) string { return "namespaces:\n  - name: /\n" + body }
 	tests := []struct{ name, in, want string }{
 		{"no app no rules", ns(""), `c.yaml:2: namespaces[0]: missing key "app"`},
-		{"unknown ns key", ns("    relays: []\n"), `c.yaml:3: namespaces[0]: unknown key "relays"`},
+		{"unknown ns key", ns("    relays: []\n"), `c.yaml:3: namespaces[0]: unknown key "relays" (allowed: name, app, pattern, auth, relay, rooms, backend, server_side)`},
 		{"relay not list", ns("    relay: {event: x}\n"), `c.yaml:3: namespaces[0].relay: want a list of {event, to} mappings, got a mapping`},
 		{"relay missing to", ns("    relay:\n      - {event: x}\n"), `c.yaml:4: namespaces[0].relay[0]: missing key "to" (want others, rooms, room or backend)`},
 		{"relay missing event", ns("    relay:\n      - {to: others}\n"), `c.yaml:4: namespaces[0].relay[0]: missing key "event"`},
 		{"relay bad target", ns("    relay:\n      - {event: x, to: everyone}\n"), `c.yaml:4: namespaces[0].relay[0].to: unknown target "everyone" (want others, rooms, room or backend)`},
-		{"relay unknown key", ns("    relay:\n      - {event: x, to: others, sender: true}\n"), `c.yaml:4: namespaces[0].relay[0]: unknown key "sender"`},
+		{"relay unknown key", ns("    relay:\n      - {event: x, to: others, sender: true}\n"), `c.yaml:4: namespaces[0].relay[0]: unknown key "sender" (allowed: event, to, rooms, attach_sender)`},
 		{"relay reserved", ns("    relay:\n      - {event: disconnect, to: others}\n"), `c.yaml:4: namespaces[0].relay[0].event: "disconnect" is reserved by Socket.IO clients and cannot be emitted`},
 		{"relay duplicate", ns("    relay:\n      - {event: x, to: others}\n      - {event: x, to: rooms}\n"), `c.yaml:5: namespaces[0].relay[1].event: event "x" is already handled by namespaces[0].relay[0].event`},
 		{"relay empty event", ns("    relay:\n      - {event: \"\", to: others}\n"), `c.yaml:4: namespaces[0].relay[0].event: must not be empty`},
@@ -121,7 +121,7 @@ func TestAppsParseErrors(t *testing.T) {
 		{"jwt rs no key", ns("    auth: {mode: jwt, jwt: {algorithm: RS256}}\n"), `c.yaml:3: namespaces[0].auth.jwt: RS256 needs public_key_file or jwks_file`},
 		{"jwt rs secret", ns("    auth: {mode: jwt, jwt: {algorithm: RS256, secret: " + secret32 + ", jwks_file: /x}}\n"), `c.yaml:3: namespaces[0].auth.jwt: RS256 verifies with a public key: remove secret/secret_env`},
 		{"jwt leeway", ns("    auth: {mode: jwt, jwt: {algorithm: HS256, secret: " + secret32 + ", leeway: 1h}}\n"), `c.yaml:3: namespaces[0].auth.jwt.leeway: must be between 0s and 5m0s, got 1h0m0s`},
-		{"jwt unknown key", ns("    auth: {mode: jwt, jwt: {algorithm: HS256, key: x}}\n"), `c.yaml:3: namespaces[0].auth.jwt: unknown key "key"`},
+		{"jwt unknown key", ns("    auth: {mode: jwt, jwt: {algorithm: HS256, key: x}}\n"), `c.yaml:3: namespaces[0].auth.jwt: unknown key "key" (allowed: algorithm, secret, secret_env, public_key_file, jwks_file, issuer, audience, leeway)`},
 		{"auth field empty", ns("    auth: {mode: none, auth_field: \"\"}\n"), `c.yaml:3: namespaces[0].auth.auth_field: must not be empty`},
 		{"backend url", ns("    backend: {url: \"ftp://x\"}\n"), `c.yaml:3: namespaces[0].backend.url: invalid URL "ftp://x" (want http:// or https:// with a host, no user info or fragment)`},
 		{"backend no url", ns("    backend: {timeout: 1s}\n"), `c.yaml:3: namespaces[0].backend.url: missing (want e.g. http://127.0.0.1:9000/socketio)`},
@@ -132,7 +132,7 @@ func TestAppsParseErrors(t *testing.T) {
 		{"api no key", "api: {}\n", `c.yaml:1: api: missing key (or key_env naming an environment variable)`},
 		{"api short key", "api: {key: abc}\n", `c.yaml:1: api.key: too short (3 bytes, want at least 16)`},
 		{"api expose type", "api: {key: 0123456789abcdef, expose_handshake_auth: 1}\n", `c.yaml:1: api.expose_handshake_auth: want a boolean (true or false), got integer 1`},
-		{"api unknown key", "api: {token: abc}\n", `c.yaml:1: api: unknown key "token"`},
+		{"api unknown key", "api: {token: abc}\n", `c.yaml:1: api: unknown key "token" (allowed: key, key_env, expose_handshake_auth)`},
 		{"api path overlap", "static_dir: \"\"\nsocketio: {path: /api/io/}\napi: {key: " + secret32 + "}\n", `c.yaml:2: socketio.path: "/api/io/" overlaps the API's /api/ (one is a prefix of the other)`},
 	}
 	for _, tt := range tests {

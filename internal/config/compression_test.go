@@ -42,7 +42,7 @@ func (c Compression) off() Compression { c.Enabled = false; return c }
 
 func TestCompressionErrors(t *testing.T) {
 	for _, tt := range []struct{ name, in, want string }{
-		{"unknown key", "socketio:\n  per_message_deflate:\n    level: 9\n", `config.yaml:3: socketio.per_message_deflate: unknown key "level"`},
+		{"unknown key", "socketio:\n  per_message_deflate:\n    level: 9\n", `config.yaml:3: socketio.per_message_deflate: unknown key "level" (allowed: enabled, threshold)`},
 		{"not a mapping", "socketio:\n  per_message_deflate: true\n", `config.yaml:2: socketio.per_message_deflate: want a mapping, got boolean true`},
 		{"enabled type", "socketio:\n  http_compression:\n    enabled: yes please\n", `config.yaml:3: socketio.http_compression.enabled: want a boolean (true or false), got string "yes please"`},
 		{"threshold type", "socketio:\n  http_compression:\n    threshold: 1k\n", `config.yaml:3: socketio.http_compression.threshold: want an integer, got string "1k"`},

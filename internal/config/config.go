@@ -7,7 +7,7 @@
 // names the file, the line and the full key path, for example
 //
 //	config.yaml:12: socketio.ping_interval: invalid duration "abc" (want e.g. 25s)
-//	config.yaml:3: unknown key "listn"
+//	config.yaml:3: log: unknown key "colour" (allowed: level, format)
 //	config.yaml:20: namespaces[1].app: unknown app "x" (known: bench, chat, conformance)
 //
 // Keys that are absent keep their Default values, so an empty file yields

@@ -285,35 +285,45 @@ func TestParseErrors(t *testing.T) {
 		{"multiple documents", "listen: \":1\"\n---\nlisten: \":2\"\n", `config.yaml:2: multiple YAML documents; want exactly one`},
 		{"top level list", "- a\n", `config.yaml:1: top level: want a mapping of keys, got a list`},
 		{"top level scalar", "hello\n", `config.yaml:1: top level: want a mapping of keys, got string "hello"`},
-		{"unknown top key", "listen: \":1\"\nstatic_dir: x\nlistn: \":2\"\n", `config.yaml:3: unknown key "listn"`},
-		{"unknown nested key", "socketio:\n  path: /s/\n  ping_intervall: 1s\n", `config.yaml:3: socketio: unknown key "ping_intervall"`},
-		{"unknown namespace key", "namespaces:\n  - name: /\n    app: chat\n    room: x\n", `config.yaml:4: namespaces[0]: unknown key "room"`},
-		{"unknown echo key", "engineio_echo:\n  pth: /e/\n", `config.yaml:2: engineio_echo: unknown key "pth"`},
+		{"unknown top key", "listen: \":1\"\nstatic_dir: x\nlistn: \":2\"\n", `config.yaml:3: unknown key "listn" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)`},
+		{"unknown nested key", "socketio:\n  path: /s/\n  ping_intervall: 1s\n", `config.yaml:3: socketio: unknown key "ping_intervall" (allowed: path, ping_interval, ping_timeout, connect_timeout, upgrade_timeout, max_payload, max_buffered_bytes, serve_client, transports, allow_eio3, cookie, cleanup_empty_child_namespaces, per_message_deflate, http_compression, connection_state_recovery, parser)`},
+		{"unknown namespace key", "namespaces:\n  - name: /\n    app: chat\n    room: x\n", `config.yaml:4: namespaces[0]: unknown key "room" (allowed: name, app, pattern, auth, relay, rooms, backend, server_side)`},
+		{"unknown echo key", "engineio_echo:\n  pth: /e/\n", `config.yaml:2: engineio_echo: unknown key "pth" (allowed: path)`},
 		{"duplicate key", "listen: \":1\"\nlog: {}\nlisten: \":2\"\n", `config.yaml:3: duplicate key "listen" (first at line 1)`},
 		{"duplicate nested key", "log:\n  level: info\n  level: warn\n", `config.yaml:3: log: duplicate key "level" (first at line 2)`},
-		{"anchor holder key", "base: &b {level: info}\n", `config.yaml:1: unknown key "base"`},
-		{"merge key used", "log:\n  <<: {level: info}\n", `config.yaml:2: log: merge keys (<<) are not supported`},
+		{"anchor holder key", "base: &b {level: info}\n", `config.yaml:1: unknown key "base" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)`},
 		{"non-string key", "[a]: 1\n", `config.yaml:1: invalid key: want a string, got a list`},
+		{"null key", "~: 1\n", `config.yaml:1: unknown key "~" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)`},
+		{"unknown key merged", "log:\n  <<: {colour: red}\n", `config.yaml:2: log: unknown key "colour" (allowed: level, format)`},
+		{"unknown key merged from a list", "a: &a {colour: red}\nlog:\n  <<: [{level: info}, *a]\n", "config.yaml:1: unknown key \"a\" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)\nconfig.yaml:1: log: unknown key \"colour\" (allowed: level, format)"},
+		{"same line, wrong one", "log: {level: [x], format: text}\nsocketio: {path: abc, max_payload: abc}\n", "config.yaml:1: log.level: want a string, got a list\nconfig.yaml:2: socketio.max_payload: want an integer, got string \"abc\""},
 		{"section not mapping", "socketio: 5\n", `config.yaml:1: socketio: want a mapping, got integer 5`},
 		{"section is list", "log:\n  - level\n", `config.yaml:2: log: want a mapping, got a list`},
 
 		// Types.
-		{"listen int", "listen: 8080\n", `config.yaml:1: listen: want a string, got integer 8080`},
+		// A scalar of another type is taken as its text (8080 as "8080"): validation judges it.
+		{"listen int", "listen: 8080\n", `config.yaml:1: listen: invalid address "8080" (want host:port, e.g. ":8080" or "127.0.0.1:3000")`},
 		{"listen null", "listen:\n", `config.yaml:1: listen: missing value (want a string)`},
 		{"static_dir null", "static_dir:\n", `config.yaml:1: static_dir: missing value (want a string; use "" for none)`},
 		{"string is mapping", "log:\n  level: {a: b}\n", `config.yaml:2: log.level: want a string, got a mapping`},
-		{"bool string", "socketio:\n  serve_client: yes\n", `config.yaml:2: socketio.serve_client: want a boolean (true or false), got string "yes"`},
+		// yes/no and on/off are booleans too (YAML 1.1, which the library accepts); other words are not.
+		{"bool string", "socketio:\n  serve_client: sure\n", `config.yaml:2: socketio.serve_client: want a boolean (true or false), got string "sure"`},
 		{"cookie same_site none without secure", "socketio:\n  cookie: {same_site: none}\n", `config.yaml:2: socketio.cookie.same_site: none requires secure: true (browsers drop SameSite=None cookies that are not Secure)`},
 		{"cookie bad same_site", "socketio:\n  cookie:\n    same_site: sometimes\n", `config.yaml:3: socketio.cookie.same_site: invalid value "sometimes" (want lax, strict or none)`},
 		{"cookie bad name", "socketio:\n  cookie:\n    name: \"my cookie\"\n", "config.yaml:3: socketio.cookie.name: invalid cookie name \"my cookie\" (letters, digits and !#$%&'*+-.^_`|~ only)"},
-		{"cookie unknown key", "socketio:\n  cookie:\n    httponly: true\n", `config.yaml:3: socketio.cookie: unknown key "httponly"`},
+		{"cookie unknown key", "socketio:\n  cookie:\n    httponly: true\n", `config.yaml:3: socketio.cookie: unknown key "httponly" (allowed: name, path, domain, http_only, secure, same_site, max_age)`},
 		{"allow_eio3 not a bool", "socketio:\n  allow_eio3: 3\n", `config.yaml:2: socketio.allow_eio3: want a boolean (true or false), got integer 3`},
 		{"bool int", "cors:\n  credentials: 1\n", `config.yaml:2: cors.credentials: want a boolean (true or false), got integer 1`},
 		{"int string", "socketio:\n  max_payload: \"100\"\n", `config.yaml:2: socketio.max_payload: want an integer, got string "100"`},
 		{"int float", "socketio:\n  max_payload: 1.5\n", `config.yaml:2: socketio.max_payload: want an integer, got number 1.5`},
+		{"number nan", "limits:\n  events_per_second: .nan\n", `config.yaml:2: limits.events_per_second: invalid number .nan`},
+		{"number huge", "limits:\n  events_per_second: 1e300\n", `config.yaml:2: limits.events_per_second: invalid number 1e300`},
+		{"number null", "limits:\n  events_per_second:\n", `config.yaml:2: limits.events_per_second: missing value (want a number)`},
+		{"bool null", "socketio:\n  serve_client: ~\n", `config.yaml:2: socketio.serve_client: missing value (want a boolean (true or false))`},
+		{"item null", "cors:\n  origins: [~]\n", `config.yaml:2: cors.origins[0]: missing value (want a string)`},
 		{"int exp", "socketio:\n  max_payload: 1e6\n", `config.yaml:2: socketio.max_payload: want an integer, got number 1e6`},
 		{"int overflow", "socketio:\n  max_payload: 99999999999999999999999\n", `config.yaml:2: socketio.max_payload: integer 99999999999999999999999 out of range`},
-		{"int uint64", "socketio:\n  max_buffered_bytes: 18446744073709551615\n", `config.yaml:2: socketio.max_buffered_bytes: invalid integer 18446744073709551615 (out of range?)`},
+		{"int uint64", "socketio:\n  max_buffered_bytes: 18446744073709551615\n", `config.yaml:2: socketio.max_buffered_bytes: integer 18446744073709551615 out of range`},
 		{"int null", "socketio:\n  max_payload: ~\n", `config.yaml:2: socketio.max_payload: missing value (want an integer)`},
 		{"duration bad", "socketio:\n  path: /s/\n  ping_interval: abc\n", `config.yaml:3: socketio.ping_interval: invalid duration "abc" (want e.g. 25s)`},
 		{"duration number", "shutdown_timeout: 25\n", `config.yaml:1: shutdown_timeout: invalid duration 25: missing unit (want e.g. 25s)`},
@@ -324,10 +334,10 @@ func TestParseErrors(t *testing.T) {
 		{"duration bool", "socketio:\n  upgrade_timeout: true\n", `config.yaml:2: socketio.upgrade_timeout: want a duration such as 25s, got boolean true`},
 		{"list is string", "socketio:\n  transports: websocket\n", `config.yaml:2: socketio.transports: want a list of strings, got string "websocket"`},
 		{"list null", "cors:\n  origins:\n", `config.yaml:2: cors.origins: missing value (want a list of strings)`},
-		{"list item type", "cors:\n  origins:\n    - \"*\"\n    - 5\n", `config.yaml:4: cors.origins[1]: want a string, got integer 5`},
+		{"list item type", "cors:\n  origins:\n    - \"*\"\n    - [5]\n", `config.yaml:4: cors.origins[1]: want a string, got a list`},
 		{"namespaces mapping", "namespaces: {name: /}\n", `config.yaml:1: namespaces: want a list of {name, app} mappings, got a mapping`},
-		{"namespace item string", "namespaces:\n  - /\n", `config.yaml:2: namespaces[0]: want a mapping, got string "/"`},
-		{"namespace item null", "namespaces:\n  -\n", `config.yaml:2: namespaces[0]: missing value (want a mapping with keys name and app)`},
+		{"namespace item string", "namespaces:\n  - /\n", `config.yaml:2: namespaces[0]: want a mapping with keys name, app, pattern, auth, relay, rooms, backend, server_side, got string "/"`},
+		{"namespace item null", "namespaces:\n  -\n", `config.yaml:2: namespaces[0]: missing value (want a mapping with keys name, app, pattern, auth, relay, rooms, backend, server_side)`},
 		{"namespace missing app", "namespaces:\n  - name: /\n", `config.yaml:2: namespaces[0]: missing key "app"`},
 		{"namespace missing name", "namespaces:\n  - {app: chat}\n", `config.yaml:2: namespaces[0]: missing key "name" (or "pattern")`},
 		{"namespace name and pattern", "namespaces:\n  - {name: /, pattern: /x, app: chat}\n", `config.yaml:2: namespaces[0]: keys "name" and "pattern" exclude each other (a namespace, or a pattern of namespaces)`},
@@ -335,9 +345,12 @@ func TestParseErrors(t *testing.T) {
 		{"namespace duplicate pattern", "namespaces:\n  - {pattern: /a+, app: chat}\n  - {pattern: /a+, app: chat}\n", `config.yaml:3: namespaces[1].pattern: duplicate pattern "/a+" (also namespaces[0])`},
 		{"namespace app type", "namespaces:\n  - name: /\n    app: [chat]\n", `config.yaml:3: namespaces[0].app: want a string, got a list`},
 		{"echo not mapping", "engineio_echo: /e/\n", `config.yaml:1: engineio_echo: want a mapping, got string "/e/"`},
-		{"custom tag", "listen: !foo bar\n", `config.yaml:1: listen: want a string, got value "bar" tagged !foo`},
+		// A string with an unknown tag is still its text.
+		{"custom tag", "listen: !foo bar\n", `config.yaml:1: listen: invalid address "bar" (want host:port, e.g. ":8080" or "127.0.0.1:3000")`},
+		{"custom tag not a string", "socketio:\n  max_payload: !foo 5\n", `config.yaml:2: socketio.max_payload: want an integer, got value "5" tagged !foo`},
 		{"unknown anchor", "listen: *x\n", `config.yaml: invalid YAML: unknown anchor 'x' referenced`},
 		{"alias to wrong type", "log: &l {level: *l}\n", `config.yaml:1: log.level: want a string, got a mapping`},
+		{"duplicate key in a value", "namespaces:\n  - name: /\n    server_side: [{event: e, reply: {a: 1, a: 2}}]\n", `config.yaml:3: namespaces[0].server_side[0].reply: mapping key "a" already defined at line 3`},
 		{"long value clipped", "listen: " + strings.Repeat("a", 100) + "\n", `config.yaml:1: listen: invalid address "` + strings.Repeat("a", 64) + `"... (want host:port, e.g. ":8080" or "127.0.0.1:3000")`},
 
 		// Validation rules.
@@ -370,7 +383,7 @@ func TestParseErrors(t *testing.T) {
 		{"max_payload zero", "socketio:\n  max_payload: 0\n", `config.yaml:2: socketio.max_payload: must be positive, got 0`},
 		{"max_payload negative", "socketio:\n  max_payload: -1\n", `config.yaml:2: socketio.max_payload: must be positive, got -1`},
 		{"max_buffered_bytes zero", "socketio:\n  max_buffered_bytes: 0\n", `config.yaml:2: socketio.max_buffered_bytes: must be positive, got 0`},
-		{"limits unknown key", "limits:\n  max_conections: 1\n", `config.yaml:2: limits: unknown key "max_conections"`},
+		{"limits unknown key", "limits:\n  max_conections: 1\n", `config.yaml:2: limits: unknown key "max_conections" (allowed: max_connections, max_connections_per_ip, handshakes_per_second, handshake_burst, max_tcp_connections_per_ip, events_per_second, event_burst, max_rooms_per_socket, max_namespaces_per_client, namespace_connects_per_second, namespace_connect_burst, max_attachments, max_json_depth, trusted_proxies, bind_session_to_ip, read_header_timeout, max_header_bytes, read_body_timeout, write_timeout)`},
 		{"limits negative", "limits:\n  max_connections_per_ip: -1\n", `config.yaml:2: limits.max_connections_per_ip: must be 0 (no limit) or positive, got -1`},
 		{"tcp cap negative", "limits:\n  max_tcp_connections_per_ip: -1\n", `config.yaml:2: limits.max_tcp_connections_per_ip: must be 0 (no limit) or positive, got -1`},
 		{"tcp cap under the session cap", "limits:\n  max_connections_per_ip: 300\n  max_tcp_connections_per_ip: 512\n", `config.yaml:3: limits.max_tcp_connections_per_ip: must be 0 (no limit) or at least twice limits.max_connections_per_ip (600), got 512`},
@@ -419,7 +432,7 @@ func TestParseErrors(t *testing.T) {
 		{"echo root", "static_dir: \"\"\nsocketio:\n  path: /\nengineio_echo:\n  path: /e/\n", `config.yaml:5: engineio_echo.path: "/e/" overlaps socketio.path "/" (one is a prefix of the other)`},
 
 		// Several problems are all reported.
-		{"several", "listn: 1\nlog:\n  level: 5\n", "config.yaml:1: unknown key \"listn\"\nconfig.yaml:3: log.level: want a string, got integer 5"},
+		{"several", "listn: 1\nlog:\n  level: [5]\n", "config.yaml:1: unknown key \"listn\" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)\nconfig.yaml:3: log.level: want a string, got a list"},
 		{"several validation", "log: {level: x, format: y}\n", "config.yaml:1: log.level: unknown level \"x\" (want debug, info, warn or error)\nconfig.yaml:1: log.format: unknown format \"y\" (want text or json)"},
 	}
 	seen := map[string]bool{}
@@ -560,8 +573,18 @@ func TestValidAccepted(t *testing.T) {
 			t.Errorf("Parse(%q): %v", in, err)
 		}
 	}
+	// Merge keys (<<) work, as the YAML library reads them.
+	c, err := Parse([]byte("log:\n  <<: {level: warn}\n  format: json\n"), "c.yaml", testApps)
+	if err != nil || c.Log != (Log{Level: "warn", Format: "json"}) {
+		t.Errorf("merge key: %+v, %v", c, err)
+	}
+	// yes/no and on/off are booleans (YAML 1.1), as the library reads them.
+	c, err = Parse([]byte("socketio: {serve_client: no, allow_eio3: off}\npprof: yes\n"), "c.yaml", testApps)
+	if err != nil || c.SocketIO.ServeClient || c.SocketIO.AllowEIO3 || !c.Pprof {
+		t.Errorf("yes/no: %+v, %v", c, err)
+	}
 	// Aliases to a whole section work.
-	c, err := Parse([]byte("log: &l {level: warn}\nsocketio:\n  path: &p /p/\nengineio_echo: {path: /q/}\n"), "c.yaml", testApps)
+	c, err = Parse([]byte("log: &l {level: warn}\nsocketio:\n  path: &p /p/\nengineio_echo: {path: /q/}\n"), "c.yaml", testApps)
 	if err != nil || c.Log.Level != "warn" || c.SocketIO.Path != "/p/" {
 		t.Errorf("aliases: %+v, %v", c, err)
 	}
@@ -746,7 +769,7 @@ func TestAdapterSection(t *testing.T) {
 func TestAdapterErrors(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"unknown type", "adapter:\n  type: etcd\n", `x.yaml:2: adapter.type: unknown adapter "etcd" (want memory or redis)`},
-		{"unknown key", "adapter:\n  type: redis\n  urll: redis://a\n", `x.yaml:3: adapter: unknown key "urll"`},
+		{"unknown key", "adapter:\n  type: redis\n  urll: redis://a\n", `x.yaml:3: adapter: unknown key "urll" (allowed: type, url, key_prefix, request_timeout)`},
 		{"not a mapping", "adapter: redis\n", `x.yaml:1: adapter: want a mapping, got string "redis"`},
 		{"redis without url", "adapter:\n  type: redis\n", `x.yaml:1: adapter.url: missing (want redis://host:port[/db] or rediss://...)`},
 		{"url with memory", "adapter:\n  url: redis://h:1\n", `x.yaml:2: adapter.url: only used with type: redis (type is "memory")`},
@@ -779,18 +802,86 @@ func TestAdapterErrors(t *testing.T) {
 func TestUnknownKeyInEverySection(t *testing.T) {
 	ns := "namespaces:\n  - name: /\n    app: chat\n"
 	for _, tc := range []struct{ in, want string }{
-		{"log:\n  colour: red\n", `c.yaml:2: log: unknown key "colour"`},
-		{"adapter:\n  host: x\n", `c.yaml:2: adapter: unknown key "host"`},
-		{"cors:\n  origin: x\n", `c.yaml:2: cors: unknown key "origin"`},
-		{"limits:\n  max: 1\n", `c.yaml:2: limits: unknown key "max"`},
-		{ns + "    auth:\n      mod: none\n", `c.yaml:5: namespaces[0].auth: unknown key "mod"`},
-		{ns + "    auth:\n      tokens:\n        - {sub: a, tok: b}\n", `c.yaml:6: namespaces[0].auth.tokens[0]: unknown key "tok"`},
-		{ns + "    rooms:\n      allowed: [x]\n", `c.yaml:5: namespaces[0].rooms: unknown key "allowed"`},
-		{ns + "    backend:\n      uri: http://x\n", `c.yaml:5: namespaces[0].backend: unknown key "uri"`},
+		{"log:\n  colour: red\n", `c.yaml:2: log: unknown key "colour" (allowed: level, format)`},
+		{"adapter:\n  host: x\n", `c.yaml:2: adapter: unknown key "host" (allowed: type, url, key_prefix, request_timeout)`},
+		{"cors:\n  origin: x\n", `c.yaml:2: cors: unknown key "origin" (allowed: origins, credentials, methods, headers)`},
+		{"limits:\n  max: 1\n", `c.yaml:2: limits: unknown key "max" (allowed: max_connections, max_connections_per_ip, handshakes_per_second, handshake_burst, max_tcp_connections_per_ip, events_per_second, event_burst, max_rooms_per_socket, max_namespaces_per_client, namespace_connects_per_second, namespace_connect_burst, max_attachments, max_json_depth, trusted_proxies, bind_session_to_ip, read_header_timeout, max_header_bytes, read_body_timeout, write_timeout)`},
+		{ns + "    auth:\n      mod: none\n", `c.yaml:5: namespaces[0].auth: unknown key "mod" (allowed: mode, tokens, jwt, auth_field, query_param)`},
+		{ns + "    auth:\n      tokens:\n        - {sub: a, tok: b}\n", `c.yaml:6: namespaces[0].auth.tokens[0]: unknown key "tok" (allowed: sub, token, token_env)`},
+		{ns + "    rooms:\n      allowed: [x]\n", `c.yaml:5: namespaces[0].rooms: unknown key "allowed" (allowed: join_event, leave_event, allow, max_per_socket, auto_join)`},
+		{ns + "    backend:\n      uri: http://x\n", `c.yaml:5: namespaces[0].backend: unknown key "uri" (allowed: url, timeout, max_in_flight, connect, disconnect, key, key_env)`},
 	} {
 		_, err := Parse([]byte(tc.in), "c.yaml", testApps)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Parse(%q):\n got %v\nwant %s", tc.in, err, tc.want)
 		}
+	}
+}
+
+// A section named without a value: the top-level switches (and the cookie)
+// are off, as if absent; a namespace's auth, rooms and backend are on with
+// their defaults, as if {}.
+func TestNullSections(t *testing.T) {
+	c, err := Parse([]byte("engineio_echo:\nraw_websocket: ~\napi:\nsocketio:\n  cookie:\n"), "c.yaml", testApps)
+	if err != nil || c.EngineIOEcho != nil || c.RawWebSocket != nil || c.API != nil || c.SocketIO.Cookie != nil {
+		t.Fatalf("top-level sections: %+v, %v", c, err)
+	}
+	in := "namespaces:\n  - name: /\n    auth:\n    rooms:\n    backend:\n      url: http://127.0.0.1:9000/\n  - {name: /x, app: chat, rooms: ~}\n"
+	if c, err = Parse([]byte(in), "c.yaml", testApps); err != nil {
+		t.Fatal(err)
+	}
+	ns := c.Namespaces[0]
+	if !reflect.DeepEqual(ns.Auth, defaultAuth()) || !reflect.DeepEqual(ns.Rooms, defaultRooms()) || ns.Backend.Timeout != defaultBackend().Timeout {
+		t.Errorf("namespace sections: auth %+v, rooms %+v, backend %+v", ns.Auth, ns.Rooms, ns.Backend)
+	}
+	if !reflect.DeepEqual(c.Namespaces[1].Rooms, defaultRooms()) {
+		t.Errorf("rooms: ~ = %+v", c.Namespaces[1].Rooms)
+	}
+}
+
+// An empty list is the same as none: it decodes to nil, so that a config
+// survives a marshal/parse round trip (yaml.Marshal leaves out empty lists
+// with omitempty).
+func TestEmptyListsAreNil(t *testing.T) {
+	in := "cors: {methods: [], headers: []}\nnamespaces:\n  - name: /\n    app: chat\n    relay: [{event: e, to: room, rooms: []}]\n    server_side: []\n    auth: {tokens: []}\n    rooms: {allow: [], auto_join: []}\n"
+	c, err := Parse([]byte(in), "c.yaml", testApps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := c.Namespaces[0]
+	for name, isNil := range map[string]bool{
+		"cors.methods": c.CORS.Methods == nil, "cors.headers": c.CORS.Headers == nil,
+		"relay[0].rooms": ns.Relay[0].Rooms == nil, "server_side": ns.ServerSide == nil,
+		"auth.tokens": ns.Auth.Tokens == nil, "rooms.allow": ns.Rooms.Allow == nil, "rooms.auto_join": ns.Rooms.AutoJoin == nil,
+	} {
+		if !isNil {
+			t.Errorf("%s: not nil", name)
+		}
+	}
+}
+
+// Aliases can make a short document hold billions of values. The library
+// refuses that (excessive aliasing), except where it does not go, such as
+// a mapping it drops for a duplicate key: finding the lines must not go
+// there either.
+func TestAliasExpansionBounded(t *testing.T) {
+	list := func(item string) string { return "[" + strings.Repeat(item+",", 299) + item + "]" }
+	in := "cors: {methods: &rooms " + list("x") + "}\n" +
+		"x1: &r1 {event: e, to: room, rooms: *rooms}\n" +
+		"x2: &rl " + list("*r1") + "\n" +
+		"x3: &n1 {name: /, app: chat, relay: *rl}\n" +
+		"namespaces: " + list("*n1") + "\nlisten: x\nlisten: y\n"
+	done := make(chan error, 1)
+	go func() {
+		_, err := Parse([]byte(in), "c.yaml", testApps)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), `c.yaml:7: duplicate key "listen" (first at line 6)`) {
+			t.Fatalf("err = %.500v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Parse still busy after 20s")
 	}
 }

@@ -1,263 +1,198 @@
 package config
 
-// Reading single YAML nodes: the scalars, lists and mappings of the file,
-// checked against the type a key wants, with messages that say what was
-// found and what would be right.
+// The document's node tree, read beside the library's decoding: where each
+// key is, the Go type its value decodes to, and how to word a problem with
+// it in the file's terms.
 
 import (
+	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// deref follows alias nodes.
+// A field is one value of the document: the top level, a key's value or a
+// list item.
+type field struct {
+	path, parent string       // key paths of the value ("" for the top level) and of what holds it
+	line         int          // line of the key, or of the list item
+	key, val     *yaml.Node   // key is nil for the top level and list items; val has its alias followed
+	t, in        reflect.Type // what val decodes to (nil for an unknown key); the struct holding the key
+	dup          bool         // a repeated key (the library keeps the first)
+}
+
+func (f field) item() bool { return f.key == nil && f.path != "" }
+
+// index lists the fields of a document in document order, the keys of
+// each mapping by its path, and the line of each key path.
+type index struct {
+	fields []field
+	keys   map[string]map[string]bool // "" marks a mapping with an unknown key
+	lines  map[string]int
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+func newIndex(root *yaml.Node) *index {
+	t := reflect.TypeFor[Config]()
+	x := &index{fields: []field{{line: root.Line, val: deref(root), t: t}}, keys: map[string]map[string]bool{}, lines: map[string]int{}}
+	x.walk(root, "", t)
+	return x
+}
+
+// maxFields bounds the index: aliases can make a short document list
+// billions of fields.
+const maxFields = 100000
+
+// walk adds the fields under n, which decodes to t. It follows the Go
+// types, which have no cycles, so it ends on alias loops too.
+func (x *index) walk(n *yaml.Node, path string, t reflect.Type) {
+	if len(x.fields) >= maxFields {
+		return
+	}
+	if n = deref(n); t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode {
+		for i, it := range n.Content {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			x.fields = append(x.fields, field{path: p, parent: path, line: it.Line, val: deref(it), t: t.Elem()})
+			x.lines[p] = it.Line
+			x.walk(it, p, t.Elem())
+		}
+	}
+	if t.Kind() != reflect.Struct || n.Kind != yaml.MappingNode {
+		return
+	}
+	keys := x.keys[path]
+	if keys == nil {
+		keys = map[string]bool{}
+		x.keys[path] = keys
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.ShortTag() == "!!merge" { // the merged mappings' keys count as this one's
+			merged := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				merged = v.Content
+			}
+			for _, m := range merged {
+				x.walk(m, path, t)
+			}
+			continue
+		}
+		f := field{path: strings.TrimPrefix(path+"."+k.Value, "."), parent: path, line: n.Content[i].Line, key: k, val: v, in: t, dup: keys[k.Value]}
+		if j := slices.Index(keyNames(t), k.Value); j >= 0 {
+			f.t = t.Field(j).Type
+		}
+		keys[k.Value], keys[""] = true, keys[""] || f.t == nil
+		if x.fields = append(x.fields, f); !f.dup {
+			x.lines[f.path] = f.line
+		}
+		if f.t != nil && !f.dup {
+			x.walk(v, f.path, f.t)
+		}
+	}
+}
+
+// The library's messages. They name types as Go prints them ("[]string",
+// "config.Log"; for a type decoded by its UnmarshalYAML method, the copy in
+// lower case it decodes into, "config.cookie"), and abridge longer values
+// to 7 bytes and "...".
+var (
+	lineRE     = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
+	mismatchRE = regexp.MustCompile("(?s)^cannot unmarshal (\\S+)(?: `(.*)`)? into (.+)$")
+	unknownRE  = regexp.MustCompile(`(?s)^field (.*) not found in type (\S+)$`)
+	dupRE      = regexp.MustCompile(`(?s)^mapping key (".*") already defined at line (\d+)$`)
+)
+
+// translate turns one of the library's messages into an *Error about the
+// field it is about (found by line, key, value and type), and returns that
+// field's position in x.fields; done marks those already taken. If none
+// fits, the message stays as it is, under the key path before it (-1).
+func (x *index) translate(msg string, done map[int]bool) (int, *Error) {
+	line, near := 0, ""
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	bad, unknown, dup := mismatchRE.FindStringSubmatch(msg), unknownRE.FindStringSubmatch(msg), dupRE.FindStringSubmatch(msg)
+	for i, f := range x.fields {
+		if f.line <= line {
+			near = f.path
+		}
+		e := &Error{Line: line, Key: f.parent}
+		switch {
+		case done[i]:
+		case bad != nil && f.val.Line == line && f.t != nil && sameType(f.t, bad[3]) && sameNode(f.val, bad[1], bad[2]):
+			e.Key, e.Msg = f.path, mismatch(f)
+		case f.key == nil || f.key.Line != line:
+		case bad != nil && f.key.Kind != yaml.ScalarNode && bad[3] == "string":
+			e.Msg = "invalid key: want a string, got " + describe(f.key)
+		case unknown != nil && f.t == nil && f.key.Value == unknown[1] && sameType(f.in, unknown[2]):
+			e.Msg = unknownKey(f)
+		case dup != nil && f.dup && strconv.Quote(f.key.Value) == dup[1]:
+			e.Msg = "duplicate key " + quote(f.key.Value) + " (first at line " + dup[2] + ")"
+		}
+		if e.Msg != "" {
+			return i, e
+		}
+	}
+	return -1, &Error{Line: line, Key: near, Msg: msg}
+}
+
+func sameNode(n *yaml.Node, tag, value string) bool {
+	v := n.Value
+	if len(v) > 10 {
+		v = v[:7] + "..."
+	}
+	return n.ShortTag() == tag && v == value
+}
+
+func sameType(t reflect.Type, name string) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return strings.EqualFold(t.String(), name)
+}
+
+// check reports what the library lets through but Switchboard refuses.
+func (x *index) check(f field, add func(key, msg string)) {
+	v, k := f.val, f.t
+	switch {
+	case k == nil: // a key the library skips without a word, such as ~
+		add(f.parent, unknownKey(f))
+	case isNull(v) && !(k.Kind() == reflect.Pointer || k.Kind() == reflect.Interface || k.Kind() == reflect.Struct && !f.item()):
+		// Null would keep the default, or leave a list item empty.
+		add(f.path, "missing value (want "+want(f)+")")
+	case isInt(k) && v.ShortTag() == "!!float": // the library would drop the decimals
+		add(f.path, "want an integer, got "+describe(v))
+	case k.Kind() == reflect.Float64 && v.Kind == yaml.ScalarNode:
+		var n float64
+		if v.Decode(&n) != nil || !(n >= -1e15 && n <= 1e15) {
+			add(f.path, "invalid number "+clip(v.Value))
+		}
+	case v.Kind == yaml.MappingNode && x.keys[f.path] != nil && !x.keys[f.path][""]: // an unknown key may be the missing one misspelled
+		for _, msg := range missingKeys(k, x.keys[f.path]) {
+			add(f.path, msg)
+		}
+	}
+}
+
+func isInt(t reflect.Type) bool {
+	return t != durationType && (t.Kind() == reflect.Int || t.Kind() == reflect.Int64)
+}
+
+// deref follows an alias to its anchored node.
 func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n.Kind == yaml.AliasNode && n.Alias != nil && i < 100; i++ {
-		n = n.Alias
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
 	}
 	return n
 }
 
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// describe names the kind and value of n for "got ..." messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!str":
-			return "string " + quote(n.Value)
-		case "!!int":
-			return "integer " + clip(n.Value)
-		case "!!float":
-			return "number " + clip(n.Value)
-		case "!!bool":
-			return "boolean " + clip(n.Value)
-		case "!!null":
-			return "null"
-		default:
-			return "value " + quote(n.Value) + " tagged " + clip(n.Tag)
-		}
-	}
-	return "an unsupported value"
-}
-
-// clip shortens s for use in messages.
-func clip(s string) string {
-	const limit = 64
-	if utf8.RuneCountInString(s) <= limit {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:limit]) + "..."
-}
-
-// quote clips and quotes s.
-func quote(s string) string {
-	const limit = 64
-	if utf8.RuneCountInString(s) <= limit {
-		return strconv.Quote(s)
-	}
-	return strconv.Quote(string([]rune(s)[:limit])) + "..."
-}
-
-// mapping iterates over the key/value pairs of the mapping n (at key path
-// path), calling fn with each key, its value and the key path of the value.
-// fn reports whether it knows the key. Unknown keys, duplicate keys and
-// non-string keys are errors. A null n is an empty mapping.
-func (d *decoder) mapping(n *yaml.Node, path string, fn func(key string, v *yaml.Node, p string) bool) {
-	line := n.Line
-	n = deref(n)
-	if isNull(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		what := "want a mapping"
-		if path == "" {
-			what = "top level: want a mapping of keys"
-		}
-		d.errorf(line, path, "%s, got %s", what, describe(n))
-		return
-	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		kline := k.Line
-		k = deref(k)
-		if k.Kind != yaml.ScalarNode {
-			d.errorf(kline, path, "invalid key: want a string, got %s", describe(k))
-			continue
-		}
-		if k.ShortTag() == "!!merge" {
-			d.errorf(kline, path, "merge keys (<<) are not supported")
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			d.errorf(kline, path, "duplicate key %s (first at line %d)", quote(k.Value), first)
-			continue
-		}
-		seen[k.Value] = kline
-		p := join(path, k.Value)
-		if !fn(k.Value, v, p) {
-			d.errorf(kline, path, "unknown key %s", quote(k.Value))
-			continue
-		}
-		d.lines[p] = kline
-	}
-}
-
-// scalar checks that n is a scalar with the given short tag. want describes
-// the expected value for messages.
-func (d *decoder) scalar(n *yaml.Node, path, tag, want string) (*yaml.Node, bool) {
-	line := n.Line
-	n = deref(n)
-	if isNull(n) {
-		d.errorf(line, path, "missing value (want %s)", want)
-		return nil, false
-	}
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != tag {
-		d.errorf(line, path, "want %s, got %s", want, describe(n))
-		return nil, false
-	}
-	return n, true
-}
-
-func (d *decoder) str(n *yaml.Node, path string, out *string) {
-	if s, ok := d.scalar(n, path, "!!str", "a string"); ok {
-		*out = s.Value
-	}
-}
-
-func (d *decoder) boolean(n *yaml.Node, path string, out *bool) {
-	s, ok := d.scalar(n, path, "!!bool", "a boolean (true or false)")
-	if !ok {
-		return
-	}
-	var v bool
-	if err := s.Decode(&v); err != nil {
-		d.errorf(n.Line, path, "invalid boolean %s", quote(s.Value))
-		return
-	}
-	*out = v
-}
-
-func (d *decoder) int64(n *yaml.Node, path string, out *int64) bool {
-	line := n.Line
-	s := deref(n)
-	if s.Kind == yaml.ScalarNode && s.ShortTag() == "!!float" && isDigits(s.Value) {
-		d.errorf(line, path, "integer %s out of range", clip(s.Value))
-		return false
-	}
-	s, ok := d.scalar(n, path, "!!int", "an integer")
-	if !ok {
-		return false
-	}
-	var v int64
-	if err := s.Decode(&v); err != nil {
-		d.errorf(line, path, "invalid integer %s (out of range?)", clip(s.Value))
-		return false
-	}
-	*out = v
-	return true
-}
-
-func (d *decoder) int(n *yaml.Node, path string, out *int) {
-	var v int64
-	if !d.int64(n, path, &v) {
-		return
-	}
-	if int64(int(v)) != v {
-		d.errorf(n.Line, path, "integer %d out of range", v)
-		return
-	}
-	*out = int(v)
-}
-
-func isDigits(s string) bool {
-	s = strings.TrimLeft(s, "+-")
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if (r < '0' || r > '9') && r != '_' {
-			return false
-		}
-	}
-	return true
-}
-
-func (d *decoder) duration(n *yaml.Node, path string, out *time.Duration) {
-	line := n.Line
-	s := deref(n)
-	if s.Kind == yaml.ScalarNode {
-		switch s.ShortTag() {
-		case "!!int", "!!float":
-			d.errorf(line, path, "invalid duration %s: missing unit (want e.g. 25s)", clip(s.Value))
-			return
-		case "!!str":
-			v, err := time.ParseDuration(s.Value)
-			if err != nil {
-				d.errorf(line, path, "invalid duration %s (want e.g. 25s)", quote(s.Value))
-				return
-			}
-			*out = v
-			return
-		}
-	}
-	if isNull(s) {
-		d.errorf(line, path, "missing value (want a duration such as 25s)")
-		return
-	}
-	d.errorf(line, path, "want a duration such as 25s, got %s", describe(s))
-}
-
-// number decodes an integer or a decimal number.
-func (d *decoder) number(n *yaml.Node, path string, out *float64) {
-	line := n.Line
-	s := deref(n)
-	if s.Kind == yaml.ScalarNode && (s.ShortTag() == "!!int" || s.ShortTag() == "!!float") {
-		v, err := strconv.ParseFloat(strings.ReplaceAll(s.Value, "_", ""), 64)
-		if err != nil || v != v || v > 1e15 || v < -1e15 {
-			d.errorf(line, path, "invalid number %s", clip(s.Value))
-			return
-		}
-		*out = v
-		return
-	}
-	if isNull(s) {
-		d.errorf(line, path, "missing value (want a number)")
-		return
-	}
-	d.errorf(line, path, "want a number, got %s", describe(s))
-}
-
-// sequence checks that n is a list and returns its items.
-func (d *decoder) sequence(n *yaml.Node, path, want string) ([]*yaml.Node, bool) {
-	line := n.Line
-	n = deref(n)
-	if isNull(n) {
-		d.errorf(line, path, "missing value (want %s)", want)
-		return nil, false
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(line, path, "want %s, got %s", want, describe(n))
-		return nil, false
-	}
-	return n.Content, true
-}
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }

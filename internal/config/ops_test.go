@@ -64,10 +64,11 @@ func TestOpsParseErrors(t *testing.T) {
 	hash := testHash(t)
 	auth := "  auth: {username: admin, password_hash: \"" + hash + "\"}\n"
 	tests := []struct{ name, in, want string }{
-		{"metrics listen", "metrics:\n  listen: 9090\n", `config.yaml:2: metrics.listen: want a string, got integer 9090`},
+		// 9090 is taken as the text "9090", which validation refuses.
+		{"metrics listen", "metrics:\n  listen: 9090\n", `config.yaml:2: metrics.listen: invalid address "9090" (want host:port, e.g. ":8080" or "127.0.0.1:3000")`},
 		{"metrics listen address", "metrics:\n  listen: \"localhost\"\n", `config.yaml:2: metrics.listen: invalid address "localhost" (want host:port, e.g. ":8080" or "127.0.0.1:3000")`},
 		{"metrics listen is main", "listen: \":9000\"\nmetrics:\n  listen: \":9000\"\n", `config.yaml:3: metrics.listen: ":9000" is the main listen address: write "" to serve the metrics there`},
-		{"metrics unknown key", "metrics:\n  pth: /m\n", `config.yaml:2: metrics: unknown key "pth"`},
+		{"metrics unknown key", "metrics:\n  pth: /m\n", `config.yaml:2: metrics: unknown key "pth" (allowed: enabled, path, token, listen)`},
 		{"metrics enabled type", "metrics:\n  enabled: yes please\n", `config.yaml:2: metrics.enabled: want a boolean (true or false), got string "yes please"`},
 		{"metrics path slash", "metrics:\n  path: /metrics/\n", `config.yaml:2: metrics.path: must start with "/" and not end with "/", got "/metrics/"`},
 		{"metrics path relative", "metrics:\n  path: metrics\n", `config.yaml:2: metrics.path: must start with "/" and not end with "/", got "metrics"`},
@@ -76,8 +77,8 @@ func TestOpsParseErrors(t *testing.T) {
 		{"metrics under socketio", "metrics:\n  path: /socket.io/metrics\n", `config.yaml:2: metrics.path: "/socket.io/metrics" overlaps socketio.path "/socket.io/"`},
 		{"metrics token short", "metrics:\n  token: abc\n", "config.yaml:2: metrics.token: too short (3 characters, want at least 16; generate one with `openssl rand -hex 24`)"},
 		{"metrics token space", "metrics:\n  token: \"0123456789 abcdef\"\n", `config.yaml:2: metrics.token: must be printable ASCII without spaces`},
-		{"admin unknown key", "admin_ui:\n  passwd: x\n", `config.yaml:2: admin_ui: unknown key "passwd"`},
-		{"admin auth unknown key", "admin_ui:\n  auth:\n    password: x\n", `config.yaml:3: admin_ui.auth: unknown key "password"`},
+		{"admin unknown key", "admin_ui:\n  passwd: x\n", `config.yaml:2: admin_ui: unknown key "passwd" (allowed: enabled, path, namespace, readonly, mode, auth)`},
+		{"admin auth unknown key", "admin_ui:\n  auth:\n    password: x\n", `config.yaml:3: admin_ui.auth: unknown key "password" (allowed: username, password_hash)`},
 		{"admin no auth", "admin_ui:\n  enabled: true\n", "config.yaml:1: admin_ui.auth.username: required when the Admin UI is enabled\nconfig.yaml:1: admin_ui.auth.password_hash: required when the Admin UI is enabled (a bcrypt hash: run `switchboard -hash-password`)"},
 		{"admin plain password", "admin_ui:\n  enabled: true\n  auth: {username: admin, password_hash: secret}\n", `config.yaml:3: admin_ui.auth.password_hash: not a bcrypt hash (want $2a$, $2b$ or $2y$...): crypto/bcrypt: hashedSecret too short to be a bcrypted password`},
 		{"admin username spaces", "admin_ui:\n  enabled: true\n  auth: {username: \" a\", password_hash: \"" + hash + "\"}\n", `config.yaml:3: admin_ui.auth.username: " a": no control characters or surrounding spaces allowed`},

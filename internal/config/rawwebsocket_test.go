@@ -35,9 +35,11 @@ func TestRawWebSocketValues(t *testing.T) {
 
 func TestRawWebSocketErrors(t *testing.T) {
 	for _, tt := range []struct{ name, in, want string }{
-		{"unknown key", "raw_websocket:\n  path: /\n  enabled: true\n", `config.yaml:3: raw_websocket: unknown key "enabled"`},
+		{"unknown key", "raw_websocket:\n  path: /\n  enabled: true\n", `config.yaml:3: raw_websocket: unknown key "enabled" (allowed: path, namespace, max_message)`},
 		{"not a mapping", "raw_websocket: true\n", `config.yaml:1: raw_websocket: want a mapping, got boolean true`},
-		{"path type", "raw_websocket:\n  path: 1\n", `config.yaml:2: raw_websocket.path: want a string, got integer 1`},
+		// 1 is taken as the text "1", which validation refuses.
+		{"path type", "raw_websocket:\n  path: 1\n", `config.yaml:2: raw_websocket.path: must start with "/", got "1"`},
+		{"path list", "raw_websocket:\n  path: [/]\n", `config.yaml:2: raw_websocket.path: want a string, got a list`},
 		{"path empty", "raw_websocket:\n  path: \"\"\n", `config.yaml:2: raw_websocket.path: must start with "/", got ""`},
 		{"path relative", "raw_websocket:\n  path: chat\n", `config.yaml:2: raw_websocket.path: must start with "/", got "chat"`},
 		{"path query", "raw_websocket:\n  path: /?x\n", `config.yaml:2: raw_websocket.path: invalid path "/?x" (no spaces, control characters, ? or #)`},

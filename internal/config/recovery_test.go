@@ -35,7 +35,7 @@ func TestConnectionStateRecovery(t *testing.T) {
 func TestConnectionStateRecoveryErrors(t *testing.T) {
 	const p = "socketio:\n  connection_state_recovery:\n"
 	tests := []struct{ name, in, want string }{
-		{"unknown key", p + "    enabled: true\n    max_disconnect_duration: 1m\n", `x.yaml:4: socketio.connection_state_recovery: unknown key "max_disconnect_duration"`},
+		{"unknown key", p + "    enabled: true\n    max_disconnect_duration: 1m\n", `x.yaml:4: socketio.connection_state_recovery: unknown key "max_disconnect_duration" (allowed: enabled, max_disconnection_duration, skip_middlewares, max_packets, max_bytes)`},
 		{"not a mapping", "socketio:\n  connection_state_recovery: true\n", `x.yaml:2: socketio.connection_state_recovery: want a mapping, got boolean true`},
 		{"enabled not bool", p + "    enabled: yes please\n", `x.yaml:3: socketio.connection_state_recovery.enabled: want a boolean (true or false), got string "yes please"`},
 		{"zero duration", p + "    max_disconnection_duration: 0s\n", `x.yaml:3: socketio.connection_state_recovery.max_disconnection_duration: must be positive, got 0s`},

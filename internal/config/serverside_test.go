@@ -41,7 +41,7 @@ func TestServerSideParseErrors(t *testing.T) {
 		{"bad target", ns("    server_side:\n      - {event: x, to: others}\n"), `c.yaml:5: namespaces[0].server_side[0].to: unknown target "others" (want backend, or a reply instead)`},
 		{"no backend", ns("    server_side:\n      - {event: x, to: backend}\n"), `c.yaml:5: namespaces[0].server_side[0].to: to: backend needs a backend section in this namespace`},
 		{"both", ns("    backend: {url: \"http://a\"}\n    server_side:\n      - {event: x, to: backend, reply: 1}\n"), `c.yaml:6: namespaces[0].server_side[0].reply: not with to: backend (the backend's reply is the answer)`},
-		{"unknown key", ns("    server_side:\n      - {event: x, reply: 1, ack: 2}\n"), `c.yaml:5: namespaces[0].server_side[0]: unknown key "ack"`},
+		{"unknown key", ns("    server_side:\n      - {event: x, reply: 1, ack: 2}\n"), `c.yaml:5: namespaces[0].server_side[0]: unknown key "ack" (allowed: event, to, reply)`},
 		{"not a list", ns("    server_side: {event: x}\n"), `c.yaml:4: namespaces[0].server_side: want a list of {event, reply} or {event, to: backend} mappings, got a mapping`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Validate checks c (for example a Config built in code) against the rules
@@ -301,6 +302,22 @@ func (v *validator) oneOf(key, what, val string, allowed []string) {
 	if !slices.Contains(allowed, val) {
 		v.errorf(key, "unknown %s %s (want %s)", what, quote(val), orList(allowed))
 	}
+}
+
+// clip shortens s for use in messages.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= 64 {
+		return s
+	}
+	return string([]rune(s)[:64]) + "..."
+}
+
+// quote clips and quotes s.
+func quote(s string) string {
+	if c := clip(s); c != s {
+		return strconv.Quote(strings.TrimSuffix(c, "...")) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 // orList formats ["a","b","c"] as "a, b or c".
