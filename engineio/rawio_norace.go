@@ -2,5 +2,6 @@
 
 package engineio
 
-// rawSyscalls: see rawio_race.go.
+// rawSyscalls lets connections read and write with raw syscalls; it is
+// off under the race detector, which cannot see their ordering.
 const rawSyscalls = true

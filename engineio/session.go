@@ -9,8 +9,9 @@ import (
 )
 
 // A session's state, its heartbeat, the delivery of what the client sends
-// to the handler, and its close. What the server sends goes through
-// writer.go; each transport reads in polling.go and websocket.go.
+// to the handler, and its close. What the server sends goes through the
+// session's queue (Session.Send); what the client sends, each transport
+// reads for itself: polling from its POSTs, a WebSocket from its connection.
 
 type sessionState uint8
 
@@ -37,7 +38,8 @@ type Session struct {
 	// binary as base64 text (b64=1). Both are fixed at the handshake.
 	eio3, b64 bool
 	// jsonp is the start of a JSONP response ("___eio[3]("), "" for
-	// XHR polling; see jsonp.go.
+	// XHR polling. JSONP serves browsers without XHR: GETs answer with a
+	// script, POSTs carry the payload as a form field.
 	jsonp string
 
 	counters sessionCounters

@@ -15,7 +15,8 @@ import (
 )
 
 // The WebSocket transport: the connection and how it is closed, sessions
-// opened or upgraded over it, and its reads. Its writes are in writer.go.
+// opened or upgraded over it, and its reads. The frames it writes come from
+// the session's queue (Session.Send).
 
 // wsConn is one WebSocket connection. Writes come from the session's flush
 // goroutine and, rarely, from the reader (pongs, close replies, probes);

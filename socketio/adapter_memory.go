@@ -20,7 +20,7 @@ type MemoryAdapter struct {
 	// encode gives a packet's frames in the server's wire format.
 	encode func(*Packet) ([]*engineio.Message, error)
 	// deliver is queue, wrapped by connection state recovery's log when
-	// it is on (see recovery.go). Both are set once, at construction.
+	// it is on (recovery.deliver). Both are set once, at construction.
 	deliver deliverFunc
 }
 

@@ -81,17 +81,17 @@ func (b *BroadcastOperator) options() *BroadcastOptions {
 //
 //  1. BroadcastOperator.Emit (here) builds a Packet (the event and its
 //     arguments, not yet encoded) and hands it to the namespace's Adapter.
-//  2. MemoryAdapter.Broadcast (adapter_memory.go) calls its deliverFunc,
-//     then flushes. A cluster adapter (socketio/redisadapter) calls the
-//     same, for its local sockets, then publishes the packet to the other
-//     nodes, whose adapters deliver it to theirs the same way.
+//  2. MemoryAdapter.Broadcast calls its deliverFunc, then flushes. A
+//     cluster adapter (socketio/redisadapter) calls the same, for its
+//     local sockets, then publishes the packet to the other nodes, whose
+//     adapters deliver it to theirs the same way.
 //  3. With connection state recovery on, the deliverFunc is the log's
 //     (recovery.deliver): it adds the offset argument and logs the frames
 //     the next layer queued, under its lock.
 //  4. MemoryAdapter.queue encodes the packet once with the server's
-//     parser (encode.go for JSON, parser_msgpack.go for msgpack), selects
-//     the recipients (Apply) and posts the shared frames to each one's
-//     Engine.IO session, collected in an engineio.Batch.
+//     parser (Packet.messages for JSON, Packet.msgpackFrames for
+//     msgpack), selects the recipients (Apply) and posts the shared frames
+//     to each one's Engine.IO session, collected in an engineio.Batch.
 //  5. Batch.Flush hands the sessions to the engine's writers, which write
 //     each session's queue to its connection without blocking the caller.
 

@@ -14,8 +14,8 @@ import (
 type client struct {
 	srv  *Server
 	conn *engineio.Session
-	// legacy: Socket.IO protocol v4 (Engine.IO v3, socket.io-client 2.x);
-	// see legacy.go.
+	// legacy: Socket.IO protocol v4 (Engine.IO v3, socket.io-client 2.x),
+	// which differs from v5 only in how a client connects to namespaces.
 	legacy bool
 
 	mu sync.Mutex

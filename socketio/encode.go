@@ -74,7 +74,7 @@ type Packet struct {
 	attachments [][]byte
 	payloadErr  error
 
-	// The msgpack parser's form (parser_msgpack.go), also encoded once.
+	// The msgpack parser's form (msgpackFrames), also encoded once.
 	mpOnce sync.Once
 	mpMsgs []*engineio.Message
 	mpErr  error
@@ -117,7 +117,7 @@ func (p *Packet) messages() ([]*engineio.Message, error) {
 // a MemoryAdapter gets it when it is built (the parser is server-wide).
 func (parser Parser) encoder() func(*Packet) ([]*engineio.Message, error) {
 	if parser == ParserMsgPack {
-		return (*Packet).msgpackFrames // parser_msgpack.go
+		return (*Packet).msgpackFrames
 	}
 	return (*Packet).messages
 }

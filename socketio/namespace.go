@@ -19,7 +19,8 @@ type Namespace struct {
 	adapter Adapter
 	ackIDs  atomic.Int64
 	// parent is the parent namespace of a dynamic child; dyn is set on a
-	// parent namespace. See dynamic.go.
+	// parent namespace, which decides which child names exist (OfFunc,
+	// OfRegexp).
 	parent     *Namespace
 	dyn        *dynamic
 	connecting atomic.Int32 // clients between lookupNamespace and connectDone

@@ -33,7 +33,7 @@ type Socket struct {
 	// events is the event rate limit's bucket (nil: no limit). Only the
 	// connection's delivery goroutine uses it.
 	events *rate.Limiter
-	values map[any]any // see values.go
+	values map[any]any // SetValue's, one key per layer
 
 	// pid is the private session id of connection state recovery ("" when
 	// off); recovered is set before the socket is published.

@@ -44,12 +44,12 @@ type Config struct {
 	Pprof bool `yaml:"pprof"`
 	// Adapter selects how rooms and broadcasts are shared between nodes.
 	Adapter Adapter `yaml:"adapter"`
-	// Metrics configures the Prometheus endpoint (see ops.go).
+	// Metrics configures the Prometheus endpoint.
 	Metrics Metrics `yaml:"metrics"`
-	// AdminUI configures the Socket.IO Admin UI (see ops.go).
+	// AdminUI configures the Socket.IO Admin UI.
 	AdminUI AdminUI `yaml:"admin_ui"`
 	// API enables the HTTP API for backends under /api/ (absent =
-	// disabled). See apps.go.
+	// disabled).
 	API *API `yaml:"api,omitempty"`
 }
 
@@ -185,8 +185,8 @@ type CORS struct {
 }
 
 // Namespace binds a Socket.IO namespace to a registered application
-// and/or to config-only rules (see apps.go). App may be empty when rules
-// are given.
+// and/or to config-only rules (auth, relay, rooms, backend, server_side).
+// App may be empty when rules are given.
 type Namespace struct {
 	Name string `yaml:"name,omitempty"`
 	App  string `yaml:"app,omitempty"`

@@ -15,7 +15,7 @@ import (
 // with binary inline. These functions convert between the two, keeping
 // object key order and every byte of binary data.
 
-// FromJSON parses JSON into a tree (see msgpack.go), replacing
+// FromJSON parses JSON into a value tree, as Decode returns, replacing
 // placeholders with their attachment. Integral numbers become int64, as
 // notepack encodes them.
 func FromJSON(data []byte, attachments [][]byte) (any, error) {

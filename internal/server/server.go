@@ -32,8 +32,8 @@ type Server struct {
 	redis   io.Closer
 	conns   *connCap // TCP connections per address, nil if no cap
 
-	ops              // metrics, health, Admin UI (ops.go)
-	rules []*nsRules // config-only rules per namespace (rules.go)
+	ops              // metrics, health, Admin UI
+	rules []*nsRules // config-only rules per namespace
 }
 
 // New builds the application. log may be nil.

@@ -10,9 +10,9 @@ import (
 )
 
 // The report's parts for the scenario groups outside the core: slow
-// consumers (report_slow.go: every round, with medians of their own) and
-// many connections (report_many.go: run once, the last run of each server
-// is shown). This file: finding runs, and what the groups share.
+// consumers (every round, with medians of their own) and many connections
+// (run once, the last run of each server is shown). Here: finding runs,
+// and what the groups share.
 
 func isCore(key string) bool {
 	for _, sc := range scenarios(false) {

@@ -227,8 +227,6 @@ func heldUp(base, slow *result.Result) string {
 func slowStory(x *result.Result) string {
 	s := x.Slow
 	var parts []string
-	// MB here are MiB, as everywhere in the report.
-	mbOf := func(msgs float64) string { return fmt.Sprintf("%.1f MB", msgs*float64(s.FrameBytes)/(1<<20)) }
 	var tcp, eof, got []result.SlowClient
 	for _, c := range s.PerClient {
 		switch {
@@ -241,52 +239,19 @@ func slowStory(x *result.Result) string {
 			got = append(got, c)
 		}
 	}
-	hb := func(cs []result.SlowClient, f func(result.SlowClient) float64) string {
-		if s.PingDeadlineS <= 0 {
-			return ""
-		}
-		before, near := 0, 0
-		for _, c := range cs {
-			if f(c) < s.PingDeadlineS-3 {
-				before++
-			} else if f(c) <= s.PingDeadlineS+3 {
-				near++
-			}
-		}
-		switch {
-		case before == len(cs):
-			return fmt.Sprintf(", before the heartbeat could have dropped them (pingInterval + pingTimeout = %.0f s after connecting)", s.PingDeadlineS)
-		case near == len(cs):
-			return fmt.Sprintf(", at the heartbeat deadline (pingInterval + pingTimeout = %.0f s after connecting)", s.PingDeadlineS)
-		}
-		return fmt.Sprintf(" (heartbeat deadline: %.0f s after connecting)", s.PingDeadlineS)
-	}
 	if s.Closed == 0 {
-		parts = append(parts, fmt.Sprintf("none of the %d slow clients was disconnected while %s broadcasts (%s each) were sent", s.Clients, commas(s.Broadcasts), mbOf(float64(s.Broadcasts))))
+		parts = append(parts, fmt.Sprintf("none of the %d slow clients was disconnected while %s broadcasts (%s each) were sent", s.Clients, commas(s.Broadcasts), slowMB(s, float64(s.Broadcasts))))
 	} else {
 		parts = append(parts, fmt.Sprintf("%d of the %d slow clients were disconnected by the server", s.Closed, s.Clients))
 	}
 	if len(tcp) > 0 {
-		parts = append(parts, fmt.Sprintf("%d had their TCP connection closed by the server during the run, %s s after the first broadcast (%s s after connecting%s), when %s broadcasts (%s each) had been sent",
-			len(tcp), span(tcp, func(c result.SlowClient) float64 { return c.ClosedAfterS }, "%.1f"),
-			span(tcp, func(c result.SlowClient) float64 { return c.ClosedAfterConnS }, "%.1f"),
-			hb(tcp, func(c result.SlowClient) float64 { return c.ClosedAfterConnS }),
-			span(tcp, func(c result.SlowClient) float64 { return float64(c.SentBeforeClose) }, "count"),
-			mbOf(float64(tcp[len(tcp)-1].SentBeforeClose))))
+		parts = append(parts, slowClosedStory(s, tcp))
 	}
 	if len(eof) > 0 {
 		parts = append(parts, fmt.Sprintf("%d were seen closed only when they read their sockets after the run: the server had sent its close, but its end of the TCP connection was still established when the run ended", len(eof)))
 	}
 	if len(got) > 0 {
-		maxGot := 0.0
-		for _, c := range got {
-			maxGot = math.Max(maxGot, float64(c.Received))
-		}
-		parts = append(parts, fmt.Sprintf("reading their sockets afterwards, they found %s broadcasts each (up to %s, held by the kernel's socket buffers), the last of them sent %s s into the run (%s s after connecting%s): when the server stopped writing to them",
-			span(got, func(c result.SlowClient) float64 { return float64(c.Received) }, "count"), mbOf(maxGot),
-			span(got, func(c result.SlowClient) float64 { return c.LastSentAtS }, "%.1f"),
-			span(got, func(c result.SlowClient) float64 { return c.LastSentAfterConnS }, "%.1f"),
-			hb(got, func(c result.SlowClient) float64 { return c.LastSentAfterConnS })))
+		parts = append(parts, slowReadStory(s, got))
 	}
 	var both []result.SlowClient
 	for _, c := range tcp {
@@ -295,16 +260,75 @@ func slowStory(x *result.Result) string {
 		}
 	}
 	if len(both) > 0 {
-		// Sent before the close, beyond what reached the kernel: what the
-		// server had queued for each of them when it closed them.
-		parts = append(parts, fmt.Sprintf("the server closed them %s s after their sockets stopped taking data, with %s MiB queued for each beyond what the kernel held",
-			span(both, func(c result.SlowClient) float64 { return c.ClosedAfterS - c.LastSentAtS }, "%.1f"),
-			span(both, func(c result.SlowClient) float64 {
-				return float64(c.SentBeforeClose-(c.LastSeq+1)) * float64(s.FrameBytes) / (1 << 20)
-			}, "%.2f")))
+		parts = append(parts, slowQueuedStory(s, both))
 	}
 	if s.Closed < s.Clients && s.Broadcasts > 0 {
 		parts = append(parts, fmt.Sprintf("%d were still connected at the end", s.Clients-s.Closed))
 	}
 	return strings.Join(parts, "; ") + "."
+}
+
+// slowMB is the size of msgs broadcasts. MB here are MiB, as everywhere in
+// the report.
+func slowMB(s *result.Slow, msgs float64) string {
+	return fmt.Sprintf("%.1f MB", msgs*float64(s.FrameBytes)/(1<<20))
+}
+
+// heartbeatNote relates the times f of clients cs, in seconds after they
+// connected, to the heartbeat's deadline ("" when it is not known).
+func heartbeatNote(s *result.Slow, cs []result.SlowClient, f func(result.SlowClient) float64) string {
+	if s.PingDeadlineS <= 0 {
+		return ""
+	}
+	before, near := 0, 0
+	for _, c := range cs {
+		if f(c) < s.PingDeadlineS-3 {
+			before++
+		} else if f(c) <= s.PingDeadlineS+3 {
+			near++
+		}
+	}
+	switch {
+	case before == len(cs):
+		return fmt.Sprintf(", before the heartbeat could have dropped them (pingInterval + pingTimeout = %.0f s after connecting)", s.PingDeadlineS)
+	case near == len(cs):
+		return fmt.Sprintf(", at the heartbeat deadline (pingInterval + pingTimeout = %.0f s after connecting)", s.PingDeadlineS)
+	}
+	return fmt.Sprintf(" (heartbeat deadline: %.0f s after connecting)", s.PingDeadlineS)
+}
+
+// slowClosedStory tells when the server closed the TCP connections of tcp.
+func slowClosedStory(s *result.Slow, tcp []result.SlowClient) string {
+	return fmt.Sprintf("%d had their TCP connection closed by the server during the run, %s s after the first broadcast (%s s after connecting%s), when %s broadcasts (%s each) had been sent",
+		len(tcp), span(tcp, func(c result.SlowClient) float64 { return c.ClosedAfterS }, "%.1f"),
+		span(tcp, func(c result.SlowClient) float64 { return c.ClosedAfterConnS }, "%.1f"),
+		heartbeatNote(s, tcp, func(c result.SlowClient) float64 { return c.ClosedAfterConnS }),
+		span(tcp, func(c result.SlowClient) float64 { return float64(c.SentBeforeClose) }, "count"),
+		slowMB(s, float64(tcp[len(tcp)-1].SentBeforeClose)))
+}
+
+// slowReadStory tells what the clients found in their sockets after
+// the run, and when the server stopped writing to them.
+func slowReadStory(s *result.Slow, got []result.SlowClient) string {
+	maxGot := 0.0
+	for _, c := range got {
+		maxGot = math.Max(maxGot, float64(c.Received))
+	}
+	return fmt.Sprintf("reading their sockets afterwards, they found %s broadcasts each (up to %s, held by the kernel's socket buffers), the last of them sent %s s into the run (%s s after connecting%s): when the server stopped writing to them",
+		span(got, func(c result.SlowClient) float64 { return float64(c.Received) }, "count"), slowMB(s, maxGot),
+		span(got, func(c result.SlowClient) float64 { return c.LastSentAtS }, "%.1f"),
+		span(got, func(c result.SlowClient) float64 { return c.LastSentAfterConnS }, "%.1f"),
+		heartbeatNote(s, got, func(c result.SlowClient) float64 { return c.LastSentAfterConnS }))
+}
+
+// slowQueuedStory tells, for clients both closed and read, how long after
+// their sockets stopped taking data the server closed them, and what it
+// had queued for them then: sent before the close, beyond what reached
+// the kernel.
+func slowQueuedStory(s *result.Slow, both []result.SlowClient) string {
+	return fmt.Sprintf("the server closed them %s s after their sockets stopped taking data, with %s MiB queued for each beyond what the kernel held",
+		span(both, func(c result.SlowClient) float64 { return c.ClosedAfterS - c.LastSentAtS }, "%.1f"),
+		span(both, func(c result.SlowClient) float64 {
+			return float64(c.SentBeforeClose-(c.LastSeq+1)) * float64(s.FrameBytes) / (1 << 20)
+		}, "%.2f"))
 }
