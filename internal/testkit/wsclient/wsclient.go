@@ -245,6 +245,34 @@ func (c *Conn) Read(timeout time.Duration) ([]byte, ws.OpCode, error) {
 	}
 }
 
+// WaitClosed reads until the connection ends, within timeout, and returns
+// the code and reason of the server's close frame; code 0 means the
+// connection ended without one (EOF, reset). Data messages on the way go
+// to onData, which may answer them (an Engine.IO ping); nil drops them. A
+// connection still open after timeout gives the read's timeout error.
+func (c *Conn) WaitClosed(timeout time.Duration, onData func(data []byte, op ws.OpCode)) (ws.StatusCode, string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		data, op, err := c.Read(time.Until(deadline))
+		if err == nil {
+			if onData != nil {
+				onData(data, op)
+			}
+			continue
+		}
+		var ce wsutil.ClosedError
+		var ne net.Error
+		switch {
+		case errors.As(err, &ce):
+			return ce.Code, ce.Reason, nil
+		case errors.As(err, &ne) && ne.Timeout():
+			return 0, "", err
+		default:
+			return 0, "", nil
+		}
+	}
+}
+
 // ReadFrame returns the next frame as it came, within timeout: control
 // frames are returned, not answered, and nothing is inflated (the RSV1
 // bit tells a compressed frame).
