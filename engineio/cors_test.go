@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/gobwas/ws"
+	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 func TestMatchOrigin(t *testing.T) {
@@ -87,10 +87,8 @@ func TestCORS(t *testing.T) {
 
 	// WebSockets: an Origin the list does not allow is refused before the
 	// upgrade (cross-site WebSocket hijacking); allowed ones connect.
-	wsURL := strings.Replace(ts.url, "http://", "ws://", 1) + "?EIO=4&transport=websocket"
 	dial := func(origin string) error {
-		d := ws.Dialer{Header: ws.HandshakeHeaderHTTP(http.Header{"Origin": {origin}})}
-		conn, _, _, err := d.Dial(context.Background(), wsURL)
+		conn, err := wsclient.DialContext(context.Background(), ts.url+"?EIO=4&transport=websocket", &wsclient.Options{Header: http.Header{"Origin": {origin}}})
 		if err == nil {
 			conn.Close()
 		}

@@ -3,17 +3,17 @@
 package engineio
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/testkit/serve"
 )
 
 // A long poll's response must reach the client within WriteTimeout of its
@@ -27,7 +27,7 @@ func TestPollWriteDeadline(t *testing.T) {
 		return &recorder{sess: s, closed: make(chan struct{})}
 	}, &Options{WriteTimeout: write, MaxBufferedBytes: 64 << 20, PingInterval: time.Minute, PingTimeout: time.Minute})
 	polled := make(chan time.Time, 4) // when a poll's handler returned
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hs := serve.Start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/late" { // another handler of the application
 			time.Sleep(3 * write)
 			io.WriteString(w, "late")
@@ -37,14 +37,7 @@ func TestPollWriteDeadline(t *testing.T) {
 		if r.Method == http.MethodGet && r.URL.Query().Get("sid") != "" {
 			polled <- time.Now()
 		}
-	}))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Close(ctx)
-		hs.CloseClientConnections()
-		hs.Close()
-	})
+	}), srv.Close)
 	c := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
 	defer c.CloseIdleConnections()
 	get := func(path string) string {

@@ -1,14 +1,11 @@
 package conformance
 
 import (
-	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 )
 
 // Rule (reference): how the server ends a WebSocket, as a client sees it.
@@ -64,25 +61,12 @@ func TestCloseFrames(t *testing.T) {
 // the test.
 func (c *wsConn) closeFrame(timeout time.Duration) (ws.StatusCode, string) {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		f, err := c.readErr(time.Until(deadline))
-		if err == nil {
-			if c.autoPong && f.op == ws.OpText && string(f.data) == "2" {
-				_ = c.sendErr(ws.OpText, []byte("3"))
-			}
-			continue
-		}
-		var ce wsutil.ClosedError
-		var ne net.Error
-		switch {
-		case errors.As(err, &ce):
-			return ce.Code, ce.Reason
-		case errors.As(err, &ne) && ne.Timeout():
-			c.t.Fatalf("connection still open after %v", timeout)
-		default:
-			c.t.Fatalf("connection ended without a close frame: %v", err)
-		}
-		return 0, ""
+	code, reason, err := c.conn.WaitClosed(timeout, c.pong)
+	if err != nil {
+		c.t.Fatalf("connection still open after %v", timeout)
 	}
+	if code == 0 {
+		c.t.Fatal("connection ended without a close frame")
+	}
+	return code, reason
 }

@@ -603,31 +603,17 @@ func (c *wsConn) expectBinary(want []byte) {
 // of the server's close frame, or 0 when the TCP connection ended without one.
 func (c *wsConn) expectClosed(timeout time.Duration) ws.StatusCode {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			c.t.Fatalf("connection still open after %v", timeout)
-		}
-		f, err := c.readErr(left)
-		if err == nil {
-			if c.autoPong && f.op == ws.OpText && string(f.data) == "2" {
-				if err := c.sendErr(ws.OpText, []byte("3")); err != nil {
-					return 0 // closed while answering
-				}
-			}
-			continue
-		}
-		var ce wsutil.ClosedError
-		var ne net.Error
-		switch {
-		case errors.As(err, &ce):
-			return ce.Code
-		case errors.As(err, &ne) && ne.Timeout():
-			c.t.Fatalf("connection still open after %v", timeout)
-		default:
-			return 0 // EOF, reset, ...
-		}
+	code, _, err := c.conn.WaitClosed(timeout, c.pong)
+	if err != nil {
+		c.t.Fatalf("connection still open after %v", timeout)
+	}
+	return code
+}
+
+// pong answers an Engine.IO ping when autoPong is set.
+func (c *wsConn) pong(data []byte, op ws.OpCode) {
+	if c.autoPong && op == ws.OpText && string(data) == "2" {
+		_ = c.sendErr(ws.OpText, []byte("3"))
 	}
 }
 

@@ -3,7 +3,6 @@ package hostile
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
@@ -131,22 +129,11 @@ func (s *suite) last() net.IP {
 // failing the test from another goroutine: it returns stillOpen if the
 // connection is still open after d.
 func (a *attacker) expectClosedWithin(d time.Duration) ws.StatusCode {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		_, err := a.readErr(time.Until(deadline))
-		if err == nil {
-			continue
-		}
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			return stillOpen
-		}
-		var ce wsutil.ClosedError
-		if errors.As(err, &ce) {
-			return ce.Code
-		}
-		return 0
+	code, _, err := a.ws.WaitClosed(d, a.pong)
+	if err != nil {
+		return stillOpen
 	}
-	return stillOpen
+	return code
 }
 
 // An Engine.IO v3 client pings (the server pongs). One that POSTs payloads

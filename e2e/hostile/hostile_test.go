@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/testkit/leakcheck"
@@ -327,25 +326,18 @@ func (a *attacker) read() string {
 // its close code (0 when the TCP connection ended without a close frame).
 func (a *attacker) expectClosed() ws.StatusCode {
 	a.t.Helper()
-	deadline := time.Now().Add(closeTimeout)
-	for time.Now().Before(deadline) {
-		_, err := a.readErr(time.Until(deadline))
-		if err == nil {
-			continue // data sent before the close
-		}
-		var ce wsutil.ClosedError
-		var ne net.Error
-		switch {
-		case errors.As(err, &ce):
-			return ce.Code
-		case errors.As(err, &ne) && ne.Timeout():
-			a.t.Fatalf("connection still open after %v", closeTimeout)
-		default:
-			return 0
-		}
+	code, _, err := a.ws.WaitClosed(closeTimeout, a.pong) // data sent before the close is dropped
+	if err != nil {
+		a.t.Fatalf("connection still open after %v", closeTimeout)
 	}
-	a.t.Fatalf("connection still open after %v", closeTimeout)
-	return 0
+	return code
+}
+
+// pong answers an Engine.IO ping.
+func (a *attacker) pong(data []byte, op ws.OpCode) {
+	if op == ws.OpText && string(data) == "2" {
+		_ = a.ws.WriteText("3")
+	}
 }
 
 func malformedPackets(t *testing.T, s *suite) {

@@ -199,6 +199,7 @@ func (c *Conn) Reader() io.Reader { return c.br }
 // is true.
 func (c *Conn) Read(timeout time.Duration) ([]byte, ws.OpCode, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
+	defer c.conn.SetReadDeadline(time.Time{})
 	// The answers to control frames are built in reply and sent in one
 	// locked write, so they never land inside a frame another goroutine
 	// is writing.
@@ -245,20 +246,46 @@ func (c *Conn) Read(timeout time.Duration) ([]byte, ws.OpCode, error) {
 	}
 }
 
+// WaitClosed reads until the connection ends, within timeout, and returns
+// the code and reason of the server's close frame; code 0 means the
+// connection ended without one (EOF, reset). Data messages on the way go
+// to onData, which may answer them (an Engine.IO ping); nil drops them. A
+// connection still open after timeout gives the read's timeout error.
+func (c *Conn) WaitClosed(timeout time.Duration, onData func(data []byte, op ws.OpCode)) (ws.StatusCode, string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		data, op, err := c.Read(time.Until(deadline))
+		if err == nil {
+			if onData != nil {
+				onData(data, op)
+			}
+			continue
+		}
+		var ce wsutil.ClosedError
+		var ne net.Error
+		switch {
+		case errors.As(err, &ce):
+			return ce.Code, ce.Reason, nil
+		case errors.As(err, &ne) && ne.Timeout():
+			return 0, "", err
+		default:
+			return 0, "", nil
+		}
+	}
+}
+
 // ReadFrame returns the next frame as it came, within timeout: control
 // frames are returned, not answered, and nothing is inflated (the RSV1
 // bit tells a compressed frame).
 func (c *Conn) ReadFrame(timeout time.Duration) (ws.Frame, error) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(timeout))
+	defer c.conn.SetReadDeadline(time.Time{})
 	return ws.ReadFrame(c.br)
 }
 
 // Write sends one message as a single masked frame, uncompressed.
 func (c *Conn) Write(op ws.OpCode, data []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_ = c.conn.SetWriteDeadline(time.Now().Add(Timeout))
-	return wsutil.WriteClientMessage(c.conn, op, data)
+	return c.locked(func(w io.Writer) error { return wsutil.WriteClientMessage(w, op, data) })
 }
 
 // WriteText sends a text message.
@@ -271,20 +298,27 @@ func (c *Conn) WriteBinary(b []byte) error { return c.Write(ws.OpBinary, b) }
 // client frame is ws.MaskFrame(f)), so hostile tests can send unmasked
 // frames, stray RSV bits or fragments.
 func (c *Conn) WriteFrame(f ws.Frame) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_ = c.conn.SetWriteDeadline(time.Now().Add(Timeout))
-	return ws.WriteFrame(c.conn, f)
+	return c.locked(func(w io.Writer) error { return ws.WriteFrame(w, f) })
 }
 
 // WriteRaw sends b on the connection as it is, for bytes that are not a
 // whole frame.
 func (c *Conn) WriteRaw(b []byte) error {
+	return c.locked(func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// locked runs one write alone on the connection, within Timeout. The
+// deadlines are cleared after each read and write, so a test that goes on
+// with NetConn meets none left by the client.
+func (c *Conn) locked(write func(io.Writer) error) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(Timeout))
-	_, err := c.conn.Write(b)
-	return err
+	defer c.conn.SetWriteDeadline(time.Time{})
+	return write(c.conn)
 }
 
 // Close closes the TCP connection without a close frame (send one with

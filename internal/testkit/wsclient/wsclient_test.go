@@ -2,6 +2,7 @@ package wsclient
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -66,10 +67,20 @@ func TestConn(t *testing.T) {
 		if data, op, err := c.Read(time.Second); err != nil || op != ws.OpBinary || string(data) != "\x01\x02" {
 			t.Fatalf("echo: %q %v %v (the ping must be answered)", data, op, err)
 		}
-		var ce wsutil.ClosedError
-		if _, _, err := c.Read(time.Second); !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye" {
-			t.Fatalf("close: %v", err)
+		if code, reason, err := c.WaitClosed(time.Second, nil); err != nil || code != 4000 || reason != "bye" {
+			t.Fatalf("close: %d %q %v", code, reason, err)
 		}
+		if code, _, err := c.WaitClosed(time.Second, nil); err != nil || code != 0 {
+			t.Fatalf("after the close: %d %v, want the end of the connection", code, err)
+		}
+	}
+}
+
+func TestWaitClosedTimeout(t *testing.T) {
+	c := Dial(t, server(t), nil)
+	var ne net.Error
+	if _, _, err := c.WaitClosed(50*time.Millisecond, nil); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("got %v, want a timeout", err)
 	}
 }
 
