@@ -6,9 +6,15 @@ import (
 	"time"
 )
 
-// Options configure a Server. The zero value is usable: every field has the
-// reference implementation's default, except HTTPCompression (off here, on
-// in the reference).
+// Options configure a Server.
+//
+// The zero value is safe to expose: the heartbeat, sizes and timeouts have
+// the reference implementation's defaults, the Limits bound what clients
+// can open (set a limit to NoLimit to lift it), browsers may use the server
+// from its own origin only, and the Logger is slog.Default(). Features that
+// cost CPU or widen access are off: compression, Engine.IO v3 clients,
+// cross-origin access. DefaultOptions returns the preset Switchboard ships
+// (its config.yaml), with those features on.
 type Options struct {
 	// PingInterval is how often the server pings a client (default 25s).
 	PingInterval time.Duration
@@ -42,14 +48,20 @@ type Options struct {
 	DisablePolling   bool
 	DisableWebSocket bool
 	// CORS controls cross-origin polling requests and which Origins may
-	// open a WebSocket.
+	// open a WebSocket. The zero CORS is same-origin only, the safe
+	// choice; DefaultOptions allows every origin ("*"), which is fine
+	// without cookie-based auth and dangerous with it.
 	CORS CORS
 	// Limits cap sessions in total and per client address, and the
-	// handshake rate per address (default: no limits).
+	// handshake rate per address. The zero Limits has bounds for an open
+	// server (see Limits); without them one client could open sessions
+	// until memory runs out.
 	Limits Limits
 	// AllowEIO3 accepts Engine.IO protocol v3 clients (socket.io-client
 	// 2.x), as the reference server's allowEIO3 does. Off in the zero
-	// value, like the reference; v3 sessions cost the v4 ones nothing.
+	// value, like the reference: a client of the other protocol fails
+	// plainly rather than talking a protocol nobody meant to serve. On
+	// in DefaultOptions; v3 sessions cost the v4 ones nothing.
 	AllowEIO3 bool
 	// Cookie, when set, makes every handshake response set a cookie
 	// holding the session id, for load balancers with cookie-based sticky
@@ -60,7 +72,8 @@ type Options struct {
 	AllowRequest func(r *http.Request) error
 	// PerMessageDeflate compresses WebSocket messages (RFC 7692) for
 	// clients that offer it (browsers and the Node.js client do), like
-	// the reference's perMessageDeflate (off by default there and here).
+	// the reference's perMessageDeflate. Off in the zero value, as in the
+	// reference (it costs CPU); on in DefaultOptions, with Threshold 1024.
 	// The server negotiates no context takeover both ways, so it keeps no
 	// compression state per connection and compresses a broadcast once
 	// for all its recipients (with a somewhat worse ratio on the small
@@ -70,9 +83,13 @@ type Options struct {
 	PerMessageDeflate Compression
 	// HTTPCompression compresses polling responses with gzip or deflate,
 	// as the client's Accept-Encoding allows, like the reference's
-	// httpCompression (on by default there, off in the zero value here).
+	// httpCompression. Off in the zero value (it costs CPU; the
+	// reference has it on), on in DefaultOptions with Threshold 1024.
 	HTTPCompression Compression
-	// Logger receives transport errors at debug level (default: discard).
+	// Logger receives transport errors and refusals at debug level, and
+	// panics of handlers at error level. Nil means slog.Default(), so
+	// that nothing is lost silently; to discard everything, pass
+	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 }
 
@@ -157,8 +174,33 @@ func (o *Options) withDefaults() Options {
 	if c.BodyTimeout <= 0 {
 		c.BodyTimeout = DefaultBodyTimeout
 	}
+	c.Limits = c.Limits.withDefaults()
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// DefaultOptions returns the options of Switchboard's shipped
+// configuration (config.yaml): the zero value's defaults written out, plus
+// what a public Socket.IO server usually wants on. Compared with the zero
+// value, it allows every origin (CORS "*": no cookie-based auth, or set
+// Origins), accepts socket.io-client 2.x (AllowEIO3), and compresses
+// WebSocket messages and polling responses of 1024 bytes or more. Each
+// call returns a new value.
+func DefaultOptions() Options {
+	return Options{
+		PingInterval:      DefaultPingInterval,
+		PingTimeout:       DefaultPingTimeout,
+		UpgradeTimeout:    DefaultUpgradeTimeout,
+		MaxPayload:        DefaultMaxPayload,
+		MaxBufferedBytes:  DefaultMaxBufferedBytes,
+		WriteTimeout:      DefaultWriteTimeout,
+		BodyTimeout:       DefaultBodyTimeout,
+		CORS:              CORS{Origins: []string{"*"}},
+		Limits:            DefaultLimits(),
+		AllowEIO3:         true,
+		PerMessageDeflate: Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
+		HTTPCompression:   Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
+	}
 }
