@@ -43,6 +43,16 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 	}
 }
 
+// socketIOEngine adds to the shared Engine.IO options what only the
+// Socket.IO endpoint has: Engine.IO v3 (the plain echo endpoint stays
+// v4-only, as the reference's default) and the sticky-session cookie.
+func socketIOEngine(cfg *config.Config, shared engineio.Options) engineio.Options {
+	e := shared
+	e.AllowEIO3 = cfg.SocketIO.AllowEIO3
+	e.Cookie = engineCookie(cfg.SocketIO.Cookie)
+	return e
+}
+
 // ioOptions maps the socketio and limits sections to the Socket.IO server's
 // options; engine holds the Engine.IO options of its endpoint.
 func ioOptions(cfg *config.Config, engine engineio.Options, newAdapter func(*socketio.Namespace) socketio.Adapter, log *slog.Logger) *socketio.Options {

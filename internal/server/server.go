@@ -55,11 +55,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 	a.ops.init()
 	a.conns = newConnCap(cfg.Limits.MaxTCPConnectionsPerIP, cfg.Limits.TrustedProxyPrefixes(), log)
 	eopts := engineOptions(cfg, log)
-	sioEngine := eopts
-	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
-	// echo endpoint stays v4-only, as the reference's default.
-	sioEngine.AllowEIO3 = cfg.SocketIO.AllowEIO3
-	sioEngine.Cookie = engineCookie(cfg.SocketIO.Cookie)
+	sioEngine := socketIOEngine(cfg, eopts)
 	newAdapter, err := a.newAdapter(cfg.Adapter)
 	if err != nil {
 		return nil, err
