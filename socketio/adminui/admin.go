@@ -61,7 +61,8 @@ type Options struct {
 	// StatsInterval is how often server_stats is sent (default 2s, as the
 	// reference does).
 	StatsInterval time.Duration
-	// Logger receives login failures and admin actions (default: discard).
+	// Logger receives login failures and admin actions (nil:
+	// slog.Default(), so that failed logins are not lost silently).
 	Logger *slog.Logger
 	// ClientIP names the client address of a connection, which login
 	// attempts are limited per (default: the host of the peer's address).
@@ -151,7 +152,7 @@ func Instrument(io *socketio.Server, opts Options) (*Admin, error) {
 		opts.StatsInterval = 2 * time.Second
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = slog.Default()
 	}
 	host, _ := os.Hostname()
 	if opts.ServerID == "" {
