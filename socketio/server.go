@@ -84,6 +84,9 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	engine *engineio.Server
+	// client serves the client bundle's files behind the engine's CORS
+	// policy, as Node serves them behind its cors middleware.
+	client http.Handler
 
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace
@@ -121,6 +124,10 @@ func NewServer(opts *Options) *Server {
 	}
 	s.engine = engineio.NewServer(s.accept, &s.opts.Engine)
 	s.maxPayload = s.engine.Options().MaxPayload
+	cors := s.engine.Options().CORS
+	s.client = cors.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		clientbundle.ServeFile(w, r, clientFileName(r.URL.Path))
+	}))
 	s.Of("/")
 	return s
 }
@@ -142,10 +149,13 @@ func (s *Server) clientClosed(c *client) {
 // ServeHTTP serves the Engine.IO endpoint and, unless
 // Options.DisableServeClient is set, the browser client's files: a request
 // whose last path segment names one (see clientbundle.Files) gets the file,
-// wherever the server is mounted (with or without http.StripPrefix).
+// wherever the server is mounted (with or without http.StripPrefix), with
+// the CORS headers of Engine.CORS (and preflights answered), as Node's
+// server does.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.opts.DisableServeClient {
-		if name := clientFileName(r.URL.Path); name != "" && clientbundle.ServeFile(w, r, name) {
+		if name := clientFileName(r.URL.Path); name != "" && clientbundle.IsClientFile(name) {
+			s.client.ServeHTTP(w, r)
 			return
 		}
 	}
