@@ -16,18 +16,23 @@ import (
 // cross-origin access. DefaultOptions returns the preset Switchboard ships
 // (its config.yaml), with those features on.
 type Options struct {
-	// PingInterval is how often the server pings a client (default 25s).
+	// PingInterval is how often the server pings a client (default 25s,
+	// the reference's).
 	PingInterval time.Duration
 	// PingTimeout is how long the server waits for the pong before it
 	// closes the session (default 20s). PingInterval+PingTimeout is also
-	// how long a vanished client holds resources.
+	// how long a vanished client holds resources: raising them far keeps
+	// dead sessions, and their memory, that much longer.
 	PingTimeout time.Duration
 	// UpgradeTimeout bounds a transport upgrade, from the WebSocket
-	// request to the client's upgrade packet (default 10s).
+	// request to the client's upgrade packet (default 10s), so that a
+	// client cannot hold a half-upgraded session.
 	UpgradeTimeout time.Duration
 	// MaxPayload is the largest message, or polling POST body, accepted
-	// from a client, in bytes (default 1,000,000). Larger input closes the
-	// session; it is advertised to clients in the handshake.
+	// from a client, in bytes (default 1,000,000, the reference's). Larger
+	// input closes the session; it is advertised to clients in the
+	// handshake. It is memory one client can make the server hold per
+	// message: dangerous to raise far.
 	MaxPayload int64
 	// MaxBufferedBytes bounds each session's outgoing queue (default
 	// 1 MiB). A client that stops reading is disconnected once its queue
@@ -36,15 +41,18 @@ type Options struct {
 	MaxBufferedBytes int
 	// WriteTimeout bounds one write to a client (default 10s): a
 	// WebSocket write, or a long-polling response from the moment it is
-	// ready (the wait for data before it is not bounded by it).
+	// ready (the wait for data before it is not bounded by it). A client
+	// that reads slower is cut off, so it cannot hold a writer forever.
 	WriteTimeout time.Duration
 	// BodyTimeout bounds how long a client may take to send a WebSocket
 	// message, or a polling request's body, once it has begun (default
-	// 10s). A slower one closes the session. The wait between messages
-	// is not bounded by it (the heartbeat bounds that).
+	// 10s). A slower one closes the session, so trickling bytes cannot
+	// hold a connection. The wait between messages is not bounded by it
+	// (the heartbeat bounds that).
 	BodyTimeout time.Duration
-	// DisablePolling and DisableWebSocket turn a transport off. With
-	// polling off, clients must connect with transports: ["websocket"].
+	// DisablePolling and DisableWebSocket turn a transport off (both on
+	// by default, as in the reference). With polling off, clients must
+	// connect with transports: ["websocket"].
 	DisablePolling   bool
 	DisableWebSocket bool
 	// CORS controls cross-origin polling requests and which Origins may
@@ -65,10 +73,12 @@ type Options struct {
 	AllowEIO3 bool
 	// Cookie, when set, makes every handshake response set a cookie
 	// holding the session id, for load balancers with cookie-based sticky
-	// sessions (see Cookie).
+	// sessions (see Cookie). Nil by default, as in the reference: no
+	// cookie is sent.
 	Cookie *Cookie
 	// AllowRequest, when set, is called for every handshake; an error
-	// refuses it with HTTP 403 (code 4, "Forbidden").
+	// refuses it with HTTP 403 (code 4, "Forbidden"). Nil by default:
+	// every handshake within the Limits is accepted.
 	AllowRequest func(r *http.Request) error
 	// PerMessageDeflate compresses WebSocket messages (RFC 7692) for
 	// clients that offer it (browsers and the Node.js client do), like

@@ -64,8 +64,9 @@ type Options struct {
 	// recent broadcasts, and clients see an offset as an extra last
 	// argument of broadcast events.
 	ConnectionStateRecovery *RecoveryOptions
-	// Parser is the packets' wire format (default ParserJSON). It applies
-	// to every client: one built with another parser cannot connect.
+	// Parser is the packets' wire format (default ParserJSON, what
+	// clients use unless told otherwise). It applies to every client: one
+	// built with another parser cannot connect.
 	Parser Parser
 	// DisableServeClient stops the server from serving the browser client
 	// (Node's serveClient: false). By default, as in Node, a GET for
