@@ -44,7 +44,7 @@ type Options struct {
 	Logger *slog.Logger
 	// KeepEmptyChildNamespaces keeps a dynamic namespace (see OfFunc)
 	// after its last socket has left, for the server's life. By default
-	// it is removed (Node's cleanupEmptyChildNamespaces: true), and the
+	// it is removed (as Node does with cleanupEmptyChildNamespaces: true), and the
 	// next client to connect to that name gets a new Namespace, with
 	// none of the old one's rooms or values: otherwise every name a
 	// client tried would stay a namespace, and with a pattern that
