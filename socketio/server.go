@@ -44,13 +44,13 @@ type Options struct {
 	Logger *slog.Logger
 	// KeepEmptyChildNamespaces keeps a dynamic namespace (see OfFunc)
 	// after its last socket has left, for the server's life. By default
-	// it is removed (as Node does with cleanupEmptyChildNamespaces: true), and the
-	// next client to connect to that name gets a new Namespace, with
-	// none of the old one's rooms or values: otherwise every name a
-	// client tried would stay a namespace, and with a pattern that
-	// accepts unbounded names, that is unbounded memory. Node's server
-	// keeps them by default: set this for its behaviour, with a pattern
-	// that accepts few names.
+	// it is removed (as Node does with cleanupEmptyChildNamespaces:
+	// true), and the next client to connect to that name gets a new
+	// Namespace, with none of the old one's rooms or values: otherwise
+	// every name a client tried would stay a namespace, and with a
+	// pattern that accepts unbounded names, that is unbounded memory.
+	// Node's server keeps them by default: set this for its behaviour,
+	// with a pattern that accepts few names.
 	KeepEmptyChildNamespaces bool
 	// CleanupEmptyChildNamespaces is what the zero value does now.
 	//
