@@ -124,3 +124,21 @@ func validHeaderValue(v string) bool {
 func (c *CORS) AllowWebSocket(r *http.Request) bool {
 	return validHeaderValue(r.Header.Get("Origin")) && c.allowWebSocket(r)
 }
+
+// Handler returns h behind this CORS policy, applied as on the Engine.IO
+// endpoint: a preflight (OPTIONS) is answered here, with 204 and the
+// allowed methods and headers when the Origin is allowed; any other
+// request gets the CORS response headers its Origin earns, then goes to h.
+// Serve other resources that pages of other origins fetch with it (such
+// as the client bundle, which Node's server serves through its cors
+// middleware too), so that one policy covers them all.
+func (c *CORS) Handler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			c.preflight(w, r)
+			return
+		}
+		c.setHeaders(w, r)
+		h.ServeHTTP(w, r)
+	})
+}

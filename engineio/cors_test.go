@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -107,5 +108,38 @@ func TestCORS(t *testing.T) {
 		} else {
 			ts.session()
 		}
+	}
+}
+
+// CORS.Handler applies the endpoint's policy to another handler: headers
+// on requests, preflights answered without reaching it.
+func TestCORSHandler(t *testing.T) {
+	c := &CORS{Origins: []string{"https://app.example"}, Credentials: true}
+	called := 0
+	h := c.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called++ }))
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/socket.io/socket.io.min.js", nil)
+	req.Header.Set("Origin", "https://app.example")
+	h.ServeHTTP(rec, req)
+	if called != 1 || rec.Header().Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		rec.Header().Get("Access-Control-Allow-Credentials") != "true" || rec.Header().Get("Vary") != "Origin" {
+		t.Fatalf("GET: called %d, headers %v", called, rec.Header())
+	}
+
+	rec = httptest.NewRecorder()
+	req = httptest.NewRequest(http.MethodOptions, "/socket.io/socket.io.min.js", nil)
+	req.Header.Set("Origin", "https://app.example")
+	h.ServeHTTP(rec, req)
+	if called != 1 || rec.Code != http.StatusNoContent || rec.Header().Get("Access-Control-Allow-Methods") == "" {
+		t.Fatalf("preflight: called %d, status %d, headers %v", called, rec.Code, rec.Header())
+	}
+
+	rec = httptest.NewRecorder()
+	req = httptest.NewRequest(http.MethodGet, "/x", nil)
+	req.Header.Set("Origin", "https://evil.example")
+	h.ServeHTTP(rec, req)
+	if rec.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("another origin allowed: %v", rec.Header())
 	}
 }

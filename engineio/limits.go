@@ -12,22 +12,30 @@ import (
 
 // Limits bound how many sessions clients may open, in total and per client
 // address. A handshake over a limit is refused before any session exists,
-// with an HTTP error the client's reconnection logic retries later. The zero
-// value sets no limit: an open server must set them (Switchboard's
-// config.yaml does).
+// with an HTTP error the client's reconnection logic retries later.
+//
+// In every count and rate, 0 means the default and NoLimit (-1) turns the
+// limit off. The zero Limits thus bounds every client, with values for a
+// server on the open internet (Switchboard's config.yaml has the same):
+// lifting a limit lets one client hold as many sessions, and their memory,
+// as it can open.
 type Limits struct {
-	// MaxSessions caps open sessions; further handshakes get HTTP 503
-	// ("Server full"). 0: no cap.
+	// MaxSessions caps open sessions (default 100,000); further
+	// handshakes get HTTP 503 ("Server full"). It bounds the memory all
+	// clients together can make the server hold.
 	MaxSessions int
-	// MaxSessionsPerIP caps open sessions per client address; further
-	// handshakes from that address get HTTP 429. 0: no cap. Many users can
-	// share one address (offices, carrier-grade NAT): keep it generous.
+	// MaxSessionsPerIP caps open sessions per client address (default
+	// 200); further handshakes from that address get HTTP 429. Many users
+	// can share one address (offices, carrier-grade NAT): keep it
+	// generous, but bounded, or one host can take every MaxSessions slot.
 	MaxSessionsPerIP int
 	// HandshakeRate is the sustained handshakes per second allowed per
-	// client address, with bursts up to HandshakeBurst (a token bucket);
-	// beyond it, HTTP 429. 0: no rate limit. After a server restart every
-	// client reconnects within seconds: the burst must absorb that for the
-	// users behind one address.
+	// client address (default 20), with bursts up to HandshakeBurst
+	// (a token bucket; default 100 when HandshakeRate is defaulted too,
+	// else 1); beyond it, HTTP 429. After a server
+	// restart every client reconnects within seconds: the burst must
+	// absorb that for the users behind one address. Without a rate, one
+	// client can make the server do a handshake's work in a loop.
 	HandshakeRate  float64
 	HandshakeBurst int
 	// BindSessionToIP refuses requests for a session (polling requests,
@@ -44,6 +52,46 @@ type Limits struct {
 	// and trust that header only from the proxy: a client can write any
 	// header it likes.
 	ClientIP func(r *http.Request) string
+}
+
+// NoLimit, as a count or rate of Limits, turns that limit off (0 means the
+// default).
+const NoLimit = -1
+
+// Defaults of the zero Limits.
+const (
+	DefaultMaxSessions      = 100_000
+	DefaultMaxSessionsPerIP = 200
+	DefaultHandshakeRate    = 20
+	DefaultHandshakeBurst   = 100
+)
+
+// DefaultLimits returns the zero Limits' values written out.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxSessions:      DefaultMaxSessions,
+		MaxSessionsPerIP: DefaultMaxSessionsPerIP,
+		HandshakeRate:    DefaultHandshakeRate,
+		HandshakeBurst:   DefaultHandshakeBurst,
+	}
+}
+
+// withDefaults fills in the defaults of the limits left at 0. A negative
+// value (NoLimit) stays: every check below is "> 0", so it is off.
+func (l Limits) withDefaults() Limits {
+	if l.MaxSessions == 0 {
+		l.MaxSessions = DefaultMaxSessions
+	}
+	if l.MaxSessionsPerIP == 0 {
+		l.MaxSessionsPerIP = DefaultMaxSessionsPerIP
+	}
+	if l.HandshakeRate == 0 {
+		l.HandshakeRate = DefaultHandshakeRate
+		if l.HandshakeBurst == 0 {
+			l.HandshakeBurst = DefaultHandshakeBurst
+		}
+	}
+	return l
 }
 
 // Refusals of a handshake over a limit.

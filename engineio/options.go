@@ -6,22 +6,33 @@ import (
 	"time"
 )
 
-// Options configure a Server. The zero value is usable: every field has the
-// reference implementation's default, except HTTPCompression (off here, on
-// in the reference).
+// Options configure a Server.
+//
+// The zero value is safe to expose: the heartbeat, sizes and timeouts have
+// the reference implementation's defaults, the Limits bound what clients
+// can open (set a limit to NoLimit to lift it), browsers may use the server
+// from its own origin only, and the Logger is slog.Default(). Features that
+// cost CPU or widen access are off: compression, Engine.IO v3 clients,
+// cross-origin access. DefaultOptions returns the preset Switchboard ships
+// (its config.yaml), with those features on.
 type Options struct {
-	// PingInterval is how often the server pings a client (default 25s).
+	// PingInterval is how often the server pings a client (default 25s,
+	// the reference's).
 	PingInterval time.Duration
 	// PingTimeout is how long the server waits for the pong before it
 	// closes the session (default 20s). PingInterval+PingTimeout is also
-	// how long a vanished client holds resources.
+	// how long a vanished client holds resources: raising them far keeps
+	// dead sessions, and their memory, that much longer.
 	PingTimeout time.Duration
 	// UpgradeTimeout bounds a transport upgrade, from the WebSocket
-	// request to the client's upgrade packet (default 10s).
+	// request to the client's upgrade packet (default 10s), so that a
+	// client cannot hold a half-upgraded session.
 	UpgradeTimeout time.Duration
 	// MaxPayload is the largest message, or polling POST body, accepted
-	// from a client, in bytes (default 1,000,000). Larger input closes the
-	// session; it is advertised to clients in the handshake.
+	// from a client, in bytes (default 1,000,000, the reference's). Larger
+	// input closes the session; it is advertised to clients in the
+	// handshake. It is memory one client can make the server hold per
+	// message: dangerous to raise far.
 	MaxPayload int64
 	// MaxBufferedBytes bounds each session's outgoing queue (default
 	// 1 MiB). A client that stops reading is disconnected once its queue
@@ -30,37 +41,49 @@ type Options struct {
 	MaxBufferedBytes int
 	// WriteTimeout bounds one write to a client (default 10s): a
 	// WebSocket write, or a long-polling response from the moment it is
-	// ready (the wait for data before it is not bounded by it).
+	// ready (the wait for data before it is not bounded by it). A client
+	// that reads slower is cut off, so it cannot hold a writer forever.
 	WriteTimeout time.Duration
 	// BodyTimeout bounds how long a client may take to send a WebSocket
 	// message, or a polling request's body, once it has begun (default
-	// 10s). A slower one closes the session. The wait between messages
-	// is not bounded by it (the heartbeat bounds that).
+	// 10s). A slower one closes the session, so trickling bytes cannot
+	// hold a connection. The wait between messages is not bounded by it
+	// (the heartbeat bounds that).
 	BodyTimeout time.Duration
-	// DisablePolling and DisableWebSocket turn a transport off. With
-	// polling off, clients must connect with transports: ["websocket"].
+	// DisablePolling and DisableWebSocket turn a transport off (both on
+	// by default, as in the reference). With polling off, clients must
+	// connect with transports: ["websocket"].
 	DisablePolling   bool
 	DisableWebSocket bool
 	// CORS controls cross-origin polling requests and which Origins may
-	// open a WebSocket.
+	// open a WebSocket. The zero CORS is same-origin only, the safe
+	// choice; DefaultOptions allows every origin ("*"), which is fine
+	// without cookie-based auth and dangerous with it.
 	CORS CORS
 	// Limits cap sessions in total and per client address, and the
-	// handshake rate per address (default: no limits).
+	// handshake rate per address. The zero Limits has bounds for an open
+	// server (see Limits); without them one client could open sessions
+	// until memory runs out.
 	Limits Limits
 	// AllowEIO3 accepts Engine.IO protocol v3 clients (socket.io-client
 	// 2.x), as the reference server's allowEIO3 does. Off in the zero
-	// value, like the reference; v3 sessions cost the v4 ones nothing.
+	// value, like the reference: a client of the other protocol fails
+	// plainly rather than talking a protocol nobody meant to serve. On
+	// in DefaultOptions; v3 sessions cost the v4 ones nothing.
 	AllowEIO3 bool
 	// Cookie, when set, makes every handshake response set a cookie
 	// holding the session id, for load balancers with cookie-based sticky
-	// sessions (see Cookie).
+	// sessions (see Cookie). Nil by default, as in the reference: no
+	// cookie is sent.
 	Cookie *Cookie
 	// AllowRequest, when set, is called for every handshake; an error
-	// refuses it with HTTP 403 (code 4, "Forbidden").
+	// refuses it with HTTP 403 (code 4, "Forbidden"). Nil by default:
+	// every handshake within the Limits is accepted.
 	AllowRequest func(r *http.Request) error
 	// PerMessageDeflate compresses WebSocket messages (RFC 7692) for
 	// clients that offer it (browsers and the Node.js client do), like
-	// the reference's perMessageDeflate (off by default there and here).
+	// the reference's perMessageDeflate. Off in the zero value, as in the
+	// reference (it costs CPU); on in DefaultOptions, with Threshold 1024.
 	// The server negotiates no context takeover both ways, so it keeps no
 	// compression state per connection and compresses a broadcast once
 	// for all its recipients (with a somewhat worse ratio on the small
@@ -70,9 +93,13 @@ type Options struct {
 	PerMessageDeflate Compression
 	// HTTPCompression compresses polling responses with gzip or deflate,
 	// as the client's Accept-Encoding allows, like the reference's
-	// httpCompression (on by default there, off in the zero value here).
+	// httpCompression. Off in the zero value (it costs CPU; the
+	// reference has it on), on in DefaultOptions with Threshold 1024.
 	HTTPCompression Compression
-	// Logger receives transport errors at debug level (default: discard).
+	// Logger receives transport errors and refusals at debug level, and
+	// panics of handlers at error level. Nil means slog.Default(), so
+	// that nothing is lost silently; to discard everything, pass
+	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 }
 
@@ -157,8 +184,33 @@ func (o *Options) withDefaults() Options {
 	if c.BodyTimeout <= 0 {
 		c.BodyTimeout = DefaultBodyTimeout
 	}
+	c.Limits = c.Limits.withDefaults()
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+		c.Logger = slog.Default()
 	}
 	return c
+}
+
+// DefaultOptions returns the options of Switchboard's shipped
+// configuration (config.yaml): the zero value's defaults written out, plus
+// what a public Socket.IO server usually wants on. Compared with the zero
+// value, it allows every origin (CORS "*": no cookie-based auth, or set
+// Origins), accepts socket.io-client 2.x (AllowEIO3), and compresses
+// WebSocket messages and polling responses of 1024 bytes or more. Each
+// call returns a new value.
+func DefaultOptions() Options {
+	return Options{
+		PingInterval:      DefaultPingInterval,
+		PingTimeout:       DefaultPingTimeout,
+		UpgradeTimeout:    DefaultUpgradeTimeout,
+		MaxPayload:        DefaultMaxPayload,
+		MaxBufferedBytes:  DefaultMaxBufferedBytes,
+		WriteTimeout:      DefaultWriteTimeout,
+		BodyTimeout:       DefaultBodyTimeout,
+		CORS:              CORS{Origins: []string{"*"}},
+		Limits:            DefaultLimits(),
+		AllowEIO3:         true,
+		PerMessageDeflate: Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
+		HTTPCompression:   Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
+	}
 }

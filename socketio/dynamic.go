@@ -36,10 +36,11 @@ type dynamic struct {
 // The parent itself is named "/_0", "/_1"... as in the reference, and
 // cannot be connected to.
 //
-// Each accepted name stays a namespace (with its adapter) for the server's
-// life unless Options.CleanupEmptyChildNamespaces is set: without it, a
-// function that accepts unbounded names lets clients create unbounded
-// namespaces.
+// An accepted name is a namespace (with its adapter) while it has sockets;
+// once the last has left it is removed, unless
+// Options.KeepEmptyChildNamespaces is set (Node's default): then it stays
+// for the server's life, and a function that accepts unbounded names lets
+// clients create unbounded namespaces.
 func (s *Server) OfFunc(fn NamespaceFunc) *Namespace { return s.ofFunc(fn, "") }
 
 func (s *Server) ofFunc(fn NamespaceFunc, pattern string) *Namespace {
@@ -127,12 +128,12 @@ func (n *Namespace) connectDone() {
 }
 
 // cleanupIfEmpty removes a child namespace that has no socket and no
-// client connecting to it, when Options.CleanupEmptyChildNamespaces is
-// set (the reference's cleanupEmptyChildNamespaces): clients cannot then
+// client connecting to it, unless Options.KeepEmptyChildNamespaces is set
+// (the reference's cleanupEmptyChildNamespaces: true): clients cannot then
 // make the server hold one namespace per name they ever tried.
 func (n *Namespace) cleanupIfEmpty() {
 	s := n.srv
-	if n.parent == nil || !s.opts.CleanupEmptyChildNamespaces {
+	if n.parent == nil || s.opts.KeepEmptyChildNamespaces {
 		return
 	}
 	s.mu.Lock()

@@ -99,8 +99,11 @@ func TestDynamicNamespaces(t *testing.T) {
 	}
 }
 
+// The zero Options removes empty child namespaces (Node's
+// cleanupEmptyChildNamespaces: true), so that clients cannot grow the
+// namespace table by trying names.
 func TestDynamicNamespaceCleanup(t *testing.T) {
-	srv, url := startServer(t, &Options{CleanupEmptyChildNamespaces: true})
+	srv, url := startServer(t, nil)
 	parent := srv.OfRegexp(regexp.MustCompile(`^/tmp-\d+$`))
 	parent.Use(func(s *Socket) error {
 		if string(s.Handshake().Auth) == `{"deny":true}` {
@@ -148,6 +151,28 @@ func TestDynamicNamespaceCleanup(t *testing.T) {
 	connect(t, url, "/tmp-2", "")
 	if n := len(parent.Children()); n != 1 {
 		t.Fatalf("%d children after reconnecting, want 1", n)
+	}
+}
+
+// KeepEmptyChildNamespaces is Node's default: an empty child stays, and
+// the next client to its name gets the same Namespace.
+func TestDynamicNamespaceKeep(t *testing.T) {
+	srv, url := startServer(t, &Options{KeepEmptyChildNamespaces: true})
+	parent := srv.OfRegexp(regexp.MustCompile(`^/keep-\d+$`))
+	gone := make(chan struct{}, 1)
+	parent.OnDisconnect(func(*Socket, DisconnectReason) { gone <- struct{}{} })
+	a := connect(t, url, "/keep-1", "")
+	first := parent.Children()
+	a.send("41/keep-1,")
+	<-gone
+	b := connect(t, url, "/keep-1", "")
+	if got := parent.Children(); len(first) != 1 || len(got) != 1 || got[0] != first[0] {
+		t.Fatalf("children %v, then %v: want the same namespace kept", first, got)
+	}
+	b.send("41/keep-1,")
+	<-gone
+	if n := len(parent.Children()); n != 1 {
+		t.Fatalf("%d children once empty, want 1 kept", n)
 	}
 }
 
@@ -200,7 +225,7 @@ func TestDynamicParentEmitWithAck(t *testing.T) {
 // Dynamic namespaces count in their parent's stats, one entry per
 // pattern, whatever names clients connect to.
 func TestDynamicNamespaceStats(t *testing.T) {
-	srv, url := startServer(t, &Options{CleanupEmptyChildNamespaces: true})
+	srv, url := startServer(t, nil)
 	parent := srv.OfRegexp(regexp.MustCompile(`^/st-\d+$`))
 	got := make(chan struct{}, 8)
 	parent.On("x", func(*Socket, *Event) { got <- struct{}{} })

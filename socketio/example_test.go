@@ -102,7 +102,7 @@ func ExampleNamespace_To() {
 // own, created when a client first connects to it, with the handlers
 // registered on the parent.
 func ExampleServer_OfRegexp() {
-	srv := socketio.NewServer(&socketio.Options{CleanupEmptyChildNamespaces: true})
+	srv := socketio.NewServer(nil)
 	workspaces := srv.OfRegexp(regexp.MustCompile(`^/workspace-\d+$`))
 	workspaces.OnConnection(func(s *socketio.Socket) {
 		// s.Namespace() is the child, e.g. /workspace-42.

@@ -7,11 +7,18 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/switchboard/switchboard/engineio"
 )
 
-// Limits bound what one client can make the server do. The parser limits
-// apply by default; the event rate and the room count are off unless set
-// (an open server should set them: Switchboard's config.yaml does).
+// Limits bound what one client can make the server do.
+//
+// In every count and rate, 0 means the default and NoLimit (-1) turns the
+// limit off; the parser limits (MaxAttachments, MaxJSONDepth) cannot be
+// turned off. The zero Limits thus bounds every client, with values for a
+// server on the open internet (Switchboard's config.yaml has the same):
+// lifting a limit lets one client make the server do or hold as much as
+// it likes.
 //
 // The engine's MaxPayload bounds more than one message: a binary packet's
 // text and attachments together (past it the connection is closed with
@@ -31,38 +38,46 @@ type Limits struct {
 	// that later walks it recurse that deep.
 	MaxJSONDepth int
 	// EventsPerSecond is each socket's sustained event rate from the
-	// client, with bursts up to EventBurst (a token bucket; 0: no limit).
-	// An event over the rate is dropped, logged at debug level, and, if
-	// the client asked for an acknowledgement, answered with the error
-	// ack {"message":"rate limit exceeded"}; the socket stays connected.
-	// A socket recovered after a cut (RecoveryOptions) has its bucket as
-	// it was, refilled only by the time that passed; a new socket starts
-	// with a full one.
+	// client (default 200), with bursts up to EventBurst (a token bucket;
+	// default 400 when EventsPerSecond is defaulted too, else
+	// EventsPerSecond). An event over the rate is dropped, logged at debug
+	// level, and, if the client asked for an acknowledgement, answered
+	// with the error ack {"message":"rate limit exceeded"}; the socket
+	// stays connected. Without a rate, one client can keep a handler busy
+	// in a loop. A socket recovered after a cut (RecoveryOptions) has its
+	// bucket as it was, refilled only by the time that passed; a new
+	// socket starts with a full one.
 	EventsPerSecond float64
 	EventBurst      int
 	// MaxRoomsPerSocket bounds the rooms a socket can be in, its own room
-	// not counted (0: no limit). Socket.Join past it joins nothing and
-	// returns ErrTooManyRooms. When it is set, the names of a socket's
-	// rooms are also bounded by the engine's MaxPayload in all: an
-	// application joining rooms a client names cannot be made to keep
+	// not counted (default 1000). Socket.Join past it joins nothing and
+	// returns ErrTooManyRooms. Unless it is NoLimit, the names of a
+	// socket's rooms are also bounded by the engine's MaxPayload in all:
+	// an application joining rooms a client names cannot be made to keep
 	// MaxRoomsPerSocket names of MaxPayload bytes each.
 	MaxRoomsPerSocket int
 	// MaxNamespacesPerClient bounds the namespaces one connection can be
-	// in at once (0: no limit). Each is a socket with its state, and with
+	// in at once (default 100). Each is a socket with its state, and with
 	// dynamic namespaces a namespace created for it. A CONNECT past the
 	// bound is refused with a CONNECT_ERROR {"message":"too many
 	// namespaces"} (socket.io-client: connect_error on that namespace's
 	// socket); the connection and its other namespaces stay.
 	MaxNamespacesPerClient int
 	// NamespaceConnectsPerSecond is each connection's sustained rate of
-	// CONNECT packets (joining a namespace, refused or not), with bursts up
-	// to NamespaceConnectBurst (a token bucket; 0: no limit). A CONNECT
-	// over the rate is refused with a CONNECT_ERROR {"message":"rate limit
-	// exceeded"}. Reconnecting clients send one CONNECT per namespace at
-	// once: the burst should cover MaxNamespacesPerClient.
+	// CONNECT packets (joining a namespace, refused or not; default 10),
+	// with bursts up to NamespaceConnectBurst (a token bucket; default 100
+	// when NamespaceConnectsPerSecond is defaulted too, else the larger of
+	// the rate and MaxNamespacesPerClient). A CONNECT over the rate is
+	// refused with a CONNECT_ERROR {"message":"rate limit exceeded"}.
+	// Reconnecting clients send one CONNECT per namespace at once: the
+	// burst should cover MaxNamespacesPerClient.
 	NamespaceConnectsPerSecond float64
 	NamespaceConnectBurst      int
 }
+
+// NoLimit, as a count or rate of Limits (or of engineio.Limits), turns
+// that limit off; 0 means the default.
+const NoLimit = engineio.NoLimit
 
 // The limits Server.Stats counts refusals of.
 const (
@@ -104,11 +119,31 @@ func (lc *limitCounters) snapshot() map[string]uint64 {
 	return out
 }
 
-// Defaults of the parser limits.
+// Defaults of the zero Limits.
 const (
-	DefaultMaxAttachments = 10
-	DefaultMaxJSONDepth   = 64
+	DefaultMaxAttachments             = 10
+	DefaultMaxJSONDepth               = 64
+	DefaultEventsPerSecond            = 200
+	DefaultEventBurst                 = 400
+	DefaultMaxRoomsPerSocket          = 1000
+	DefaultMaxNamespacesPerClient     = 100
+	DefaultNamespaceConnectsPerSecond = 10
+	DefaultNamespaceConnectBurst      = 100
 )
+
+// DefaultLimits returns the zero Limits' values written out.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxAttachments:             DefaultMaxAttachments,
+		MaxJSONDepth:               DefaultMaxJSONDepth,
+		EventsPerSecond:            DefaultEventsPerSecond,
+		EventBurst:                 DefaultEventBurst,
+		MaxRoomsPerSocket:          DefaultMaxRoomsPerSocket,
+		MaxNamespacesPerClient:     DefaultMaxNamespacesPerClient,
+		NamespaceConnectsPerSecond: DefaultNamespaceConnectsPerSecond,
+		NamespaceConnectBurst:      DefaultNamespaceConnectBurst,
+	}
+}
 
 // ErrTooManyRooms is returned by Socket.Join when the socket would be in
 // more rooms than Limits.MaxRoomsPerSocket, or their names would pass the
@@ -127,6 +162,8 @@ var (
 	errAuthTooLarge = &ConnectError{Message: "auth payload too large"}
 )
 
+// withDefaults fills in the defaults of the limits left at 0. A negative
+// count or rate (NoLimit) stays: every check is "> 0", so it is off.
 func (l *Limits) withDefaults() Limits {
 	c := *l
 	if c.MaxAttachments <= 0 {
@@ -134,6 +171,24 @@ func (l *Limits) withDefaults() Limits {
 	}
 	if c.MaxJSONDepth <= 0 {
 		c.MaxJSONDepth = DefaultMaxJSONDepth
+	}
+	if c.EventsPerSecond == 0 {
+		c.EventsPerSecond = DefaultEventsPerSecond
+		if c.EventBurst == 0 {
+			c.EventBurst = DefaultEventBurst
+		}
+	}
+	if c.MaxRoomsPerSocket == 0 {
+		c.MaxRoomsPerSocket = DefaultMaxRoomsPerSocket
+	}
+	if c.MaxNamespacesPerClient == 0 {
+		c.MaxNamespacesPerClient = DefaultMaxNamespacesPerClient
+	}
+	if c.NamespaceConnectsPerSecond == 0 {
+		c.NamespaceConnectsPerSecond = DefaultNamespaceConnectsPerSecond
+		if c.NamespaceConnectBurst == 0 {
+			c.NamespaceConnectBurst = DefaultNamespaceConnectBurst
+		}
 	}
 	if c.EventsPerSecond > 0 && c.EventBurst < 1 {
 		c.EventBurst = max(1, int(c.EventsPerSecond))

@@ -352,3 +352,36 @@ func TestConnectErrorClosesConnection(t *testing.T) {
 		break
 	}
 }
+
+// The zero Limits bounds every input with the defaults; NoLimit lifts a
+// limit, here the room count.
+func TestZeroLimitsAndNoLimit(t *testing.T) {
+	if got := NewServer(nil).opts.Limits; got != DefaultLimits() {
+		t.Fatalf("zero Limits became %+v, want %+v", got, DefaultLimits())
+	}
+	for _, tc := range []struct {
+		lim  Limits
+		want error
+	}{
+		{Limits{}, ErrTooManyRooms},
+		{Limits{MaxRoomsPerSocket: NoLimit}, nil},
+	} {
+		srv, url := startServer(t, &Options{Limits: tc.lim})
+		errs := make(chan error, 1)
+		srv.Of("/").OnConnection(func(s *Socket) {
+			rooms := make([]string, DefaultMaxRoomsPerSocket+1)
+			for i := range rooms {
+				rooms[i] = "r" + itoa(i)
+			}
+			errs <- s.Join(rooms...)
+		})
+		connect(t, url, "/", "")
+		if err := <-errs; !errors.Is(err, tc.want) {
+			t.Fatalf("%+v: joining %d rooms: %v, want %v", tc.lim, DefaultMaxRoomsPerSocket+1, err, tc.want)
+		}
+	}
+	lifted := NewServer(&Options{Limits: Limits{EventsPerSecond: NoLimit, NamespaceConnectsPerSecond: NoLimit, MaxNamespacesPerClient: NoLimit}}).opts.Limits
+	if lifted.newEventLimiter() != nil || lifted.NamespaceConnectsPerSecond > 0 || lifted.MaxNamespacesPerClient > 0 {
+		t.Fatalf("NoLimit did not lift the limits: %+v", lifted)
+	}
+}

@@ -2,7 +2,9 @@ package socketio
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -45,5 +47,24 @@ func TestAllowRequestHook(t *testing.T) {
 	}
 	if n := srv.Engine().Count(); n != 2 {
 		t.Errorf("%d sessions, want the 2 allowed", n)
+	}
+}
+
+// A nil Logger is slog.Default(), for the engine too; DefaultOptions is
+// the zero value's defaults written out, with the engine's preset.
+func TestZeroOptionsDefaults(t *testing.T) {
+	srv := NewServer(nil)
+	if srv.log != slog.Default() || srv.Engine().Options().Logger != slog.Default() {
+		t.Fatal("a nil Logger is not slog.Default()")
+	}
+	d := DefaultOptions()
+	got := NewServer(&d).opts
+	got.Logger, got.Engine.Logger = nil, nil
+	got.Engine.Limits.ClientIP = nil
+	if !reflect.DeepEqual(got, d) {
+		t.Fatalf("the server changed DefaultOptions:\n got %+v\nwant %+v", got, d)
+	}
+	if r := DefaultRecoveryOptions(); r != r.withDefaults() {
+		t.Fatalf("DefaultRecoveryOptions %+v differs from the zero value's %+v", r, r.withDefaults())
 	}
 }

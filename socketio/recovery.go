@@ -44,7 +44,9 @@ import (
 // memory, never serialised: SetValue values may be anything.
 type RecoveryOptions struct {
 	// MaxDisconnectionDuration is how long a session is kept after its
-	// connection is cut, and how long packets are logged (default 2m).
+	// connection is cut, and how long packets are logged (default 2m, the
+	// reference's). Longer keeps every vanished client's session, and the
+	// log, that much longer.
 	MaxDisconnectionDuration time.Duration
 	// RunMiddlewares runs the namespace's middlewares for a recovered
 	// socket too. The default, as the reference's skipMiddlewares: true,

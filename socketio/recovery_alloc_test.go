@@ -3,6 +3,8 @@ package socketio
 import (
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/engineio"
 )
 
 // TestBroadcastAllocationsWithRecovery: recovery adds allocations per
@@ -15,7 +17,8 @@ func TestBroadcastAllocationsWithRecovery(t *testing.T) {
 	}
 	var marginals [2]float64
 	for i, on := range []bool{false, true} {
-		opts := &Options{}
+		// 250 clients from one address: lift the handshake limits.
+		opts := &Options{Engine: engineio.Options{Limits: engineio.Limits{MaxSessionsPerIP: NoLimit, HandshakeRate: NoLimit}}}
 		if on {
 			opts.ConnectionStateRecovery = &RecoveryOptions{}
 		}

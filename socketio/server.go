@@ -14,34 +14,54 @@ import (
 	"github.com/switchboard/switchboard/socketio/clientbundle"
 )
 
-// Options configure a Server. The zero value works.
+// Options configure a Server.
+//
+// The zero value is safe to expose: every input is bounded (see Limits and
+// engineio.Limits; NoLimit lifts one), browsers may connect from the
+// server's own origin only, empty dynamic namespaces are removed, and the
+// Logger is slog.Default(). DefaultOptions returns the preset Switchboard
+// ships (its config.yaml): the same, plus every origin, socket.io-client
+// 2.x and compression.
 type Options struct {
-	// Engine configures the transport layer.
+	// Engine configures the transport layer: heartbeat, sizes, CORS,
+	// connection limits, compression (see engineio.Options). Its Logger
+	// defaults to this Logger.
 	Engine engineio.Options
 	// ConnectTimeout closes a connection that has joined no namespace in
-	// this time (default 45s).
+	// this time (default 45s): a client cannot hold a connection without
+	// passing a namespace's middlewares.
 	ConnectTimeout time.Duration
 	// Limits bound what one client can make the server do (see Limits for
 	// the defaults).
 	Limits Limits
-	// NewAdapter creates each namespace's adapter (default: in memory).
+	// NewAdapter creates each namespace's adapter (default: in memory,
+	// one node).
 	NewAdapter func(n *Namespace) Adapter
-	// Logger (default: discard).
+	// Logger receives what goes wrong: refused and dropped input at debug
+	// level, handler panics and shutdown problems at warn and error. Nil
+	// means slog.Default(), so that nothing is lost silently; to discard
+	// everything, pass slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
-	// CleanupEmptyChildNamespaces removes a dynamic namespace (see
-	// OfFunc) once its last socket has left, as the reference's option of
-	// that name. Without it, every name a client connects to stays a
-	// namespace for the server's life: with a pattern that accepts
-	// unbounded names, that is unbounded memory.
-	CleanupEmptyChildNamespaces bool
+	// KeepEmptyChildNamespaces keeps a dynamic namespace (see OfFunc)
+	// after its last socket has left, for the server's life. By default
+	// it is removed (as Node does with cleanupEmptyChildNamespaces:
+	// true), and the next client to connect to that name gets a new
+	// Namespace, with none of the old one's rooms or values: otherwise
+	// every name a client tried would stay a namespace, and with a
+	// pattern that accepts unbounded names, that is unbounded memory.
+	// Node's server keeps them by default: set this for its behaviour,
+	// with a pattern that accepts few names.
+	KeepEmptyChildNamespaces bool
 	// ConnectionStateRecovery, when set, lets a client whose connection
 	// was cut get its socket back, with the packets it missed (see
-	// RecoveryOptions). Off (nil) by default, as in the reference: it
-	// costs a log of the recent broadcasts, and clients see an offset as
-	// an extra last argument of broadcast events.
+	// RecoveryOptions; DefaultRecoveryOptions is config.yaml's preset).
+	// Off (nil) by default, as in the reference: it costs a log of the
+	// recent broadcasts, and clients see an offset as an extra last
+	// argument of broadcast events.
 	ConnectionStateRecovery *RecoveryOptions
-	// Parser is the packets' wire format (default ParserJSON). It applies
-	// to every client: one built with another parser cannot connect.
+	// Parser is the packets' wire format (default ParserJSON, what
+	// clients use unless told otherwise). It applies to every client: one
+	// built with another parser cannot connect.
 	Parser Parser
 	// DisableServeClient stops the server from serving the browser client
 	// (Node's serveClient: false). By default, as in Node, a GET for
@@ -60,6 +80,9 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	engine *engineio.Server
+	// client serves the client bundle's files behind the engine's CORS
+	// policy, as Node serves them behind its cors middleware.
+	client http.Handler
 
 	mu      sync.RWMutex
 	nsps    map[string]*Namespace
@@ -90,13 +113,17 @@ func NewServer(opts *Options) *Server {
 	s.opts.Limits = s.opts.Limits.withDefaults()
 	s.log = s.opts.Logger
 	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
+		s.log = slog.Default()
 	}
 	if s.opts.Engine.Logger == nil {
 		s.opts.Engine.Logger = s.log
 	}
 	s.engine = engineio.NewServer(s.accept, &s.opts.Engine)
 	s.maxPayload = s.engine.Options().MaxPayload
+	cors := s.engine.Options().CORS
+	s.client = cors.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		clientbundle.ServeFile(w, r, clientFileName(r.URL.Path))
+	}))
 	s.Of("/")
 	return s
 }
@@ -118,10 +145,13 @@ func (s *Server) clientClosed(c *client) {
 // ServeHTTP serves the Engine.IO endpoint and, unless
 // Options.DisableServeClient is set, the browser client's files: a request
 // whose last path segment names one (see clientbundle.Files) gets the file,
-// wherever the server is mounted (with or without http.StripPrefix).
+// wherever the server is mounted (with or without http.StripPrefix), with
+// the CORS headers of Engine.CORS (and preflights answered), as Node's
+// server does.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.opts.DisableServeClient {
-		if name := clientFileName(r.URL.Path); name != "" && clientbundle.ServeFile(w, r, name) {
+		if name := clientFileName(r.URL.Path); name != "" && clientbundle.IsClientFile(name) {
+			s.client.ServeHTTP(w, r)
 			return
 		}
 	}

@@ -55,7 +55,9 @@ type Options struct {
 	// NamePrefix names the clients: NamePrefix + a number counting from 1
 	// (default "guest-").
 	NamePrefix string
-	// Logger receives connection errors at debug level (default: discard).
+	// Logger receives connection errors and dropped messages at debug
+	// level. Nil means slog.Default(), so that nothing is lost silently;
+	// to discard everything, pass slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
 }
 
@@ -94,7 +96,7 @@ func (o *Options) withDefaults() Options {
 		c.NamePrefix = "guest-"
 	}
 	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
+		c.Logger = slog.Default()
 	}
 	return c
 }

@@ -143,13 +143,15 @@ type ConnectionStateRecovery struct {
 	MaxBytes   int `yaml:"max_bytes"`
 }
 
-// DefaultConnectionStateRecovery returns the defaults (recovery off).
+// DefaultConnectionStateRecovery returns the defaults (recovery off, with
+// socketio.DefaultRecoveryOptions for when it is turned on).
 func DefaultConnectionStateRecovery() ConnectionStateRecovery {
+	r := socketio.DefaultRecoveryOptions()
 	return ConnectionStateRecovery{
-		MaxDisconnectionDuration: socketio.DefaultMaxDisconnectionDuration,
-		SkipMiddlewares:          true,
-		MaxPackets:               socketio.DefaultRecoveryMaxPackets,
-		MaxBytes:                 socketio.DefaultRecoveryMaxBytes,
+		MaxDisconnectionDuration: r.MaxDisconnectionDuration,
+		SkipMiddlewares:          !r.RunMiddlewares,
+		MaxPackets:               r.MaxPackets,
+		MaxBytes:                 r.MaxBytes,
 	}
 }
 
@@ -280,10 +282,13 @@ const (
 )
 
 // Default returns the default configuration. Each call returns a new value.
-// A value the library packages default to as well is taken from their
-// Default constants, so that it is written once; the others (limits,
-// operations, compression on) are Switchboard's own.
+// What the library's options cover is taken from their presets
+// (socketio.DefaultOptions, socketio.DefaultRecoveryOptions), so that a
+// default is written once; the rest (listening, logging, operations) is
+// Switchboard's own.
 func Default() *Config {
+	io := socketio.DefaultOptions()
+	eng := io.Engine
 	return &Config{
 		Listen:          ":8080",
 		StaticDir:       "static",
@@ -291,29 +296,41 @@ func Default() *Config {
 		Log:             Log{Level: "info", Format: "text"},
 		SocketIO: SocketIO{
 			Path:             "/socket.io/",
-			PingInterval:     engineio.DefaultPingInterval,
-			PingTimeout:      engineio.DefaultPingTimeout,
-			ConnectTimeout:   socketio.DefaultConnectTimeout,
-			UpgradeTimeout:   engineio.DefaultUpgradeTimeout,
-			MaxPayload:       engineio.DefaultMaxPayload,
-			MaxBufferedBytes: engineio.DefaultMaxBufferedBytes,
-			ServeClient:      true,
-			Transports:       []string{TransportPolling, TransportWebSocket},
-			AllowEIO3:        true,
+			PingInterval:     eng.PingInterval,
+			PingTimeout:      eng.PingTimeout,
+			ConnectTimeout:   io.ConnectTimeout,
+			UpgradeTimeout:   eng.UpgradeTimeout,
+			MaxPayload:       eng.MaxPayload,
+			MaxBufferedBytes: eng.MaxBufferedBytes,
+			ServeClient:      !io.DisableServeClient,
+			Transports:       defaultTransports(eng),
+			AllowEIO3:        eng.AllowEIO3,
 
-			CleanupEmptyChildNamespaces: true,
-			PerMessageDeflate:           Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
-			HTTPCompression:             Compression{Enabled: true, Threshold: DefaultCompressionThreshold},
+			CleanupEmptyChildNamespaces: !io.KeepEmptyChildNamespaces,
+			PerMessageDeflate:           Compression(eng.PerMessageDeflate),
+			HTTPCompression:             Compression(eng.HTTPCompression),
 			ConnectionStateRecovery:     DefaultConnectionStateRecovery(),
-			Parser:                      ParserJSON,
+			Parser:                      io.Parser.String(),
 		},
-		CORS:       CORS{Origins: []string{"*"}},
+		CORS:       CORS{Origins: eng.CORS.Origins, Credentials: eng.CORS.Credentials, Methods: eng.CORS.Methods, Headers: eng.CORS.Headers},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
 		Limits:     DefaultLimits(),
 		Adapter:    Adapter{Type: AdapterMemory, KeyPrefix: redisadapter.DefaultKey, RequestTimeout: redisadapter.DefaultRequestTimeout},
 		Metrics:    Metrics{Enabled: true, Path: DefaultMetricsPath, Listen: DefaultMetricsListen},
 		AdminUI:    AdminUI{Path: DefaultAdminUIPath, Namespace: DefaultAdminNamespace, Mode: AdminModeDevelopment},
 	}
+}
+
+// defaultTransports lists the transports the engine's options leave on.
+func defaultTransports(eng engineio.Options) []string {
+	var t []string
+	if !eng.DisablePolling {
+		t = append(t, TransportPolling)
+	}
+	if !eng.DisableWebSocket {
+		t = append(t, TransportWebSocket)
+	}
+	return t
 }
 
 // SlogLevel returns c.Log.Level as a slog.Level (slog.LevelInfo if unset or

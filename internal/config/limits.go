@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -60,27 +59,32 @@ type Limits struct {
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 }
 
-// DefaultLimits returns the default limits.
+// DefaultLimits returns the default limits: the library's presets
+// (socketio.DefaultOptions) for what they cover, and Switchboard's own
+// for its listener and HTTP server.
 func DefaultLimits() Limits {
+	io := socketio.DefaultOptions()
+	eng := io.Engine
 	return Limits{
-		MaxConnections:             100000,
-		MaxConnectionsPerIP:        200,
-		HandshakesPerSecond:        20,
-		HandshakeBurst:             100,
+		MaxConnections:             eng.Limits.MaxSessions,
+		MaxConnectionsPerIP:        eng.Limits.MaxSessionsPerIP,
+		HandshakesPerSecond:        eng.Limits.HandshakeRate,
+		HandshakeBurst:             eng.Limits.HandshakeBurst,
 		MaxTCPConnectionsPerIP:     1024,
-		EventsPerSecond:            200,
-		EventBurst:                 400,
-		MaxRoomsPerSocket:          1000,
-		MaxNamespacesPerClient:     100,
-		NamespaceConnectsPerSecond: 10,
-		NamespaceConnectBurst:      100,
-		MaxAttachments:             socketio.DefaultMaxAttachments,
-		MaxJSONDepth:               socketio.DefaultMaxJSONDepth,
+		EventsPerSecond:            io.Limits.EventsPerSecond,
+		EventBurst:                 io.Limits.EventBurst,
+		MaxRoomsPerSocket:          io.Limits.MaxRoomsPerSocket,
+		MaxNamespacesPerClient:     io.Limits.MaxNamespacesPerClient,
+		NamespaceConnectsPerSecond: io.Limits.NamespaceConnectsPerSecond,
+		NamespaceConnectBurst:      io.Limits.NamespaceConnectBurst,
+		MaxAttachments:             io.Limits.MaxAttachments,
+		MaxJSONDepth:               io.Limits.MaxJSONDepth,
 		TrustedProxies:             []string{},
+		BindSessionToIP:            eng.Limits.BindSessionToIP,
 		ReadHeaderTimeout:          10 * time.Second,
 		MaxHeaderBytes:             64 << 10,
-		ReadBodyTimeout:            engineio.DefaultBodyTimeout,
-		WriteTimeout:               engineio.DefaultWriteTimeout,
+		ReadBodyTimeout:            eng.BodyTimeout,
+		WriteTimeout:               eng.WriteTimeout,
 	}
 }
 

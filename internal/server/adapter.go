@@ -16,16 +16,11 @@ import (
 // newSocketIO creates the Socket.IO server on the configured adapter; eopts
 // are the Engine.IO options shared with the echo endpoint.
 func (a *Server) newSocketIO(eopts engineio.Options) error {
-	sioEngine := eopts
-	// Only the Socket.IO endpoint speaks Engine.IO v3: the plain Engine.IO
-	// echo endpoint stays v4-only, as the reference's default.
-	sioEngine.AllowEIO3 = a.cfg.SocketIO.AllowEIO3
-	sioEngine.Cookie = engineCookie(a.cfg.SocketIO.Cookie)
 	newAdapter, err := a.newAdapter(a.cfg.Adapter)
 	if err != nil {
 		return err
 	}
-	a.io = socketio.NewServer(ioOptions(a.cfg, sioEngine, newAdapter, a.log))
+	a.io = socketio.NewServer(ioOptions(a.cfg, socketIOEngine(a.cfg, eopts), newAdapter, a.log))
 	return nil
 }
 

@@ -30,9 +30,9 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),
 		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials, Methods: cfg.CORS.Methods, Headers: cfg.CORS.Headers},
 		Limits: engineio.Limits{
-			MaxSessions:      cfg.Limits.MaxConnections,
-			MaxSessionsPerIP: cfg.Limits.MaxConnectionsPerIP,
-			HandshakeRate:    cfg.Limits.HandshakesPerSecond,
+			MaxSessions:      limit(cfg.Limits.MaxConnections),
+			MaxSessionsPerIP: limit(cfg.Limits.MaxConnectionsPerIP),
+			HandshakeRate:    rateLimit(cfg.Limits.HandshakesPerSecond),
 			HandshakeBurst:   cfg.Limits.HandshakeBurst,
 			BindSessionToIP:  cfg.Limits.BindSessionToIP,
 			ClientIP:         clientIPFunc(cfg.Limits.TrustedProxyPrefixes()),
@@ -41,6 +41,16 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		HTTPCompression:   engineio.Compression(s.HTTPCompression),
 		Logger:            log,
 	}
+}
+
+// socketIOEngine adds to the shared Engine.IO options what only the
+// Socket.IO endpoint has: Engine.IO v3 (the plain echo endpoint stays
+// v4-only, as the reference's default) and the sticky-session cookie.
+func socketIOEngine(cfg *config.Config, shared engineio.Options) engineio.Options {
+	e := shared
+	e.AllowEIO3 = cfg.SocketIO.AllowEIO3
+	e.Cookie = engineCookie(cfg.SocketIO.Cookie)
+	return e
 }
 
 // ioOptions maps the socketio and limits sections to the Socket.IO server's
@@ -52,20 +62,37 @@ func ioOptions(cfg *config.Config, engine engineio.Options, newAdapter func(*soc
 		Limits: socketio.Limits{
 			MaxAttachments:             cfg.Limits.MaxAttachments,
 			MaxJSONDepth:               cfg.Limits.MaxJSONDepth,
-			EventsPerSecond:            cfg.Limits.EventsPerSecond,
+			EventsPerSecond:            rateLimit(cfg.Limits.EventsPerSecond),
 			EventBurst:                 cfg.Limits.EventBurst,
-			MaxRoomsPerSocket:          cfg.Limits.MaxRoomsPerSocket,
-			MaxNamespacesPerClient:     cfg.Limits.MaxNamespacesPerClient,
-			NamespaceConnectsPerSecond: cfg.Limits.NamespaceConnectsPerSecond,
+			MaxRoomsPerSocket:          limit(cfg.Limits.MaxRoomsPerSocket),
+			MaxNamespacesPerClient:     limit(cfg.Limits.MaxNamespacesPerClient),
+			NamespaceConnectsPerSecond: rateLimit(cfg.Limits.NamespaceConnectsPerSecond),
 			NamespaceConnectBurst:      cfg.Limits.NamespaceConnectBurst,
 		},
-		CleanupEmptyChildNamespaces: cfg.SocketIO.CleanupEmptyChildNamespaces,
-		ConnectionStateRecovery:     recoveryOptions(cfg.SocketIO.ConnectionStateRecovery),
-		Parser:                      parser(cfg.SocketIO.Parser),
-		DisableServeClient:          !cfg.SocketIO.ServeClient,
-		Logger:                      log,
-		NewAdapter:                  newAdapter,
+		KeepEmptyChildNamespaces: !cfg.SocketIO.CleanupEmptyChildNamespaces,
+		ConnectionStateRecovery:  recoveryOptions(cfg.SocketIO.ConnectionStateRecovery),
+		Parser:                   parser(cfg.SocketIO.Parser),
+		DisableServeClient:       !cfg.SocketIO.ServeClient,
+		Logger:                   log,
+		NewAdapter:               newAdapter,
 	}
+}
+
+// limit maps a count of the limits section, where 0 means no limit, to the
+// library's options, where 0 means the default and NoLimit means none.
+func limit(n int) int {
+	if n == 0 {
+		return engineio.NoLimit
+	}
+	return n
+}
+
+// rateLimit is limit for a rate.
+func rateLimit(r float64) float64 {
+	if r == 0 {
+		return engineio.NoLimit
+	}
+	return r
 }
 
 // engineCookie converts the sticky-session cookie settings (nil: none).

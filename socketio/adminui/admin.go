@@ -78,8 +78,8 @@ type Options struct {
 	// "/socket.io/"): the UI's page (Admin.Handler) fills it in for the
 	// browser.
 	SocketIOPath string
-	// Logger receives login failures and admin actions (default:
-	// slog.Default()).
+	// Logger receives login failures and admin actions (nil:
+	// slog.Default(), so that failed logins are not lost silently).
 	Logger *slog.Logger
 	// ClientIP names the client a login attempt counts against: each
 	// client gets 5 password checks, refilled one per 10 seconds, so that

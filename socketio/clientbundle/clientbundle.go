@@ -188,7 +188,7 @@ func ServeFile(w http.ResponseWriter, r *http.Request, name string) bool {
 func serve(w http.ResponseWriter, r *http.Request, f *file) {
 	h := w.Header()
 	h.Set("Cache-Control", cacheControl)
-	h.Set("Vary", "Accept-Encoding")
+	h.Add("Vary", "Accept-Encoding") // after a CORS "Vary: Origin"
 
 	body := f.data
 	etag := f.etag
