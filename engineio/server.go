@@ -35,12 +35,12 @@ type SessionOpener interface {
 
 // Handshake is what the client sent when it opened the session.
 type Handshake struct {
-	Query      url.Values
-	Header     http.Header
-	RemoteAddr string
-	Time       time.Time
-	Secure     bool
-	URL        string
+	Query      url.Values  // the opening request's query parameters
+	Header     http.Header // its headers (a Node.js client's extraHeaders among them)
+	RemoteAddr string      // the peer's address, as http.Request.RemoteAddr
+	Time       time.Time   // when the session opened
+	Secure     bool        // the request came over TLS
+	URL        string      // the request URI
 	// Protocol is the Engine.IO protocol revision: 4, or 3 for
 	// socket.io-client 2.x when Options.AllowEIO3 is set.
 	Protocol int

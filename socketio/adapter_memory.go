@@ -48,12 +48,15 @@ func NewMemoryAdapter(n *Namespace) *MemoryAdapter {
 	return a
 }
 
+// AddSocket registers s. Its own room (its id) needs no entry: broadcasts
+// to that room find the socket by id.
 func (a *MemoryAdapter) AddSocket(s *Socket) {
 	a.mu.Lock()
 	a.sockets[s.id] = s
 	a.mu.Unlock()
 }
 
+// RemoveSocket removes s from every room it is in.
 func (a *MemoryAdapter) RemoveSocket(s *Socket) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -66,6 +69,7 @@ func (a *MemoryAdapter) RemoveSocket(s *Socket) {
 	delete(a.socketRooms, s)
 }
 
+// Join adds s to rooms.
 func (a *MemoryAdapter) Join(s *Socket, rooms ...string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -89,6 +93,7 @@ func (a *MemoryAdapter) Join(s *Socket, rooms ...string) {
 	}
 }
 
+// Leave removes s from room.
 func (a *MemoryAdapter) Leave(s *Socket, room string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -114,6 +119,7 @@ func (a *MemoryAdapter) leaveLocked(s *Socket, room string) {
 	}
 }
 
+// SocketRooms returns the rooms s is in, its own room included.
 func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -122,6 +128,7 @@ func (a *MemoryAdapter) SocketRooms(s *Socket) []string {
 	return append(out, a.socketRooms[s]...)
 }
 
+// Rooms returns every room of the namespace that has a socket in it.
 func (a *MemoryAdapter) Rooms() []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -133,6 +140,7 @@ func (a *MemoryAdapter) Rooms() []string {
 	return out
 }
 
+// RoomSize returns the number of sockets in room.
 func (a *MemoryAdapter) RoomSize(room string) int {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -145,6 +153,7 @@ func (a *MemoryAdapter) RoomSize(room string) int {
 	return n
 }
 
+// LocalSockets returns the namespace's sockets on this node.
 func (a *MemoryAdapter) LocalSockets() []*Socket {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -155,6 +164,7 @@ func (a *MemoryAdapter) LocalSockets() []*Socket {
 	return out
 }
 
+// Len returns the number of the namespace's sockets on this node.
 func (a *MemoryAdapter) Len() int {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -309,4 +319,5 @@ func (a *MemoryAdapter) ServerSideEmit(context.Context, *Packet, bool) ([]Args, 
 	return nil, nil
 }
 
+// Close does nothing: a memory adapter holds no connection.
 func (a *MemoryAdapter) Close() error { return nil }

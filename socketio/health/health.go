@@ -69,7 +69,7 @@ func (h *Health) ShuttingDown() { h.shuttingDown.Store(true) }
 
 // Report is the JSON body of /readyz.
 type Report struct {
-	Status string            `json:"status"`
+	Status string            `json:"status"`           // StatusOK, StatusDegraded or StatusUnavailable
 	Checks map[string]string `json:"checks,omitempty"` // name -> "ok" or the error
 }
 

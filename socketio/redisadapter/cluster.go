@@ -76,8 +76,8 @@ type Stats struct {
 	Outages       int64 // transitions from healthy to down
 	PublishErrors int64 // publishes Redis refused or that failed
 	Dropped       int64 // messages not published (queue full or Redis down)
-	Published     int64
-	Received      int64
+	Published     int64 // messages published to the other nodes
+	Received      int64 // messages received from the other nodes
 }
 
 // Cluster is one node's link to the Redis bus. It owns one subscription
