@@ -55,7 +55,13 @@ type Server struct {
 
 	mu       sync.RWMutex
 	sessions map[string]*Session
-	closed   bool
+	// opening holds the ids of WebSocket sessions whose open packet may
+	// already be with the client while the session is being registered;
+	// the channel is closed once it is. A request naming one waits for
+	// that rather than answering "Session ID unknown" for a sid the
+	// server has just handed out.
+	opening map[string]chan struct{}
+	closed  bool
 
 	openPolling   []byte // handshake JSON for polling sessions, without sid
 	openWebSocket []byte
@@ -69,7 +75,7 @@ func NewServer(accept func(*Session) SessionHandler, opts *Options) *Server {
 	if opts == nil {
 		opts = &Options{}
 	}
-	s := &Server{opts: opts.withDefaults(), accept: accept, sessions: make(map[string]*Session)}
+	s := &Server{opts: opts.withDefaults(), accept: accept, sessions: make(map[string]*Session), opening: make(map[string]chan struct{})}
 	s.admit = newAdmission(s.opts.Limits)
 	upgrades := []string{}
 	if !s.opts.DisableWebSocket {
@@ -172,6 +178,9 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, q url.Valu
 func (s *Server) findSession(r *http.Request, q url.Values) (*Session, *requestError) {
 	sess := s.Session(q.Get("sid"))
 	if sess == nil {
+		sess = s.awaitOpening(r, q.Get("sid"))
+	}
+	if sess == nil {
 		return nil, errUnknownSID
 	}
 	if s.opts.Limits.BindSessionToIP && s.opts.Limits.clientKey(r) != sess.clientKey {
@@ -187,6 +196,40 @@ func (s *Server) findSession(r *http.Request, q url.Values) (*Session, *requestE
 		return nil, errUnknownSID
 	}
 	return sess, nil
+}
+
+// awaitOpening returns the session with this id once it is registered, if
+// it is being registered (see Server.opening); otherwise nil.
+func (s *Server) awaitOpening(r *http.Request, id string) *Session {
+	s.mu.RLock()
+	ready := s.opening[id]
+	s.mu.RUnlock()
+	if ready == nil {
+		return nil
+	}
+	select {
+	case <-ready:
+		return s.Session(id)
+	case <-r.Context().Done():
+		return nil
+	}
+}
+
+// reserveOpening marks id as being registered; openingDone ends that,
+// whether or not the session was registered.
+func (s *Server) reserveOpening(id string) chan struct{} {
+	ready := make(chan struct{})
+	s.mu.Lock()
+	s.opening[id] = ready
+	s.mu.Unlock()
+	return ready
+}
+
+func (s *Server) openingDone(id string, ready chan struct{}) {
+	s.mu.Lock()
+	delete(s.opening, id)
+	s.mu.Unlock()
+	close(ready)
 }
 
 // serveHandshake opens a new session: it checks the request, takes an

@@ -604,3 +604,43 @@ func TestQueueOverflowDoesNotWaitForWriter(t *testing.T) {
 	}
 	t.Fatal("the queue never overflowed")
 }
+
+// A client may use its sid as soon as it has read the open packet: a
+// request for a WebSocket session whose accept callback is still running
+// finds the session, as with the reference (which registers a session
+// before anything is written). Here a polling GET naming it is the wrong
+// transport (400, code 3), never "Session ID unknown" (code 1).
+func TestWebSocketSessionKnownOnceOpenSent(t *testing.T) {
+	release := make(chan struct{})
+	srv := NewServer(func(s *Session) SessionHandler {
+		<-release // a slow accept callback
+		return &recorder{sess: s, closed: make(chan struct{})}
+	}, nil)
+	url := serve.Start(t, srv, srv.Close).URL + "/engine.io/"
+	defer close(release)
+	conn := wsclient.Dial(t, url+"?EIO=4&transport=websocket", nil)
+	var open struct{ SID string }
+	if err := json.Unmarshal([]byte(readText(t, conn)[1:]), &open); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var code int
+	var body string
+	go func() {
+		defer close(done)
+		res, err := http.Get(url + "?EIO=4&transport=polling&sid=" + open.SID)
+		if err != nil {
+			body = err.Error()
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		code, body = res.StatusCode, string(b)
+	}()
+	time.Sleep(50 * time.Millisecond) // the GET arrives while accept runs
+	release <- struct{}{}
+	<-done
+	if code != http.StatusBadRequest || !strings.Contains(body, `"code":3`) {
+		t.Fatalf("GET for the WebSocket session: %d %s, want 400 with code 3 (Bad request)", code, body)
+	}
+}

@@ -177,13 +177,18 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *
 	if ck := s.opts.Cookie; ck != nil {
 		header = "Set-Cookie: " + ck.header(id) + "\r\n"
 	}
+	// The client may use the sid as soon as it reads the open packet,
+	// before newSession has registered the session.
+	ready := s.reserveOpening(id)
 	c, err := accept(w, r, header, s.openPacket(id, true), s.opts.PerMessageDeflate)
 	if err != nil {
+		s.openingDone(id, ready)
 		s.admit.release(key)
 		return
 	}
 	c.eio3, c.b64 = hs.Protocol == 3, hs.Query.Get("b64") != ""
 	sess := s.newSession(hs, id, c, key)
+	s.openingDone(id, ready)
 	if sess == nil {
 		c.closeWith(closeGoingAway, "server shutting down")
 		return
