@@ -39,8 +39,9 @@ func main() {
 }
 
 // run serves until ctx is done (a signal), then shuts down gracefully.
-// ready, if set, is told the listening address.
-func run(ctx context.Context, path string, ready func(net.Addr)) error {
+// ready, if set, is told the listening addresses: the clients' and the
+// metrics' own (nil when the metrics have none).
+func run(ctx context.Context, path string, ready func(addr, metrics net.Addr)) error {
 	cfg, err := config.Load(path, handlers.Names())
 	if err != nil {
 		return err
@@ -64,6 +65,8 @@ func run(ctx context.Context, path string, ready func(net.Addr)) error {
 			ln.Close()
 			return fmt.Errorf("metrics.listen: %w", err)
 		}
+		// The same cap on TCP connections per address as for clients.
+		mln = a.Listener(mln)
 		log.Info("metrics listening", "addr", mln.Addr().String(), "path", cfg.Metrics.Path)
 	}
 
@@ -73,7 +76,11 @@ func run(ctx context.Context, path string, ready func(net.Addr)) error {
 		go func() { errc <- msrv.Serve(mln) }()
 	}
 	if ready != nil {
-		ready(ln.Addr())
+		var maddr net.Addr
+		if mln != nil {
+			maddr = mln.Addr()
+		}
+		ready(ln.Addr(), maddr)
 	}
 	select {
 	case err := <-errc:

@@ -32,7 +32,7 @@ func TestGracefulShutdown(t *testing.T) {
 	defer cancel()
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, func(a net.Addr) { addrc <- a }) }()
+	go func() { done <- run(ctx, cfg, func(a, _ net.Addr) { addrc <- a }) }()
 	var addr net.Addr
 	select {
 	case addr = <-addrc:
@@ -86,5 +86,55 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("run did not return after shutdown")
+	}
+}
+
+// The metrics' own listener keeps the clients' cap on TCP connections per
+// address: connections past it are closed as they are accepted, before a
+// byte is read, however long they would hold on.
+func TestMetricsListenerTCPCap(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	err := os.WriteFile(cfg, []byte("listen: 127.0.0.1:0\nstatic_dir: \"\"\nshutdown_timeout: 3s\nlog: {level: error}\nmetrics: {listen: \"127.0.0.1:0\"}\nlimits: {max_connections_per_ip: 1, max_tcp_connections_per_ip: 2}\n"), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, func(_, m net.Addr) { addrc <- m }) }()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+	}()
+	var maddr net.Addr
+	select {
+	case maddr = <-addrc:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	// Two idle connections hold the address's slots...
+	for range 2 {
+		c, err := net.Dial("tcp", maddr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	// ...so a third is reset at once (the dial itself may see it): its
+	// read ends long before the header timeout (10s) would end it.
+	c, err := net.Dial("tcp", maddr.String())
+	if err != nil {
+		return // reset while connecting
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	_, err = c.Read(make([]byte, 1))
+	var ne net.Error
+	if err == nil || errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("third connection to the metrics listener: read %v, want it closed", err)
 	}
 }

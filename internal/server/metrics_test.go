@@ -43,7 +43,7 @@ func TestMetricsServer(t *testing.T) {
 	}
 	defer a.stopOps()
 	ms := a.MetricsServer(nil)
-	if ms == nil || ms.Addr != config.DefaultMetricsListen || ms.ReadHeaderTimeout == 0 {
+	if ms == nil || ms.Addr != config.DefaultMetricsListen || ms.ReadHeaderTimeout == 0 || ms.ReadTimeout == 0 || ms.WriteTimeout == 0 {
 		t.Fatalf("MetricsServer() = %+v", ms)
 	}
 	srv := httptest.NewServer(ms.Handler)

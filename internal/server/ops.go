@@ -88,6 +88,12 @@ func (a *Server) MetricsServer(log *slog.Logger) *http.Server {
 	srv := a.HTTPServer(log)
 	srv.Addr = a.cfg.Metrics.Listen
 	srv.Handler = a.metricsOwn
+	// A scrape is one short request: the whole request and the whole
+	// response each get a deadline, so that a client trickling bytes
+	// cannot hold the connection. (The clients' listener bounds each body
+	// and write instead, as a long-polling request lasts.)
+	srv.ReadTimeout = a.cfg.Limits.ReadHeaderTimeout + a.cfg.Limits.ReadBodyTimeout
+	srv.WriteTimeout = a.cfg.Limits.WriteTimeout
 	return srv
 }
 
