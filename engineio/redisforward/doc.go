@@ -40,9 +40,11 @@
 //
 // Forwarding adds a Redis round trip (two PUBLISHes) to each polling
 // request and one PUBLISH to each tunnelled WebSocket write. Measured on
-// a 2-core machine with Redis on loopback: a polling POST takes about
-// 0.1 ms locally and 0.3 ms forwarded; a WebSocket echo takes about
-// 0.05 ms locally and 0.25 ms tunnelled. Sticky sessions remain cheaper;
+// a shared 2-core machine with Redis on loopback (the package's
+// benchmarks): a polling POST takes about 0.08 ms served by the owner and
+// 0.25 to 0.45 ms forwarded; a WebSocket message and its echo take about
+// 0.04 ms on the owner's connection and 0.13 to 0.18 ms tunnelled. Sticky
+// sessions remain cheaper;
 // forwarding is for when the load balancer cannot have them.
 //
 // # Use
