@@ -1,0 +1,63 @@
+//go:build unix
+
+package cluster
+
+import (
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/nodetest"
+)
+
+// roundRobin is a load balancer without affinity: each request (polling
+// GET, POST, WebSocket upgrade) goes to the next node.
+func roundRobin(t *testing.T, nodes []*node) *httptest.Server {
+	t.Helper()
+	targets := make([]*url.URL, len(nodes))
+	for i, n := range nodes {
+		u, err := url.Parse(n.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		targets[i] = u
+	}
+	var next atomic.Uint64
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(targets[next.Add(1)%uint64(len(targets))])
+		r.SetXForwarded()
+	}}
+	srv := httptest.NewServer(proxy)
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return srv
+}
+
+// socket.io-client in polling-only mode, and with the upgrade, through a
+// round-robin proxy in front of three nodes forwarding sessions: it joins
+// a room and exchanges events, acks and binary with a client of another
+// node.
+func TestForwardSessionsRoundRobin(t *testing.T) {
+	dir := nodetest.JSDir(t)
+	r := startRedis(t)
+	forward := func(c *config.Config) { c.Adapter.ForwardSessions = true }
+	nodes := []*node{startNode(t, r.URL(), forward), startNode(t, r.URL(), forward), startNode(t, r.URL(), forward)}
+	lb := roundRobin(t, nodes)
+	nodetest.Run(t, filepath.Join(dir, "cluster"), []string{"forward.mjs"}, lb.URL, 2*time.Minute, "PEER_URL="+nodes[2].url)
+	var forwarded, tunnels uint64
+	for _, n := range nodes {
+		s := n.app.Forwarder().Stats()
+		forwarded += s.Forwarded
+		tunnels += s.Tunnels
+	}
+	if forwarded == 0 || tunnels == 0 {
+		t.Fatalf("forwarded %d requests and %d tunnels: the proxy did not spread the sessions", forwarded, tunnels)
+	}
+}
