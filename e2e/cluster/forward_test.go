@@ -57,6 +57,7 @@ func TestForwardSessionsRoundRobin(t *testing.T) {
 		forwarded += s.Forwarded
 		tunnels += s.Tunnels
 	}
+	t.Logf("forwarded %d polling requests, %d tunnels", forwarded, tunnels)
 	if forwarded == 0 || tunnels == 0 {
 		t.Fatalf("forwarded %d requests and %d tunnels: the proxy did not spread the sessions", forwarded, tunnels)
 	}

@@ -74,3 +74,18 @@ for (const mode of MODES.filter((m) => m.first === "polling")) {
     });
   });
 }
+
+// Six sessions upgrade, so that some upgrades surely reach a node other
+// than the session's: each works on the WebSocket afterwards.
+test("upgrades through any node", T, async () => {
+  const mode = MODES.find((m) => m.final === "websocket" && m.first === "polling");
+  for (let i = 0; i < 6; i++) {
+    const s = connect(requireURL(), mode);
+    await Promise.all([waitConnect(s), once(s, "auth")]);
+    await waitTransport(s, "websocket");
+    const [echo] = await new Promise((resolve, reject) =>
+      s.timeout(5000).emit("message-with-ack", `up ${i}`, (err, ...args) => (err ? reject(err) : resolve(args))),
+    );
+    assert.equal(echo, `up ${i}`);
+  }
+});
