@@ -16,7 +16,11 @@ import (
 )
 
 // roundRobin is a load balancer without affinity: each request (polling
-// GET, POST, WebSocket upgrade) goes to the next node.
+// GET, POST, WebSocket upgrade) goes to the next node, and every other
+// time to the one after, so that the client's requests do not fall in
+// step with the nodes: socket.io-client sends three requests between its
+// handshake and its upgrade, so strict round-robin over three nodes
+// would send most upgrades to the session's own node.
 func roundRobin(t *testing.T, nodes []*node) *httptest.Server {
 	t.Helper()
 	targets := make([]*url.URL, len(nodes))
@@ -29,7 +33,8 @@ func roundRobin(t *testing.T, nodes []*node) *httptest.Server {
 	}
 	var next atomic.Uint64
 	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-		r.SetURL(targets[next.Add(1)%uint64(len(targets))])
+		n := next.Add(1)
+		r.SetURL(targets[(n+n/2)%uint64(len(targets))])
 		r.SetXForwarded()
 	}}
 	srv := httptest.NewServer(proxy)
