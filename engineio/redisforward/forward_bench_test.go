@@ -1,16 +1,17 @@
-package redisforward
+package redisforward_test
 
 import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/engineio/redisforward"
 	"github.com/switchboard/switchboard/internal/testkit/wsclient"
 )
 
 // The cost of forwarding: a polling POST served by the owner directly,
 // then through another node.
 func BenchmarkPollingPost(b *testing.B) {
-	nodes := startCluster(b, 2, quiet, Options{})
+	nodes := startCluster(b, 2, quiet, redisforward.Options{})
 	c := newClient(b, nodes)
 	c.open() // on nodes[0]
 	for _, bc := range []struct {
@@ -30,7 +31,7 @@ func BenchmarkPollingPost(b *testing.B) {
 // The cost of tunnelling: a WebSocket message and its echo, on the
 // owner's connection, then through a tunnel.
 func BenchmarkWebSocketEcho(b *testing.B) {
-	nodes := startCluster(b, 2, quiet, Options{})
+	nodes := startCluster(b, 2, quiet, redisforward.Options{})
 	local := wsclient.Dial(b, nodes[0].hs.URL+"/engine.io/?EIO=4&transport=websocket", nil)
 	if _, _, err := local.Read(5 * time.Second); err != nil { // open packet
 		b.Fatal(err)

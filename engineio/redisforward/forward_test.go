@@ -1,4 +1,4 @@
-package redisforward
+package redisforward_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/engineio/redisforward"
 	"github.com/switchboard/switchboard/internal/testkit/serve"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
 	"github.com/switchboard/switchboard/internal/testkit/wsclient"
@@ -35,7 +36,7 @@ func (e *echo) OnClose(engineio.CloseReason, error) {}
 // served over HTTP.
 type node struct {
 	eng  *engineio.Server
-	fwd  *Forwarder
+	fwd  *redisforward.Forwarder
 	hs   *httptest.Server
 	once sync.Once
 }
@@ -53,7 +54,7 @@ func (n *node) kill() {
 	})
 }
 
-func startNode(t testing.TB, redisURL string, eo engineio.Options, fo Options) *node {
+func startNode(t testing.TB, redisURL string, eo engineio.Options, fo redisforward.Options) *node {
 	t.Helper()
 	ropts, err := redis.ParseURL(redisURL)
 	if err != nil {
@@ -62,7 +63,7 @@ func startNode(t testing.TB, redisURL string, eo engineio.Options, fo Options) *
 	rdb := redis.NewClient(ropts)
 	t.Cleanup(func() { _ = rdb.Close() })
 	fo.Client = rdb
-	fwd, err := New(fo)
+	fwd, err := redisforward.New(fo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func startNode(t testing.TB, redisURL string, eo engineio.Options, fo Options) *
 	return n
 }
 
-func startCluster(t testing.TB, n int, eo engineio.Options, fo Options) []*node {
+func startCluster(t testing.TB, n int, eo engineio.Options, fo redisforward.Options) []*node {
 	t.Helper()
 	r := testserver.StartRedis(t)
 	nodes := make([]*node, n)
@@ -147,7 +148,7 @@ var quiet = engineio.Options{PingInterval: time.Minute, PingTimeout: time.Minute
 // A polling-only session served by three nodes in turn: every message
 // both ways arrives once, in order.
 func TestPollingRoundRobin(t *testing.T) {
-	nodes := startCluster(t, 3, quiet, Options{})
+	nodes := startCluster(t, 3, quiet, redisforward.Options{})
 	c := newClient(t, nodes)
 	c.open()
 	var got []string
@@ -180,7 +181,7 @@ func TestPollingRoundRobin(t *testing.T) {
 // The session upgrades to WebSocket on a node that does not hold it; the
 // bytes go through the tunnel both ways.
 func TestUpgradeOnOtherNode(t *testing.T) {
-	nodes := startCluster(t, 3, quiet, Options{})
+	nodes := startCluster(t, 3, quiet, redisforward.Options{})
 	c := newClient(t, nodes)
 	c.open() // on nodes[0]
 	ws := wsclient.Dial(t, nodes[1].hs.URL+"/engine.io/?EIO=4&transport=websocket&sid="+c.sid, nil)
@@ -236,7 +237,7 @@ func TestUpgradeOnOtherNode(t *testing.T) {
 func TestPayloadLimitForwarded(t *testing.T) {
 	eo := quiet
 	eo.MaxPayload = 1000
-	nodes := startCluster(t, 2, eo, Options{})
+	nodes := startCluster(t, 2, eo, redisforward.Options{})
 	c := newClient(t, nodes)
 	c.open()
 	code, body := c.do(nodes[1], "POST", "4"+strings.Repeat("x", 2000))
@@ -251,7 +252,7 @@ func TestPayloadLimitForwarded(t *testing.T) {
 // When the owner dies, a request for its session gets "Session ID
 // unknown" at once, and the sessions of the other nodes are unaffected.
 func TestOwnerGone(t *testing.T) {
-	nodes := startCluster(t, 3, quiet, Options{})
+	nodes := startCluster(t, 3, quiet, redisforward.Options{})
 	a, b := newClient(t, nodes), newClient(t, nodes)
 	a.open() // on nodes[0]
 	b.next = 1
@@ -278,7 +279,7 @@ func TestOwnerGone(t *testing.T) {
 // A request forwarded to the owner is never forwarded again, even when
 // the owner no longer holds the session: it answers "Session ID unknown".
 func TestNotForwardedTwice(t *testing.T) {
-	nodes := startCluster(t, 2, quiet, Options{})
+	nodes := startCluster(t, 2, quiet, redisforward.Options{})
 	c := newClient(t, nodes)
 	c.open()
 	nodes[0].eng.Session(c.sid).Close()
@@ -297,7 +298,7 @@ func TestNotForwardedTwice(t *testing.T) {
 
 // A tunnel whose unread bytes pass MaxTunnelBuffer is closed.
 func TestTunnelBound(t *testing.T) {
-	nodes := startCluster(t, 2, quiet, Options{MaxTunnelBuffer: 4096})
+	nodes := startCluster(t, 2, quiet, redisforward.Options{MaxTunnelBuffer: 4096})
 	c := newClient(t, nodes)
 	c.open()
 	ws := wsclient.Dial(t, nodes[1].hs.URL+"/engine.io/?EIO=4&transport=websocket&sid="+c.sid, nil)

@@ -78,6 +78,9 @@ type Forwarder struct {
 	wg     sync.WaitGroup
 	closed sync.Once
 
+	goMu    sync.Mutex // spawn against Close
+	closing bool
+
 	nextID  atomic.Uint64
 	mu      sync.Mutex
 	calls   map[uint64]chan *message // forwarded polling requests, by id
@@ -183,6 +186,9 @@ func (f *Forwarder) Stats() Stats {
 func (f *Forwarder) Close() error {
 	var err error
 	f.closed.Do(func() {
+		f.goMu.Lock()
+		f.closing = true
+		f.goMu.Unlock()
 		f.cancel()
 		err = f.ps.Close()
 		f.mu.Lock()
@@ -206,6 +212,23 @@ func (f *Forwarder) Close() error {
 		f.wg.Wait()
 	})
 	return err
+}
+
+// spawn runs fn in a goroutine that Close waits for; once Close has begun,
+// fn runs at once instead (what it publishes then fails fast).
+func (f *Forwarder) spawn(fn func()) {
+	f.goMu.Lock()
+	if f.closing {
+		f.goMu.Unlock()
+		fn()
+		return
+	}
+	f.wg.Add(1)
+	f.goMu.Unlock()
+	go func() {
+		defer f.wg.Done()
+		fn()
+	}()
 }
 
 // publish sends m to node's channel and tells whether a node received it.

@@ -1,4 +1,4 @@
-package redisforward
+package redisforward_test
 
 import (
 	"testing"

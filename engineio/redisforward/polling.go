@@ -25,7 +25,7 @@ func (f *Forwarder) Forward(w http.ResponseWriter, r *http.Request, sid string) 
 	if owner == "" || owner == f.node || engine == nil || f.ctx.Err() != nil {
 		return false
 	}
-	if r.URL.Query().Get("transport") == "websocket" {
+	if strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return f.forwardTunnel(w, r, owner, engine.Options())
 	}
 	return f.forwardPoll(w, r, owner, engine.Options())
@@ -178,12 +178,13 @@ func (f *Forwarder) serveRequest(m *message) {
 	answer := func(status int, h http.Header, body []byte) {
 		f.publishSoon(m.from, &message{kind: kindResponse, from: f.node, id: m.id, status: status, header: h, body: body})
 	}
+	// Called by the receive loop: publishing is left to a goroutine.
 	if engine == nil {
-		answer(http.StatusBadRequest, jsonHeader(), errorBody(1, "Session ID unknown"))
+		f.spawn(func() { answer(http.StatusBadRequest, jsonHeader(), errorBody(1, "Session ID unknown")) })
 		return
 	}
 	if !f.reserve(false) {
-		answer(http.StatusServiceUnavailable, jsonHeader(), errorBody(4, "Server busy"))
+		f.spawn(func() { answer(http.StatusServiceUnavailable, jsonHeader(), errorBody(4, "Server busy")) })
 		return
 	}
 	key := servedKey{m.from, m.id}
@@ -192,9 +193,7 @@ func (f *Forwarder) serveRequest(m *message) {
 	f.served[key] = &served{cancel: cancel}
 	f.mu.Unlock()
 	f.stats.servedN.Add(1)
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
+	f.spawn(func() {
 		defer f.release(false)
 		defer func() {
 			f.mu.Lock()
@@ -216,7 +215,7 @@ func (f *Forwarder) serveRequest(m *message) {
 			rec.status = http.StatusOK
 		}
 		answer(rec.status, rec.h, rec.body.Bytes())
-	}()
+	})
 }
 
 func jsonHeader() http.Header { return http.Header{"Content-Type": {"application/json"}} }

@@ -62,9 +62,12 @@ func (f *Forwarder) forwardTunnel(w http.ResponseWriter, r *http.Request, owner 
 	t.mu.Lock()
 	t.conn = conn
 	t.mu.Unlock()
-	f.wg.Add(2)
-	go t.readClient(brw.Reader)
-	go t.writeClient()
+	if f.ctx.Err() != nil { // closing: Close may have missed this tunnel
+		t.shut(true)
+		return true
+	}
+	f.spawn(func() { t.readClient(brw.Reader) })
+	f.spawn(t.writeClient)
 	return true
 }
 
@@ -119,7 +122,7 @@ func (t *clientTunnel) received(m *message) {
 	t.mu.Unlock()
 	if over {
 		t.f.stats.tunnelsClosed.Add(1)
-		go t.shut(true)
+		t.f.spawn(func() { t.shut(true) })
 		return
 	}
 	t.signal()
@@ -155,7 +158,6 @@ func (t *clientTunnel) shut(tell bool) {
 
 // readClient publishes what the client sends, in order.
 func (t *clientTunnel) readClient(br *bufio.Reader) {
-	defer t.f.wg.Done()
 	buf := make([]byte, tunnelChunk)
 	var seq uint64
 	for {
@@ -181,7 +183,6 @@ func (t *clientTunnel) readClient(br *bufio.Reader) {
 // the engine's WriteTimeout, and closes the tunnel when the owner closes
 // its side or falls silent.
 func (t *clientTunnel) writeClient() {
-	defer t.f.wg.Done()
 	idle := time.NewTimer(t.idle)
 	defer idle.Stop()
 	for {
@@ -219,7 +220,7 @@ func (t *clientTunnel) writeClient() {
 func (f *Forwarder) serveTunnel(m *message) {
 	engine := f.engine.Load()
 	if engine == nil || !f.reserve(false) {
-		f.publishSoon(m.from, &message{kind: kindClosed, from: f.node, id: m.id})
+		f.spawn(func() { f.publishSoon(m.from, &message{kind: kindClosed, from: f.node, id: m.id}) })
 		return
 	}
 	key := servedKey{m.from, m.id}
@@ -229,9 +230,7 @@ func (f *Forwarder) serveTunnel(m *message) {
 	f.served[key] = &served{conn: c, cancel: cancel}
 	f.mu.Unlock()
 	f.stats.tunnelsServed.Add(1)
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
+	f.spawn(func() {
 		defer cancel()
 		r, err := newRequest(ctx, m, http.NoBody)
 		if err != nil {
@@ -247,7 +246,7 @@ func (f *Forwarder) serveTunnel(m *message) {
 			_, _ = c.Write(w.response())
 			c.shut(true)
 		}
-	}()
+	})
 }
 
 type addr string
@@ -296,7 +295,7 @@ func (c *tunnelConn) received(m *message) {
 	c.mu.Unlock()
 	if over {
 		c.f.stats.tunnelsClosed.Add(1)
-		go c.shut(true)
+		c.f.spawn(func() { c.shut(true) })
 		return
 	}
 	c.signal()
@@ -371,7 +370,7 @@ func (c *tunnelConn) Write(b []byte) (int, error) {
 		c.nextOut++
 		ok, err := c.f.publish(ctx, c.key.node, &message{kind: kindDataBack, from: c.f.node, id: c.key.id, seq: c.nextOut, body: chunk})
 		if err != nil || !ok {
-			go c.shut(false)
+			c.shut(false)
 			if errors.Is(err, context.DeadlineExceeded) {
 				return n, os.ErrDeadlineExceeded
 			}
