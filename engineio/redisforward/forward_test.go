@@ -25,7 +25,11 @@ import (
 type echo struct{ sess *engineio.Session }
 
 func (e *echo) OnMessage(data []byte, binary bool) {
-	if strings.HasPrefix(string(data), "nop") { // benchmarks' posts
+	switch string(data) {
+	case "nop": // benchmarks' posts
+		return
+	case "big": // a large answer
+		_ = e.sess.Send(false, engineio.NewTextMessage([]byte(strings.Repeat("b", 100_000))))
 		return
 	}
 	_ = e.sess.Send(false, engineio.NewTextMessage(append([]byte("echo:"), data...)))
@@ -311,4 +315,54 @@ func TestTunnelBound(t *testing.T) {
 	if n := nodes[0].fwd.Stats().TunnelsClosed; n != 1 {
 		t.Fatalf("owner closed %d tunnels, want 1", n)
 	}
+}
+
+// A client that stops reading loses its tunnel on the node holding its
+// connection once MaxTunnelBuffer bytes wait for it, and its session ends
+// on the owner.
+func TestTunnelSlowClient(t *testing.T) {
+	r := testserver.StartRedis(t)
+	owner := quiet
+	owner.MaxBufferedBytes = 64 << 20 // only the other node's bound acts
+	other := quiet
+	other.WriteTimeout = time.Minute
+	nodes := []*node{
+		startNode(t, r.URL(), owner, redisforward.Options{}),
+		startNode(t, r.URL(), other, redisforward.Options{MaxTunnelBuffer: 256 << 10}),
+	}
+	c := newClient(t, nodes)
+	c.open()
+	ws := upgrade(t, nodes[1], c.sid)
+	deadline := time.Now().Add(20 * time.Second)
+	for nodes[1].fwd.Stats().TunnelsClosed == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the tunnel of a client that does not read stayed open: %+v", nodes[1].fwd.Stats())
+		}
+		if err := ws.WriteText("4big"); err != nil {
+			break // closed
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	for nodes[1].fwd.Stats().TunnelsClosed == 0 || nodes[0].eng.Session(c.sid) != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v and %+v, session open on the owner: %v", nodes[0].fwd.Stats(), nodes[1].fwd.Stats(), nodes[0].eng.Session(c.sid) != nil)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// upgrade upgrades session sid to WebSocket on node n.
+func upgrade(t testing.TB, n *node, sid string) *wsclient.Conn {
+	t.Helper()
+	ws := wsclient.Dial(t, n.hs.URL+"/engine.io/?EIO=4&transport=websocket&sid="+sid, nil)
+	if err := ws.WriteText("2probe"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _, err := ws.Read(5 * time.Second); err != nil || string(b) != "3probe" {
+		t.Fatalf("probe answer %q %v", b, err)
+	}
+	if err := ws.WriteText("5"); err != nil {
+		t.Fatal(err)
+	}
+	return ws
 }
