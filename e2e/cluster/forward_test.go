@@ -3,10 +3,13 @@
 package cluster
 
 import (
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,7 +55,10 @@ func roundRobin(t *testing.T, nodes []*node) *httptest.Server {
 func TestForwardSessionsRoundRobin(t *testing.T) {
 	dir := nodetest.JSDir(t)
 	r := startRedis(t)
-	forward := func(c *config.Config) { c.Adapter.ForwardSessions = true }
+	forward := func(c *config.Config) {
+		c.Adapter.ForwardSessions = true
+		c.Metrics = config.Metrics{Enabled: true, Path: "/metrics"} // on the clients' port
+	}
 	nodes := []*node{startNode(t, r.URL(), forward), startNode(t, r.URL(), forward), startNode(t, r.URL(), forward)}
 	lb := roundRobin(t, nodes)
 	nodetest.Run(t, filepath.Join(dir, "cluster"), []string{"forward.mjs"}, lb.URL, 2*time.Minute, "PEER_URL="+nodes[2].url)
@@ -65,5 +71,16 @@ func TestForwardSessionsRoundRobin(t *testing.T) {
 	t.Logf("forwarded %d polling requests, %d tunnels", forwarded, tunnels)
 	if forwarded == 0 || tunnels == 0 {
 		t.Fatalf("forwarded %d requests and %d tunnels: the proxy did not spread the sessions", forwarded, tunnels)
+	}
+	res, err := http.Get(nodes[0].url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, m := range []string{"switchboard_forwarded_requests_total", "switchboard_forwarded_tunnels_total", "switchboard_forward_served_total", "switchboard_forward_failures_total"} {
+		if !strings.Contains(string(body), "\n"+m+" ") {
+			t.Errorf("metric %s missing", m)
+		}
 	}
 }
