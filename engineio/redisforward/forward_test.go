@@ -366,3 +366,26 @@ func upgrade(t testing.TB, n *node, sid string) *wsclient.Conn {
 	}
 	return ws
 }
+
+// A client that gives up a forwarded long poll ends it on the owner too:
+// the owner sees the client go away as it does for its own clients (the
+// session ends, as in the reference server).
+func TestPollCancelled(t *testing.T) {
+	nodes := startCluster(t, 3, quiet, redisforward.Options{})
+	c := newClient(t, nodes)
+	c.open() // on nodes[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", nodes[1].hs.URL+"/engine.io/?EIO=4&transport=polling&sid="+c.sid, nil)
+	if res, err := c.hc.Do(req); err == nil {
+		res.Body.Close()
+		t.Fatalf("the poll returned %d with no data", res.StatusCode)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for nodes[0].eng.Session(c.sid) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the owner still holds the poll of a client that went away")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
