@@ -116,7 +116,7 @@ func (t *clientTunnel) received(m *message) {
 	t.nextIn++
 	over := m.seq != t.nextIn || t.queued+len(m.body) > t.f.opts.MaxTunnelBuffer
 	if !over {
-		t.queue = append(t.queue, bytes.Clone(m.body))
+		t.queue = append(t.queue, m.body) // m.body is this message's own copy
 		t.queued += len(m.body)
 	}
 	t.mu.Unlock()
