@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -188,5 +189,55 @@ func TestCheckLoopback(t *testing.T) {
 		if checkLoopback(u) == nil {
 			t.Errorf("%s accepted", u)
 		}
+	}
+}
+
+// Clients spread over several source addresses (what a load balancer
+// hashing the source needs) still all complete.
+func TestSeveralSources(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Source = "127.0.0.1,127.0.0.3"
+	cfg.M, cfg.Rounds = 4, 5
+	res, err := runPolling(context.Background(), cfg)
+	if err != nil || res.Ops != 20 || !res.Clean() {
+		t.Fatalf("polling from two sources: %v, %+v", err, res)
+	}
+	cfg.N, cfg.K, cfg.W = 6, 10, 2
+	if res, err = runFanout(context.Background(), cfg); err != nil || res.Ops != 60 || !res.Clean() {
+		t.Fatalf("fanout from two sources: %v, %+v", err, res)
+	}
+	// The second address is used: one that is not this machine's fails.
+	cfg.Source = "127.0.0.1,198.51.100.7"
+	if _, err := runPolling(context.Background(), cfg); err == nil {
+		t.Error("polling from a foreign second source worked")
+	}
+	if _, err := runFanout(context.Background(), cfg); err == nil {
+		t.Error("fanout from a foreign second source worked")
+	}
+}
+
+// A cluster's CPU time: the nodes' summed, the infrastructure's apart.
+func TestClusterMeter(t *testing.T) {
+	if pids, err := parsePIDs("12, 0,34"); err != nil || len(pids) != 2 || pids[0] != 12 || pids[1] != 34 {
+		t.Errorf("parsePIDs: %v, %v", pids, err)
+	}
+	if _, err := parsePIDs("12,x"); err == nil {
+		t.Error("parsePIDs accepted x")
+	}
+	self := os.Getpid()
+	// This process three times: as the first node, another node and the
+	// infrastructure.
+	m, err := startClusterMeter(config{PID: self, MorePIDs: []int{self}, InfraPIDs: []int{self}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); time.Since(start) < 300*time.Millisecond; {
+	}
+	_, server, client, err := m.stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if client < 0.2 || server < 1.5*client || m.infraCPU < 0.5*client || m.infraCPU > server {
+		t.Errorf("CPU: server %.2f s (two nodes), infra %.2f s, client %.2f s", server, m.infraCPU, client)
 	}
 }
