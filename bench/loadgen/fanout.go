@@ -72,7 +72,7 @@ func runFanout(ctx context.Context, cfg config) (*Result, error) {
 	f.stopReaders()
 	f.count()
 	f.res.Finish(wall, scpu, ccpu)
-	f.res.InfraCPU = m.infraCPU
+	m.setInfra(f.res)
 	if cfg.Slow > 0 {
 		f.reportSlow(before, after, mon, m.start, startTS)
 	}

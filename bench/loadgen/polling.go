@@ -201,7 +201,7 @@ func runPolling(ctx context.Context, cfg config) (*Result, error) {
 	}
 	r.count(res)
 	res.Finish(wall, scpu, ccpu)
-	res.InfraCPU = m.infraCPU
+	m.setInfra(res)
 	return res, err
 }
 

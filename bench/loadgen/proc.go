@@ -84,15 +84,36 @@ func procCPU(pid int) (float64, error) {
 
 // cpuOf is the summed CPU time of pids, in seconds.
 func cpuOf(pids []int) (float64, error) {
+	each, err := cpuEach(pids)
 	var sum float64
-	for _, pid := range pids {
-		c, err := procCPU(pid)
-		if err != nil {
-			return 0, err
-		}
+	for _, c := range each {
 		sum += c
 	}
-	return sum, nil
+	return sum, err
+}
+
+// cpuEach is the CPU time of each of pids, in seconds.
+func cpuEach(pids []int) ([]float64, error) {
+	out := make([]float64, len(pids))
+	for i, pid := range pids {
+		var err error
+		if out[i], err = procCPU(pid); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// setInfra records a cluster's infrastructure CPU times in r.
+func (m *meter) setInfra(r *Result) {
+	if len(m.infraCPU) == 0 {
+		return
+	}
+	r.InfraCPUEach = m.infraCPU
+	r.InfraCPU = 0
+	for _, c := range m.infraCPU {
+		r.InfraCPU += c
+	}
 }
 
 // selfCPU is this process's CPU time, in seconds.
@@ -115,10 +136,11 @@ type meter struct {
 	clientCPU float64
 	// A cluster: the other server nodes, counted in the server CPU, and
 	// the infrastructure processes (Redis, the load balancer), whose CPU
-	// time over the phase stop leaves in infraCPU.
-	more, infra           []int
-	moreBefore, infraBase float64
-	infraCPU              float64
+	// times over the phase, each, stop leaves in infraCPU.
+	more, infra []int
+	moreBefore  float64
+	infraBase   []float64
+	infraCPU    []float64
 }
 
 func startMeter(pid int) (*meter, error) {
@@ -137,7 +159,7 @@ func startClusterMeter(cfg config) (*meter, error) {
 	var err, err1, err2 error
 	m.before, err = sampleProc(m.pid)
 	m.moreBefore, err1 = cpuOf(m.more)
-	m.infraBase, err2 = cpuOf(m.infra)
+	m.infraBase, err2 = cpuEach(m.infra)
 	m.clientCPU = selfCPU()
 	m.start = time.Now()
 	return m, errors.Join(err, err1, err2)
@@ -152,10 +174,13 @@ func (m *meter) stop() (wall, serverCPU, clientCPU float64, err error) {
 		return wall, 0, clientCPU, err
 	}
 	more, err1 := cpuOf(m.more)
-	infra, err2 := cpuOf(m.infra)
+	infra, err2 := cpuEach(m.infra)
 	if err := errors.Join(err1, err2); err != nil {
 		return wall, 0, clientCPU, err
 	}
-	m.infraCPU = infra - m.infraBase
+	for i := range infra {
+		infra[i] -= m.infraBase[i]
+	}
+	m.infraCPU = infra
 	return wall, after.CPU - m.before.CPU + more - m.moreBefore, clientCPU, nil
 }

@@ -24,6 +24,9 @@ type clusterCell struct {
 	// allCPU is the median CPU-s per million of every server-side
 	// process: the nodes, Redis and haproxy.
 	allCPU float64
+	// redisCPU and lbCPU are the medians of Redis's and haproxy's parts
+	// of allCPU (NaN when not measured apart).
+	redisCPU, lbCPU float64
 	// split is how the nodes' CPU was shared in the last run, "" for one
 	// node.
 	split string
@@ -35,11 +38,18 @@ func clusterCellOf(rep *Report, key, srv string) *clusterCell {
 	if len(runs) == 0 {
 		return nil
 	}
-	c := &clusterCell{st: collect(rep, srv, key), allCPU: math.NaN()}
-	var all []float64
+	nan := math.NaN()
+	c := &clusterCell{st: collect(rep, srv, key), allCPU: nan, redisCPU: nan, lbCPU: nan}
+	var all, redis, lb []float64
 	for _, r := range runs {
 		if x := r.Result; x != nil && x.Ops > 0 {
-			all = append(all, (x.ServerCPU+x.InfraCPU)/float64(x.Ops)*1e6)
+			perM := 1e6 / float64(x.Ops)
+			all = append(all, (x.ServerCPU+x.InfraCPU)*perM)
+			// The infrastructure in the order benchrun starts it.
+			if len(x.InfraCPUEach) == 2 {
+				redis = append(redis, x.InfraCPUEach[0]*perM)
+				lb = append(lb, x.InfraCPUEach[1]*perM)
+			}
 			if len(r.NodeCPU) > 1 {
 				c.split = cpuSplit(r.NodeCPU)
 			}
@@ -48,8 +58,10 @@ func clusterCellOf(rep *Report, key, srv string) *clusterCell {
 	if len(all) > 0 {
 		c.allCPU = median(all)
 	}
+	if len(redis) > 0 {
+		c.redisCPU, c.lbCPU = median(redis), median(lb)
+	}
 	if c.st.n == 0 {
-		nan := math.NaN()
 		c.st.cpuPerM, c.st.opsPerS, c.st.p50, c.st.p99 = nan, nan, nan, nan
 	}
 	return c
@@ -154,7 +166,7 @@ func clusterIntro(b *mdBuilder, rep *Report, runs []*Run) {
 
 // clusterTable is the table of every scenario, deployment and server.
 func clusterTable(b *mdBuilder, rep *Report, cells map[string]*clusterCell) {
-	b.w("| Workload | Deployment | Server | CPU-s per M, nodes | CPU-s per M, all server-side | ops/s | p50 / p99 ms | node CPU split | lost / dup / ooo / errors |\n")
+	b.w("| Workload | Deployment | Server | CPU-s per M, nodes | CPU-s per M, all server-side (of which Redis, haproxy) | ops/s | p50 / p99 ms | node CPU split | lost / dup / ooo / errors |\n")
 	b.w("|---|---|---|---:|---:|---:|---:|---|---|\n")
 	for _, shape := range clusterShapes {
 		for _, mode := range clusterModes {
@@ -172,8 +184,12 @@ func clusterTable(b *mdBuilder, rep *Report, cells map[string]*clusterCell) {
 				if st.failed > 0 {
 					health += fmt.Sprintf(", %d failed runs: %s", st.failed, mdEscape(firstError(rep, clusterKey(shape.key, mode), srv)))
 				}
+				all := num(c.allCPU)
+				if !math.IsNaN(c.redisCPU) {
+					all += fmt.Sprintf(" (%s, %s)", num(c.redisCPU), num(c.lbCPU))
+				}
 				b.w("| %s (%s) | %s | %s | %s | %s | %s | %s / %s | %s | %s |\n", shape.title, unit, modeTitle(mode), serverTitle(srv),
-					num(st.cpuPerM), num(c.allCPU), num(st.opsPerS), num(st.p50), num(st.p99), orDash(c.split), health)
+					num(st.cpuPerM), all, num(st.opsPerS), num(st.p50), num(st.p99), orDash(c.split), health)
 			}
 		}
 	}
