@@ -10,7 +10,7 @@
 # -scenarios core or -scenarios slowconsumer, exclude with -scenarios=-manyconns;
 # -hold 2m shortens the many-connections hold. The cluster group (fanout and
 # polling on one node, and on three behind haproxy with Redis, sticky and
-# not; ~5 min a round) runs only when asked for: -scenarios cluster. It needs
+# not; ~3 min a round) runs only when asked for: -scenarios cluster. It needs
 # /usr/bin/redis-server and /usr/sbin/haproxy. Everything runs on 127.0.0.1
 # (and 127.0.0.2-3, the other load generator source addresses) only.
 set -euo pipefail

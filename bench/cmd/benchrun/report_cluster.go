@@ -135,7 +135,9 @@ func clusterIntro(b *mdBuilder, rep *Report, runs []*Run) {
 		"held by another node through Redis (`adapter.forward_sessions: true`). The Node reference runs single and sticky "+
 		"(socket.io %s with @socket.io/redis-adapter); it has no non-sticky mode: its polling clients need affinity. "+
 		"The clients connect from 127.0.0.1, 127.0.0.2 and 127.0.0.3 so that `balance source` spreads them over the three nodes "+
-		"(the fanout sender and a third of the receivers on one node, the rest on the others: two thirds of the deliveries cross nodes). ",
+		"(the fanout sender and a third of the receivers on one node, the rest on the others: two thirds of the deliveries cross nodes). "+
+		"Fanout's clients open a WebSocket directly, one request each, so without affinity they are only spread round-robin: forwarding is "+
+		"what the polling runs measure, where about two requests in three reach a node that does not hold their session. ",
 		clusterNodes, orDash(rep.Env.SocketIO))
 	var shapes []string
 	for _, shape := range clusterShapes {
