@@ -83,6 +83,15 @@ func cpuSplit(cpu []float64) string {
 	return strings.Join(parts, " / ") + " %"
 }
 
+// redisCap is how many operations per second one Redis core could carry
+// at c's Redis CPU per million, "" if unknown.
+func redisCap(c *clusterCell) string {
+	if math.IsNaN(c.redisCPU) || c.redisCPU <= 0 {
+		return ""
+	}
+	return num(1e6 / c.redisCPU)
+}
+
 func cores(n int) string {
 	if n == 1 {
 		return "single core"
@@ -252,9 +261,21 @@ func clusterScaling(b *mdBuilder, rep *Report, cells map[string]*clusterCell) {
 	}
 	b.w("On separate machines we expect fanout throughput to grow nearly in proportion to the nodes, since each node encodes and writes " +
 		"only to its own clients and the per-broadcast work in Redis (one PUBLISH, one message to each subscribed node) does not grow with the " +
-		"room, until Redis's single thread or the network saturates. Polling without affinity should grow the same way, each request " +
-		"paying the forwarding hop (a Redis round trip and the owner's work) on top: the reason forwarding stays off for deployments that " +
-		"can be sticky.\n\n")
+		"room, until Redis's single thread or the network saturates. ")
+	if t := fan(modeSticky); t != nil && redisCap(t) != "" {
+		b.w("Here Redis used %s CPU-s per million deliveries: one Redis core would carry about %s deliveries/s for the whole cluster "+
+			"at this room size, more with larger rooms. ", num(t.redisCPU), redisCap(t))
+	}
+	b.w("Polling without affinity should grow the same way, each request paying the forwarding hop (a Redis round trip and the owner's " +
+		"work) on top: the reason forwarding stays off for deployments that can be sticky. ")
+	if t := poll(modeNonSticky); t != nil && redisCap(t) != "" {
+		b.w("And every forwarded request goes through Redis: %s CPU-s per million messages here", num(t.redisCPU))
+		if s := poll(modeSticky); s != nil && !math.IsNaN(s.redisCPU) {
+			b.w(" (%s with sticky sessions)", num(s.redisCPU))
+		}
+		b.w(", so one Redis core caps the cluster at about %s polling messages/s however many nodes it has.", redisCap(t))
+	}
+	b.w("\n\n")
 }
 
 // onlyCluster reports whether the cluster group is the only one outside
