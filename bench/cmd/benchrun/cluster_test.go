@@ -153,7 +153,7 @@ func TestClusterSection(t *testing.T) {
 		"share this machine's 2 cores", "the cluster costs 1.20× the single node's CPU per delivery on the nodes (1.60× counting Redis and haproxy)",
 		"polling echo costs 1.50× the sticky cluster's CPU per message (1.67× counting Redis and haproxy)",
 		"Here Redis used 0.250 CPU-s per million deliveries: one Redis core would carry about 4,000,000 deliveries/s",
-		"And every forwarded request goes through Redis: 12.5 CPU-s per million messages here (5.00 with sticky sessions), so one Redis core caps the cluster at about 80,000 polling messages/s",
+		"Every forwarded request goes through Redis: 12.5 CPU-s per million messages here (5.00 with sticky sessions), so one Redis core caps the cluster at about 80,000 polling messages/s",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("section lacks %q", want)

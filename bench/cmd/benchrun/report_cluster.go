@@ -266,10 +266,10 @@ func clusterScaling(b *mdBuilder, rep *Report, cells map[string]*clusterCell) {
 		b.w("Here Redis used %s CPU-s per million deliveries: one Redis core would carry about %s deliveries/s for the whole cluster "+
 			"at this room size, more with larger rooms. ", num(t.redisCPU), redisCap(t))
 	}
-	b.w("Polling without affinity should grow the same way, each request paying the forwarding hop (a Redis round trip and the owner's " +
-		"work) on top: the reason forwarding stays off for deployments that can be sticky. ")
+	b.w("Polling without affinity should grow with the nodes too, each request paying the forwarding hop (a Redis round trip and the " +
+		"owner's work) on top, until Redis saturates: the reason forwarding stays off for deployments that can be sticky. ")
 	if t := poll(modeNonSticky); t != nil && redisCap(t) != "" {
-		b.w("And every forwarded request goes through Redis: %s CPU-s per million messages here", num(t.redisCPU))
+		b.w("Every forwarded request goes through Redis: %s CPU-s per million messages here", num(t.redisCPU))
 		if s := poll(modeSticky); s != nil && !math.IsNaN(s.redisCPU) {
 			b.w(" (%s with sticky sessions)", num(s.redisCPU))
 		}
