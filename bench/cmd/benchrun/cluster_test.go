@@ -113,6 +113,14 @@ func TestHaproxyConfig(t *testing.T) {
 	}
 }
 
+func TestRoughly(t *testing.T) {
+	for v, want := range map[float64]string{18181818: "18,000,000", 17341: "17,000", 14354: "14,000", 155: "160", 42.5: "42.5"} {
+		if got := roughly(v); got != want {
+			t.Errorf("roughly(%v) = %s, want %s", v, got, want)
+		}
+	}
+}
+
 func TestClusterSection(t *testing.T) {
 	res := func(ops int64, cpu, infra, opsPerS, p50, p99 float64) *result.Result {
 		r := &result.Result{OpsUnit: "deliveries", Ops: ops, ServerCPU: cpu, InfraCPU: infra, OpsPerS: opsPerS, P50Ms: p50, P99Ms: p99}

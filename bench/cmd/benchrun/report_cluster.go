@@ -89,7 +89,17 @@ func redisCap(c *clusterCell) string {
 	if math.IsNaN(c.redisCPU) || c.redisCPU <= 0 {
 		return ""
 	}
-	return num(1e6 / c.redisCPU)
+	return roughly(1e6 / c.redisCPU)
+}
+
+// roughly formats v to two significant digits: a ceiling derived from CPU
+// times counted in 10 ms ticks is no more precise than that.
+func roughly(v float64) string {
+	if v < 100 {
+		return num(v)
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v))-1)
+	return commas(int64(math.Round(v/p) * p))
 }
 
 func cores(n int) string {
@@ -271,7 +281,11 @@ func clusterScaling(b *mdBuilder, rep *Report, cells map[string]*clusterCell) {
 	if t := poll(modeNonSticky); t != nil && redisCap(t) != "" {
 		b.w("Every forwarded request goes through Redis: %s CPU-s per million messages here", num(t.redisCPU))
 		if s := poll(modeSticky); s != nil && !math.IsNaN(s.redisCPU) {
-			b.w(" (%s with sticky sessions)", num(s.redisCPU))
+			if s.redisCPU == 0 {
+				b.w(" (too little to measure with sticky sessions)")
+			} else {
+				b.w(" (%s with sticky sessions)", num(s.redisCPU))
+			}
 		}
 		b.w(", so one Redis core caps the cluster at about %s polling messages/s however many nodes it has.", redisCap(t))
 	}
