@@ -28,6 +28,7 @@ type Server struct {
 	handler http.Handler
 	lobby   *handlers.ChatLobby // the chat raw WebSocket clients join (raw_websocket)
 	raw     *rawchat.Server
+	chats   []*handlers.ChatLobby // the chat namespaces, closed at Shutdown
 	cluster *redisadapter.Cluster // nil with the memory adapter
 	redis   io.Closer
 	conns   *connCap // TCP connections per address, nil if no cap
@@ -47,6 +48,9 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 	eopts := engineOptions(cfg, log)
 	defer func() {
 		if err != nil && a.cluster != nil {
+			for _, l := range a.chats {
+				l.Close()
+			}
 			_ = a.cluster.Close()
 			_ = a.redis.Close()
 		}
@@ -124,6 +128,9 @@ func (a *Server) Shutdown(ctx context.Context) error {
 	}
 	if a.raw != nil {
 		err = errors.Join(err, a.raw.Close(ctx))
+	}
+	for _, l := range a.chats {
+		l.Close() // the clients are gone: this node's participants leave Redis
 	}
 	if a.cluster != nil {
 		err = errors.Join(err, a.cluster.Close(), a.redis.Close())
