@@ -125,6 +125,7 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 	c.mu.Unlock()
 	var rooms []RoomInfo
 	if c.cl != nil {
+		c.cl.writeOwn()
 		v := c.cl.view()
 		num, rooms, history = v.numUsers(), v.roomList(), c.cl.history(lobby)
 	} else {
@@ -236,6 +237,9 @@ func (c *chat) joinRoom(s *socketio.Socket, e *socketio.Event, name string) {
 	who := u.name
 	c.mu.Unlock()
 	if c.cl != nil {
+		if old != name {
+			c.cl.writeOwn()
+		}
 		users, history = c.cl.view()[name], c.cl.history(name)
 		if users == nil {
 			users = []string{}
@@ -269,6 +273,7 @@ func (c *chat) disconnect(s *socketio.Socket, _ socketio.DisconnectReason) {
 	num := c.numUsersLocked()
 	c.mu.Unlock()
 	if c.cl != nil {
+		c.cl.writeOwn()
 		num = c.cl.view().numUsers()
 	}
 

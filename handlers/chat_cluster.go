@@ -92,10 +92,15 @@ type chatCluster struct {
 
 	nodesKey, nodePrefix, historyPrefix, guestsKey string
 
+	// writeMu makes each write of this node's participants take its
+	// snapshot after the previous write's: a slow write never overwrites
+	// a newer list.
+	writeMu sync.Mutex
+
 	mu        sync.Mutex
 	dirty     map[string]bool // rooms to announce
 	listDirty bool            // the room list to announce
-	ownDirty  bool            // this node's participants to write
+	notify    bool            // tell the other nodes: this node changed
 	closed    bool
 	last      map[string][]string // room -> sorted names, as last announced
 	lastList  []RoomInfo
@@ -120,7 +125,7 @@ func newChatCluster(c *chat, opts ChatOptions) *chatCluster {
 		c: c, rdb: opts.Redis, log: log, node: hex.EncodeToString(id[:]),
 		nodesKey: base + "nodes", nodePrefix: base + "node#",
 		historyPrefix: base + "history#", guestsKey: base + "guests",
-		dirty: make(map[string]bool), ownDirty: true,
+		dirty: make(map[string]bool),
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	c.nsp.OnServerSideEmit(chatChangedEvent, func(args socketio.Args, _ func(any)) {
@@ -154,14 +159,15 @@ func (cl *chatCluster) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), chatRedisWait)
 }
 
-// mark records what changed and wakes the announcer.
-func (cl *chatCluster) mark(rooms []string, list, own bool) {
+// mark records what changed and wakes the announcer; notify: the change is
+// this node's, to tell the others about.
+func (cl *chatCluster) mark(rooms []string, list, notify bool) {
 	cl.mu.Lock()
 	for _, r := range rooms {
 		cl.dirty[r] = true
 	}
 	cl.listDirty = cl.listDirty || list
-	cl.ownDirty = cl.ownDirty || own
+	cl.notify = cl.notify || notify
 	cl.mu.Unlock()
 	select {
 	case cl.wake <- struct{}{}:
@@ -169,8 +175,7 @@ func (cl *chatCluster) mark(rooms []string, list, own bool) {
 	}
 }
 
-// run writes this node's participants and announces changes, one batch at
-// a time, so that writes never overtake each other; it also refreshes the
+// run announces changes, one batch at a time; it also refreshes the
 // node's key and notices nodes that went away.
 func (cl *chatCluster) run() {
 	defer close(cl.done)
@@ -188,13 +193,13 @@ func (cl *chatCluster) run() {
 			cl.mu.Unlock()
 			return
 		}
-		dirty, list, own := cl.dirty, cl.listDirty, cl.ownDirty
-		cl.dirty, cl.listDirty, cl.ownDirty = make(map[string]bool), false, false
+		dirty, list, notify := cl.dirty, cl.listDirty, cl.notify
+		cl.dirty, cl.listDirty, cl.notify = make(map[string]bool), false, false
 		cl.mu.Unlock()
-		if own || refresh {
+		if refresh {
 			cl.writeOwn()
 		}
-		if own && (len(dirty) > 0 || list) {
+		if notify {
 			rooms := make([]string, 0, len(dirty))
 			for r := range dirty {
 				rooms = append(rooms, r)
@@ -227,7 +232,19 @@ func (c *chat) localParticipants() []participant {
 	return out
 }
 
+// writeOwn writes this node's participants to Redis. The chat calls it
+// after each change of participants, before it answers or announces
+// anything, so that whatever a user sees next from any node counts the
+// change.
 func (cl *chatCluster) writeOwn() {
+	cl.writeMu.Lock()
+	defer cl.writeMu.Unlock()
+	cl.mu.Lock()
+	closed := cl.closed
+	cl.mu.Unlock()
+	if closed {
+		return // the node has left the cluster's chat
+	}
 	b, _ := json.Marshal(cl.c.localParticipants())
 	ctx, cancel := cl.ctx()
 	defer cancel()
@@ -401,6 +418,8 @@ func (cl *chatCluster) close() {
 	cl.mu.Unlock()
 	cl.mark(nil, false, false)
 	<-cl.done
+	cl.writeMu.Lock()
+	defer cl.writeMu.Unlock()
 	ctx, cancel := cl.ctx()
 	defer cancel()
 	_, err := cl.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {

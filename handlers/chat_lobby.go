@@ -65,6 +65,7 @@ func (l *ChatLobby) Enter(name string) {
 	num := c.numUsersLocked()
 	c.mu.Unlock()
 	if c.cl != nil {
+		c.cl.writeOwn()
 		num = c.cl.view().numUsers()
 	}
 
@@ -88,6 +89,7 @@ func (l *ChatLobby) Leave(name string) {
 	num := c.numUsersLocked()
 	c.mu.Unlock()
 	if c.cl != nil {
+		c.cl.writeOwn()
 		num = c.cl.view().numUsers()
 	}
 
