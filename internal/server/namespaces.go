@@ -46,7 +46,7 @@ func (a *Server) installApp(i int, ns *config.Namespace, n *socketio.Namespace) 
 		return nil
 	}
 	if ns.App == config.ChatApp {
-		a.newChat(n)
+		a.newChat(n, ns.Pattern == "")
 		return nil
 	}
 	install, ok := handlers.Lookup(ns.App)

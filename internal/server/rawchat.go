@@ -24,16 +24,18 @@ func (a *Server) installRawChatLobby(ns config.Namespace) bool {
 	if rw == nil || ns.Name != rw.Namespace || ns.App != config.ChatApp {
 		return false
 	}
-	a.lobby = a.newChat(a.io.Of(ns.Name))
+	a.lobby = a.newChat(a.io.Of(ns.Name), true)
 	return true
 }
 
-// newChat installs the chat on n. With the Redis adapter its state is
-// shared through the adapter's Redis client, so that every node shows the
-// same chat; Shutdown closes it.
-func (a *Server) newChat(n *socketio.Namespace) *handlers.ChatLobby {
+// newChat installs the chat on n. With the Redis adapter and a fixed
+// namespace name (shared), its state is shared through the adapter's Redis
+// client, so that every node shows the same chat; Shutdown closes it. A
+// pattern's chat stays per node: its one state serves every matching
+// namespace, which no other node could tell apart.
+func (a *Server) newChat(n *socketio.Namespace, shared bool) *handlers.ChatLobby {
 	var opts handlers.ChatOptions
-	if rdb, ok := a.redis.(redis.UniversalClient); ok {
+	if rdb, ok := a.redis.(redis.UniversalClient); ok && shared {
 		opts = handlers.ChatOptions{Redis: rdb, KeyPrefix: a.cfg.Adapter.KeyPrefix, Logger: a.log}
 	}
 	l := handlers.NewChatWith(n, opts)
