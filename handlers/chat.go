@@ -341,7 +341,7 @@ func sortRooms(out []RoomInfo) {
 // every node makes it to its own sockets.
 func (c *chat) announceRoom(room string) {
 	if c.cl != nil {
-		c.cl.mark([]string{room}, false, true)
+		c.cl.changed([]string{room}, false)
 		return
 	}
 	c.mu.Lock()
@@ -360,7 +360,7 @@ func (c *chat) announceRoom(room string) {
 // as announceRoom does).
 func (c *chat) announceRooms() {
 	if c.cl != nil {
-		c.cl.mark(nil, true, true)
+		c.cl.changed(nil, true)
 		return
 	}
 	_ = c.nsp.Emit("rooms", c.roomList())

@@ -100,7 +100,6 @@ type chatCluster struct {
 	mu        sync.Mutex
 	dirty     map[string]bool // rooms to announce
 	listDirty bool            // the room list to announce
-	notify    bool            // tell the other nodes: this node changed
 	closed    bool
 	last      map[string][]string // room -> sorted names, as last announced
 	lastList  []RoomInfo
@@ -130,10 +129,11 @@ func newChatCluster(c *chat, opts ChatOptions) *chatCluster {
 	}
 	c.nsp.OnServerSideEmit(chatChangedEvent, func(args socketio.Args, _ func(any)) {
 		var rooms []string
-		if args.Decode(0, &rooms) != nil {
+		var list bool
+		if args.Decode(0, &rooms) != nil || args.Decode(1, &list) != nil {
 			return
 		}
-		cl.mark(rooms, true, false)
+		cl.mark(rooms, list)
 	})
 	c.nsp.OnServerSideEmit(chatLobbyEvent, func(args socketio.Args, _ func(any)) {
 		var m ChatMessage
@@ -159,15 +159,28 @@ func (cl *chatCluster) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), chatRedisWait)
 }
 
-// mark records what changed and wakes the announcer; notify: the change is
-// this node's, to tell the others about.
-func (cl *chatCluster) mark(rooms []string, list, notify bool) {
+// changed tells every node, this one included, to announce rooms (and the
+// room list if list): this node's participants changed and are written.
+// The other nodes are told at once, from the handler that made the
+// change, so that the notice leaves while the adapter is up, also when
+// the node shuts down.
+func (cl *chatCluster) changed(rooms []string, list bool) {
+	if rooms == nil {
+		rooms = []string{}
+	}
+	if err := cl.c.nsp.ServerSideEmit(chatChangedEvent, rooms, list); err != nil {
+		cl.log.Debug("chat: telling the other nodes failed", "err", err)
+	}
+	cl.mark(rooms, list)
+}
+
+// mark records what to announce and wakes the announcer.
+func (cl *chatCluster) mark(rooms []string, list bool) {
 	cl.mu.Lock()
 	for _, r := range rooms {
 		cl.dirty[r] = true
 	}
 	cl.listDirty = cl.listDirty || list
-	cl.notify = cl.notify || notify
 	cl.mu.Unlock()
 	select {
 	case cl.wake <- struct{}{}:
@@ -193,20 +206,11 @@ func (cl *chatCluster) run() {
 			cl.mu.Unlock()
 			return
 		}
-		dirty, list, notify := cl.dirty, cl.listDirty, cl.notify
-		cl.dirty, cl.listDirty, cl.notify = make(map[string]bool), false, false
+		dirty, list := cl.dirty, cl.listDirty
+		cl.dirty, cl.listDirty = make(map[string]bool), false
 		cl.mu.Unlock()
 		if refresh {
 			cl.writeOwn()
-		}
-		if notify {
-			rooms := make([]string, 0, len(dirty))
-			for r := range dirty {
-				rooms = append(rooms, r)
-			}
-			if err := cl.c.nsp.ServerSideEmit(chatChangedEvent, rooms); err != nil {
-				cl.log.Debug("chat: telling the other nodes failed", "err", err)
-			}
 		}
 		cl.announce(dirty, list)
 	}
@@ -416,7 +420,7 @@ func (cl *chatCluster) close() {
 	}
 	cl.closed = true
 	cl.mu.Unlock()
-	cl.mark(nil, false, false)
+	cl.mark(nil, false)
 	<-cl.done
 	cl.writeMu.Lock()
 	defer cl.writeMu.Unlock()
@@ -430,5 +434,4 @@ func (cl *chatCluster) close() {
 	if err != nil {
 		cl.log.Debug("chat: removing this node's participants failed", "err", err)
 	}
-	_ = cl.c.nsp.ServerSideEmit(chatChangedEvent, []string{})
 }

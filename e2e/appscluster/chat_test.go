@@ -1,10 +1,13 @@
 package appscluster
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
 // Three nodes, users on each: the counts, participants and room lists
@@ -198,6 +201,32 @@ func TestHistoryAcrossNodes(t *testing.T) {
 	carol.ask(&ack, "join room", "side")
 	if len(ack.History) != 0 || !slices.Equal(ack.Users, []string{"carol"}) {
 		t.Errorf("carol joins the emptied side on C: users %v history %+v, want [carol] and none", ack.Users, ack.History)
+	}
+}
+
+// A node that shuts down takes its users and guests out of every other
+// node's lists at once (its entry in Redis goes with it).
+func TestNodeLeaves(t *testing.T) {
+	r := testserver.StartRedis(t)
+	a, _ := startNode(t, r.URL())
+	b, appB := startNode(t, r.URL())
+	alice, _ := join(t, a, "alice")
+	carol, _ := join(t, b, "carol")
+	var ack roomUsers
+	carol.ask(&ack, "join room", "side")
+	dialRaw(t, b)
+	expect(alice, "room users", func(r roomUsers) bool { return slices.Equal(r.Users, []string{"alice", "guest-1"}) })
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := appB.Shutdown(ctx); err != nil {
+		t.Fatalf("shutting node B down: %v", err)
+	}
+	expect(alice, "room users", func(r roomUsers) bool { return slices.Equal(r.Users, []string{"alice"}) })
+	expect(alice, "rooms", func(r []roomInfo) bool { return slices.Equal(r, []roomInfo{{"general", 1}}) })
+	_, l := join(t, a, "dora")
+	if l.NumUsers != 2 || !slices.Equal(l.Rooms, []roomInfo{{"general", 2}}) {
+		t.Errorf("dora's login on A after B left: numUsers %d rooms %v, want 2 [{general 2}]", l.NumUsers, l.Rooms)
 	}
 }
 

@@ -26,12 +26,12 @@ func cluster(t *testing.T, n int) []string {
 	r := testserver.StartRedis(t)
 	urls := make([]string, n)
 	for i := range urls {
-		urls[i] = startNode(t, r.URL())
+		urls[i], _ = startNode(t, r.URL())
 	}
 	return urls
 }
 
-func startNode(t *testing.T, redisURL string) string {
+func startNode(t *testing.T, redisURL string) (string, *server.Server) {
 	t.Helper()
 	cfg := testserver.Load(t, "default")
 	testserver.RelaxedHeartbeat(cfg)
@@ -41,7 +41,7 @@ func startNode(t *testing.T, redisURL string) string {
 	}
 	url, a := testserver.StartApp(t, cfg)
 	waitHealthy(t, a)
-	return url
+	return url, a
 }
 
 func waitHealthy(t *testing.T, a *server.Server) {

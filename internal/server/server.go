@@ -121,13 +121,23 @@ func (a *Server) SocketIO() *socketio.Server { return a.io }
 func (a *Server) Shutdown(ctx context.Context) error {
 	a.health.ShuttingDown() // /readyz: send new clients elsewhere
 	a.stopOps()
-	err := a.io.Close(ctx)
+	var err error
+	if a.raw != nil {
+		// Raw clients first, while the Socket.IO side (and its adapter)
+		// can still tell every node that they leave; with at most half
+		// the time left, the rest for the Socket.IO clients.
+		rctx := ctx
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			rctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
+			defer cancel()
+		}
+		err = a.raw.Close(rctx)
+	}
+	err = errors.Join(err, a.io.Close(ctx))
 	a.closeRules(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
-	}
-	if a.raw != nil {
-		err = errors.Join(err, a.raw.Close(ctx))
 	}
 	for _, l := range a.chats {
 		l.Close() // the clients are gone: this node's participants leave Redis
