@@ -125,7 +125,7 @@ func newChatCluster(c *chat, opts ChatOptions) *chatCluster {
 		nodesKey: base + "nodes", nodePrefix: base + "node#",
 		historyPrefix: base + "history#", guestsKey: base + "guests",
 		dirty: make(map[string]bool),
-		wake: make(chan struct{}, 1), done: make(chan struct{}),
+		wake:  make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	c.nsp.OnServerSideEmit(chatChangedEvent, func(args socketio.Args, _ func(any)) {
 		var rooms []string
