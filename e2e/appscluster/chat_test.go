@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,6 +228,55 @@ func TestNodeLeaves(t *testing.T) {
 	_, l := join(t, a, "dora")
 	if l.NumUsers != 2 || !slices.Equal(l.Rooms, []roomInfo{{"general", 2}}) {
 		t.Errorf("dora's login on A after B left: numUsers %d rooms %v, want 2 [{general 2}]", l.NumUsers, l.Rooms)
+	}
+}
+
+// Users joining and moving between rooms at the same time on three nodes
+// end up seeing the same room list and room members: the last
+// announcement each gets is read after the last change.
+func TestConcurrentChangesConverge(t *testing.T) {
+	n := cluster(t, 3)
+	const perNode = 4
+	users := make([]*user, 3*perNode)
+	var wg sync.WaitGroup
+	for i := range users {
+		wg.Go(func() {
+			u, _ := join(t, n[i%3], "u"+strconv.Itoa(i))
+			users[i] = u
+			var ack roomUsers
+			u.ask(&ack, "join room", []string{"red", "blue"}[i%2])
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	var red, blue []string
+	for i, u := range users {
+		if i%2 == 0 {
+			red = append(red, u.name)
+		} else {
+			blue = append(blue, u.name)
+		}
+	}
+	slices.Sort(red)
+	slices.Sort(blue)
+	want := []roomInfo{{"general", 0}, {"blue", len(blue)}, {"red", len(red)}}
+	for i, u := range users {
+		u.settle(want, [][]string{red, blue}[i%2])
+	}
+	// Nothing different comes after (the same again may).
+	time.Sleep(200 * time.Millisecond)
+	for i, u := range users {
+		for _, ev := range u.pendingEvents() {
+			var rooms []roomInfo
+			var members roomUsers
+			switch {
+			case ev.Name == "rooms" && ev.Arg(0, &rooms) == nil && !slices.Equal(rooms, want),
+				ev.Name == "room users" && ev.Arg(0, &members) == nil && !slices.Equal(members.Users, [][]string{red, blue}[i%2]):
+				t.Errorf("%s got a later %s %s", u.name, ev.Name, ev.Args[0])
+			}
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,16 +223,49 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // pending returns the events named name that arrive within 100ms.
 func (u *user) pending(name string) []string {
+	var got []string
+	for _, e := range u.pendingEvents() {
+		if e.Name == name {
+			got = append(got, string(e.Args[0]))
+		}
+	}
+	return got
+}
+
+// pendingEvents returns the events that arrive within 100ms.
+func (u *user) pendingEvents() []sioclient.Event {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	var got []string
+	var got []sioclient.Event
 	for {
 		e, err := u.c.Next(ctx)
 		if err != nil {
 			return got
 		}
-		if e.Name == name {
-			got = append(got, string(e.Args[0]))
+		got = append(got, e)
+	}
+}
+
+// settle reads u's events until the last "rooms" it got is rooms and the
+// last "room users" is users.
+func (u *user) settle(rooms []roomInfo, users []string) {
+	u.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var lastRooms []roomInfo
+	var lastUsers roomUsers
+	for !slices.Equal(lastRooms, rooms) || !slices.Equal(lastUsers.Users, users) {
+		e, err := u.c.Next(ctx)
+		if err != nil {
+			u.t.Fatalf("%s: %v (last rooms %v, room users %v)", u.name, err, lastRooms, lastUsers)
+		}
+		switch e.Name {
+		case "rooms":
+			lastRooms = nil
+			_ = e.Arg(0, &lastRooms)
+		case "room users":
+			lastUsers = roomUsers{}
+			_ = e.Arg(0, &lastUsers)
 		}
 	}
 }
