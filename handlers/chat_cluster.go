@@ -101,8 +101,11 @@ type chatCluster struct {
 	dirty     map[string]bool // rooms to announce
 	listDirty bool            // the room list to announce
 	closed    bool
-	last      map[string][]string // room -> sorted names, as last announced
-	lastList  []RoomInfo
+
+	// What run announced last (only run uses them): room -> sorted
+	// names, and the room list.
+	last     chatView
+	lastList []RoomInfo
 
 	wake chan struct{}
 	done chan struct{}
