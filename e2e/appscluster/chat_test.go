@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
@@ -277,6 +278,56 @@ func TestConcurrentChangesConverge(t *testing.T) {
 				t.Errorf("%s got a later %s %s", u.name, ev.Name, ev.Args[0])
 			}
 		}
+	}
+}
+
+// A node that dies without shutting down (here, an entry nobody refreshes,
+// as a dead node leaves it) counts until its entry expires; then every
+// node drops its users from the lists within a refresh (10 s).
+func TestDeadNodeExpires(t *testing.T) {
+	r := testserver.StartRedis(t)
+	a, _ := startNode(t, r.URL())
+	alice, _ := join(t, a, "alice")
+
+	opts, err := redis.ParseURL(r.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	const base = "socket.io#chat#/#" // the chat's keys on "/" (adapter.key_prefix socket.io)
+	if err := rdb.Set(ctx, base+"node#dead", `[{"n":"ghost","r":"general"}]`, 2*time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.SAdd(ctx, base+"nodes", "dead").Err(); err != nil {
+		t.Fatal(err)
+	}
+	bob, l := join(t, a, "bob")
+	if l.NumUsers != 3 {
+		t.Fatalf("bob's login with a dead node's ghost listed: numUsers %d, want 3", l.NumUsers)
+	}
+	expect(bob, "room users", func(r roomUsers) bool { return slices.Equal(r.Users, []string{"alice", "bob", "ghost"}) })
+
+	// The refresh every 10 s notices the expired entry.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		e, err := alice.c.Expect(ctx, "room users")
+		cancel()
+		if err != nil {
+			t.Fatalf("alice: the dead node's ghost is still listed after 15 s: %v", err)
+		}
+		var ru roomUsers
+		if e.Arg(0, &ru) == nil && slices.Equal(ru.Users, []string{"alice", "bob"}) {
+			break
+		}
+	}
+	var list []roomInfo
+	alice.ask(&list, "list rooms")
+	if !slices.Equal(list, []roomInfo{{"general", 2}}) {
+		t.Errorf("alice lists rooms %v after the dead node expired, want [{general 2}]", list)
 	}
 }
 
