@@ -54,8 +54,13 @@ type chat struct {
 	users map[*socketio.Socket]*chatUser // sockets that sent "add user"
 	rooms map[string]*chatRoom
 	// lobbyListeners get the lobby's messages from Socket.IO users (see
-	// ChatLobby.OnMessage).
-	lobbyListeners []func(ChatMessage)
+	// ChatLobby.OnMessage), guestListeners those of guests on other nodes
+	// (see ChatLobby.OnGuestMessage).
+	lobbyListeners, guestListeners []func(ChatMessage)
+	// cl shares the chat with the other nodes of a cluster (nil: one
+	// node, everything here). Then rooms holds this node's members and
+	// guests only, and the cluster-wide answers come from cl.
+	cl *chatCluster
 }
 
 type chatUser struct {
@@ -118,10 +123,18 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 	history := slices.Clone(r.history)
 	num := c.numUsersLocked()
 	c.mu.Unlock()
+	var rooms []RoomInfo
+	if c.cl != nil {
+		c.cl.writeOwn()
+		v := c.cl.view()
+		num, rooms, history = v.numUsers(), v.roomList(), c.cl.history(lobby)
+	} else {
+		rooms = c.roomList()
+	}
 
 	_ = s.Join(lobby) // a chat user is in one room at a time: no room limit applies
 	_ = s.Emit("login", map[string]any{
-		"numUsers": num, "room": lobby, "rooms": c.roomList(), "history": history,
+		"numUsers": num, "room": lobby, "rooms": rooms, "history": history,
 	})
 	_ = s.Broadcast().Emit("user joined", userEvent{Username: name, NumUsers: num})
 	_ = s.To(lobby).Emit("user joined room", roomEvent{Username: name, Room: lobby})
@@ -140,15 +153,23 @@ func (c *chat) newMessage(s *socketio.Socket, text string) {
 		return
 	}
 	msg := ChatMessage{Username: u.name, Message: text, Room: u.room, Time: time.Now().UnixMilli()}
-	c.recordLocked(msg)
+	if c.cl == nil {
+		c.recordLocked(msg)
+	}
 	var listeners []func(ChatMessage)
 	if msg.Room == lobby {
 		listeners = c.lobbyListeners
 	}
 	c.mu.Unlock()
+	if c.cl != nil {
+		c.cl.record(msg)
+	}
 	_ = s.To(msg.Room).Emit("new message", msg)
 	for _, fn := range listeners {
 		fn(msg)
+	}
+	if c.cl != nil && msg.Room == lobby {
+		c.cl.lobbyMessage(msg, false)
 	}
 }
 
@@ -215,6 +236,15 @@ func (c *chat) joinRoom(s *socketio.Socket, e *socketio.Event, name string) {
 	history := slices.Clone(r.history)
 	who := u.name
 	c.mu.Unlock()
+	if c.cl != nil {
+		if old != name {
+			c.cl.writeOwn()
+		}
+		users, history = c.cl.view()[name], c.cl.history(name)
+		if users == nil {
+			users = []string{}
+		}
+	}
 
 	if old != name {
 		s.Leave(old)
@@ -242,6 +272,10 @@ func (c *chat) disconnect(s *socketio.Socket, _ socketio.DisconnectReason) {
 	c.leaveLocked(s, u.room)
 	num := c.numUsersLocked()
 	c.mu.Unlock()
+	if c.cl != nil {
+		c.cl.writeOwn()
+		num = c.cl.view().numUsers()
+	}
 
 	_ = c.nsp.Emit("user left", userEvent{Username: u.name, NumUsers: num})
 	_ = c.nsp.To(u.room).Emit("user left room", roomEvent{Username: u.name, Room: u.room})
@@ -276,12 +310,21 @@ func (c *chat) namesLocked(r *chatRoom) []string {
 }
 
 func (c *chat) roomList() []RoomInfo {
+	if c.cl != nil {
+		return c.cl.view().roomList()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make([]RoomInfo, 0, len(c.rooms))
 	for name, r := range c.rooms {
 		out = append(out, RoomInfo{Name: name, Count: len(r.members) + len(r.guests)})
 	}
+	sortRooms(out)
+	return out
+}
+
+// sortRooms puts the lobby first, then the other rooms by name.
+func sortRooms(out []RoomInfo) {
 	slices.SortFunc(out, func(a, b RoomInfo) int {
 		if a.Name == lobby {
 			return -1
@@ -291,11 +334,16 @@ func (c *chat) roomList() []RoomInfo {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	return out
 }
 
-// announceRoom tells a room's members who is in it.
+// announceRoom tells a room's members who is in it. On a cluster, the
+// announcement waits for this node's participants to reach Redis, then
+// every node makes it to its own sockets.
 func (c *chat) announceRoom(room string) {
+	if c.cl != nil {
+		c.cl.changed([]string{room}, false)
+		return
+	}
 	c.mu.Lock()
 	r := c.rooms[room]
 	var users []string
@@ -308,5 +356,12 @@ func (c *chat) announceRoom(room string) {
 	}
 }
 
-// announceRooms sends the room list to the whole namespace.
-func (c *chat) announceRooms() { _ = c.nsp.Emit("rooms", c.roomList()) }
+// announceRooms sends the room list to the whole namespace (on a cluster,
+// as announceRoom does).
+func (c *chat) announceRooms() {
+	if c.cl != nil {
+		c.cl.changed(nil, true)
+		return
+	}
+	_ = c.nsp.Emit("rooms", c.roomList())
+}

@@ -25,7 +25,9 @@ func NewChat(n *socketio.Namespace) *ChatLobby { return &ChatLobby{newChat(n)} }
 // lobby (not those of guests: whoever brings guests in relays their
 // messages among them). fn runs on the sender's event goroutine, after the
 // room has been sent the message: it must not block. Register listeners
-// before clients connect.
+// before clients connect. On a cluster (NewChatWith with Redis), fn runs
+// on every node, once per message wherever it was posted; on the other
+// nodes, on the adapter's receiving goroutine.
 func (l *ChatLobby) OnMessage(fn func(ChatMessage)) {
 	c := l.c
 	c.mu.Lock()
@@ -33,7 +35,28 @@ func (l *ChatLobby) OnMessage(fn func(ChatMessage)) {
 	c.mu.Unlock()
 }
 
-// Enter adds a guest to the lobby. Names are the caller's to keep unique.
+// OnGuestMessage registers fn for every message a guest posts in the
+// lobby through another node of the cluster: whoever brings guests in
+// relays those posted here among them, and gets the others from fn. Like
+// OnMessage's, fn must not block. On one node it is never called.
+func (l *ChatLobby) OnGuestMessage(fn func(ChatMessage)) {
+	c := l.c
+	c.mu.Lock()
+	c.guestListeners = append(slices.Clip(c.guestListeners), fn)
+	c.mu.Unlock()
+}
+
+// GuestNumbers returns a function numbering guests across the cluster,
+// for unique names (rawchat's Options.Number); on one node, nil.
+func (l *ChatLobby) GuestNumbers() func() uint64 {
+	if l.c.cl == nil {
+		return nil
+	}
+	return l.c.cl.guestNumber
+}
+
+// Enter adds a guest to the lobby. Names are the caller's to keep unique
+// (GuestNumbers helps on a cluster).
 func (l *ChatLobby) Enter(name string) {
 	c := l.c
 	c.mu.Lock()
@@ -41,6 +64,10 @@ func (l *ChatLobby) Enter(name string) {
 	r.guests = append(r.guests, name)
 	num := c.numUsersLocked()
 	c.mu.Unlock()
+	if c.cl != nil {
+		c.cl.writeOwn()
+		num = c.cl.view().numUsers()
+	}
 
 	_ = c.nsp.Emit("user joined", userEvent{Username: name, NumUsers: num})
 	_ = c.nsp.To(lobby).Emit("user joined room", roomEvent{Username: name, Room: lobby})
@@ -61,6 +88,10 @@ func (l *ChatLobby) Leave(name string) {
 	r.guests = slices.Delete(r.guests, i, i+1)
 	num := c.numUsersLocked()
 	c.mu.Unlock()
+	if c.cl != nil {
+		c.cl.writeOwn()
+		num = c.cl.view().numUsers()
+	}
 
 	_ = c.nsp.Emit("user left", userEvent{Username: name, NumUsers: num})
 	_ = c.nsp.To(lobby).Emit("user left room", roomEvent{Username: name, Room: lobby})
@@ -82,7 +113,15 @@ func (l *ChatLobby) Say(name, text string) {
 		return
 	}
 	msg := ChatMessage{Username: name, Message: text, Room: lobby, Time: time.Now().UnixMilli()}
-	c.recordLocked(msg)
+	if c.cl == nil {
+		c.recordLocked(msg)
+	}
 	c.mu.Unlock()
+	if c.cl != nil {
+		c.cl.record(msg)
+	}
 	_ = c.nsp.To(lobby).Emit("new message", msg)
+	if c.cl != nil {
+		c.cl.lobbyMessage(msg, true)
+	}
 }

@@ -55,6 +55,11 @@ type Options struct {
 	// NamePrefix names the clients: NamePrefix + a number counting from 1
 	// (default "guest-").
 	NamePrefix string
+	// Number, when set, returns the number for the next client's name
+	// instead of the server's own count: on a cluster, a count shared by
+	// the nodes, so that names are unique across them. It may block
+	// briefly (it runs on the new client's goroutine).
+	Number func() uint64
 	// Logger receives connection errors and dropped messages at debug
 	// level. Nil means slog.Default(), so that nothing is lost silently;
 	// to discard everything, pass slog.New(slog.DiscardHandler).

@@ -100,7 +100,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.opts.Logger.Debug("rawchat: upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return
 	}
-	c := newConn(s, nc, rw.Reader, s.opts.NamePrefix+strconv.FormatUint(s.seq.Add(1), 10))
+	var num uint64
+	if s.opts.Number != nil {
+		num = s.opts.Number()
+	} else {
+		num = s.seq.Add(1)
+	}
+	c := newConn(s, nc, rw.Reader, s.opts.NamePrefix+strconv.FormatUint(num, 10))
 
 	s.mu.Lock()
 	if s.closed {
@@ -141,6 +147,16 @@ func (s *Server) Deliver(from, text string) {
 		return // the usual case: no frame to build
 	}
 	s.broadcast(textFrame(from, ": ", text))
+}
+
+// Relay sends every raw client text unchanged, as one text frame: a
+// message of a raw client of another node (a cluster's nodes relay their
+// raw clients' messages to each other). It never blocks.
+func (s *Server) Relay(text string) {
+	if s.Len() == 0 {
+		return
+	}
+	s.broadcast(textFrame(text))
 }
 
 // broadcast queues one encoded frame, shared, to every client.

@@ -45,6 +45,10 @@ func (a *Server) installApp(i int, ns *config.Namespace, n *socketio.Namespace) 
 	if ns.App == "" || a.installRawChatLobby(*ns) {
 		return nil
 	}
+	if ns.App == config.ChatApp {
+		a.newChat(n, ns.Pattern == "")
+		return nil
+	}
 	install, ok := handlers.Lookup(ns.App)
 	if !ok {
 		return fmt.Errorf("namespaces[%d].app: unknown app %q (known: %s)", i, ns.App, strings.Join(handlers.Names(), ", "))

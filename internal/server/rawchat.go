@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/switchboard/switchboard/handlers"
 	"github.com/switchboard/switchboard/handlers/rawchat"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/socketio"
 )
 
 // The plain-WebSocket chat bridge (config raw_websocket): WebSocket
@@ -21,8 +24,23 @@ func (a *Server) installRawChatLobby(ns config.Namespace) bool {
 	if rw == nil || ns.Name != rw.Namespace || ns.App != config.ChatApp {
 		return false
 	}
-	a.lobby = handlers.NewChat(a.io.Of(ns.Name))
+	a.lobby = a.newChat(a.io.Of(ns.Name), true)
 	return true
+}
+
+// newChat installs the chat on n. With the Redis adapter and a fixed
+// namespace name (shared), its state is shared through the adapter's Redis
+// client, so that every node shows the same chat; Shutdown closes it. A
+// pattern's chat stays per node: its one state serves every matching
+// namespace, which no other node could tell apart.
+func (a *Server) newChat(n *socketio.Namespace, shared bool) *handlers.ChatLobby {
+	var opts handlers.ChatOptions
+	if rdb, ok := a.redis.(redis.UniversalClient); ok && shared {
+		opts = handlers.ChatOptions{Redis: rdb, KeyPrefix: a.cfg.Adapter.KeyPrefix, Logger: a.log}
+	}
+	l := handlers.NewChatWith(n, opts)
+	a.chats = append(a.chats, l)
+	return l
 }
 
 // mountRawChat puts the bridge in front of a.handler.
@@ -48,9 +66,13 @@ func (a *Server) mountRawChat() error {
 		EventBurst:      a.cfg.Limits.EventBurst,
 		CheckOrigin:     cors.AllowWebSocket,
 		Admit:           a.io.Engine().Admit,
+		Number:          a.lobby.GuestNumbers(),
 		Logger:          a.log,
 	})
+	// On a cluster the lobby passes its messages between nodes (server-side
+	// events), so raw clients get every message once, wherever posted.
 	a.lobby.OnMessage(func(m handlers.ChatMessage) { a.raw.Deliver(m.Username, m.Message) })
+	a.lobby.OnGuestMessage(func(m handlers.ChatMessage) { a.raw.Relay(m.Message) })
 	a.handler = rawRoute{path: rw.Path, raw: a.raw, next: a.handler}
 	return nil
 }

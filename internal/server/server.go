@@ -29,6 +29,7 @@ type Server struct {
 	handler http.Handler
 	lobby   *handlers.ChatLobby // the chat raw WebSocket clients join (raw_websocket)
 	raw     *rawchat.Server
+	chats   []*handlers.ChatLobby // the chat namespaces, closed at Shutdown
 	cluster *redisadapter.Cluster // nil with the memory adapter
 	redis   io.Closer
 	forward *redisforward.Forwarder // nil unless adapter.forward_sessions
@@ -52,6 +53,9 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 			_ = a.forward.Close()
 		}
 		if err != nil && a.cluster != nil {
+			for _, l := range a.chats {
+				l.Close()
+			}
 			_ = a.cluster.Close()
 			_ = a.redis.Close()
 		}
@@ -122,13 +126,26 @@ func (a *Server) SocketIO() *socketio.Server { return a.io }
 func (a *Server) Shutdown(ctx context.Context) error {
 	a.health.ShuttingDown() // /readyz: send new clients elsewhere
 	a.stopOps()
-	err := a.io.Close(ctx)
+	var err error
+	if a.raw != nil {
+		// Raw clients first, while the Socket.IO side (and its adapter)
+		// can still tell every node that they leave; with at most half
+		// the time left, the rest for the Socket.IO clients.
+		rctx := ctx
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			rctx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(dl)/2))
+			defer cancel()
+		}
+		err = a.raw.Close(rctx)
+	}
+	err = errors.Join(err, a.io.Close(ctx))
 	a.closeRules(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
 	}
-	if a.raw != nil {
-		err = errors.Join(err, a.raw.Close(ctx))
+	for _, l := range a.chats {
+		l.Close() // the clients are gone: this node's participants leave Redis
 	}
 	if a.forward != nil { // after the engine: no request comes any more
 		err = errors.Join(err, a.forward.Close())
