@@ -1,0 +1,36 @@
+//go:build unix
+
+package lb
+
+import (
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/testkit/lb"
+)
+
+// TestAffinity is the baseline that proves the harness: with affinity
+// (haproxy hashes a per-client header, so each client's requests all reach
+// one node) the clients of every generation, polling-only and upgrading,
+// spread over the three nodes and share a room with nothing lost,
+// duplicated or reordered, binary and acks included.
+func TestAffinity(t *testing.T) {
+	c := startCluster(t, lb.ClientHeader, false)
+	c.runJS(t, "rooms.test.mjs")
+	c.checkLog(t)
+}
+
+// checkLog fails on any request haproxy answered with an error, and
+// unless the handshakes reached at least two nodes.
+func (c *cluster) checkLog(t *testing.T) {
+	t.Helper()
+	hs := c.handshakes()
+	t.Logf("handshakes per node: %v, answers by status: %v", hs, c.statuses())
+	if len(hs) < 2 {
+		t.Errorf("the handshakes reached %d node(s), want the sessions spread", len(hs))
+	}
+	for _, r := range c.proxy.Requests() {
+		if r.Status >= 400 {
+			t.Errorf("haproxy answered %d to %s %s (node %s)", r.Status, r.Method, r.URI, r.Server)
+		}
+	}
+}
