@@ -34,3 +34,18 @@ func (c *cluster) checkLog(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundRobinWithoutForwarding: round-robin with no affinity, and the
+// nodes do not forward requests. A session's requests reach nodes that do
+// not hold it: 400 "Session ID unknown", to raw requests and to a real
+// client, which cannot connect. This is the documented behaviour of the
+// reference, and proves that haproxy spreads one session's requests.
+func TestRoundRobinWithoutForwarding(t *testing.T) {
+	c := startCluster(t, lb.RoundRobin, false)
+	c.runJS(t, "unknown-sid.test.mjs")
+	st := c.statuses()
+	t.Logf("answers by status: %v, handshakes per node: %v", st, c.handshakes())
+	if st[400] < 3 {
+		t.Errorf("haproxy logged %d answers 400, want at least 3", st[400])
+	}
+}
