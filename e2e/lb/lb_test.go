@@ -3,6 +3,9 @@
 package lb
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/switchboard/switchboard/internal/testkit/lb"
@@ -48,4 +51,41 @@ func TestRoundRobinWithoutForwarding(t *testing.T) {
 	if st[400] < 3 {
 		t.Errorf("haproxy logged %d answers 400, want at least 3", st[400])
 	}
+}
+
+// TestRoundRobinForwarding is TestAffinity under round-robin with no
+// affinity: the nodes forward each request to the node holding its
+// session (adapter.forward_sessions). Nothing may differ for the clients,
+// and haproxy must never have answered an error.
+func TestRoundRobinForwarding(t *testing.T) {
+	c := startCluster(t, lb.RoundRobin, true)
+	c.runJS(t, "rooms.test.mjs")
+	c.checkLog(t)
+}
+
+// TestRoundRobinForwardingNodeKilled kills one node (SIGKILL) while the
+// clients stream messages; see e2e/js/lb/kill.test.mjs for what the
+// clients must see.
+func TestRoundRobinForwardingNodeKilled(t *testing.T) {
+	c := startCluster(t, lb.RoundRobin, true)
+	ctl := http.NewServeMux()
+	ctl.HandleFunc("POST /kill", func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("node")
+		for _, n := range c.nodes {
+			if n.Name == name {
+				n.Kill()
+				t.Logf("killed node %s", name)
+				return
+			}
+		}
+		http.Error(w, "no node "+name, http.StatusNotFound)
+	})
+	ctl.HandleFunc("GET /requests", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(c.proxy.Requests())
+	})
+	srv := httptest.NewServer(ctl)
+	defer srv.Close()
+	c.runJS(t, "kill.test.mjs", "LB_CONTROL_URL="+srv.URL)
+	t.Logf("answers by status: %v", c.statuses())
 }
