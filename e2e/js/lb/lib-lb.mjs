@@ -90,7 +90,7 @@ export class LBClient {
   }
 
   toString() {
-    return `${this.label} on ${this.node}: ${this.events.join("; ")}`;
+    return `${this.label} (${[this.nodes || [this.node]].flat().join(" then ")}): ${this.events.join("; ")}`;
   }
 }
 

@@ -33,7 +33,8 @@ const (
 	RoundRobin Balance = "roundrobin"
 	// ClientHeader hashes the request's X-LB-Client header: every request
 	// of a client that sends one goes to the same node (affinity), and
-	// different clients spread over the nodes. It stands in for `balance
+	// different clients spread over the nodes; when a node goes down, only
+// its clients move (consistent hashing). It stands in for `balance
 	// source`, which would put every client on one node here, since they
 	// all come from 127.0.0.1.
 	ClientHeader Balance = "hdr(x-lb-client)"
@@ -105,6 +106,7 @@ frontend fe
 
 backend nodes
   balance %s
+  hash-type consistent
   http-send-name-header %s
   option httpchk GET /readyz
   default-server check inter 200ms fall 1 rise 2
