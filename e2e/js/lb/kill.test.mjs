@@ -108,7 +108,15 @@ test("a node killed mid-stream: its clients reconnect, the others lose nothing",
       clients.every((r, ri) =>
         clients.every((s) => s === r || (got[ri].get(s.label) || []).filter((n) => n > HALF).length === HALF),
       );
-    await until(complete, 30_000, () => `phase 2 incomplete: ${problems.join("; ")}`);
+    const missing = () =>
+      clients.flatMap((r, ri) =>
+        clients
+          .filter((s) => s !== r)
+          .map((s) => [s, (got[ri].get(s.label) || []).filter((n) => n > HALF).length])
+          .filter(([, n]) => n !== HALF)
+          .map(([s, n]) => `${r.label} has ${n} of #${HALF + 1}..#${MSGS} from ${s.label}`),
+      );
+    await until(complete, 20_000, () => `messages missing: ${missing().join(", ")}; ${problems.join("; ")}`);
     await sleep(300); // duplicates would arrive now
     assert.deepEqual(problems, []);
 
