@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/testkit/lb"
 )
@@ -88,4 +89,13 @@ func TestRoundRobinForwardingNodeKilled(t *testing.T) {
 	defer srv.Close()
 	c.runJS(t, "kill.test.mjs", "LB_CONTROL_URL="+srv.URL)
 	t.Logf("answers by status: %v", c.statuses())
+	// A long-poll is held 2 s at most (the ping interval): longer ones are
+	// requests that waited for the dead node. They do not fail the test
+	// (the clients reconnect through other requests), but show how long a
+	// request for a dead node's session takes to fail.
+	for _, r := range c.proxy.Requests() {
+		if r.Took > 5*time.Second && r.Status != 101 {
+			t.Logf("slow: %+v", r)
+		}
+	}
 }

@@ -42,9 +42,13 @@ func TestMain(m *testing.M) {
 	}))...)
 }
 
-// binary builds the switchboard command once for the whole package.
+// binary builds the switchboard command once for the whole package, or
+// returns $SWITCHBOARD_LB_BIN when set (to test another build).
 func binary(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv("SWITCHBOARD_LB_BIN"); bin != "" {
+		return bin
+	}
 	buildOnce.Do(func() {
 		if buildDir, buildErr = os.MkdirTemp("", "switchboard-lb-"); buildErr != nil {
 			return

@@ -78,7 +78,7 @@ func RequireHAProxy(t testing.TB) string {
 // pings (timeout tunnel). Nodes are health-checked on /readyz every 200 ms
 // so a dead one is taken out quickly; a request whose connection to a
 // node fails is sent to another (option redispatch, retries). One log
-// line per request: "LB <server> <status> <method> <uri>".
+// line per request: "LB <server> <status> <method> <uri> <total ms>".
 func Config(port int, nodes []*Node, balance Balance) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
@@ -88,7 +88,7 @@ func Config(port int, nodes []*Node, balance Balance) string {
 defaults
   mode http
   log global
-  log-format "LB %%s %%ST %%HM %%HU"
+  log-format "LB %%s %%ST %%HM %%HU %%Tt"
   option dontlognull
   timeout connect 2s
   timeout client 60s
@@ -200,6 +200,9 @@ type Request struct {
 	Status int
 	Method string
 	URI    string
+	// Took is the request's time in haproxy, from its first byte to the
+	// end of the response (for a WebSocket, until it closed).
+	Took time.Duration
 }
 
 // Requests returns the requests logged so far (health checks are not
@@ -208,11 +211,12 @@ func (p *HAProxy) Requests() []Request {
 	var out []Request
 	for _, l := range p.Lines() {
 		f := strings.Fields(l)
-		if len(f) != 5 || f[0] != "LB" {
+		if len(f) != 6 || f[0] != "LB" {
 			continue
 		}
 		status, _ := strconv.Atoi(f[2])
-		out = append(out, Request{Server: f[1], Status: status, Method: f[3], URI: f[4]})
+		ms, _ := strconv.Atoi(f[5])
+		out = append(out, Request{Server: f[1], Status: status, Method: f[3], URI: f[4], Took: time.Duration(ms) * time.Millisecond})
 	}
 	return out
 }
