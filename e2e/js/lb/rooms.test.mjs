@@ -98,6 +98,7 @@ describe("one room across the nodes behind haproxy", () => {
 
       for (const c of clients) {
         assert.equal(c.disconnects, 0, `${c}`);
+        assert.deepEqual(c.events.filter((e) => /error/.test(e)), [], `${c}`);
         assert.equal(c.connects, 1, `${c}`);
         assert.equal(c.socket.io.engine.transport.name, mode.final, `${c}`);
       }
