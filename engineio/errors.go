@@ -16,8 +16,12 @@ type requestError struct {
 }
 
 var (
-	errUnknownTransport   = &requestError{Code: 0, Message: "Transport unknown", status: http.StatusBadRequest}
-	errUnknownSID         = &requestError{Code: 1, Message: "Session ID unknown", status: http.StatusBadRequest}
+	errUnknownTransport = &requestError{Code: 0, Message: "Transport unknown", status: http.StatusBadRequest}
+	errUnknownSID       = &requestError{Code: 1, Message: "Session ID unknown", status: http.StatusBadRequest}
+	// errForward: the session is not held here; the Forwarder may know
+	// its owner. Never written to a client (errUnknownSID is, if the
+	// Forwarder cannot serve the request).
+	errForward            = &requestError{Code: 1, Message: "Session ID unknown", status: http.StatusBadRequest}
 	errBadHandshakeMethod = &requestError{Code: 2, Message: "Bad handshake method", status: http.StatusBadRequest}
 	errBadRequest         = &requestError{Code: 3, Message: "Bad request", status: http.StatusBadRequest}
 	errForbidden          = &requestError{Code: 4, Message: "Forbidden", status: http.StatusForbidden}

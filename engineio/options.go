@@ -80,6 +80,13 @@ type Options struct {
 	// refuses it with HTTP 403 (code 4, "Forbidden"). Nil by default:
 	// every handshake within the Limits is accepted.
 	AllowRequest func(r *http.Request) error
+	// Forwarder, when set, serves requests for sessions this server does
+	// not hold by passing them to the server that does, for clusters
+	// behind a load balancer without sticky sessions; it also makes the
+	// session ids, so that they name their server. Nil by default: such
+	// a request gets HTTP 400 "Session ID unknown". Package redisforward
+	// implements it on Redis.
+	Forwarder Forwarder
 	// PerMessageDeflate compresses WebSocket messages (RFC 7692) for
 	// clients that offer it (browsers and the Node.js client do), like
 	// the reference's perMessageDeflate. Off in the zero value, as in the

@@ -157,6 +157,12 @@ func (s *Server) checkRequest(r *http.Request, transport string, isWS bool) *req
 func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, q url.Values, transport string, isWS bool) {
 	sess, err := s.findSession(r, q)
 	if err != nil {
+		if err == errForward {
+			if s.opts.Forwarder.Forward(w, r, q.Get("sid")) {
+				return
+			}
+			err = errUnknownSID
+		}
 		writeRequestError(w, err)
 		return
 	}
@@ -181,6 +187,9 @@ func (s *Server) findSession(r *http.Request, q url.Values) (*Session, *requestE
 		sess = s.awaitOpening(r, q.Get("sid"))
 	}
 	if sess == nil {
+		if s.opts.Forwarder != nil && !IsForwarded(r.Context()) {
+			return nil, errForward
+		}
 		return nil, errUnknownSID
 	}
 	if s.opts.Limits.BindSessionToIP && s.opts.Limits.clientKey(r) != sess.clientKey {
@@ -385,7 +394,7 @@ func (s *Server) openPacket(id string, ws bool) *Message {
 }
 
 func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake, key string) {
-	sess := s.newSession(hs, newID(), nil, key)
+	sess := s.newSession(hs, s.newID(), nil, key)
 	if sess == nil {
 		writeRequestError(w, errShuttingDown)
 		return
@@ -493,6 +502,15 @@ func newID() string {
 
 // NewID returns a new unguessable identifier, for use by upper layers.
 func NewID() string { return newID() }
+
+// newID returns a new session id: the Forwarder's, which names this node,
+// when there is one.
+func (s *Server) newID() string {
+	if f := s.opts.Forwarder; f != nil {
+		return f.NewID()
+	}
+	return newID()
+}
 
 // writePolling answers a polling GET (or a polling handshake) with msgs,
 // in the session's protocol; acceptEncoding is the request's

@@ -170,7 +170,7 @@ func closeReply(payload []byte) (int, string) {
 }
 
 func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *Handshake, key string) {
-	id := newID()
+	id := s.newID()
 	// The open packet must be the first frame: it goes out with the 101
 	// response, before anything the handler may queue.
 	var header string

@@ -68,6 +68,10 @@ type Adapter struct {
 	// RequestTimeout bounds requests to the other nodes (fetchSockets,
 	// allRooms, serverSideEmit with ack).
 	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// ForwardSessions serves a request for a session held by another node
+	// by forwarding it to that node through Redis, so that the load
+	// balancer needs no sticky sessions. Not with type memory.
+	ForwardSessions bool `yaml:"forward_sessions"`
 }
 
 // Log configures logging.

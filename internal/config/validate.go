@@ -247,6 +247,9 @@ func (v *validator) adapter(a *Adapter) {
 	case strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
 		v.errorf("adapter.key_prefix", "%s: no spaces or control characters allowed", quote(p))
 	}
+	if a.ForwardSessions && a.Type == AdapterMemory {
+		v.errorf("adapter.forward_sessions", "needs a cluster adapter (type redis): with type memory there is no other node to forward to")
+	}
 	if a.Type != AdapterRedis {
 		if a.URL != "" {
 			v.errorf("adapter.url", "only used with type: redis (type is %s)", quote(a.Type))

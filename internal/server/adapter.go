@@ -20,7 +20,14 @@ func (a *Server) newSocketIO(eopts engineio.Options) error {
 	if err != nil {
 		return err
 	}
-	a.io = socketio.NewServer(ioOptions(a.cfg, socketIOEngine(a.cfg, eopts), newAdapter, a.log))
+	engine := socketIOEngine(a.cfg, eopts)
+	if err := a.newForwarder(&engine); err != nil {
+		return err
+	}
+	a.io = socketio.NewServer(ioOptions(a.cfg, engine, newAdapter, a.log))
+	if a.forward != nil {
+		a.forward.Attach(a.io.Engine())
+	}
 	return nil
 }
 

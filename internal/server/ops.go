@@ -53,6 +53,18 @@ func (a *Server) mountOps() error {
 			col.AddRejections(a.admin.Rejections)
 			col.AddCounter("admin_login_failures_total", "Admin UI logins refused for wrong credentials.", a.admin.LoginFailures)
 		}
+		if f := a.forward; f != nil {
+			col.AddCounter("forwarded_requests_total", "Polling requests forwarded to the node holding their session.", func() uint64 { return f.Stats().Forwarded })
+			col.AddCounter("forwarded_tunnels_total", "WebSocket upgrades tunnelled to the node holding their session.", func() uint64 { return f.Stats().Tunnels })
+			col.AddCounter("forward_served_total", "Polling requests and WebSocket tunnels served for other nodes.", func() uint64 {
+				s := f.Stats()
+				return s.Served + s.TunnelsServed
+			})
+			col.AddCounter("forward_failures_total", "Forwarded requests and tunnels that failed: owner gone, timeout, a bound.", func() uint64 {
+				s := f.Stats()
+				return s.OwnerGone + s.Failed + s.Refused + s.TunnelsClosed
+			})
+		}
 		reg := metrics.NewRegistry(col)
 		h := metrics.Handler(reg, m.Token)
 		if m.Listen == "" {

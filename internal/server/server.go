@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/engineio/redisforward"
 	"github.com/switchboard/switchboard/handlers"
 	"github.com/switchboard/switchboard/handlers/rawchat"
 	"github.com/switchboard/switchboard/internal/config"
@@ -30,7 +31,8 @@ type Server struct {
 	raw     *rawchat.Server
 	cluster *redisadapter.Cluster // nil with the memory adapter
 	redis   io.Closer
-	conns   *connCap // TCP connections per address, nil if no cap
+	forward *redisforward.Forwarder // nil unless adapter.forward_sessions
+	conns   *connCap                // TCP connections per address, nil if no cap
 
 	ops              // metrics, health, Admin UI
 	rules []*nsRules // config-only rules per namespace
@@ -46,6 +48,9 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 	a.conns = newConnCap(cfg.Limits.MaxTCPConnectionsPerIP, cfg.Limits.TrustedProxyPrefixes(), log)
 	eopts := engineOptions(cfg, log)
 	defer func() {
+		if err != nil && a.forward != nil {
+			_ = a.forward.Close()
+		}
 		if err != nil && a.cluster != nil {
 			_ = a.cluster.Close()
 			_ = a.redis.Close()
@@ -124,6 +129,9 @@ func (a *Server) Shutdown(ctx context.Context) error {
 	}
 	if a.raw != nil {
 		err = errors.Join(err, a.raw.Close(ctx))
+	}
+	if a.forward != nil { // after the engine: no request comes any more
+		err = errors.Join(err, a.forward.Close())
 	}
 	if a.cluster != nil {
 		err = errors.Join(err, a.cluster.Close(), a.redis.Close())
