@@ -72,6 +72,8 @@ func RequireHAProxy(t testing.TB) string {
 }
 
 // Config returns the haproxy configuration for nodes on a frontend port.
+// Affinity, if any, comes from balance alone: no cookie, no stick table,
+// and haproxy's default reuse of idle connections to the nodes.
 // Timeouts suit Socket.IO: a long-poll is held by the server up to its
 // ping interval, so client and server timeouts are well above it, and an
 // upgraded WebSocket is a tunnel that stays open as long as the client
