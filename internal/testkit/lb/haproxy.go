@@ -34,7 +34,7 @@ const (
 	// ClientHeader hashes the request's X-LB-Client header: every request
 	// of a client that sends one goes to the same node (affinity), and
 	// different clients spread over the nodes; when a node goes down, only
-// its clients move (consistent hashing). It stands in for `balance
+	// its clients move (consistent hashing). It stands in for `balance
 	// source`, which would put every client on one node here, since they
 	// all come from 127.0.0.1.
 	ClientHeader Balance = "hdr(x-lb-client)"
