@@ -8,8 +8,11 @@
 # -port P, ...). Scenario groups: core (the medians and the chart, ~15-25 min),
 # slowconsumer and manyconns (run once each, ~5 and ~22 min); select with
 # -scenarios core or -scenarios slowconsumer, exclude with -scenarios=-manyconns;
-# -hold 2m shortens the many-connections hold. Everything runs on 127.0.0.1
-# (and 127.0.0.2, the second load generator process's source address) only.
+# -hold 2m shortens the many-connections hold. The cluster group (fanout and
+# polling on one node, and on three behind haproxy with Redis, sticky and
+# not; ~3 min a round) runs only when asked for: -scenarios cluster. It needs
+# /usr/bin/redis-server and /usr/sbin/haproxy. Everything runs on 127.0.0.1
+# (and 127.0.0.2-3, the other load generator source addresses) only.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -34,7 +34,7 @@ func runFanout(ctx context.Context, cfg config) (*Result, error) {
 		closeAll(f.conns)
 		return nil, err
 	}
-	m, err := startMeter(cfg.PID)
+	m, err := startClusterMeter(cfg)
 	if err != nil {
 		closeAll(f.conns)
 		return nil, err
@@ -72,6 +72,7 @@ func runFanout(ctx context.Context, cfg config) (*Result, error) {
 	f.stopReaders()
 	f.count()
 	f.res.Finish(wall, scpu, ccpu)
+	m.setInfra(f.res)
 	if cfg.Slow > 0 {
 		f.reportSlow(before, after, mon, m.start, startTS)
 	}

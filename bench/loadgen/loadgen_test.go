@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -188,5 +189,60 @@ func TestCheckLoopback(t *testing.T) {
 		if checkLoopback(u) == nil {
 			t.Errorf("%s accepted", u)
 		}
+	}
+}
+
+// Clients spread over several source addresses (what a load balancer
+// hashing the source needs) still all complete.
+func TestSeveralSources(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Source = "127.0.0.1,127.0.0.3"
+	cfg.M, cfg.Rounds = 4, 5
+	res, err := runPolling(context.Background(), cfg)
+	if err != nil || res.Ops != 20 || !res.Clean() {
+		t.Fatalf("polling from two sources: %v, %+v", err, res)
+	}
+	cfg.N, cfg.K, cfg.W = 6, 10, 2
+	if res, err = runFanout(context.Background(), cfg); err != nil || res.Ops != 60 || !res.Clean() {
+		t.Fatalf("fanout from two sources: %v, %+v", err, res)
+	}
+	// The second address is used: one that is not this machine's fails.
+	cfg.Source = "127.0.0.1,198.51.100.7"
+	if _, err := runPolling(context.Background(), cfg); err == nil {
+		t.Error("polling from a foreign second source worked")
+	}
+	if _, err := runFanout(context.Background(), cfg); err == nil {
+		t.Error("fanout from a foreign second source worked")
+	}
+}
+
+// A cluster's CPU time: the nodes' summed, the infrastructure's apart.
+func TestClusterMeter(t *testing.T) {
+	if pids, err := parsePIDs("12, 0,34"); err != nil || len(pids) != 2 || pids[0] != 12 || pids[1] != 34 {
+		t.Errorf("parsePIDs: %v, %v", pids, err)
+	}
+	if _, err := parsePIDs("12,x"); err == nil {
+		t.Error("parsePIDs accepted x")
+	}
+	self := os.Getpid()
+	// This process three times: as the first node, another node and the
+	// infrastructure.
+	m, err := startClusterMeter(config{PID: self, MorePIDs: []int{self}, InfraPIDs: []int{self}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Busy until this process has used 0.25 s of CPU (the machine may be
+	// shared: wall time says little).
+	for start := selfCPU(); selfCPU()-start < 0.25; {
+	}
+	_, server, client, err := m.stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Result
+	m.setInfra(&r)
+	// /proc counts in 10 ms ticks.
+	if client < 0.25 || server < 2*client-0.05 || r.InfraCPU < client-0.03 || r.InfraCPU > server || len(r.InfraCPUEach) != 1 || r.InfraCPUEach[0] != r.InfraCPU {
+		t.Errorf("CPU: server %.2f s (two nodes), infra %.2f s %v, client %.2f s", server, r.InfraCPU, r.InfraCPUEach, client)
 	}
 }

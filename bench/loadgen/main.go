@@ -38,6 +38,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,6 +49,8 @@ import (
 type config struct {
 	URL         string
 	PID         int
+	MorePIDs    []int         // a cluster's other nodes, counted with PID (-pid a,b,c)
+	InfraPIDs   []int         // a cluster's Redis and load balancer (-infra-pid)
 	Concurrency int           // parallel connection attempts during ramps
 	Timeout     time.Duration // bound on the measured phase
 	Settle      time.Duration // wait before reading the server's memory
@@ -118,7 +121,18 @@ func main() {
 	scenario := flag.String("scenario", "fanout", "fanout | echo | idle | polling | churn | hold | hostile")
 	asJSON := flag.Bool("json", false, "print the result as one JSON object")
 	flag.StringVar(&cfg.URL, "url", cfg.URL, "server base URL (loopback only)")
-	flag.IntVar(&cfg.PID, "pid", 0, "server process id, for CPU/memory from /proc (0: not measured)")
+	flag.Func("pid", "server process id, for CPU/memory from /proc (0: not measured); fanout, polling: a cluster's nodes, comma-separated (CPU summed, memory of the first)", func(s string) error {
+		pids, err := parsePIDs(s)
+		if err == nil && len(pids) > 0 {
+			cfg.PID, cfg.MorePIDs = pids[0], pids[1:]
+		}
+		return err
+	})
+	flag.Func("infra-pid", "fanout, polling: a cluster's other server-side processes (Redis, the load balancer), comma-separated: their CPU time is reported apart", func(s string) error {
+		var err error
+		cfg.InfraPIDs, err = parsePIDs(s)
+		return err
+	})
 	flag.IntVar(&cfg.Concurrency, "concurrency", cfg.Concurrency, "parallel connection attempts while connecting clients")
 	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "upper bound on the measured phase")
 	flag.DurationVar(&cfg.Settle, "settle", cfg.Settle, "wait before reading the server's memory")
@@ -135,7 +149,7 @@ func main() {
 	flag.BoolVar(&cfg.SlowRead, "slow-read", false, "fanout: the -slow clients read after all (a baseline), still left out of the counts")
 	flag.DurationVar(&cfg.SendFor, "send-for", 0, "fanout: stop sending broadcasts after this long (0: send all k)")
 	flag.DurationVar(&cfg.Pace, "pace", 0, "fanout, echo, polling: least time between one client's sends, for a moderate load such as a soak (0: as fast as possible)")
-	flag.StringVar(&cfg.Source, "source", "", "local IP address for the clients' sockets (a loopback address)")
+	flag.StringVar(&cfg.Source, "source", "", "local IP address for the clients' sockets (a loopback address); fanout, echo, polling: several, comma-separated, client i using the i-th modulo their number (a load balancer hashing the source address then spreads them)")
 	flag.IntVar(&cfg.Procs, "procs", 0, "hold: load generator processes to spread the connections over (0: one per 9,500)")
 	flag.IntVar(&cfg.Members, "members", cfg.Members, "hold: connections in the room that gets one broadcast per second")
 	flag.DurationVar(&cfg.Sample, "sample", cfg.Sample, "hold: how often to sample the server")
@@ -158,8 +172,10 @@ func main() {
 		}
 	}
 	if cfg.Source != "" {
-		if ip := net.ParseIP(cfg.Source); ip == nil || !ip.IsLoopback() {
-			fatalf("-source %q: only loopback addresses are allowed", cfg.Source)
+		for _, src := range strings.Split(cfg.Source, ",") {
+			if ip := net.ParseIP(src); ip == nil || !ip.IsLoopback() {
+				fatalf("-source %q: only loopback addresses are allowed", src)
+			}
 		}
 	}
 	if *scenario == "hold" && cfg.Hold == 0 {
@@ -197,6 +213,21 @@ func main() {
 		return
 	}
 	printResult(res)
+}
+
+// parsePIDs parses a comma-separated list of process ids; 0 is left out.
+func parsePIDs(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || pid < 0 {
+			return nil, fmt.Errorf("bad process id %q", f)
+		}
+		if pid != 0 {
+			out = append(out, pid)
+		}
+	}
+	return out, nil
 }
 
 // checkLoopback refuses any target but this machine.

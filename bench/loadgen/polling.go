@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -157,15 +158,24 @@ func runPolling(ctx context.Context, cfg config) (*Result, error) {
 		OpsUnit:  "messages",
 		Expected: int64(cfg.M) * int64(cfg.Rounds),
 	}
-	tr := &http.Transport{
-		MaxIdleConns:        4 * cfg.M,
-		MaxIdleConnsPerHost: 4 * cfg.M,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
+	// One HTTP client per source address (-source), each with its own
+	// pool of connections bound to it.
+	var hcs []*http.Client
+	for _, src := range strings.Split(cfg.Source, ",") {
+		tr := &http.Transport{
+			MaxIdleConns:        4 * cfg.M,
+			MaxIdleConnsPerHost: 4 * cfg.M,
+			IdleConnTimeout:     30 * time.Second,
+			DisableCompression:  true,
+		}
+		if src != "" {
+			d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Control: bindNoPort}
+			tr.DialContext = d.DialContext
+		}
+		defer tr.CloseIdleConnections()
+		hcs = append(hcs, &http.Client{Transport: tr, Timeout: 60 * time.Second})
 	}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-	clients, err := dialPollingClients(ctx, hc, cfg)
+	clients, err := dialPollingClients(ctx, hcs, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +184,7 @@ func runPolling(ctx context.Context, cfg config) (*Result, error) {
 	defer cancel()
 	r := &pollingRun{ctx: runCtx, cfg: cfg, clk: newClock(), start: make(chan struct{}),
 		hists: make([]*histogram, len(clients)), done: make([]atomic.Int64, len(clients))}
-	m, err := startMeter(cfg.PID)
+	m, err := startClusterMeter(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -191,12 +201,13 @@ func runPolling(ctx context.Context, cfg config) (*Result, error) {
 	}
 	r.count(res)
 	res.Finish(wall, scpu, ccpu)
+	m.setInfra(res)
 	return res, err
 }
 
 // dialPollingClients connects cfg.M polling clients, cfg.Concurrency at a
-// time; it fails if any client does.
-func dialPollingClients(ctx context.Context, hc *http.Client, cfg config) ([]*pollClient, error) {
+// time, client i with hcs[i mod len]; it fails if any client does.
+func dialPollingClients(ctx context.Context, hcs []*http.Client, cfg config) ([]*pollClient, error) {
 	clients := make([]*pollClient, cfg.M)
 	var (
 		wg      sync.WaitGroup
@@ -210,7 +221,7 @@ func dialPollingClients(ctx context.Context, hc *http.Client, cfg config) ([]*po
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			c, err := dialPolling(ctx, hc, cfg.URL)
+			c, err := dialPolling(ctx, hcs[i%len(hcs)], cfg.URL)
 			if err != nil {
 				errMu.Lock()
 				connErr = cmpErr(connErr, fmt.Errorf("client %d: %w", i, err))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -28,26 +29,10 @@ func sampleProc(pid int) (procSample, error) {
 	if pid == 0 {
 		return s, nil
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
+	var err error
+	if s.CPU, err = procCPU(pid); err != nil {
 		return s, err
 	}
-	// Fields after the command name, which is in parentheses and may
-	// contain spaces: field 3 (state) onwards; utime and stime are 14, 15.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return s, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 13 {
-		return s, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return s, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
-	}
-	s.CPU = float64(utime+stime) / clockTicks
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, err
@@ -73,6 +58,64 @@ func sampleProc(pid int) (procSample, error) {
 	return s, nil
 }
 
+// procCPU is pid's utime+stime, in seconds, from /proc/PID/stat.
+func procCPU(pid int) (float64, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may
+	// contain spaces: field 3 (state) onwards; utime and stime are 14, 15.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad utime/stime", pid)
+	}
+	return float64(utime+stime) / clockTicks, nil
+}
+
+// cpuOf is the summed CPU time of pids, in seconds.
+func cpuOf(pids []int) (float64, error) {
+	each, err := cpuEach(pids)
+	var sum float64
+	for _, c := range each {
+		sum += c
+	}
+	return sum, err
+}
+
+// cpuEach is the CPU time of each of pids, in seconds.
+func cpuEach(pids []int) ([]float64, error) {
+	out := make([]float64, len(pids))
+	for i, pid := range pids {
+		var err error
+		if out[i], err = procCPU(pid); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// setInfra records a cluster's infrastructure CPU times in r.
+func (m *meter) setInfra(r *Result) {
+	if len(m.infraCPU) == 0 {
+		return
+	}
+	r.InfraCPUEach = m.infraCPU
+	r.InfraCPU = 0
+	for _, c := range m.infraCPU {
+		r.InfraCPU += c
+	}
+}
+
 // selfCPU is this process's CPU time, in seconds.
 func selfCPU() float64 {
 	var ru syscall.Rusage
@@ -91,6 +134,13 @@ type meter struct {
 	start     time.Time
 	before    procSample
 	clientCPU float64
+	// A cluster: the other server nodes, counted in the server CPU, and
+	// the infrastructure processes (Redis, the load balancer), whose CPU
+	// times over the phase, each, stop leaves in infraCPU.
+	more, infra []int
+	moreBefore  float64
+	infraBase   []float64
+	infraCPU    []float64
 }
 
 func startMeter(pid int) (*meter, error) {
@@ -102,6 +152,19 @@ func startMeter(pid int) (*meter, error) {
 	return m, err
 }
 
+// startClusterMeter is startMeter for cfg's server, which may be several
+// node processes (-pid a,b,c) and infrastructure processes (-infra-pid).
+func startClusterMeter(cfg config) (*meter, error) {
+	m := &meter{pid: cfg.PID, more: cfg.MorePIDs, infra: cfg.InfraPIDs}
+	var err, err1, err2 error
+	m.before, err = sampleProc(m.pid)
+	m.moreBefore, err1 = cpuOf(m.more)
+	m.infraBase, err2 = cpuEach(m.infra)
+	m.clientCPU = selfCPU()
+	m.start = time.Now()
+	return m, errors.Join(err, err1, err2)
+}
+
 // stop returns the phase's wall time, server CPU and client CPU, seconds.
 func (m *meter) stop() (wall, serverCPU, clientCPU float64, err error) {
 	wall = time.Since(m.start).Seconds()
@@ -110,5 +173,14 @@ func (m *meter) stop() (wall, serverCPU, clientCPU float64, err error) {
 	if err != nil {
 		return wall, 0, clientCPU, err
 	}
-	return wall, after.CPU - m.before.CPU, clientCPU, nil
+	more, err1 := cpuOf(m.more)
+	infra, err2 := cpuEach(m.infra)
+	if err := errors.Join(err1, err2); err != nil {
+		return wall, 0, clientCPU, err
+	}
+	for i := range infra {
+		infra[i] -= m.infraBase[i]
+	}
+	m.infraCPU = infra
+	return wall, after.CPU - m.before.CPU + more - m.moreBefore, clientCPU, nil
 }

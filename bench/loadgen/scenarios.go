@@ -27,11 +27,14 @@ func connectMany(ctx context.Context, cfg config, n, readBuf int, room string, t
 //
 // cfg.URL may list several nodes of a cluster, comma-separated: client i
 // connects to node i mod len (client 0, fanout's sender, to the first).
+// cfg.Source too may list several addresses: client i binds to the i-th
+// mod len.
 func connect(ctx context.Context, cfg config, n, readBuf int, room string, tolerate bool) ([]*wsConn, int64, error) {
 	var urls []string
 	for _, u := range strings.Split(cfg.URL, ",") {
 		urls = append(urls, wsURL(u))
 	}
+	sources := strings.Split(cfg.Source, ",")
 	conns := make([]*wsConn, n)
 	var (
 		failed   atomic.Int64
@@ -52,7 +55,7 @@ func connect(ctx context.Context, cfg config, n, readBuf int, room string, toler
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				c, err := dialWSFrom(ctx, urls[i%len(urls)], readBuf, cfg.Source)
+				c, err := dialWSFrom(ctx, urls[i%len(urls)], readBuf, sources[i%len(sources)])
 				if err == nil && room != "" {
 					if err = c.joinRoom(room); err != nil {
 						c.close()

@@ -7,6 +7,11 @@
 //   - "echo"(...payload): socket.emit("echo", ...payload).
 //
 //   node server.js            listens on 127.0.0.1:3000 (PORT overrides)
+//
+// With REDIS_URL set, it is a cluster node: @socket.io/redis-adapter over
+// that Redis, the adapter and its client (redis) loaded from the
+// node_modules of the directory REDIS_ADAPTER_FROM (benchrun passes the
+// e2e tests' e2e/js, which has them).
 "use strict";
 
 const http = require("node:http");
@@ -44,9 +49,29 @@ io.on("connection", (socket) => {
   });
 });
 
-httpServer.listen(port, host, () => {
-  console.log(`socket.io ${require("socket.io/package.json").version} listening on ${host}:${port}`);
-});
+async function useRedisAdapter(url) {
+  const from = process.env.REDIS_ADAPTER_FROM || __dirname;
+  const load = (name) => require(require.resolve(name, { paths: [from] }));
+  const { createClient } = load("redis");
+  const { createAdapter } = load("@socket.io/redis-adapter");
+  const pub = createClient({ url });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  io.adapter(createAdapter(pub, sub));
+}
+
+(process.env.REDIS_URL ? useRedisAdapter(process.env.REDIS_URL) : Promise.resolve()).then(
+  () => {
+    httpServer.listen(port, host, () => {
+      const cluster = process.env.REDIS_URL ? ` (redis adapter, ${process.env.REDIS_URL})` : "";
+      console.log(`socket.io ${require("socket.io/package.json").version} listening on ${host}:${port}${cluster}`);
+    });
+  },
+  (err) => {
+    console.error("redis adapter:", err);
+    process.exit(1);
+  },
+);
 
 function shutdown() {
   io.close();

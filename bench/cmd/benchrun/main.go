@@ -40,6 +40,11 @@ type scenario struct {
 	Once bool
 	// Timeout bounds the loadgen process (default 6 minutes).
 	Timeout time.Duration
+	// OptIn: run only when named (its scenario or group) in -scenarios.
+	OptIn bool
+	// Mode is the deployment of a cluster scenario (modeSingle, …); ""
+	// for the others, which run on one server process.
+	Mode string
 }
 
 // Groups of the scenarios that are not core.
@@ -60,7 +65,7 @@ func scenarios(quick bool) []scenario {
 	fanoutWarmup := args("-scenario fanout -n 100 -k 300 -w 20")
 	if quick {
 		fanoutWarmup = args("-scenario fanout -n 50 -k 50 -w 10")
-		return []scenario{
+		return append([]scenario{
 			{Key: "fanout-w50", Title: "fanout, W=50", Args: args("-scenario fanout -n 200 -k 200 -w 50"), Warmup: fanoutWarmup},
 			{Key: "fanout-w1", Title: "fanout, W=1", Args: args("-scenario fanout -n 200 -k 50 -w 1"), Warmup: args("-scenario fanout -n 50 -k 20 -w 1")},
 			{Key: "echo", Title: "echo", Args: args("-scenario echo -c 20 -rounds 200"), Warmup: args("-scenario echo -c 10 -rounds 50")},
@@ -73,9 +78,9 @@ func scenarios(quick bool) []scenario {
 				Args: args("-scenario fanout -n 200 -k 3000 -w 50 -slow 5 -send-for 10s -settle 1s"), Warmup: fanoutWarmup},
 			{Key: "manyconns", Title: "many connections", Group: groupMany, Once: true, Timeout: 5 * time.Minute,
 				Args: args("-scenario hold -conns 4000 -procs 2 -members 100 -sample 10s -settle 1s -hold " + defaultHold(true).String())},
-		}
+		}, clusterScenarios(true)...)
 	}
-	return []scenario{
+	return append([]scenario{
 		{Key: "fanout-w50", Title: "fanout, W=50", Args: args("-scenario fanout -n 1000 -k 2000 -w 50"), Warmup: fanoutWarmup},
 		{Key: "fanout-w1", Title: "fanout, W=1", Args: args("-scenario fanout -n 1000 -k 500 -w 1"), Warmup: args("-scenario fanout -n 100 -k 100 -w 1")},
 		{Key: "echo", Title: "echo", Args: args("-scenario echo -c 100 -rounds 5000"), Warmup: args("-scenario echo -c 20 -rounds 200")},
@@ -97,7 +102,7 @@ func scenarios(quick bool) []scenario {
 		// processes (9,500 each, the second from 127.0.0.2).
 		{Key: "manyconns", Title: "many connections", Group: groupMany, Once: true, Timeout: defaultHold(false) + 10*time.Minute,
 			Args: args("-scenario hold -conns 19000 -procs 2 -members 100 -sample 10s -hold " + defaultHold(false).String())},
-	}
+	}, clusterScenarios(false)...)
 }
 
 // withHold returns sc with its hold duration set to d.
@@ -114,9 +119,10 @@ func withHold(sc scenario, d time.Duration) scenario {
 }
 
 // selected reports whether sc is chosen by the -scenarios list: names of
-// scenarios or groups ("core", "slowconsumer", "manyconns"), each
-// including it, or with a leading "-", excluding it. With no inclusions,
-// everything not excluded is chosen.
+// scenarios or groups ("core", "slowconsumer", "manyconns", "cluster"),
+// each including it, or with a leading "-", excluding it. With no
+// inclusions, everything not excluded is chosen but the opt-in scenarios
+// (cluster: it needs redis-server and haproxy).
 func selected(sc scenario, list []string) bool {
 	group := sc.Group
 	if group == "" {
@@ -135,7 +141,7 @@ func selected(sc scenario, list []string) bool {
 			include = true
 		}
 	}
-	return include || !anyInclude
+	return include || (!anyInclude && !sc.OptIn)
 }
 
 func args(s string) []string { return strings.Fields(s) }
@@ -151,6 +157,10 @@ type Run struct {
 	// Args are the loadgen flags of the scenario, when not core (the
 	// report describes the run from them).
 	Args []string `json:"args,omitempty"`
+	// NodeCPU is, for a cluster scenario, each node's CPU seconds over
+	// the whole measured loadgen run (connecting included): how evenly
+	// the load was spread.
+	NodeCPU []float64 `json:"node_cpu_s,omitempty"`
 
 	src *source // the results file it came from
 }
@@ -207,19 +217,22 @@ func loadReports(files []string) (*Report, error) {
 }
 
 type options struct {
-	quick       bool
-	rounds      int
-	port        int
-	out         string
-	chart       string
-	resultsDir  string
-	bin         string
-	nodeDir     string
-	nodeBin     string
-	only        []string
-	servers     []string
-	fromResults string
-	hold        time.Duration
+	quick      bool
+	rounds     int
+	port       int
+	out        string
+	chart      string
+	resultsDir string
+	bin        string
+	nodeDir    string
+	nodeBin    string
+	// nodeAdapterDir holds the node_modules with @socket.io/redis-adapter
+	// and redis, for the Node reference's cluster.
+	nodeAdapterDir string
+	only           []string
+	servers        []string
+	fromResults    string
+	hold           time.Duration
 }
 
 func main() {
@@ -234,7 +247,8 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "bench/results/bin", "directory holding the switchboard and loadgen binaries")
 	flag.StringVar(&o.nodeDir, "node-dir", "bench/node", "directory of the Node.js reference server")
 	flag.StringVar(&o.nodeBin, "node", "node", "node binary")
-	flag.StringVar(&only, "scenarios", "", "comma-separated scenarios or groups (core, slowconsumer, manyconns) to run; -name excludes one (default: all)")
+	flag.StringVar(&o.nodeAdapterDir, "node-adapter-dir", "e2e/js", "cluster: directory whose node_modules has @socket.io/redis-adapter and redis, for the Node reference's nodes")
+	flag.StringVar(&only, "scenarios", "", "comma-separated scenarios or groups (core, slowconsumer, manyconns, cluster) to run; -name excludes one (default: all but cluster)")
 	flag.DurationVar(&o.hold, "hold", 0, "manyconns: how long to hold the connections (default 10m, 30s with -quick)")
 	flag.StringVar(&servers, "servers", "switchboard,node", "servers to run, in this order within a round")
 	flag.StringVar(&o.fromResults, "from", "", "don't run anything: rebuild the report from these results JSON files (comma-separated: their runs are merged, the first one's header kept)")
@@ -320,11 +334,20 @@ func run(o options) error {
 				continue
 			}
 			for _, srv := range o.servers {
+				if clusterSkips(sc, srv) {
+					continue
+				}
 				r := Run{Round: round, Server: srv, Scenario: sc.Key, Started: time.Now().UTC(), src: rep.src}
 				if sc.Group != "" {
 					r.Args = sc.Args
 				}
-				res, err := runOne(o, srv, sc, cfgPath, &port, round)
+				var res *result.Result
+				var err error
+				if sc.Mode != "" {
+					res, r.NodeCPU, err = runCluster(o, srv, sc, round)
+				} else {
+					res, err = runOne(o, srv, sc, cfgPath, &port, round)
+				}
 				if err != nil {
 					r.Error = err.Error()
 					fmt.Printf("round %d %-11s %-11s ERROR %v\n", round, sc.Key, srv, err)
@@ -494,6 +517,7 @@ var errPortInUse = errors.New("port in use")
 
 // server is a running server process.
 type server struct {
+	name string
 	cmd  *exec.Cmd
 	done chan error
 	log  *os.File
@@ -511,6 +535,12 @@ func startServer(o options, name, cfgPath string, port int, logPath string) (*se
 	default:
 		return nil, fmt.Errorf("unknown server %q", name)
 	}
+	return startProcess(cmd, name, port, logPath)
+}
+
+// startProcess starts cmd, its output going to logPath, and waits until it
+// listens on 127.0.0.1:port.
+func startProcess(cmd *exec.Cmd, name string, port int, logPath string) (*server, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -520,7 +550,7 @@ func startServer(o options, name, cfgPath string, port int, logPath string) (*se
 		logf.Close()
 		return nil, err
 	}
-	s := &server{cmd: cmd, done: make(chan error, 1), log: logf}
+	s := &server{name: name, cmd: cmd, done: make(chan error, 1), log: logf}
 	go func() { s.done <- cmd.Wait() }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {

@@ -117,7 +117,7 @@ func argsOf(rep *Report, r *Run) []string {
 }
 
 func groupSections(rep *Report) string {
-	return slowSection(rep) + manySection(rep)
+	return slowSection(rep) + manySection(rep) + clusterSection(rep)
 }
 
 func serverTitle(srv string) string {
@@ -176,7 +176,11 @@ func fmtDur(d time.Duration) string {
 
 // groupSummary prints the groups' results on the console.
 func groupSummary(rep *Report) {
-	for _, key := range []string{"slowconsumer-base", "slowconsumer-slow", "manyconns"} {
+	keys := []string{"slowconsumer-base", "slowconsumer-slow", "manyconns"}
+	for _, sc := range clusterScenarios(rep.Quick) {
+		keys = append(keys, sc.Key)
+	}
+	for _, key := range keys {
 		for _, srv := range []string{sb, node} {
 			r := lastRun(rep, key, srv)
 			if r == nil {

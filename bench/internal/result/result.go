@@ -18,6 +18,13 @@ type Result struct {
 	// ServerCPU is the server's utime+stime over the measured phase.
 	ServerCPU        float64 `json:"server_cpu_s"`
 	CPUPerMillionOps float64 `json:"server_cpu_s_per_million"`
+	// InfraCPU is, for a cluster, the CPU time of the server-side
+	// processes other than the nodes (Redis, the load balancer) over the
+	// measured phase; ServerCPU is then the nodes' sum.
+	InfraCPU float64 `json:"infra_cpu_s,omitempty"`
+	// InfraCPUEach is InfraCPU process by process, in the order given to
+	// the load generator (-infra-pid).
+	InfraCPUEach []float64 `json:"infra_cpu_each_s,omitempty"`
 	// ClientCPU is the load generator's own CPU time over the same phase.
 	ClientCPU float64 `json:"client_cpu_s"`
 
