@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/socketio/redisadapter"
+	"github.com/switchboard/switchboard/socketio/redisstreams"
 )
 
 // Server is a configured Switchboard server.
@@ -28,7 +29,8 @@ type Server struct {
 	handler http.Handler
 	lobby   *handlers.ChatLobby // the chat raw WebSocket clients join (raw_websocket)
 	raw     *rawchat.Server
-	cluster *redisadapter.Cluster // nil with the memory adapter
+	cluster *redisadapter.Cluster // nil unless adapter type redis
+	streams *redisstreams.Cluster // nil unless adapter type redis-streams
 	redis   io.Closer
 	conns   *connCap // TCP connections per address, nil if no cap
 
@@ -48,6 +50,10 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 	defer func() {
 		if err != nil && a.cluster != nil {
 			_ = a.cluster.Close()
+			_ = a.redis.Close()
+		}
+		if err != nil && a.streams != nil {
+			_ = a.streams.Close()
 			_ = a.redis.Close()
 		}
 	}()
@@ -127,6 +133,9 @@ func (a *Server) Shutdown(ctx context.Context) error {
 	}
 	if a.cluster != nil {
 		err = errors.Join(err, a.cluster.Close(), a.redis.Close())
+	}
+	if a.streams != nil {
+		err = errors.Join(err, a.streams.Close(), a.redis.Close())
 	}
 	return err
 }
