@@ -1,0 +1,109 @@
+// Package streams tests the Redis Streams adapter (socketio/redisstreams)
+// in a mixed cluster with a Node.js socket.io server running
+// @socket.io/redis-streams-adapter, with npm socket.io-client clients.
+package streams
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard/switchboard/internal/testkit/testserver"
+	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/redisstreams"
+)
+
+// jsDir returns e2e/js, after checking that node and the npm packages the
+// script uses are installed.
+func jsDir(t *testing.T) string {
+	t.Helper()
+	_, err := exec.LookPath("node")
+	testserver.Require(t, err == nil, "node not installed")
+	dir := filepath.Join(testserver.Root(t), "e2e", "js")
+	for _, pkg := range []string{"socket.io", "socket.io-client", "redis", "@socket.io/redis-streams-adapter"} {
+		_, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json"))
+		testserver.Require(t, err == nil, "npm package %s missing (run npm ci in e2e/js)", pkg)
+	}
+	return dir
+}
+
+// startSwitchboard starts a Switchboard node on the streams adapter, with
+// recovery on, and the handlers e2e/js/streams/mixed.mjs uses.
+func startSwitchboard(t *testing.T, redisURL string) string {
+	t.Helper()
+	ropts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(ropts)
+	c, err := redisstreams.New(redisstreams.Options{Client: rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := socketio.NewServer(&socketio.Options{
+		NewAdapter:              c.NewAdapter,
+		ConnectionStateRecovery: &socketio.RecoveryOptions{MaxDisconnectionDuration: time.Minute},
+		Logger:                  slog.New(slog.DiscardHandler),
+	})
+	srv.OnConnection(func(s *socketio.Socket) {
+		if !s.Recovered() {
+			s.SetData(map[string]any{"side": "sb"})
+		}
+		n := s.Namespace()
+		socketio.Handle(n, "join", func(s *socketio.Socket, room string) string {
+			_ = s.Join(room)
+			return "ok"
+		})
+		socketio.Handle(n, "bcast", func(s *socketio.Socket, room, ev string, arg any) string {
+			_ = n.To(room).Emit(ev, arg)
+			return "ok"
+		})
+		socketio.Handle(n, "whoami", func(s *socketio.Socket) map[string]any {
+			return map[string]any{"data": s.Data(), "rooms": s.Rooms()}
+		})
+	})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+		_ = c.Close()
+		_ = rdb.Close()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !c.Healthy() {
+		if time.Now().After(deadline) {
+			t.Fatal("switchboard node not connected to redis")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return hs.URL
+}
+
+// TestMixedCluster: broadcasts both ways between a Node.js node and a
+// Switchboard node on one stream, and a client recovered from Node to
+// Switchboard and from Switchboard to Node (id, rooms, data, each missed
+// packet once and in order, then the live ones).
+func TestMixedCluster(t *testing.T) {
+	dir := jsDir(t)
+	r := testserver.StartRedis(t)
+	sb := startSwitchboard(t, r.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join("streams", "mixed.mjs"))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "REDIS_URL="+r.URL(), "SB_URL="+sb)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok") {
+		t.Fatalf("mixed.mjs: %v\n%s", err, out)
+	}
+}
