@@ -141,9 +141,10 @@ func (r *recovery) prepareStored(s *Socket, auth []byte) *session {
 		if st.HasEventTokens && s.events != nil {
 			// Take from the new bucket what the old one had spent:
 			// recovering never refills it.
-			spent := float64(s.events.Burst()) - st.EventTokens
-			if spent > 0 {
-				s.events.AllowN(time.Now(), int(math.Ceil(spent)))
+			burst := s.events.Burst()
+			if spent := float64(burst) - st.EventTokens; spent > 0 {
+				// AllowN takes nothing for more than the burst.
+				s.events.AllowN(time.Now(), min(int(math.Ceil(spent)), burst))
 			}
 		}
 	}

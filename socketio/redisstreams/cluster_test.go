@@ -25,6 +25,9 @@ type node struct {
 	url     string
 	mu      sync.Mutex
 	sockets map[string]*socketio.Socket // connected, by id
+	// stop shuts the node down (its clients' sessions are persisted);
+	// the test's cleanup calls it too.
+	stop func()
 }
 
 func startNode(t *testing.T, redisURL string, recovery bool) *node {
@@ -64,14 +67,18 @@ func startNode(t *testing.T, redisURL string, recovery bool) *node {
 	})
 	hs := httptest.NewServer(n.srv)
 	n.url = hs.URL
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = n.srv.Close(ctx)
-		_ = c.Close()
-		_ = rdb.Close()
-	})
+	var once sync.Once
+	n.stop = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = n.srv.Close(ctx)
+			hs.Close()
+			_ = c.Close()
+			_ = rdb.Close()
+		})
+	}
+	t.Cleanup(n.stop)
 	waitFor(t, "node healthy", c.Healthy)
 	return n
 }

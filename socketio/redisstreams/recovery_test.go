@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
+	"github.com/switchboard/switchboard/socketio"
 )
 
 // lastOffset is the offset a client remembers: an event's last argument.
@@ -120,4 +121,64 @@ func TestRecoveryAcrossNodes(t *testing.T) {
 		t.Fatal("recovered past the cap of missed packets")
 	}
 	expectNone(t, cl5, 200*time.Millisecond)
+}
+
+// TestRecoveryNodeStopped: the node a client was on shuts down (its
+// sessions are persisted as it goes); the client recovers on another node
+// with what was broadcast meanwhile.
+func TestRecoveryNodeStopped(t *testing.T) {
+	r := testserver.StartRedis(t)
+	a, b := startNode(t, r.URL(), true), startNode(t, r.URL(), true)
+	cl := dial(t, a, nil)
+	join(t, cl, "r")
+	nspB := b.srv.Of("/")
+	_ = nspB.To("r").Emit("m", 0)
+	off := lastOffset(t, expect(t, cl, "m"))
+	a.stop()
+	sessionKept(t, r.URL(), cl.PID)
+	_ = nspB.To("r").Emit("m", 1)
+	_ = nspB.To("r").Emit("m", 2)
+	cl2 := dial(t, b, map[string]any{"pid": cl.PID, "offset": off})
+	if cl2.ID != cl.ID {
+		t.Fatal("not recovered")
+	}
+	for i := 1; i <= 2; i++ {
+		if e := expect(t, cl2, "m"); string(e.Args[0]) != fmt.Sprint(i) {
+			t.Fatalf("missed packet %d: %s", i, e.Args)
+		}
+	}
+	expectNone(t, cl2, 200*time.Millisecond)
+}
+
+// TestRecoveryKeepsNodeValues: values set with SetValue stay on their
+// node: a socket that has some recovers there, with them, and connects
+// fresh on another node; its event bucket is not refilled elsewhere.
+func TestRecoveryKeepsNodeValues(t *testing.T) {
+	r := testserver.StartRedis(t)
+	a, b := startNode(t, r.URL(), true), startNode(t, r.URL(), true)
+	a.srv.Of("/").Use(func(s *socketio.Socket) error {
+		s.SetValue("claims", "alice")
+		return nil
+	})
+	cl := dial(t, a, nil)
+	_ = b.srv.Of("/").Emit("m", 0)
+	off := lastOffset(t, expect(t, cl, "m"))
+	_ = cl.Close()
+	sessionKept(t, r.URL(), cl.PID)
+	cl2 := dial(t, b, map[string]any{"pid": cl.PID, "offset": off})
+	if cl2.ID == cl.ID {
+		t.Fatal("recovered on another node without its values")
+	}
+
+	cl3 := dial(t, a, nil)
+	off = lastOffset(t, func() sioclient.Event { _ = b.srv.Of("/").Emit("m", 1); return expect(t, cl3, "m") }())
+	_ = cl3.Close()
+	sessionKept(t, r.URL(), cl3.PID)
+	cl4 := dial(t, a, map[string]any{"pid": cl3.PID, "offset": off})
+	if cl4.ID != cl3.ID {
+		t.Fatal("not recovered on its own node")
+	}
+	if s := a.socket(cl4.ID); s == nil || s.Value("claims") != "alice" {
+		t.Fatalf("values not restored: %v", s)
+	}
 }
