@@ -5,6 +5,7 @@ package streams
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -53,6 +54,7 @@ func startSwitchboard(t *testing.T, redisURL string) string {
 		ConnectionStateRecovery: &socketio.RecoveryOptions{MaxDisconnectionDuration: time.Minute},
 		Logger:                  slog.New(slog.DiscardHandler),
 	})
+	srv.Of("/").OnServerSideEmit("ping", func(_ socketio.Args, ack func(any)) { ack("pong-sb") })
 	srv.OnConnection(func(s *socketio.Socket) {
 		if !s.Recovered() {
 			s.SetData(map[string]any{"side": "sb"})
@@ -68,6 +70,27 @@ func startSwitchboard(t *testing.T, redisURL string) string {
 		})
 		socketio.Handle(n, "whoami", func(s *socketio.Socket) map[string]any {
 			return map[string]any{"data": s.Data(), "rooms": s.Rooms()}
+		})
+		// The requests over pub/sub, from this node to the Node.js one;
+		// in a goroutine, since the asking client answers "ask" too.
+		s.On("sbcheck", func(s *socketio.Socket, _ *socketio.Event) {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				res := map[string]any{}
+				socks, err := n.FetchSockets(ctx)
+				res["sockets"], res["fetchErr"] = len(socks), errString(err)
+				for _, rs := range socks {
+					if rs.ID != s.ID() {
+						res["otherData"] = rs.Data
+					}
+				}
+				pongs, err := n.ServerSideEmitWithAck(ctx, "ping")
+				res["pongs"], res["pingErr"] = rawArgs(pongs), errString(err)
+				acks, err := n.To("r").EmitWithAck(ctx, "ask")
+				res["acks"], res["askErr"] = rawArgs(acks), errString(err)
+				_ = s.Emit("sbcheck", res)
+			}()
 		})
 	})
 	hs := httptest.NewServer(srv)
@@ -87,6 +110,22 @@ func startSwitchboard(t *testing.T, redisURL string) string {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return hs.URL
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// rawArgs is each answer's first argument, as JSON.
+func rawArgs(answers []socketio.Args) []json.RawMessage {
+	out := []json.RawMessage{}
+	for _, a := range answers {
+		out = append(out, a.Raw(0))
+	}
+	return out
 }
 
 // TestMixedCluster: broadcasts both ways between a Node.js node and a

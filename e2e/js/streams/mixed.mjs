@@ -37,6 +37,7 @@ io.on("connection", (socket) => {
   });
   socket.on("whoami", (cb) => cb({ data: socket.data, rooms: [...socket.rooms] }));
 });
+io.on("ping", (cb) => cb("pong-node"));
 await new Promise((resolve) => http.listen(0, "127.0.0.1", resolve));
 const nodeURL = `http://127.0.0.1:${http.address().port}`;
 const sbURL = process.env.SB_URL;
@@ -46,6 +47,7 @@ function client(url, name) {
   const s = connect(url, { transports: ["websocket"], forceNew: true, reconnectionDelay: 50, reconnectionDelayMax: 100 });
   s.got = [];
   s.on("m", (...args) => s.got.push(args));
+  s.on("ask", (cb) => cb("answer-" + name));
   s.name = name;
   return new Promise((resolve, reject) => {
     s.once("connect", () => resolve(s));
@@ -77,6 +79,20 @@ for (const s of [onNode, onSB]) {
   eq(values(s).sort(), ["from-node", "from-sb"], s.name + " broadcasts");
   for (const a of s.got) if (a.length !== 2 || !/^\d+-\d+$/.test(a[1])) fail(`${s.name}: no offset in ${JSON.stringify(a)}`);
 }
+
+// Requests and answers over pub/sub, from Node to Switchboard...
+const socks = await io.fetchSockets();
+eq(socks.length, 2, "fetchSockets from Node");
+eq(socks.map((s) => s.data).sort((a, b) => a.side.localeCompare(b.side)), [{ side: "node" }, { side: "sb" }], "sockets' data");
+eq(await io.serverSideEmitWithAck("ping"), ["pong-sb"], "serverSideEmitWithAck from Node");
+eq((await io.timeout(3000).to("r").emitWithAck("ask")).sort(), ["answer-onNode", "answer-onSB"], "acks from Node");
+// ... and from Switchboard to Node.
+const check = new Promise((r) => onSB.once("sbcheck", r));
+onSB.emit("sbcheck");
+const res = await check;
+eq([res.sockets, res.fetchErr, res.otherData], [2, "", { side: "node" }], "fetchSockets from Switchboard");
+eq([res.pongs, res.pingErr], [["pong-node"], ""], "serverSideEmitWithAck from Switchboard");
+eq([res.acks.sort(), res.askErr], [["answer-onNode", "answer-onSB"], ""], "acks from Switchboard");
 
 // cut moves client s to url: its transport is closed (the server sees
 // "transport close"), the missed broadcasts are sent by the other client's
