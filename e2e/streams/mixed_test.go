@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +38,8 @@ func jsDir(t *testing.T) string {
 }
 
 // startSwitchboard starts a Switchboard node on the streams adapter, with
-// recovery on, and the handlers e2e/js/streams/mixed.mjs uses.
+// recovery on, and the handlers the scripts of e2e/js/streams use; the
+// "shutdown" event shuts the node down.
 func startSwitchboard(t *testing.T, redisURL string) string {
 	t.Helper()
 	ropts, err := redis.ParseURL(redisURL)
@@ -54,6 +56,8 @@ func startSwitchboard(t *testing.T, redisURL string) string {
 		ConnectionStateRecovery: &socketio.RecoveryOptions{MaxDisconnectionDuration: time.Minute},
 		Logger:                  slog.New(slog.DiscardHandler),
 	})
+	var once sync.Once
+	var stop func()
 	srv.Of("/").OnServerSideEmit("ping", func(_ socketio.Args, ack func(any)) { ack("pong-sb") })
 	srv.OnConnection(func(s *socketio.Socket) {
 		if !s.Recovered() {
@@ -71,6 +75,7 @@ func startSwitchboard(t *testing.T, redisURL string) string {
 		socketio.Handle(n, "whoami", func(s *socketio.Socket) map[string]any {
 			return map[string]any{"data": s.Data(), "rooms": s.Rooms()}
 		})
+		s.On("shutdown", func(*socketio.Socket, *socketio.Event) { go once.Do(stop) })
 		// The requests over pub/sub, from this node to the Node.js one;
 		// in a goroutine, since the asking client answers "ask" too.
 		s.On("sbcheck", func(s *socketio.Socket, _ *socketio.Event) {
@@ -94,14 +99,15 @@ func startSwitchboard(t *testing.T, redisURL string) string {
 		})
 	})
 	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		hs.Close()
+	stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Close(ctx)
+		hs.Close()
 		_ = c.Close()
 		_ = rdb.Close()
-	})
+	}
+	t.Cleanup(func() { once.Do(stop) })
 	deadline := time.Now().Add(10 * time.Second)
 	for !c.Healthy() {
 		if time.Now().After(deadline) {
@@ -144,5 +150,26 @@ func TestMixedCluster(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "ok") {
 		t.Fatalf("mixed.mjs: %v\n%s", err, out)
+	}
+}
+
+// TestRecoveryAcrossSwitchboardNodes: npm socket.io-client 4.x clients cut
+// from node A (by a transport close, then by A shutting down) recover on
+// node B with their id, rooms, data and every packet node C broadcast
+// meanwhile, once and in order.
+func TestRecoveryAcrossSwitchboardNodes(t *testing.T) {
+	dir := jsDir(t)
+	r := testserver.StartRedis(t)
+	a, b, c := startSwitchboard(t, r.URL()), startSwitchboard(t, r.URL()), startSwitchboard(t, r.URL())
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join("streams", "sb-recover.mjs"))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SB_A="+a, "SB_B="+b, "SB_C="+c)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("script took %v", time.Since(start))
+	if err != nil || !strings.Contains(string(out), "ok") {
+		t.Fatalf("sb-recover.mjs: %v\n%s", err, out)
 	}
 }

@@ -74,9 +74,15 @@ type Options struct {
 type Cluster struct {
 	opts Options
 	rdb  redis.UniversalClient
-	uid  string
-	log  *slog.Logger
-	ps   *redis.PubSub
+	// reader runs the blocking reads: a client of its own when Client
+	// is a *redis.Client (as the reference duplicates its client), so
+	// that they hold none of Client's connections and Close can cut
+	// them short; Client otherwise.
+	reader    redis.UniversalClient
+	ownReader bool
+	uid       string
+	log       *slog.Logger
+	ps        *redis.PubSub
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -95,7 +101,11 @@ type Cluster struct {
 
 	pending atomic.Int64 // requests awaiting answers
 
+	// healthy is readerUp && subUp: the node both reads the stream and
+	// gets the channels' messages.
 	healthy  atomic.Bool
+	readerUp atomic.Bool
+	subUp    atomic.Bool
 	everUp   atomic.Bool
 	toldDown atomic.Bool
 	lastErr  atomic.Pointer[error]
@@ -153,9 +163,15 @@ func New(opts Options) (*Cluster, error) {
 		adapters: map[string]*Adapter{},
 		channels: map[string]*Adapter{},
 	}
+	c.reader = c.rdb
+	if cl, ok := c.rdb.(*redis.Client); ok {
+		ro := *cl.Options()
+		ro.PoolSize, ro.MinIdleConns, ro.MaxIdleConns = 1, 0, 1
+		c.reader, c.ownReader = redis.NewClient(&ro), true
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.ps = c.rdb.Subscribe(c.ctx)
-	c.setDown(errors.New("redisstreams: not connected yet"), false)
+	c.setDown(partReader, errors.New("redisstreams: not connected yet"), false)
 	c.wg.Add(2)
 	go c.read()
 	go c.receive()
@@ -179,7 +195,7 @@ func (c *Cluster) NewAdapter(n *socketio.Namespace) socketio.Adapter {
 	// Recorded by go-redis even when Redis is down, and re-sent on
 	// every reconnection.
 	if err := c.ps.Subscribe(ctx, a.public, a.private); err != nil {
-		c.setDown(err, true)
+		c.setDown(partSub, err, true)
 	}
 	return a
 }
@@ -221,20 +237,41 @@ func (c *Cluster) Close() error {
 	c.closed.Do(func() {
 		c.cancel()
 		c.closeErr = c.ps.Close()
+		if c.ownReader {
+			_ = c.reader.Close() // ends a blocked read at once
+		}
 		c.wg.Wait()
 	})
 	return c.closeErr
 }
 
-func (c *Cluster) setDown(err error, count bool) {
+// The parts of the link setUp and setDown report on.
+const (
+	partReader = iota
+	partSub
+)
+
+func (c *Cluster) part(p int) *atomic.Bool {
+	if p == partReader {
+		return &c.readerUp
+	}
+	return &c.subUp
+}
+
+func (c *Cluster) setDown(p int, err error, count bool) {
 	c.lastErr.Store(&err)
+	c.part(p).Store(false)
 	wasUp := c.healthy.Swap(false)
 	if count && (wasUp || (!c.everUp.Load() && !c.toldDown.Swap(true))) {
 		c.log.Warn("redis unavailable: local delivery continues, the stream is read again from where it stopped once redis is back", "err", err)
 	}
 }
 
-func (c *Cluster) setUp() {
+func (c *Cluster) setUp(p int) {
+	c.part(p).Store(true)
+	if !c.readerUp.Load() || !c.subUp.Load() {
+		return
+	}
 	c.everUp.Store(true)
 	if !c.healthy.Swap(true) {
 		c.log.Info("redis available: cluster delivery resumed")
@@ -265,17 +302,18 @@ func (c *Cluster) read() {
 			id, err := c.lastEntry()
 			if err != nil {
 				if c.ctx.Err() == nil {
-					c.setDown(fmt.Errorf("redisstreams: reading the stream: %w", err), true)
+					c.setDown(partReader, fmt.Errorf("redisstreams: reading the stream: %w", err), true)
 					c.sleep(&backoff)
 				}
 				continue
 			}
 			offset = id
+			c.setUp(partReader)
 			c.dmu.Lock()
 			c.last = id
 			c.dmu.Unlock()
 		}
-		res, err := c.rdb.XRead(c.ctx, &redis.XReadArgs{
+		res, err := c.reader.XRead(c.ctx, &redis.XReadArgs{
 			Streams: []string{c.opts.StreamName, offset},
 			Count:   c.opts.ReadCount,
 			Block:   c.opts.BlockTime,
@@ -284,12 +322,12 @@ func (c *Cluster) read() {
 			return
 		}
 		if err != nil && !errors.Is(err, redis.Nil) {
-			c.setDown(fmt.Errorf("redisstreams: reading the stream: %w", err), true)
+			c.setDown(partReader, fmt.Errorf("redisstreams: reading the stream: %w", err), true)
 			c.sleep(&backoff)
 			continue
 		}
 		backoff = minBackoff
-		c.setUp()
+		c.setUp(partReader)
 		for _, st := range res {
 			for _, m := range st.Messages {
 				c.deliver(m)
@@ -355,7 +393,7 @@ func (c *Cluster) receive() {
 					err = perr
 				}
 			}
-			c.setDown(err, true)
+			c.setDown(partSub, err, true)
 			if !c.sleep(&backoff) {
 				return
 			}
@@ -364,6 +402,7 @@ func (c *Cluster) receive() {
 		backoff = minBackoff
 		m, ok := msg.(*redis.Message)
 		if !ok {
+			c.setUp(partSub) // subscribed, or answered a ping
 			continue
 		}
 		if len(m.Payload) > c.opts.MaxMessageBytes {
