@@ -37,11 +37,14 @@ import (
 // reference server. The packets are kept in a log per namespace, in
 // memory, bounded by time, count and bytes.
 //
-// Recovery is per node: with a cluster adapter (socketio/redisadapter),
-// each node logs what it delivers to its own clients, and a client that
-// reconnects to another node connects fresh (Recovered false), through the
-// middlewares. The session is therefore kept as Go values in this node's
-// memory, never serialised: SetValue values may be anything.
+// Recovery is per node with the in-memory adapter and with
+// socketio/redisadapter: each node logs what it delivers to its own
+// clients, and a client that reconnects to another node connects fresh
+// (Recovered false), through the middlewares. The session is therefore
+// kept as Go values in this node's memory, never serialised: SetValue
+// values may be anything. An adapter that implements SessionStore (such
+// as socketio/redisstreams) makes it cluster-wide instead, with the limits
+// SessionStore describes.
 type RecoveryOptions struct {
 	// MaxDisconnectionDuration is how long a session is kept after its
 	// connection is cut, and how long packets are logged (default 2m, the
