@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/switchboard/switchboard/socketio"
 )
@@ -167,6 +168,8 @@ func New(opts Options) (*Cluster, error) {
 	if cl, ok := c.rdb.(*redis.Client); ok {
 		ro := *cl.Options()
 		ro.PoolSize, ro.MinIdleConns, ro.MaxIdleConns = 1, 0, 1
+		// Client's own, not to be shared; a stream reader needs none.
+		ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 		c.reader, c.ownReader = redis.NewClient(&ro), true
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())

@@ -30,7 +30,7 @@ type node struct {
 	stop func()
 }
 
-func startNode(t *testing.T, redisURL string, recovery bool) *node {
+func startNode(t *testing.T, redisURL string, recovery bool, mods ...func(*socketio.Options)) *node {
 	t.Helper()
 	ropts, err := redis.ParseURL(redisURL)
 	if err != nil {
@@ -45,6 +45,9 @@ func startNode(t *testing.T, redisURL string, recovery bool) *node {
 	opts := &socketio.Options{NewAdapter: c.NewAdapter, Logger: slog.New(slog.DiscardHandler)}
 	if recovery {
 		opts.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: time.Minute, MaxPackets: 5}
+	}
+	for _, m := range mods {
+		m(opts)
 	}
 	n := &node{srv: socketio.NewServer(opts), cluster: c, sockets: map[string]*socketio.Socket{}}
 	n.srv.OnConnection(func(s *socketio.Socket) {

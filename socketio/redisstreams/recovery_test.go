@@ -182,3 +182,36 @@ func TestRecoveryKeepsNodeValues(t *testing.T) {
 		t.Fatalf("values not restored: %v", s)
 	}
 }
+
+// TestRecoveryKeepsEventBucket: a socket recovered on another node has
+// its event rate limit's bucket as it was, not a fresh burst.
+func TestRecoveryKeepsEventBucket(t *testing.T) {
+	r := testserver.StartRedis(t)
+	limit := func(o *socketio.Options) { o.Limits.EventsPerSecond, o.Limits.EventBurst = 0.001, 5 }
+	a, b := startNode(t, r.URL(), true, limit), startNode(t, r.URL(), true, limit)
+	cl := dial(t, a, nil)
+	for range 4 {
+		join(t, cl, "r")
+	}
+	_ = b.srv.Of("/").Emit("m", 0)
+	off := lastOffset(t, expect(t, cl, "m"))
+	_ = cl.Close()
+	sessionKept(t, r.URL(), cl.PID)
+	cl2 := dial(t, b, map[string]any{"pid": cl.PID, "offset": off})
+	if cl2.ID != cl.ID {
+		t.Fatal("not recovered")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// The last token, then one past the bucket's level, which the server
+	// refuses (its answer is an error, not the handler's "ok").
+	for i, want := range []bool{true, false} {
+		ans, err := cl2.EmitWithAck(ctx, "join", "r")
+		if err != nil || len(ans) == 0 {
+			t.Fatalf("join %d: %v %v", i, ans, err)
+		}
+		if got := string(ans[0]) == `"ok"`; got != want {
+			t.Fatalf("join %d answered %s: the bucket was refilled or emptied by recovery", i, ans[0])
+		}
+	}
+}
