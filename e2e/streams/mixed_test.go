@@ -72,6 +72,10 @@ func startSwitchboard(t *testing.T, redisURL string) string {
 			_ = n.To(room).Emit(ev, arg)
 			return "ok"
 		})
+		socketio.Handle(n, "bcastbin", func(s *socketio.Socket, room, ev string) string {
+			_ = n.To(room).Emit(ev, []byte{1, 2, 3})
+			return "ok"
+		})
 		socketio.Handle(n, "whoami", func(s *socketio.Socket) map[string]any {
 			return map[string]any{"data": s.Data(), "rooms": s.Rooms()}
 		})

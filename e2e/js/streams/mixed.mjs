@@ -35,6 +35,10 @@ io.on("connection", (socket) => {
     io.to(room).emit(ev, arg);
     cb("ok");
   });
+  socket.on("bcastbin", (room, ev, cb) => {
+    io.to(room).emit(ev, Buffer.from([1, 2, 3]));
+    cb("ok");
+  });
   socket.on("whoami", (cb) => cb({ data: socket.data, rooms: [...socket.rooms] }));
 });
 io.on("ping", (cb) => cb("pong-node"));
@@ -64,7 +68,9 @@ const until = async (what, cond) => {
 const eq = (a, b, what) => {
   if (JSON.stringify(a) !== JSON.stringify(b)) fail(`${what}: got ${JSON.stringify(a)}, want ${JSON.stringify(b)}`);
 };
-const values = (s) => s.got.map((a) => a[0]);
+// Binary arguments compare as "bin:1,2,3".
+const show = (v) => (v instanceof ArrayBuffer || ArrayBuffer.isView(v) ? "bin:" + [...new Uint8Array(v.buffer ? v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength) : v)].join(",") : v);
+const values = (s) => s.got.map((a) => show(a[0]));
 
 const onNode = await client(nodeURL, "onNode");
 const onSB = await client(sbURL, "onSB");
@@ -75,8 +81,13 @@ await onSB.emitWithAck("join", "r");
 await onSB.emitWithAck("bcast", "r", "m", "from-sb");
 await onNode.emitWithAck("bcast", "r", "m", "from-node");
 await until("broadcasts", () => onNode.got.length === 2 && onSB.got.length === 2);
+// Binary data: base64 MessagePack in the stream, both ways.
+await onSB.emitWithAck("bcastbin", "r", "m");
+await until("binary from sb", () => onNode.got.length === 3 && onSB.got.length === 3);
+await onNode.emitWithAck("bcastbin", "r", "m");
+await until("binary from node", () => onNode.got.length === 4 && onSB.got.length === 4);
 for (const s of [onNode, onSB]) {
-  eq(values(s).sort(), ["from-node", "from-sb"], s.name + " broadcasts");
+  eq(values(s), ["from-sb", "from-node", "bin:1,2,3", "bin:1,2,3"], s.name + " broadcasts");
   for (const a of s.got) if (a.length !== 2 || !/^\d+-\d+$/.test(a[1])) fail(`${s.name}: no offset in ${JSON.stringify(a)}`);
 }
 
@@ -95,9 +106,14 @@ eq([res.pongs, res.pingErr], [["pong-node"], ""], "serverSideEmitWithAck from Sw
 eq([res.acks.sort(), res.askErr], [["answer-onNode", "answer-onSB"], ""], "acks from Switchboard");
 
 // cut moves client s to url: its transport is closed (the server sees
-// "transport close"), the missed broadcasts are sent by the other client's
-// node, and it reconnects to url.
+// "transport close"), the missed broadcasts are sent (bcast: on the node s
+// left, through client other when given, else by the Node server itself),
+// and it reconnects to url.
 async function cut(s, other, url, tag) {
+  const bcast = other
+    ? (ev, arg) => (arg === "bin" ? other.emitWithAck("bcastbin", "r", ev) : other.emitWithAck("bcast", "r", ev, arg))
+    : async (ev, arg) => io.to("r").emit(ev, arg === "bin" ? Buffer.from([1, 2, 3]) : arg);
+  const elsewhere = other ? () => other.emitWithAck("bcast", "elsewhere", "m", "not-for-it") : async () => io.to("elsewhere").emit("m", "not-for-it");
   const id = s.id;
   s.got = [];
   const disconnected = new Promise((r) => s.once("disconnect", r));
@@ -106,24 +122,28 @@ async function cut(s, other, url, tag) {
   await disconnected;
   await new Promise((r) => setTimeout(r, 10));
   const reconnected = new Promise((r) => s.once("connect", r));
-  for (let i = 1; i <= 3; i++) await other.emitWithAck("bcast", "r", "m", tag + i);
-  await other.emitWithAck("bcast", "elsewhere", "m", "not-for-it");
+  await bcast("m", tag + 1);
+  await bcast("m", "bin");
+  await elsewhere();
+  await bcast("m", tag + 3);
   await reconnected;
   if (!s.recovered) fail(`${s.name} not recovered on ${url}`);
   eq(s.id, id, s.name + " id");
   await until(tag + " missed packets", () => s.got.length >= 3);
-  await other.emitWithAck("bcast", "r", "m", tag + "-live");
+  await bcast("m", tag + "-live");
   await until(tag + " live", () => s.got.length >= 4);
   await new Promise((r) => setTimeout(r, 200));
-  eq(values(s), [tag + "1", tag + "2", tag + "3", tag + "-live"], s.name + " packets");
+  eq(values(s), [tag + "1", "bin:1,2,3", tag + "3", tag + "-live"], s.name + " packets");
+  for (const a of s.got) if (a.length !== 2 || !/^\d+-\d+$/.test(a[1])) fail(`${s.name}: no offset in ${JSON.stringify(a)}`);
   return await s.emitWithAck("whoami");
 }
 
-// Node -> Switchboard.
-let who = await cut(onNode, onSB, sbURL, "a");
+// Node -> Switchboard: the Node server appends what the client misses,
+// Switchboard replays it.
+let who = await cut(onNode, null, sbURL, "a");
 eq(who.data, { side: "node" }, "data recovered on Switchboard");
 if (!who.rooms.includes("r")) fail("rooms on Switchboard: " + JSON.stringify(who.rooms));
-// Switchboard -> Node.
+// Switchboard -> Node: Switchboard appends, Node replays.
 who = await cut(onSB, onNode, nodeURL, "b");
 eq(who.data, { side: "sb" }, "data recovered on Node");
 if (!who.rooms.includes("r")) fail("rooms on Node: " + JSON.stringify(who.rooms));
