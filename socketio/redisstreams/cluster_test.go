@@ -3,6 +3,7 @@ package redisstreams_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"slices"
@@ -213,5 +214,43 @@ func TestCluster(t *testing.T) {
 	var s string
 	if err := json.Unmarshal(res[0].Raw(0), &s); err != nil || s != "pong" {
 		t.Fatalf("answer %s %v", res[0].Raw(0), err)
+	}
+}
+
+// TestPendingRequestsBound: past MaxPendingRequests, a request fails at
+// once rather than adding to what awaits answers.
+func TestPendingRequestsBound(t *testing.T) {
+	r := testserver.StartRedis(t)
+	opts, _ := redis.ParseURL(r.URL())
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	c, err := redisstreams.New(redisstreams.Options{Client: rdb, RequestTimeout: time.Second, MaxPendingRequests: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	srv := socketio.NewServer(&socketio.Options{NewAdapter: c.NewAdapter, Logger: slog.New(slog.DiscardHandler)})
+	defer srv.Close(context.Background())
+	waitFor(t, "healthy", c.Healthy)
+	// A silent member: counted as a node, never answers.
+	ps := rdb.Subscribe(context.Background(), "socket.io#/#")
+	defer ps.Close()
+	if _, err := ps.Receive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := srv.Of("/").FetchSockets(context.Background())
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if _, err := srv.Of("/").FetchSockets(context.Background()); !errors.Is(err, redisstreams.ErrTooManyRequests) {
+		t.Fatalf("second request: %v, want ErrTooManyRequests", err)
+	}
+	if err := <-done; !errors.Is(err, redisstreams.ErrTimeout) {
+		t.Fatalf("first request: %v, want ErrTimeout", err)
+	}
+	if _, err := srv.Of("/").FetchSockets(context.Background()); !errors.Is(err, redisstreams.ErrTimeout) {
+		t.Fatalf("after the first ended: %v, want ErrTimeout", err)
 	}
 }
