@@ -33,9 +33,10 @@ const (
 
 // Options configure a Cluster.
 type Options struct {
-	// Client runs every command; the Cluster takes its own connections
-	// from its pool for the blocking stream reads and the subscription.
-	// Required.
+	// Client runs the commands and the subscription. Required. When it
+	// is a *redis.Client, the blocking stream reads run on a client of
+	// their own with the same options (one connection); otherwise on
+	// Client, holding one of its connections.
 	Client redis.UniversalClient
 	// StreamName is the stream every node appends to and reads (default
 	// "socket.io"); ChannelPrefix starts the pub/sub channels (default
