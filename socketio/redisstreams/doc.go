@@ -35,7 +35,11 @@
 // from the stream too, as the other nodes' do, so that every socket of a
 // node gets the cluster's broadcasts in the stream's order: a replay can
 // then tell exactly which entries the socket missed and which it will
-// get live. The replay is bounded by RecoveryOptions.MaxPackets and by
+// get live. The cost: such a broadcast (Socket.Emit included, which with
+// recovery on goes to the socket's own room through the adapter, as in
+// the reference) reaches local sockets a Redis round trip later, and may
+// come after what is sent directly meanwhile (acknowledgements, volatile
+// or acknowledged events), as with the reference. The replay is bounded by RecoveryOptions.MaxPackets and by
 // the engine's queue size; past either the client connects fresh. The
 // stream's MaxLen bounds how far back a client can recover.
 //
