@@ -768,7 +768,7 @@ func TestAdapterSection(t *testing.T) {
 
 func TestAdapterErrors(t *testing.T) {
 	tests := []struct{ name, in, want string }{
-		{"empty stream name", "adapter:\n  stream_name: \"\"\n", `x.yaml:2: adapter.stream_name: must not be empty`},
+		{"empty stream name", "adapter:\n  type: redis-streams\n  url: redis://h:1\n  stream_name: \"\"\n", `x.yaml:4: adapter.stream_name: must not be empty`},
 		{"max_len 0", "adapter:\n  type: redis-streams\n  url: redis://h:1\n  max_len: 0\n", `x.yaml:4: adapter.max_len: must be at least 1 (the stream's length, about; default 10000)`},
 		{"unknown type", "adapter:\n  type: etcd\n", `x.yaml:2: adapter.type: unknown adapter "etcd" (want memory, redis or redis-streams)`},
 		{"unknown key", "adapter:\n  type: redis\n  urll: redis://a\n", `x.yaml:3: adapter: unknown key "urll" (allowed: type, url, key_prefix, request_timeout, stream_name, max_len, session_key_prefix)`},

@@ -247,16 +247,18 @@ func (v *validator) adapter(a *Adapter) {
 	case strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
 		v.errorf("adapter.key_prefix", "%s: no spaces or control characters allowed", quote(p))
 	}
-	for _, k := range []struct{ key, val string }{{"adapter.stream_name", a.StreamName}, {"adapter.session_key_prefix", a.SessionKeyPrefix}} {
-		switch p := k.val; {
-		case p == "":
-			v.errorf(k.key, "must not be empty")
-		case strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
-			v.errorf(k.key, "%s: no spaces or control characters allowed", quote(p))
+	if a.Type == AdapterRedisStreams {
+		for _, k := range []struct{ key, val string }{{"adapter.stream_name", a.StreamName}, {"adapter.session_key_prefix", a.SessionKeyPrefix}} {
+			switch p := k.val; {
+			case p == "":
+				v.errorf(k.key, "must not be empty")
+			case strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+				v.errorf(k.key, "%s: no spaces or control characters allowed", quote(p))
+			}
 		}
-	}
-	if a.MaxLen < 1 {
-		v.errorf("adapter.max_len", "must be at least 1 (the stream's length, about; default 10000)")
+		if a.MaxLen < 1 {
+			v.errorf("adapter.max_len", "must be at least 1 (the stream's length, about; default 10000)")
+		}
 	}
 	if a.Type != AdapterRedis && a.Type != AdapterRedisStreams {
 		if a.URL != "" {
