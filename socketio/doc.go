@@ -73,7 +73,9 @@
 // volatile) is logged with an offset, sent as an extra last argument that
 // socket.io-client 4.6+ remembers and sends back, with its session id,
 // when it reconnects within the window. The log is per namespace and node, in memory, bounded; see
-// RecoveryOptions.
+// RecoveryOptions. A cluster adapter that implements SessionStore (package
+// socketio/redisstreams) keeps sessions and log in Redis instead, so that
+// a client recovers on any node.
 //
 // # Wire format
 //

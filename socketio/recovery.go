@@ -37,11 +37,14 @@ import (
 // reference server. The packets are kept in a log per namespace, in
 // memory, bounded by time, count and bytes.
 //
-// Recovery is per node: with a cluster adapter (socketio/redisadapter),
-// each node logs what it delivers to its own clients, and a client that
-// reconnects to another node connects fresh (Recovered false), through the
-// middlewares. The session is therefore kept as Go values in this node's
-// memory, never serialised: SetValue values may be anything.
+// Recovery is per node with the in-memory adapter and with
+// socketio/redisadapter: each node logs what it delivers to its own
+// clients, and a client that reconnects to another node connects fresh
+// (Recovered false), through the middlewares. The session is therefore
+// kept as Go values in this node's memory, never serialised: SetValue
+// values may be anything. An adapter that implements SessionStore (such
+// as socketio/redisstreams) makes it cluster-wide instead, with the limits
+// SessionStore describes.
 type RecoveryOptions struct {
 	// MaxDisconnectionDuration is how long a session is kept after its
 	// connection is cut, and how long packets are logged (default 2m, the
@@ -115,6 +118,12 @@ type recovery struct {
 	bytes    int
 	sessions map[string]*session // by pid
 	order    []*session          // persisted order, for expiry
+
+	// store, when the namespace's adapter is a SessionStore, keeps the
+	// sessions and the log cluster-wide; sessions then holds only what
+	// this node alone can restore (values, the Go data, the event
+	// bucket), and log stays empty.
+	store SessionStore
 }
 
 type loggedPacket struct {
@@ -134,6 +143,10 @@ type session struct {
 	events   *rate.Limiter // the event rate limit's bucket, nil without one
 	at       time.Time
 	taken    bool
+	// With a SessionStore: the session as stored, and the offset the
+	// client reconnected with.
+	stored *StoredSession
+	offset string
 }
 
 // newRecovery returns a namespace's log, before its adapter exists:
@@ -239,6 +252,9 @@ func (r *recovery) persist(s *Socket, rooms []string) {
 	r.order = append(r.order, ss)
 	r.evictLocked(now)
 	r.mu.Unlock()
+	if r.store != nil {
+		r.persistStored(s, rooms)
+	}
 }
 
 // recoveryAuth is what socket.io-client adds to its auth object when it
@@ -290,6 +306,9 @@ func (r *recovery) completeLocked(seq uint64) bool {
 // id, pid, data, values and event bucket (the session is taken for good
 // by restore). They are in place before the middlewares, if they run.
 func (r *recovery) prepare(s *Socket, auth []byte) (*session, uint64) {
+	if r.store != nil {
+		return r.prepareStored(s, auth), 0
+	}
 	ss, seq := r.lookup(auth)
 	if ss == nil {
 		s.pid = newSocketID()
@@ -311,7 +330,13 @@ func (n *Namespace) connectRecovered(s *Socket, ss *session, seq uint64, fns []f
 	payload = append(payload, `,"pid":`...)
 	payload = appendJSONString(payload, s.pid)
 	payload = append(payload, '}')
-	ok, added, err := n.rec.restore(s, ss, seq, c.encodeControl(PacketConnect, n.name, payload))
+	var ok, added bool
+	var err error
+	if n.rec.store != nil {
+		ok, added, err = n.rec.restoreStored(s, ss, c.encodeControl(PacketConnect, n.name, payload))
+	} else {
+		ok, added, err = n.rec.restore(s, ss, seq, c.encodeControl(PacketConnect, n.name, payload))
+	}
 	if !ok {
 		// The session cannot be recovered after all (taken by another
 		// connection or evicted while middlewares ran, or too much to
@@ -420,7 +445,11 @@ func (r *recovery) emit(s *Socket, event string, args []any) error {
 	for _, o := range s.nsp.srv.observing() {
 		o.EventSent(s, event, args)
 	}
-	return r.a.Broadcast(NewPacket(s.nsp.name, NoAck, event, args...), &BroadcastOptions{Rooms: []string{s.id}})
+	var a Adapter = r.a
+	if r.store != nil {
+		a = s.nsp.adapter // through the cluster's log, which gives the offset
+	}
+	return a.Broadcast(NewPacket(s.nsp.name, NoAck, event, args...), &BroadcastOptions{Rooms: []string{s.id}})
 }
 
 // Recovered reports whether the socket was recovered after a temporary

@@ -202,6 +202,9 @@ func (s *Server) newNamespace(name string, parent *Namespace) *Namespace {
 		s.log.Warn("socketio: connection state recovery needs an adapter built on NewMemoryAdapter; off for this namespace", "nsp", name)
 		n.rec = nil
 	}
+	if st, ok := n.adapter.(SessionStore); ok && n.rec != nil {
+		n.rec.useStore(st)
+	}
 	return n
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/handlers/rawchat"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/socketio/redisadapter"
+	"github.com/switchboard/switchboard/socketio/redisstreams"
 )
 
 // Config is the whole server configuration.
@@ -55,9 +56,12 @@ type Config struct {
 
 // Adapter configures the Socket.IO adapter. "memory" serves one node;
 // "redis" joins a cluster of nodes (Switchboard or Node.js with
-// @socket.io/redis-adapter 8.x) through Redis pub/sub.
+// @socket.io/redis-adapter 8.x) through Redis pub/sub; "redis-streams"
+// through a Redis stream (Node.js nodes with
+// @socket.io/redis-streams-adapter 0.3), which also makes connection state
+// recovery cluster-wide.
 type Adapter struct {
-	Type string `yaml:"type"` // memory or redis
+	Type string `yaml:"type"` // memory, redis or redis-streams
 	// URL of the Redis server, redis://[user:password@]host:port[/db]
 	// or rediss:// for TLS. Only with type redis. It may hold a password:
 	// keep the file private.
@@ -72,6 +76,15 @@ type Adapter struct {
 	// by forwarding it to that node through Redis, so that the load
 	// balancer needs no sticky sessions. Not with type memory.
 	ForwardSessions bool `yaml:"forward_sessions"`
+	// StreamName is the stream of type redis-streams (the reference's
+	// streamName), the same on every node.
+	StreamName string `yaml:"stream_name"`
+	// MaxLen trims the stream to about that many entries (MAXLEN ~): it
+	// bounds Redis's memory and how far back a client can recover.
+	MaxLen int64 `yaml:"max_len"`
+	// SessionKeyPrefix starts the Redis keys of disconnected clients'
+	// sessions (the reference's sessionKeyPrefix).
+	SessionKeyPrefix string `yaml:"session_key_prefix"`
 }
 
 // Log configures logging.
@@ -130,8 +143,8 @@ type SocketIO struct {
 }
 
 // ConnectionStateRecovery configures socketio.RecoveryOptions. Recovery is
-// per node: with adapter type redis, a client that reconnects to another
-// node connects fresh.
+// per node with adapter types memory and redis (a client that reconnects
+// to another node connects fresh), cluster-wide with redis-streams.
 type ConnectionStateRecovery struct {
 	Enabled bool `yaml:"enabled"`
 	// MaxDisconnectionDuration: how long a cut session, and the
@@ -257,6 +270,9 @@ const (
 
 	AdapterMemory = "memory"
 	AdapterRedis  = "redis"
+	// AdapterRedisStreams is the adapter on a Redis stream
+	// (socketio/redisstreams).
+	AdapterRedisStreams = "redis-streams"
 
 	// DefaultEngineIOEchoPath is the echo path used when the engineio_echo
 	// section is present but has no path.
@@ -275,7 +291,7 @@ var (
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	logFormats = []string{"text", "json"}
 	transports = []string{TransportPolling, TransportWebSocket}
-	adapters   = []string{AdapterMemory, AdapterRedis}
+	adapters   = []string{AdapterMemory, AdapterRedis, AdapterRedisStreams}
 	parsers    = []string{ParserJSON, ParserMsgPack}
 )
 
@@ -319,9 +335,12 @@ func Default() *Config {
 		CORS:       CORS{Origins: eng.CORS.Origins, Credentials: eng.CORS.Credentials, Methods: eng.CORS.Methods, Headers: eng.CORS.Headers},
 		Namespaces: []Namespace{{Name: "/", App: "chat"}},
 		Limits:     DefaultLimits(),
-		Adapter:    Adapter{Type: AdapterMemory, KeyPrefix: redisadapter.DefaultKey, RequestTimeout: redisadapter.DefaultRequestTimeout},
-		Metrics:    Metrics{Enabled: true, Path: DefaultMetricsPath, Listen: DefaultMetricsListen},
-		AdminUI:    AdminUI{Path: DefaultAdminUIPath, Namespace: DefaultAdminNamespace, Mode: AdminModeDevelopment},
+		Adapter: Adapter{
+			Type: AdapterMemory, KeyPrefix: redisadapter.DefaultKey, RequestTimeout: redisadapter.DefaultRequestTimeout,
+			StreamName: redisstreams.DefaultStreamName, MaxLen: redisstreams.DefaultMaxLen, SessionKeyPrefix: redisstreams.DefaultSessionKeyPrefix,
+		},
+		Metrics: Metrics{Enabled: true, Path: DefaultMetricsPath, Listen: DefaultMetricsListen},
+		AdminUI: AdminUI{Path: DefaultAdminUIPath, Namespace: DefaultAdminNamespace, Mode: AdminModeDevelopment},
 	}
 }
 

@@ -80,7 +80,7 @@ func TestDefaultValues(t *testing.T) {
 			ReadBodyTimeout:            10 * time.Second,
 			WriteTimeout:               10 * time.Second,
 		},
-		Adapter: Adapter{Type: "memory", KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second},
+		Adapter: Adapter{Type: "memory", KeyPrefix: "socket.io", RequestTimeout: 5 * time.Second, StreamName: "socket.io", MaxLen: 10000, SessionKeyPrefix: "sio:session:"},
 		Metrics: Metrics{Enabled: true, Path: "/metrics", Listen: "127.0.0.1:9090"},
 		AdminUI: AdminUI{Path: "/admin/", Namespace: "/admin", Mode: "development"},
 	}
@@ -757,7 +757,7 @@ func TestAdapterSection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Adapter{Type: "redis", URL: "redis://:secret@127.0.0.1:6390/2", KeyPrefix: "app1", RequestTimeout: 1500 * time.Millisecond, ForwardSessions: true}
+	want := Adapter{Type: "redis", URL: "redis://:secret@127.0.0.1:6390/2", KeyPrefix: "app1", RequestTimeout: 1500 * time.Millisecond, ForwardSessions: true, StreamName: "socket.io", MaxLen: 10000, SessionKeyPrefix: "sio:session:"}
 	if c.Adapter != want {
 		t.Fatalf("adapter = %+v, want %+v", c.Adapter, want)
 	}
@@ -768,12 +768,14 @@ func TestAdapterSection(t *testing.T) {
 
 func TestAdapterErrors(t *testing.T) {
 	tests := []struct{ name, in, want string }{
-		{"unknown type", "adapter:\n  type: etcd\n", `x.yaml:2: adapter.type: unknown adapter "etcd" (want memory or redis)`},
-		{"unknown key", "adapter:\n  type: redis\n  urll: redis://a\n", `x.yaml:3: adapter: unknown key "urll" (allowed: type, url, key_prefix, request_timeout, forward_sessions)`},
+		{"forward with memory", "adapter:\n  forward_sessions: true\n", `x.yaml:2: adapter.forward_sessions: needs a cluster adapter (type redis or redis-streams): with type memory there is no other node to forward to`},
+		{"empty stream name", "adapter:\n  type: redis-streams\n  url: redis://h:1\n  stream_name: \"\"\n", `x.yaml:4: adapter.stream_name: must not be empty`},
+		{"max_len 0", "adapter:\n  type: redis-streams\n  url: redis://h:1\n  max_len: 0\n", `x.yaml:4: adapter.max_len: must be at least 1 (the stream's length, about; default 10000)`},
+		{"unknown type", "adapter:\n  type: etcd\n", `x.yaml:2: adapter.type: unknown adapter "etcd" (want memory, redis or redis-streams)`},
+		{"unknown key", "adapter:\n  type: redis\n  urll: redis://a\n", `x.yaml:3: adapter: unknown key "urll" (allowed: type, url, key_prefix, request_timeout, forward_sessions, stream_name, max_len, session_key_prefix)`},
 		{"not a mapping", "adapter: redis\n", `x.yaml:1: adapter: want a mapping, got string "redis"`},
 		{"redis without url", "adapter:\n  type: redis\n", `x.yaml:1: adapter.url: missing (want redis://host:port[/db] or rediss://...)`},
-		{"forward with memory", "adapter:\n  forward_sessions: true\n", `x.yaml:2: adapter.forward_sessions: needs a cluster adapter (type redis): with type memory there is no other node to forward to`},
-		{"url with memory", "adapter:\n  url: redis://h:1\n", `x.yaml:2: adapter.url: only used with type: redis (type is "memory")`},
+		{"url with memory", "adapter:\n  url: redis://h:1\n", `x.yaml:2: adapter.url: only used with type: redis or redis-streams (type is "memory")`},
 		{"bad scheme", "adapter:\n  type: redis\n  url: http://h:1\n", `x.yaml:3: adapter.url: "http://h:1": unknown scheme "http" (want redis://host:port[/db] or rediss://...)`},
 		{"no host", "adapter:\n  type: redis\n  url: redis:///0\n", `x.yaml:3: adapter.url: "redis:///0": missing host (want redis://host:port[/db] or rediss://...)`},
 		{"bad port", "adapter:\n  type: redis\n  url: redis://h:99999\n", `x.yaml:3: adapter.url: "redis://h:99999": invalid port "99999"`},
@@ -804,7 +806,7 @@ func TestUnknownKeyInEverySection(t *testing.T) {
 	ns := "namespaces:\n  - name: /\n    app: chat\n"
 	for _, tc := range []struct{ in, want string }{
 		{"log:\n  colour: red\n", `c.yaml:2: log: unknown key "colour" (allowed: level, format)`},
-		{"adapter:\n  host: x\n", `c.yaml:2: adapter: unknown key "host" (allowed: type, url, key_prefix, request_timeout, forward_sessions)`},
+		{"adapter:\n  host: x\n", `c.yaml:2: adapter: unknown key "host" (allowed: type, url, key_prefix, request_timeout, forward_sessions, stream_name, max_len, session_key_prefix)`},
 		{"cors:\n  origin: x\n", `c.yaml:2: cors: unknown key "origin" (allowed: origins, credentials, methods, headers)`},
 		{"limits:\n  max: 1\n", `c.yaml:2: limits: unknown key "max" (allowed: max_connections, max_connections_per_ip, handshakes_per_second, handshake_burst, max_tcp_connections_per_ip, events_per_second, event_burst, max_rooms_per_socket, max_namespaces_per_client, namespace_connects_per_second, namespace_connect_burst, max_attachments, max_json_depth, trusted_proxies, bind_session_to_ip, read_header_timeout, max_header_bytes, read_body_timeout, write_timeout)`},
 		{ns + "    auth:\n      mod: none\n", `c.yaml:5: namespaces[0].auth: unknown key "mod" (allowed: mode, tokens, jwt, auth_field, query_param)`},

@@ -248,11 +248,24 @@ func (v *validator) adapter(a *Adapter) {
 		v.errorf("adapter.key_prefix", "%s: no spaces or control characters allowed", quote(p))
 	}
 	if a.ForwardSessions && a.Type == AdapterMemory {
-		v.errorf("adapter.forward_sessions", "needs a cluster adapter (type redis): with type memory there is no other node to forward to")
+		v.errorf("adapter.forward_sessions", "needs a cluster adapter (type redis or redis-streams): with type memory there is no other node to forward to")
 	}
-	if a.Type != AdapterRedis {
+	if a.Type == AdapterRedisStreams {
+		for _, k := range []struct{ key, val string }{{"adapter.stream_name", a.StreamName}, {"adapter.session_key_prefix", a.SessionKeyPrefix}} {
+			switch p := k.val; {
+			case p == "":
+				v.errorf(k.key, "must not be empty")
+			case strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+				v.errorf(k.key, "%s: no spaces or control characters allowed", quote(p))
+			}
+		}
+		if a.MaxLen < 1 {
+			v.errorf("adapter.max_len", "must be at least 1 (the stream's length, about; default 10000)")
+		}
+	}
+	if a.Type != AdapterRedis && a.Type != AdapterRedisStreams {
 		if a.URL != "" {
-			v.errorf("adapter.url", "only used with type: redis (type is %s)", quote(a.Type))
+			v.errorf("adapter.url", "only used with type: redis or redis-streams (type is %s)", quote(a.Type))
 		}
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/socketio/redisadapter"
+	"github.com/switchboard/switchboard/socketio/redisstreams"
 )
 
 // newSocketIO creates the Socket.IO server on the configured adapter; eopts
@@ -34,7 +35,7 @@ func (a *Server) newSocketIO(eopts engineio.Options) error {
 // newAdapter returns the socketio.Options.NewAdapter for the configured
 // adapter (nil: in memory).
 func (a *Server) newAdapter(ac config.Adapter) (func(*socketio.Namespace) socketio.Adapter, error) {
-	if ac.Type != config.AdapterRedis {
+	if ac.Type != config.AdapterRedis && ac.Type != config.AdapterRedisStreams {
 		return nil, nil
 	}
 	ropts, err := redis.ParseURL(ac.URL)
@@ -46,6 +47,9 @@ func (a *Server) newAdapter(ac config.Adapter) (func(*socketio.Namespace) socket
 	ropts.DialTimeout = 2 * time.Second
 	ropts.MaxRetries = 1
 	client := redis.NewClient(ropts)
+	if ac.Type == config.AdapterRedisStreams {
+		return a.newStreamsAdapter(ac, client)
+	}
 	c, err := redisadapter.New(redisadapter.Options{
 		Client:         client,
 		Key:            ac.KeyPrefix,
@@ -63,6 +67,34 @@ func (a *Server) newAdapter(ac config.Adapter) (func(*socketio.Namespace) socket
 	a.Health().Add("redis", false, func(context.Context) error { return c.Err() })
 	return c.NewAdapter, nil
 }
+
+// newStreamsAdapter starts the Redis Streams cluster link on client.
+func (a *Server) newStreamsAdapter(ac config.Adapter, client *redis.Client) (func(*socketio.Namespace) socketio.Adapter, error) {
+	c, err := redisstreams.New(redisstreams.Options{
+		Client:           client,
+		StreamName:       ac.StreamName,
+		ChannelPrefix:    ac.KeyPrefix,
+		MaxLen:           ac.MaxLen,
+		SessionKeyPrefix: ac.SessionKeyPrefix,
+		RequestTimeout:   ac.RequestTimeout,
+		// A stream entry is one broadcast: as large as a client may send.
+		MaxMessageBytes: max(int(a.cfg.SocketIO.MaxPayload)*2, 1<<20),
+		Logger:          a.log,
+		Stats:           a.AdapterStats(),
+	})
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	a.streams, a.redis = c, client
+	// Not critical, as with type redis: local clients are still served.
+	a.Health().Add("redis", false, func(context.Context) error { return c.Err() })
+	return c.NewAdapter, nil
+}
+
+// StreamsCluster returns the Redis Streams cluster link, or nil unless the
+// adapter type is redis-streams.
+func (a *Server) StreamsCluster() *redisstreams.Cluster { return a.streams }
 
 // Cluster returns the Redis cluster link, or nil with the memory adapter.
 // Its Healthy and Err methods tell whether the node reaches the cluster.

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/socketio/redisadapter"
+	"github.com/switchboard/switchboard/socketio/redisstreams"
 )
 
 // Server is a configured Switchboard server.
@@ -30,7 +31,8 @@ type Server struct {
 	lobby   *handlers.ChatLobby // the chat raw WebSocket clients join (raw_websocket)
 	raw     *rawchat.Server
 	chats   []*handlers.ChatLobby // the chat namespaces, closed at Shutdown
-	cluster *redisadapter.Cluster // nil with the memory adapter
+	cluster *redisadapter.Cluster // nil unless adapter type redis
+	streams *redisstreams.Cluster // nil unless adapter type redis-streams
 	redis   io.Closer
 	forward *redisforward.Forwarder // nil unless adapter.forward_sessions
 	conns   *connCap                // TCP connections per address, nil if no cap
@@ -57,6 +59,10 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 				l.Close()
 			}
 			_ = a.cluster.Close()
+			_ = a.redis.Close()
+		}
+		if err != nil && a.streams != nil {
+			_ = a.streams.Close()
 			_ = a.redis.Close()
 		}
 	}()
@@ -152,6 +158,9 @@ func (a *Server) Shutdown(ctx context.Context) error {
 	}
 	if a.cluster != nil {
 		err = errors.Join(err, a.cluster.Close(), a.redis.Close())
+	}
+	if a.streams != nil {
+		err = errors.Join(err, a.streams.Close(), a.redis.Close())
 	}
 	return err
 }
