@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/msgpack"
 	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/internal/adapterwire"
 )
 
 // Request types, numbered as in @socket.io/redis-adapter.
@@ -27,10 +27,6 @@ const (
 	reqBroadcastClientCount = 8
 	reqBroadcastAck         = 9
 )
-
-// packetEvent is socket.io-parser's EVENT type; binary events travel as
-// EVENT too, the parser picks BINARY_EVENT when it encodes.
-const packetEvent = 2
 
 // ErrTimeout is returned (with the answers received) when other nodes did
 // not answer a request in time.
@@ -89,42 +85,6 @@ func (a *Adapter) Close() error {
 	return nil
 }
 
-// wireOpts is the {rooms, except} part of a request or broadcast.
-func wireOpts(opts *socketio.BroadcastOptions, withFlags bool) msgpack.Map {
-	m := msgpack.Map{{Key: "rooms", Value: nonNil(opts.Rooms)}, {Key: "except", Value: nonNil(opts.Except)}}
-	if withFlags {
-		flags := msgpack.Map{}
-		if opts.Volatile {
-			flags = append(flags, msgpack.Entry{Key: "volatile", Value: true})
-		}
-		if opts.Timeout > 0 {
-			flags = append(flags, msgpack.Entry{Key: "timeout", Value: opts.Timeout.Milliseconds()})
-		}
-		m = append(m, msgpack.Entry{Key: "flags", Value: flags})
-	}
-	return m
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// packetTree is the reference's packet object {type, data, nsp}.
-func (a *Adapter) packetTree(p *socketio.Packet) (msgpack.Map, error) {
-	data, atts, err := p.Payload()
-	if err != nil {
-		return nil, err
-	}
-	tree, err := msgpack.FromJSON(data, atts)
-	if err != nil {
-		return nil, err
-	}
-	return msgpack.Map{{Key: "type", Value: int64(packetEvent)}, {Key: "data", Value: tree}, {Key: "nsp", Value: a.nsp.Name()}}, nil
-}
-
 // Broadcast delivers p locally, then publishes it to the other nodes
 // unless opts.Local.
 func (a *Adapter) Broadcast(p *socketio.Packet, opts *socketio.BroadcastOptions) error {
@@ -134,11 +94,11 @@ func (a *Adapter) Broadcast(p *socketio.Packet, opts *socketio.BroadcastOptions)
 	if opts.Local {
 		return nil
 	}
-	pt, err := a.packetTree(p)
+	pt, err := adapterwire.Packet(p, a.nsp.Name())
 	if err != nil {
 		return err
 	}
-	msg, err := msgpack.Append(nil, []any{a.c.uid, pt, wireOpts(opts, true)})
+	msg, err := msgpack.Append(nil, []any{a.c.uid, pt, adapterwire.Opts(opts, true)})
 	if err != nil {
 		return err
 	}
@@ -160,14 +120,14 @@ func (a *Adapter) BroadcastWithAck(p *socketio.Packet, opts *socketio.BroadcastO
 	if cerr != nil || nodes <= 1 {
 		return a.MemoryAdapter.BroadcastWithAck(p, opts, onCount, onAck)
 	}
-	pt, err := a.packetTree(p)
+	pt, err := adapterwire.Packet(p, a.nsp.Name())
 	if err != nil {
 		return 0, err
 	}
 	id := randomID(6)
 	msg, err := msgpack.Append(nil, msgpack.Map{
 		{Key: "uid", Value: a.c.uid}, {Key: "requestId", Value: id}, {Key: "type", Value: int64(reqBroadcast)},
-		{Key: "packet", Value: pt}, {Key: "opts", Value: wireOpts(opts, true)},
+		{Key: "packet", Value: pt}, {Key: "opts", Value: adapterwire.Opts(opts, true)},
 	})
 	if err != nil {
 		return 0, err
@@ -199,7 +159,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts *socketio.BroadcastOpti
 	if opts.Local {
 		return local, nil
 	}
-	r, err := a.ask(ctx, reqRemoteFetch, msgpack.Map{{Key: "opts", Value: wireOpts(opts, false)}})
+	r, err := a.ask(ctx, reqRemoteFetch, msgpack.Map{{Key: "opts", Value: adapterwire.Opts(opts, false)}})
 	if r == nil {
 		return local, err
 	}
@@ -284,7 +244,7 @@ func (a *Adapter) AddSockets(opts *socketio.BroadcastOptions, rooms []string) er
 	if opts.Local {
 		return nil
 	}
-	return a.publishSimple(reqRemoteJoin, msgpack.Map{{Key: "opts", Value: wireOpts(opts, false)}, {Key: "rooms", Value: nonNil(rooms)}})
+	return a.publishSimple(reqRemoteJoin, msgpack.Map{{Key: "opts", Value: adapterwire.Opts(opts, false)}, {Key: "rooms", Value: adapterwire.NonNil(rooms)}})
 }
 
 // DelSockets makes the selected sockets leave rooms, here and elsewhere.
@@ -293,7 +253,7 @@ func (a *Adapter) DelSockets(opts *socketio.BroadcastOptions, rooms []string) er
 	if opts.Local {
 		return nil
 	}
-	return a.publishSimple(reqRemoteLeave, msgpack.Map{{Key: "opts", Value: wireOpts(opts, false)}, {Key: "rooms", Value: nonNil(rooms)}})
+	return a.publishSimple(reqRemoteLeave, msgpack.Map{{Key: "opts", Value: adapterwire.Opts(opts, false)}, {Key: "rooms", Value: adapterwire.NonNil(rooms)}})
 }
 
 // DisconnectSockets disconnects the selected sockets, here and elsewhere.
@@ -301,7 +261,7 @@ func (a *Adapter) DisconnectSockets(opts *socketio.BroadcastOptions, closeConn b
 	// Publish first: disconnecting locally changes the rooms opts select.
 	var err error
 	if !opts.Local {
-		err = a.publishSimple(reqRemoteDisconnect, msgpack.Map{{Key: "opts", Value: wireOpts(opts, false)}, {Key: "close", Value: closeConn}})
+		err = a.publishSimple(reqRemoteDisconnect, msgpack.Map{{Key: "opts", Value: adapterwire.Opts(opts, false)}, {Key: "close", Value: closeConn}})
 	}
 	_ = a.MemoryAdapter.DisconnectSockets(opts, closeConn)
 	return err
@@ -356,7 +316,7 @@ func (a *Adapter) onBroadcast(channel string, payload []byte) {
 		a.c.log.Debug("ignoring broadcast", "err", err)
 		return
 	}
-	_ = a.MemoryAdapter.Broadcast(p, readOpts(o))
+	_ = a.MemoryAdapter.Broadcast(p, adapterwire.ReadOpts(o))
 }
 
 // remotePacket rebuilds a packet {type, data, nsp} of this namespace;
@@ -374,55 +334,5 @@ func (a *Adapter) remotePacket(pkt msgpack.Map, ackID int64) (*socketio.Packet, 
 	}
 	d, _ := pkt.Get("data")
 	data, _ := d.([]any)
-	if len(data) == 0 {
-		return nil, errors.New("packet without data")
-	}
-	event, ok := data[0].(string)
-	if !ok {
-		return nil, errors.New("event name is not a string")
-	}
-	var atts [][]byte
-	js, err := msgpack.AppendJSON(nil, data[1:], &atts)
-	if err != nil {
-		return nil, err
-	}
-	args, err := socketio.ParseArgs(js, atts)
-	if err != nil {
-		return nil, err
-	}
-	return socketio.NewPacket(a.nsp.Name(), ackID, event, args), nil
-}
-
-// readOpts reads {rooms, except, flags}.
-func readOpts(o msgpack.Map) *socketio.BroadcastOptions {
-	opts := &socketio.BroadcastOptions{}
-	r, _ := o.Get("rooms")
-	opts.Rooms = strs(r)
-	e, _ := o.Get("except")
-	opts.Except = strs(e)
-	if f, ok := o.Get("flags"); ok {
-		if fm, ok := f.(msgpack.Map); ok {
-			v, _ := fm.Get("volatile")
-			opts.Volatile = v == true
-		}
-	}
-	return opts
-}
-
-// strs reads an array of room names; numbers are rooms too in the
-// reference (rooms are Map keys there).
-func strs(v any) []string {
-	arr, _ := v.([]any)
-	out := make([]string, 0, len(arr))
-	for _, e := range arr {
-		switch t := e.(type) {
-		case string:
-			out = append(out, t)
-		case int64:
-			out = append(out, strconv.FormatInt(t, 10))
-		case float64:
-			out = append(out, strconv.FormatFloat(t, 'f', -1, 64))
-		}
-	}
-	return out
+	return adapterwire.Event(a.nsp.Name(), data, ackID)
 }

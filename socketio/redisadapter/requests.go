@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/msgpack"
 	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/internal/adapterwire"
 )
 
 // decodeRequest reads a request or response: JSON when it starts with
@@ -60,15 +61,15 @@ func (a *Adapter) onRequest(req msgpack.Map) {
 	id, _ := req.Get("requestId")
 	optsTree, hasOpts := req.Get("opts")
 	om, _ := optsTree.(msgpack.Map)
-	opts := readOpts(om)
+	opts := adapterwire.ReadOpts(om)
 	switch typ {
 	case reqSockets:
 		r, _ := req.Get("rooms")
 		var ids []string
-		a.MemoryAdapter.Apply(&socketio.BroadcastOptions{Rooms: strs(r)}, func(s *socketio.Socket) { ids = append(ids, s.ID()) })
-		a.respondJSON(req, msgpack.Map{{Key: "requestId", Value: id}, {Key: "sockets", Value: nonNil(ids)}})
+		a.MemoryAdapter.Apply(&socketio.BroadcastOptions{Rooms: adapterwire.Rooms(r)}, func(s *socketio.Socket) { ids = append(ids, s.ID()) })
+		a.respondJSON(req, msgpack.Map{{Key: "requestId", Value: id}, {Key: "sockets", Value: adapterwire.NonNil(ids)}})
 	case reqAllRooms:
-		a.respondJSON(req, msgpack.Map{{Key: "requestId", Value: id}, {Key: "rooms", Value: nonNil(a.MemoryAdapter.Rooms())}})
+		a.respondJSON(req, msgpack.Map{{Key: "requestId", Value: id}, {Key: "rooms", Value: adapterwire.NonNil(a.MemoryAdapter.Rooms())}})
 	case reqRemoteJoin, reqRemoteLeave, reqRemoteDisconnect:
 		if !hasOpts { // the older form naming one socket
 			sid := req.Str("sid")
@@ -79,7 +80,7 @@ func (a *Adapter) onRequest(req msgpack.Map) {
 			defer a.respondJSON(req, msgpack.Map{{Key: "requestId", Value: id}})
 		}
 		rooms, _ := req.Get("rooms")
-		roomList := strs(rooms)
+		roomList := adapterwire.Rooms(rooms)
 		if r := req.Str("room"); r != "" {
 			roomList = append(roomList, r)
 		}
@@ -195,12 +196,7 @@ func (a *Adapter) onResponse(res msgpack.Map) {
 			}
 		case reqBroadcastAck:
 			pkt, _ := res.Get("packet")
-			var atts [][]byte
-			js, err := msgpack.AppendJSON(append([]byte(nil), '['), pkt, &atts)
-			if err != nil {
-				return
-			}
-			if args, err := socketio.ParseArgs(append(js, ']'), atts); err == nil {
+			if args, err := adapterwire.Args(pkt); err == nil {
 				ar.onAck(args, nil)
 			}
 		}
@@ -215,21 +211,11 @@ func (a *Adapter) onResponse(res msgpack.Map) {
 	case reqRemoteFetch:
 		r.got++
 		s, _ := res.Get("sockets")
-		list, _ := s.([]any)
-		for _, e := range list {
-			b, err := msgpack.AppendJSON(nil, e, new([][]byte))
-			if err != nil {
-				continue
-			}
-			rs := new(socketio.RemoteSocket)
-			if json.Unmarshal(b, rs) == nil {
-				r.sockets = append(r.sockets, rs)
-			}
-		}
+		r.sockets = append(r.sockets, adapterwire.Sockets(s)...)
 	case reqAllRooms:
 		r.got++
 		rooms, _ := res.Get("rooms")
-		r.rooms = append(r.rooms, strs(rooms)...)
+		r.rooms = append(r.rooms, adapterwire.Rooms(rooms)...)
 	case reqServerSideEmit:
 		r.got++
 		d, _ := res.Get("data")

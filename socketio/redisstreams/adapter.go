@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/msgpack"
 	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/internal/adapterwire"
 )
 
 // Message types, numbered as socket.io-adapter's ClusterAdapter numbers
@@ -156,98 +157,6 @@ func (a *Adapter) Close() error {
 	return nil
 }
 
-// encodeOpts is the reference's encodeOptions: {rooms, except, flags}.
-func encodeOpts(opts *socketio.BroadcastOptions) msgpack.Map {
-	flags := msgpack.Map{}
-	if opts.Volatile {
-		flags = append(flags, msgpack.Entry{Key: "volatile", Value: true})
-	}
-	if opts.Timeout > 0 {
-		flags = append(flags, msgpack.Entry{Key: "timeout", Value: opts.Timeout.Milliseconds()})
-	}
-	return msgpack.Map{{Key: "rooms", Value: nonNil(opts.Rooms)}, {Key: "except", Value: nonNil(opts.Except)}, {Key: "flags", Value: flags}}
-}
-
-func decodeOpts(v any) *socketio.BroadcastOptions {
-	o, _ := v.(msgpack.Map)
-	opts := &socketio.BroadcastOptions{}
-	r, _ := o.Get("rooms")
-	opts.Rooms = strs(r)
-	e, _ := o.Get("except")
-	opts.Except = strs(e)
-	if f, ok := o.Get("flags"); ok {
-		if fm, ok := f.(msgpack.Map); ok {
-			v, _ := fm.Get("volatile")
-			opts.Volatile = v == true
-		}
-	}
-	return opts
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// strs reads room names; numbers are rooms too in the reference (rooms
-// are Map keys there).
-func strs(v any) []string {
-	arr, _ := v.([]any)
-	out := make([]string, 0, len(arr))
-	for _, e := range arr {
-		switch t := e.(type) {
-		case string:
-			out = append(out, t)
-		case int64:
-			out = append(out, strconv.FormatInt(t, 10))
-		case float64:
-			out = append(out, strconv.FormatFloat(t, 'f', -1, 64))
-		}
-	}
-	return out
-}
-
-// packetTree is the reference's packet object {type, data, nsp}.
-func (a *Adapter) packetTree(p *socketio.Packet) (msgpack.Map, error) {
-	data, atts, err := p.Payload()
-	if err != nil {
-		return nil, err
-	}
-	tree, err := msgpack.FromJSON(data, atts)
-	if err != nil {
-		return nil, err
-	}
-	return msgpack.Map{{Key: "type", Value: int64(packetEvent)}, {Key: "data", Value: tree}, {Key: "nsp", Value: a.nsp.Name()}}, nil
-}
-
-// eventPacket rebuilds an event from the array [event, ...args], with
-// extra appended to the arguments (a broadcast's offset).
-func (a *Adapter) eventPacket(arr []any, ackID int64, extra ...any) (*socketio.Packet, error) {
-	if len(arr) == 0 {
-		return nil, errors.New("packet without data")
-	}
-	event, ok := arr[0].(string)
-	if !ok {
-		return nil, errors.New("event name is not a string")
-	}
-	rest := arr[1:]
-	if len(extra) > 0 {
-		rest = append(rest[:len(rest):len(rest)], extra...)
-	}
-	var atts [][]byte
-	js, err := msgpack.AppendJSON(nil, rest, &atts)
-	if err != nil {
-		return nil, err
-	}
-	args, err := socketio.ParseArgs(js, atts)
-	if err != nil {
-		return nil, err
-	}
-	return socketio.NewPacket(a.nsp.Name(), ackID, event, args), nil
-}
-
 // recoverable reports whether a broadcast carries an offset: as the
 // reference's addOffsetIfNecessary, an event without acknowledgement, not
 // volatile, with recovery on.
@@ -298,7 +207,7 @@ func (a *Adapter) Broadcast(p *socketio.Packet, opts *socketio.BroadcastOptions)
 	if opts.Local {
 		return a.MemoryAdapter.Broadcast(p, opts)
 	}
-	pt, err := a.packetTree(p)
+	pt, err := adapterwire.Packet(p, a.nsp.Name())
 	if err != nil {
 		return err
 	}
@@ -308,7 +217,7 @@ func (a *Adapter) Broadcast(p *socketio.Packet, opts *socketio.BroadcastOptions)
 			return err
 		}
 	}
-	_, perr := a.publish(context.Background(), typeBroadcast, msgpack.Map{{Key: "packet", Value: pt}, {Key: "opts", Value: encodeOpts(opts)}})
+	_, perr := a.publish(context.Background(), typeBroadcast, msgpack.Map{{Key: "packet", Value: pt}, {Key: "opts", Value: adapterwire.Opts(opts, true)}})
 	if perr != nil && viaStream {
 		a.c.log.Debug("broadcast not appended to the stream, delivered locally only", "err", perr)
 		return a.MemoryAdapter.Broadcast(p, opts)
@@ -331,7 +240,7 @@ func (a *Adapter) onEntry(raw *rawMessage, id string) {
 		// Only the recoverable broadcasts come back to their node.
 		pt, _ := data.Get("packet")
 		pm, _ := pt.(msgpack.Map)
-		opts := decodeOpts(mustGet(data, "opts"))
+		opts := adapterwire.ReadOpts(mustGet(data, "opts"))
 		if hasAckID(pm) || !a.recoverable(opts.Volatile, socketio.NoAck) {
 			return
 		}
@@ -377,7 +286,7 @@ func (a *Adapter) onMessage(typ int, uid string, data msgpack.Map, offset string
 		pt, _ := data.Get("packet")
 		pm, _ := pt.(msgpack.Map)
 		arr, _ := mustGet(pm, "data").([]any)
-		opts := decodeOpts(mustGet(data, "opts"))
+		opts := adapterwire.ReadOpts(mustGet(data, "opts"))
 		if reqID, withAck := data.Get("requestId"); withAck {
 			a.onBroadcastWithAck(uid, reqID, arr, opts)
 			return
@@ -386,18 +295,18 @@ func (a *Adapter) onMessage(typ int, uid string, data msgpack.Map, offset string
 		if offset != "" && !hasAckID(pm) && a.recoverable(opts.Volatile, socketio.NoAck) {
 			extra = []any{offset}
 		}
-		p, err := a.eventPacket(arr, socketio.NoAck, extra...)
+		p, err := adapterwire.Event(a.nsp.Name(), arr, socketio.NoAck, extra...)
 		if err != nil {
 			a.c.log.Debug("ignoring broadcast", "err", err)
 			return
 		}
 		_ = a.MemoryAdapter.Broadcast(p, opts)
 	case typeSocketsJoin:
-		_ = a.MemoryAdapter.AddSockets(decodeOpts(mustGet(data, "opts")), strs(mustGet(data, "rooms")))
+		_ = a.MemoryAdapter.AddSockets(adapterwire.ReadOpts(mustGet(data, "opts")), adapterwire.Rooms(mustGet(data, "rooms")))
 	case typeSocketsLeave:
-		_ = a.MemoryAdapter.DelSockets(decodeOpts(mustGet(data, "opts")), strs(mustGet(data, "rooms")))
+		_ = a.MemoryAdapter.DelSockets(adapterwire.ReadOpts(mustGet(data, "opts")), adapterwire.Rooms(mustGet(data, "rooms")))
 	case typeDisconnectSockets:
-		_ = a.MemoryAdapter.DisconnectSockets(decodeOpts(mustGet(data, "opts")), mustGet(data, "close") == true)
+		_ = a.MemoryAdapter.DisconnectSockets(adapterwire.ReadOpts(mustGet(data, "opts")), mustGet(data, "close") == true)
 	case typeFetchSockets:
 		a.onFetchSockets(uid, data)
 	case typeServerSideEmit:
@@ -408,7 +317,7 @@ func (a *Adapter) onMessage(typ int, uid string, data msgpack.Map, offset string
 }
 
 func (a *Adapter) onBroadcastWithAck(uid string, reqID any, arr []any, opts *socketio.BroadcastOptions) {
-	p, err := a.eventPacket(arr, a.nsp.NewAckID())
+	p, err := adapterwire.Event(a.nsp.Name(), arr, a.nsp.NewAckID())
 	if err != nil {
 		return
 	}
@@ -431,7 +340,7 @@ func (a *Adapter) onBroadcastWithAck(uid string, reqID any, arr []any, opts *soc
 }
 
 func (a *Adapter) onFetchSockets(uid string, data msgpack.Map) {
-	socks, _ := a.MemoryAdapter.FetchSockets(context.Background(), decodeOpts(mustGet(data, "opts")))
+	socks, _ := a.MemoryAdapter.FetchSockets(context.Background(), adapterwire.ReadOpts(mustGet(data, "opts")))
 	list := make([]any, 0, len(socks))
 	for _, s := range socks {
 		b, err := json.Marshal(s)
@@ -493,12 +402,7 @@ func (a *Adapter) onResponse(typ int, data msgpack.Map) {
 				ar.onCount(int(n))
 			}
 		case typeBroadcastAck:
-			var atts [][]byte
-			js, err := msgpack.AppendJSON([]byte{'['}, mustGet(data, "packet"), &atts)
-			if err != nil {
-				return
-			}
-			if args, err := socketio.ParseArgs(append(js, ']'), atts); err == nil {
+			if args, err := adapterwire.Args(mustGet(data, "packet")); err == nil {
 				ar.onAck(args, nil)
 			}
 		}
@@ -512,24 +416,10 @@ func (a *Adapter) onResponse(typ int, data msgpack.Map) {
 	r.got++
 	switch typ {
 	case typeFetchSocketsResponse:
-		list, _ := mustGet(data, "sockets").([]any)
-		for _, e := range list {
-			b, err := msgpack.AppendJSON(nil, e, new([][]byte))
-			if err != nil {
-				continue
-			}
-			rs := new(socketio.RemoteSocket)
-			if json.Unmarshal(b, rs) == nil {
-				r.sockets = append(r.sockets, rs)
-			}
-		}
+		r.sockets = append(r.sockets, adapterwire.Sockets(mustGet(data, "sockets"))...)
 	case typeServerSideEmitResponse:
-		var atts [][]byte
-		js, err := msgpack.AppendJSON([]byte{'['}, mustGet(data, "packet"), &atts)
-		if err == nil {
-			if args, err := socketio.ParseArgs(append(js, ']'), atts); err == nil {
-				r.answers = append(r.answers, args)
-			}
+		if args, err := adapterwire.Args(mustGet(data, "packet")); err == nil {
+			r.answers = append(r.answers, args)
 		}
 	}
 	if r.got >= r.expected {
@@ -549,7 +439,7 @@ func (a *Adapter) BroadcastWithAck(p *socketio.Packet, opts *socketio.BroadcastO
 	if cerr != nil || nodes <= 1 {
 		return a.MemoryAdapter.BroadcastWithAck(p, opts, onCount, onAck)
 	}
-	pt, err := a.packetTree(p)
+	pt, err := adapterwire.Packet(p, a.nsp.Name())
 	if err != nil {
 		return 0, err
 	}
@@ -572,7 +462,7 @@ func (a *Adapter) BroadcastWithAck(p *socketio.Packet, opts *socketio.BroadcastO
 		a.mu.Unlock()
 		a.c.pending.Add(-1)
 	})
-	if err := a.publishEphemeral(typeBroadcast, msgpack.Map{{Key: "packet", Value: pt}, {Key: "requestId", Value: id}, {Key: "opts", Value: encodeOpts(opts)}}); err != nil {
+	if err := a.publishEphemeral(typeBroadcast, msgpack.Map{{Key: "packet", Value: pt}, {Key: "requestId", Value: id}, {Key: "opts", Value: adapterwire.Opts(opts, true)}}); err != nil {
 		return a.MemoryAdapter.BroadcastWithAck(p, opts, onCount, onAck)
 	}
 	if _, err := a.MemoryAdapter.BroadcastWithAck(p, opts, onCount, onAck); err != nil {
@@ -629,7 +519,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts *socketio.BroadcastOpti
 	if opts.Local {
 		return local, nil
 	}
-	r, err := a.ask(ctx, typeFetchSockets, msgpack.Map{{Key: "opts", Value: encodeOpts(opts)}})
+	r, err := a.ask(ctx, typeFetchSockets, msgpack.Map{{Key: "opts", Value: adapterwire.Opts(opts, true)}})
 	if r == nil {
 		return local, err
 	}
@@ -643,7 +533,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts *socketio.BroadcastOpti
 // fetchSockets returns (their own ids excluded, as Rooms does).
 func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	local := a.MemoryAdapter.Rooms()
-	r, err := a.ask(ctx, typeFetchSockets, msgpack.Map{{Key: "opts", Value: encodeOpts(&socketio.BroadcastOptions{})}})
+	r, err := a.ask(ctx, typeFetchSockets, msgpack.Map{{Key: "opts", Value: adapterwire.Opts(&socketio.BroadcastOptions{}, true)}})
 	if r == nil {
 		return local, err
 	}
@@ -672,7 +562,7 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 func (a *Adapter) AddSockets(opts *socketio.BroadcastOptions, rooms []string) error {
 	var err error
 	if !opts.Local {
-		_, err = a.publish(context.Background(), typeSocketsJoin, msgpack.Map{{Key: "opts", Value: encodeOpts(opts)}, {Key: "rooms", Value: nonNil(rooms)}})
+		_, err = a.publish(context.Background(), typeSocketsJoin, msgpack.Map{{Key: "opts", Value: adapterwire.Opts(opts, true)}, {Key: "rooms", Value: adapterwire.NonNil(rooms)}})
 	}
 	_ = a.MemoryAdapter.AddSockets(opts, rooms)
 	return err
@@ -682,7 +572,7 @@ func (a *Adapter) AddSockets(opts *socketio.BroadcastOptions, rooms []string) er
 func (a *Adapter) DelSockets(opts *socketio.BroadcastOptions, rooms []string) error {
 	var err error
 	if !opts.Local {
-		_, err = a.publish(context.Background(), typeSocketsLeave, msgpack.Map{{Key: "opts", Value: encodeOpts(opts)}, {Key: "rooms", Value: nonNil(rooms)}})
+		_, err = a.publish(context.Background(), typeSocketsLeave, msgpack.Map{{Key: "opts", Value: adapterwire.Opts(opts, true)}, {Key: "rooms", Value: adapterwire.NonNil(rooms)}})
 	}
 	_ = a.MemoryAdapter.DelSockets(opts, rooms)
 	return err
@@ -692,7 +582,7 @@ func (a *Adapter) DelSockets(opts *socketio.BroadcastOptions, rooms []string) er
 func (a *Adapter) DisconnectSockets(opts *socketio.BroadcastOptions, closeConn bool) error {
 	var err error
 	if !opts.Local {
-		_, err = a.publish(context.Background(), typeDisconnectSockets, msgpack.Map{{Key: "opts", Value: encodeOpts(opts)}, {Key: "close", Value: closeConn}})
+		_, err = a.publish(context.Background(), typeDisconnectSockets, msgpack.Map{{Key: "opts", Value: adapterwire.Opts(opts, true)}, {Key: "close", Value: closeConn}})
 	}
 	_ = a.MemoryAdapter.DisconnectSockets(opts, closeConn)
 	return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/msgpack"
 	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/internal/adapterwire"
 )
 
 // The Adapter is a socketio.SessionStore: connection state recovery works
@@ -38,7 +39,7 @@ func (a *Adapter) PersistSession(ctx context.Context, ss *socketio.StoredSession
 		own = append(own, msgpack.Entry{Key: "eventTokens", Value: ss.EventTokens})
 	}
 	b, err := msgpack.Append(nil, msgpack.Map{
-		{Key: "sid", Value: ss.SID}, {Key: "pid", Value: ss.PID}, {Key: "rooms", Value: nonNil(ss.Rooms)},
+		{Key: "sid", Value: ss.SID}, {Key: "pid", Value: ss.PID}, {Key: "rooms", Value: adapterwire.NonNil(ss.Rooms)},
 		{Key: "data", Value: data}, {Key: ownKey, Value: own},
 	})
 	if err != nil {
@@ -94,7 +95,7 @@ func (a *Adapter) TakeSession(ctx context.Context, pid, offset string) (*socketi
 	if !ok {
 		return nil, errors.New("redisstreams: session is not an object")
 	}
-	ss := &socketio.StoredSession{SID: m.Str("sid"), PID: m.Str("pid"), Rooms: strs(mustGet(m, "rooms"))}
+	ss := &socketio.StoredSession{SID: m.Str("sid"), PID: m.Str("pid"), Rooms: adapterwire.Rooms(mustGet(m, "rooms"))}
 	if ss.SID == "" || ss.PID != pid {
 		return nil, nil
 	}
@@ -206,12 +207,12 @@ func (a *Adapter) missedPacket(raw *rawMessage, id string, rooms []string) (*soc
 		return nil, false
 	}
 	pm, _ := mustGet(data, "packet").(msgpack.Map)
-	opts := decodeOpts(mustGet(data, "opts"))
+	opts := adapterwire.ReadOpts(mustGet(data, "opts"))
 	if t, _ := pm.Int("type"); t != packetEvent || hasAckID(pm) || opts.Volatile || !includes(opts, rooms) {
 		return nil, false
 	}
 	arr, _ := mustGet(pm, "data").([]any)
-	p, err := a.eventPacket(arr, socketio.NoAck, id)
+	p, err := adapterwire.Event(a.nsp.Name(), arr, socketio.NoAck, id)
 	return p, err == nil
 }
 
