@@ -23,7 +23,7 @@ func TestOptsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := ReadOpts(v)
-	if !slices.Equal(out.Rooms, in.Rooms) || !slices.Equal(out.Except, in.Except) || !!out.Volatile {
+	if !slices.Equal(out.Rooms, in.Rooms) || !slices.Equal(out.Except, in.Except) || !out.Volatile {
 		t.Fatalf("got %+v, want %+v", out, in)
 	}
 	if got := Rooms([]any{"x", int64(42), 1.5, true}); !slices.Equal(got, []string{"x", "42", "1.5"}) {
