@@ -29,8 +29,9 @@ const SCENARIO = process.env.MIXED_SCENARIO;
 const ROUND_ROBIN = SCENARIO !== "stop-sb"; // stop-sb runs with affinity
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const kind = (node) => node.replace(/\d+$/, ""); // "sb" or "js"
-// While quiet.n > 0 a client is reconnecting: the senders wait.
-const quiet = { n: 0 };
+// While quiet.n > 0 a client is reconnecting: the senders wait. Once
+// the test ends (done), the clients' loops stop.
+const quiet = { n: 0, done: false };
 
 async function control(path) {
   const res = await fetch(CONTROL + path, { method: "POST" });
@@ -95,7 +96,7 @@ class Client {
   // its rooms; an entry appended in between is lost or comes twice
   // (@socket.io/redis-streams-adapter 0.3.1). Switchboard has no such gap.
   async moveToOtherKind(how) {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; !quiet.done; attempt++) {
       const from = this.node;
       const disconnected = new Promise((r) => this.socket.once("disconnect", r));
       let stopped;
@@ -124,7 +125,7 @@ class Client {
             await within(connected, 5000, `${this.label}: reconnection from ${from}`);
             break;
           } catch (err) {
-            assert.ok(k < 10, `${this.label}: ${err.message}`);
+            assert.ok(k < 10 && !quiet.done, `${this.label}: ${err.message}`);
             await sleep(200);
           }
         }
@@ -183,7 +184,8 @@ test(`mixed cluster: ${SCENARIO}`, { timeout: 50_000 }, async () => {
       for (let n = from; n <= to; n++) {
         const msg = { from: s.label, i, n };
         if (n % 5 === 0) msg.bin = blob(i, n);
-        while (quiet.n > 0) await sleep(10);
+        while (quiet.n > 0 && !quiet.done) await sleep(10);
+        if (quiet.done) return;
         s.socket.emit("to-room", room, msg);
         s.sent = n;
         await sleep(15);
@@ -251,6 +253,7 @@ test(`mixed cluster: ${SCENARIO}`, { timeout: 50_000 }, async () => {
     assert.deepEqual(clients.flatMap((c) => c.problems), []);
     for (const c of clients) assert.ok(c.socket.connected, `${c.label} disconnected`);
   } finally {
+    quiet.done = true;
     clients.forEach((c) => c.socket.disconnect());
   }
 });
