@@ -471,6 +471,9 @@ func (c *Cluster) xadd(ctx context.Context, r *rawMessage) (string, error) {
 		queued := c.queue(r)
 		c.outboxMu.Unlock()
 		if queued {
+			if c.healthy.Load() {
+				c.flushOutbox() // the link is back, or was never seen down
+			}
 			return "", nil
 		}
 	}
