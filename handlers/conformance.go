@@ -21,7 +21,10 @@ import (
 //   - a connection whose auth has a "reject" string is refused with it as
 //     the CONNECT_ERROR message;
 //   - "handshake" is acknowledged with the socket's handshake data:
-//     {auth, query (first values), headers (lower-case names, first values)}.
+//     {auth, query (first values), headers (lower-case names, first values)};
+//   - "set-data"(value) makes value the socket's data and acks true;
+//     "whoami" is acknowledged with {id, rooms, data}: the load-balancer
+//     tests check with them what connection state recovery restored.
 func Conformance(n *socketio.Namespace) {
 	n.Use(func(s *socketio.Socket) error {
 		var auth struct {
@@ -75,6 +78,18 @@ func Conformance(n *socketio.Namespace) {
 			return
 		}
 		_ = s.To(room).Emit("room-message", e.Args.From(1))
+	})
+	n.On("set-data", func(s *socketio.Socket, e *socketio.Event) {
+		var data any
+		if err := e.Decode(0, &data); err != nil {
+			_ = e.Ack(false)
+			return
+		}
+		s.SetData(data)
+		_ = e.Ack(true)
+	})
+	n.On("whoami", func(s *socketio.Socket, e *socketio.Event) {
+		_ = e.Ack(map[string]any{"id": s.ID(), "rooms": s.Rooms(), "data": s.Data()})
 	})
 	n.On("request-ack", func(s *socketio.Socket, e *socketio.Event) {
 		go func() {

@@ -201,8 +201,11 @@ func (a *Adapter) sendTo(channel string, typ int, data msgpack.Map) error {
 // as the other nodes' do, with its entry id as offset: every socket of
 // the node then gets the cluster's broadcasts in the stream's order,
 // which recovery relies on. The others are delivered right away. While
-// Redis is unreachable, the packet is delivered locally only, without
-// offset, as the reference does.
+// Redis is unreachable, the entry waits on this node and is appended once
+// Redis is back, as with the reference (its Redis client queues the
+// XADD): the broadcast then reaches the other nodes, and this node's
+// sockets for a recoverable one. Only when adapter.max_len entries wait
+// already is it delivered locally only, without offset.
 func (a *Adapter) Broadcast(p *socketio.Packet, opts *socketio.BroadcastOptions) error {
 	if opts.Local {
 		return a.MemoryAdapter.Broadcast(p, opts)

@@ -6,12 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	mrand "math/rand/v2"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -102,6 +105,16 @@ type Cluster struct {
 	last string
 
 	pending atomic.Int64 // requests awaiting answers
+
+	// outbox holds, in order, the entries appended while Redis is
+	// unreachable (at most MaxLen), until it is back: as Node's Redis
+	// client queues its commands, the broadcasts sent meanwhile still
+	// reach the other nodes. While it is not empty, new entries wait
+	// behind it, so the stream keeps this node's order. flushing is set
+	// while a goroutine appends them.
+	outboxMu sync.Mutex
+	outbox   []*rawMessage
+	flushing bool
 
 	// healthy is readerUp && subUp: the node both reads the stream and
 	// gets the channels' messages.
@@ -279,6 +292,7 @@ func (c *Cluster) setUp(p int) {
 	c.everUp.Store(true)
 	if !c.healthy.Swap(true) {
 		c.log.Info("redis available: cluster delivery resumed")
+		c.flushOutbox()
 	}
 }
 
@@ -430,13 +444,65 @@ func (c *Cluster) receive() {
 	}
 }
 
-// xadd appends a message to the stream and returns its id.
+// xadd appends a message to the stream and returns its id. While Redis
+// is unreachable, or entries wait for it, the message joins the outbox
+// instead: it returns no id and no error, and the entry is appended once
+// Redis is back. It fails when the outbox is full, or when Redis
+// answered with an error or too late (the entry may have been appended).
 func (c *Cluster) xadd(ctx context.Context, r *rawMessage) (string, error) {
-	if !c.healthy.Load() {
-		err := c.Err()
-		c.opts.Stats.Published(err)
-		return "", err
+	c.outboxMu.Lock()
+	if !c.healthy.Load() || len(c.outbox) > 0 {
+		queued := c.queue(r)
+		c.outboxMu.Unlock()
+		if !queued {
+			err := fmt.Errorf("redisstreams: %d entries wait for redis: %w", c.opts.MaxLen, c.Err())
+			c.opts.Stats.Published(err)
+			return "", err
+		}
+		if c.healthy.Load() {
+			c.flushOutbox() // back meanwhile
+		}
+		return "", nil
 	}
+	c.outboxMu.Unlock()
+	id, err := c.xaddNow(ctx, r)
+	if err != nil && lostLink(err) && ctx.Err() == nil {
+		c.outboxMu.Lock()
+		queued := c.queue(r)
+		c.outboxMu.Unlock()
+		if queued {
+			if c.healthy.Load() {
+				c.flushOutbox() // the link is back, or was never seen down
+			}
+			return "", nil
+		}
+	}
+	return id, err
+}
+
+// queue adds r to the outbox unless it is full; under outboxMu.
+func (c *Cluster) queue(r *rawMessage) bool {
+	if int64(len(c.outbox)) >= c.opts.MaxLen {
+		return false
+	}
+	c.outbox = append(c.outbox, r)
+	return true
+}
+
+// lostLink reports whether an XADD failed without reaching Redis (no
+// connection): Redis did not append it. An error reply or a timeout do
+// not count: the entry may be in the stream.
+func lostLink(err error) bool {
+	var reply redis.Error
+	if errors.As(err, &reply) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && !ne.Timeout() || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, redis.ErrClosed) || errors.Is(err, io.EOF)
+}
+
+// xaddNow appends a message to the stream.
+func (c *Cluster) xaddNow(ctx context.Context, r *rawMessage) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 	id, err := c.rdb.XAdd(ctx, &redis.XAddArgs{
@@ -447,6 +513,49 @@ func (c *Cluster) xadd(ctx context.Context, r *rawMessage) (string, error) {
 	}).Result()
 	c.opts.Stats.Published(err)
 	return id, err
+}
+
+// flushOutbox starts appending the outbox's entries, in order, unless a
+// goroutine already does. It stops when the outbox is empty, when Redis
+// is unreachable again (the next setUp starts it again), or at Close.
+func (c *Cluster) flushOutbox() {
+	c.outboxMu.Lock()
+	defer c.outboxMu.Unlock()
+	if c.flushing || len(c.outbox) == 0 || c.ctx.Err() != nil {
+		return
+	}
+	c.flushing = true
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		backoff := minBackoff
+		for {
+			c.outboxMu.Lock()
+			if len(c.outbox) == 0 || c.ctx.Err() != nil || !c.healthy.Load() {
+				c.flushing = false
+				c.outboxMu.Unlock()
+				return
+			}
+			r := c.outbox[0]
+			c.outboxMu.Unlock()
+			if _, err := c.xaddNow(c.ctx, r); err != nil && lostLink(err) {
+				if !c.sleep(&backoff) {
+					c.outboxMu.Lock()
+					c.flushing = false
+					c.outboxMu.Unlock()
+					return
+				}
+				continue
+			} else if err != nil {
+				c.log.Debug("entry of the outbox not appended", "err", err)
+			}
+			backoff = minBackoff
+			c.outboxMu.Lock()
+			c.outbox[0] = nil
+			c.outbox = c.outbox[1:]
+			c.outboxMu.Unlock()
+		}
+	}()
 }
 
 // publish sends a pub/sub message.

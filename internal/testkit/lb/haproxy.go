@@ -78,7 +78,9 @@ func RequireHAProxy(t testing.TB) string {
 // ping interval, so client and server timeouts are well above it, and an
 // upgraded WebSocket is a tunnel that stays open as long as the client
 // pings (timeout tunnel). Nodes are health-checked on /readyz every 200 ms
-// so a dead one is taken out quickly; a request whose connection to a
+// so a dead one (connection refused) is taken out quickly; a busy one has
+// 1 s to answer (timeout check), not to be taken out, and its clients
+// moved, by a slow answer on a loaded machine; a request whose connection to a
 // node fails is sent to another (option redispatch, retries). One log
 // line per request: "LB <server> <status> <method> <uri> <total ms>".
 func Config(port int, nodes []*Node, balance Balance) string {
@@ -99,6 +101,7 @@ defaults
   timeout http-keep-alive 10s
   timeout client-fin 2s
   timeout server-fin 2s
+  timeout check 1s
   option redispatch
   retries 3
 

@@ -64,8 +64,25 @@ func StartNode(t testing.TB, bin, name, config string) *Node {
 	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return startProcess(t, name, exec.Command(bin, "-config", file), listeningRE)
+}
+
+var otherListeningRE = regexp.MustCompile(`listening addr=(\S+)`)
+
+// StartProcess runs another server as a node, e.g. a Node.js socket.io
+// server in a mixed cluster: cmd must print "listening addr=HOST:PORT"
+// on a line once it listens, answer GET /readyz with 200 when ready and
+// shut down gracefully on SIGTERM. Like StartNode, it returns once the
+// node is ready and ends it with the test.
+func StartProcess(t testing.TB, name string, cmd *exec.Cmd) *Node {
+	t.Helper()
+	return startProcess(t, name, cmd, otherListeningRE)
+}
+
+func startProcess(t testing.TB, name string, cmd *exec.Cmd, listening *regexp.Regexp) *Node {
+	t.Helper()
 	n := &Node{Name: name, t: t, exited: make(chan struct{})}
-	n.cmd = exec.Command(bin, "-config", file)
+	n.cmd = cmd
 	pr, pw := io.Pipe()
 	n.cmd.Stdout, n.cmd.Stderr = pw, pw
 	if err := n.cmd.Start(); err != nil {
@@ -80,7 +97,7 @@ func StartNode(t testing.TB, bin, name, config string) *Node {
 			n.mu.Lock()
 			n.log.WriteString(line + "\n")
 			n.mu.Unlock()
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
+			if m := listening.FindStringSubmatch(line); m != nil {
 				select {
 				case addr <- m[1]:
 				default:
