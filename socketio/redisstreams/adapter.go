@@ -49,6 +49,9 @@ type rawMessage struct {
 	data     string
 }
 
+// size is what r counts toward Options.MaxOutboxBytes.
+func (r *rawMessage) size() int { return len(r.uid) + len(r.nsp) + len(r.data) + 32 }
+
 // rawOf reads a stream entry, nil if malformed or larger than max.
 func rawOf(v map[string]any, max int) (*rawMessage, bool) {
 	r := &rawMessage{}

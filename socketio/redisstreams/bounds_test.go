@@ -55,3 +55,24 @@ func TestDecodeData(t *testing.T) {
 		t.Fatal("garbage accepted")
 	}
 }
+
+// The outbox (entries waiting for Redis to come back) is bounded in
+// entries and in bytes: one client's big broadcasts during an outage
+// cannot grow it past MaxOutboxBytes.
+func TestOutboxBounds(t *testing.T) {
+	c := &Cluster{opts: Options{MaxLen: 3, MaxOutboxBytes: 1000}}
+	big := &rawMessage{uid: "u", nsp: "/", data: strings.Repeat("x", 600)}
+	if !c.queue(big) {
+		t.Fatal("first entry refused")
+	}
+	if c.queue(big) {
+		t.Fatalf("outbox took %d bytes, over MaxOutboxBytes 1000", c.outboxBytes+big.size())
+	}
+	small := &rawMessage{uid: "u", nsp: "/", data: "x"}
+	if !c.queue(small) || !c.queue(small) {
+		t.Fatal("small entries refused within the bounds")
+	}
+	if c.queue(small) {
+		t.Fatal("outbox took a fourth entry, over MaxLen 3")
+	}
+}

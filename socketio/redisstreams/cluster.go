@@ -64,6 +64,10 @@ type Options struct {
 	// MaxMessageBytes bounds a message read from Redis (default 1 MiB);
 	// larger ones are dropped unread.
 	MaxMessageBytes int
+	// MaxOutboxBytes bounds the bytes of the entries that wait for Redis
+	// while it is unreachable (default 64 MiB; at most MaxLen entries
+	// too); past it, a broadcast reaches this node's sockets only.
+	MaxOutboxBytes int
 	// MaxPendingRequests bounds the requests waiting for other nodes'
 	// answers, all namespaces together (default 1024).
 	MaxPendingRequests int
@@ -107,14 +111,15 @@ type Cluster struct {
 	pending atomic.Int64 // requests awaiting answers
 
 	// outbox holds, in order, the entries appended while Redis is
-	// unreachable (at most MaxLen), until it is back: as Node's Redis
+	// unreachable (at most MaxLen entries and MaxOutboxBytes), until it is back: as Node's Redis
 	// client queues its commands, the broadcasts sent meanwhile still
 	// reach the other nodes. While it is not empty, new entries wait
 	// behind it, so the stream keeps this node's order. flushing is set
 	// while a goroutine appends them.
-	outboxMu sync.Mutex
-	outbox   []*rawMessage
-	flushing bool
+	outboxMu    sync.Mutex
+	outbox      []*rawMessage
+	outboxBytes int
+	flushing    bool
 
 	// healthy is readerUp && subUp: the node both reads the stream and
 	// gets the channels' messages.
@@ -163,6 +168,9 @@ func New(opts Options) (*Cluster, error) {
 	}
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = 1 << 20
+	}
+	if opts.MaxOutboxBytes <= 0 {
+		opts.MaxOutboxBytes = 64 << 20
 	}
 	if opts.MaxPendingRequests <= 0 {
 		opts.MaxPendingRequests = 1024
@@ -455,7 +463,7 @@ func (c *Cluster) xadd(ctx context.Context, r *rawMessage) (string, error) {
 		queued := c.queue(r)
 		c.outboxMu.Unlock()
 		if !queued {
-			err := fmt.Errorf("redisstreams: %d entries wait for redis: %w", c.opts.MaxLen, c.Err())
+			err := fmt.Errorf("redisstreams: the outbox for redis is full: %w", c.Err())
 			c.opts.Stats.Published(err)
 			return "", err
 		}
@@ -482,10 +490,12 @@ func (c *Cluster) xadd(ctx context.Context, r *rawMessage) (string, error) {
 
 // queue adds r to the outbox unless it is full; under outboxMu.
 func (c *Cluster) queue(r *rawMessage) bool {
-	if int64(len(c.outbox)) >= c.opts.MaxLen {
+	n := r.size()
+	if int64(len(c.outbox)) >= c.opts.MaxLen || c.outboxBytes+n > c.opts.MaxOutboxBytes {
 		return false
 	}
 	c.outbox = append(c.outbox, r)
+	c.outboxBytes += n
 	return true
 }
 
@@ -551,6 +561,7 @@ func (c *Cluster) flushOutbox() {
 			}
 			backoff = minBackoff
 			c.outboxMu.Lock()
+			c.outboxBytes -= c.outbox[0].size()
 			c.outbox[0] = nil
 			c.outbox = c.outbox[1:]
 			c.outboxMu.Unlock()
