@@ -74,6 +74,12 @@ type chatRoom struct {
 	history []ChatMessage
 }
 
+// historyCopy returns the room's history, empty rather than nil: clients
+// get [] for a room without messages (not null), as from a cluster.
+func (r *chatRoom) historyCopy() []ChatMessage {
+	return append(make([]ChatMessage, 0, len(r.history)), r.history...)
+}
+
 // ChatMessage is a message as clients receive it.
 type ChatMessage struct {
 	Username string `json:"username"`
@@ -120,7 +126,7 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 	c.users[s] = &chatUser{name: name, room: lobby}
 	r := c.rooms[lobby]
 	r.members = append(r.members, s)
-	history := slices.Clone(r.history)
+	history := r.historyCopy()
 	num := c.numUsersLocked()
 	c.mu.Unlock()
 	var rooms []RoomInfo
@@ -233,7 +239,7 @@ func (c *chat) joinRoom(s *socketio.Socket, e *socketio.Event, name string) {
 	}
 	r := c.rooms[name]
 	users := c.namesLocked(r)
-	history := slices.Clone(r.history)
+	history := r.historyCopy()
 	who := u.name
 	c.mu.Unlock()
 	if c.cl != nil {
