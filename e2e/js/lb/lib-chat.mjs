@@ -79,10 +79,12 @@ export class ChatUser {
     s.on("user joined", (d) => {
       this.joined.push(d.username);
       this.numUsers = d.numUsers;
+      log(`user joined ${d.username} ${d.numUsers}`);
     });
     s.on("user left", (d) => {
       this.left.push(d.username);
       this.numUsers = d.numUsers;
+      log(`user left ${d.username} ${d.numUsers}`);
     });
     s.on("rooms", (r) => (this.rooms = r));
     s.on("room users", (d) => (this.roomUsers[d.room] = d.users));
