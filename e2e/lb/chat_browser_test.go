@@ -27,19 +27,32 @@ func TestChatBrowsersRoundRobin(t *testing.T) {
 	browser := chromium.Start(t, path)
 	url := c.proxy.URL() + "/"
 
+	tags := c.tagMap(t)
 	alice, bob := newPage(t, browser, "alice"), newPage(t, browser, "bob")
 	for _, p := range []*page{alice, bob} {
-		p.do("open the page and log in",
-			chromedp.Navigate(url),
-			chromedp.WaitVisible(chromedp.CSS("#login-form")))
-		p.wait("connected", `() => document.getElementById("status").dataset.state === "connected"`)
+		// bob's session must be on another node than alice's (round-robin
+		// usually does it; reloading tries the next node).
+		for try := 0; ; try++ {
+			p.do("open the page",
+				chromedp.Navigate(url),
+				chromedp.WaitVisible(chromedp.CSS("#login-form")))
+			p.wait("connected", `() => document.getElementById("status").dataset.state === "connected"`)
+			p.node = tags[p.eval(`window.chatSocket.io.engine.id.slice(0, 8)`)]
+			if p == alice || p.node != alice.node {
+				break
+			}
+			if try == 5 {
+				t.Fatalf("bob's session is on alice's node %s every time", alice.node)
+			}
+		}
+		t.Logf("%s's session is on node %s", p.name, p.node)
 		p.do("log in",
 			chromedp.SendKeys(chromedp.CSS("#username"), p.name),
 			chromedp.Click(chromedp.CSS(`#login-form [type="submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS("#message-form")))
 	}
 	for _, p := range []*page{alice, bob} {
-		p.wait("alice and bob in #users, 2 online", `() => {
+		p.wait("alice and bob, no one else, in #users", `() => {
 			const shown = Array.from(document.querySelectorAll("#users li")).map(li => li.textContent);
 			return shown.length === 2 && ["alice", "bob"].every(n => shown.some(s => s.includes(n)));
 		}`)
@@ -79,6 +92,7 @@ type page struct {
 	t    *testing.T
 	name string
 	ctx  context.Context
+	node string // the node holding its session
 }
 
 func newPage(t *testing.T, browser context.Context, name string) *page {

@@ -82,6 +82,13 @@ func startChatCluster(t *testing.T) *cluster {
 // it. A handshake made directly to each node shows its tag.
 func (c *cluster) nodeTags(t *testing.T) string {
 	t.Helper()
+	b, _ := json.Marshal(c.tagMap(t))
+	return string(b)
+}
+
+// tagMap maps each node's session-id tag to its name.
+func (c *cluster) tagMap(t *testing.T) map[string]string {
+	t.Helper()
 	tags := map[string]string{}
 	for _, n := range c.nodes {
 		res, err := http.Get(n.URL() + "/socket.io/?EIO=4&transport=polling")
@@ -99,8 +106,7 @@ func (c *cluster) nodeTags(t *testing.T) string {
 	if len(tags) != len(c.nodes) {
 		t.Fatalf("nodes share session-id tags: %v", tags)
 	}
-	b, _ := json.Marshal(tags)
-	return string(b)
+	return tags
 }
 
 // TestChatOneNode runs the chat script against one node with the shipped
