@@ -131,6 +131,7 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 	c.mu.Unlock()
 	var rooms []RoomInfo
 	if c.cl != nil {
+		c.cl.countMu.Lock()
 		c.cl.writeOwn()
 		v := c.cl.view()
 		num, rooms, history = v.numUsers(), v.roomList(), c.cl.history(lobby)
@@ -143,6 +144,9 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 		"numUsers": num, "room": lobby, "rooms": rooms, "history": history,
 	})
 	_ = s.Broadcast().Emit("user joined", userEvent{Username: name, NumUsers: num})
+	if c.cl != nil {
+		c.cl.countMu.Unlock()
+	}
 	_ = s.To(lobby).Emit("user joined room", roomEvent{Username: name, Room: lobby})
 	c.announceRoom(lobby)
 	c.announceRooms()
@@ -279,11 +283,15 @@ func (c *chat) disconnect(s *socketio.Socket, _ socketio.DisconnectReason) {
 	num := c.numUsersLocked()
 	c.mu.Unlock()
 	if c.cl != nil {
+		c.cl.countMu.Lock()
 		c.cl.writeOwn()
 		num = c.cl.view().numUsers()
 	}
 
 	_ = c.nsp.Emit("user left", userEvent{Username: u.name, NumUsers: num})
+	if c.cl != nil {
+		c.cl.countMu.Unlock()
+	}
 	_ = c.nsp.To(u.room).Emit("user left room", roomEvent{Username: u.name, Room: u.room})
 	c.announceRoom(u.room)
 	c.announceRooms()
