@@ -5,6 +5,7 @@ package lb
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,9 +31,18 @@ func TestChatBrowsersRoundRobin(t *testing.T) {
 	tags := c.tagMap(t)
 	alice, bob := newPage(t, browser, "alice"), newPage(t, browser, "bob")
 	for _, p := range []*page{alice, bob} {
-		// bob's session must be on another node than alice's (round-robin
-		// usually does it; reloading tries the next node).
+		// bob's session must be on another node than alice's. A page load
+		// makes the same number of requests each time, so that reloading
+		// could keep landing on one node: a request of our own in between
+		// moves round-robin on by one.
 		for try := 0; ; try++ {
+			if try > 0 {
+				res, err := http.Get(c.proxy.URL() + "/readyz")
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+			}
 			p.do("open the page",
 				chromedp.Navigate(url),
 				chromedp.WaitVisible(chromedp.CSS("#login-form")))
