@@ -29,8 +29,8 @@ func TestChatBrowsersRoundRobin(t *testing.T) {
 	url := c.proxy.URL() + "/"
 
 	tags := c.tagMap(t)
-	alice, bob := newPage(t, browser, "alice"), newPage(t, browser, "bob")
-	for _, p := range []*page{alice, bob} {
+	alice, bob := newChatPage(t, browser, "alice"), newChatPage(t, browser, "bob")
+	for _, p := range []*chatPage{alice, bob} {
 		// bob's session must be on another node than alice's. A page load
 		// makes the same number of requests each time, so that reloading
 		// could keep landing on one node: a request of our own in between
@@ -61,7 +61,7 @@ func TestChatBrowsersRoundRobin(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#login-form [type="submit"]`)),
 			chromedp.WaitVisible(chromedp.CSS("#message-form")))
 	}
-	for _, p := range []*page{alice, bob} {
+	for _, p := range []*chatPage{alice, bob} {
 		p.wait("alice and bob, no one else, in #users", `() => {
 			const shown = Array.from(document.querySelectorAll("#users li")).map(li => li.textContent);
 			return shown.length === 2 && ["alice", "bob"].every(n => shown.some(s => s.includes(n)));
@@ -69,13 +69,13 @@ func TestChatBrowsersRoundRobin(t *testing.T) {
 		p.wait("upgraded to WebSocket", `() => document.getElementById("status").dataset.transport === "websocket"`)
 	}
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
-	for _, m := range []struct{ from, to *page }{{alice, bob}, {bob, alice}} {
+	for _, m := range []struct{ from, to *chatPage }{{alice, bob}, {bob, alice}} {
 		text := fmt.Sprintf("hello %s from %s %s", m.to.name, m.from.name, stamp)
 		m.from.do("send a message",
 			chromedp.WaitEnabled(chromedp.CSS(`#message-form [type="submit"]`)),
 			chromedp.SendKeys(chromedp.CSS("#message-input"), text),
 			chromedp.Click(chromedp.CSS(`#message-form [type="submit"]`)))
-		for _, p := range []*page{m.from, m.to} {
+		for _, p := range []*chatPage{m.from, m.to} {
 			p.wait(fmt.Sprintf("%s's message shown once", m.from.name), `(author, text) =>
 				Array.from(document.querySelectorAll("#messages li.message")).filter(li => {
 					const a = li.querySelector(".author"), x = li.querySelector(".text");
@@ -96,20 +96,20 @@ func TestChatBrowsersRoundRobin(t *testing.T) {
 	}
 }
 
-// page is one browser session (its own context: no shared cookies or
+// chatPage is one browser session (its own context: no shared cookies or
 // connections) with a tab on the chat.
-type page struct {
+type chatPage struct {
 	t    *testing.T
 	name string
 	ctx  context.Context
 	node string // the node holding its session
 }
 
-func newPage(t *testing.T, browser context.Context, name string) *page {
+func newChatPage(t *testing.T, browser context.Context, name string) *chatPage {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	p := &page{t: t, name: name, ctx: ctx}
+	p := &chatPage{t: t, name: name, ctx: ctx}
 	// Listening opens the tab (and keeps its events flowing).
 	if err := chromedp.Listen(ctx, func(any) {}); err != nil {
 		t.Fatalf("%s: opening a tab: %v", name, err)
@@ -124,11 +124,11 @@ func newPage(t *testing.T, browser context.Context, name string) *page {
 	return p
 }
 
-const pageStep = 15 * time.Second
+const chatPageStep = 15 * time.Second
 
-func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+func (p *chatPage) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, pageStep)
+	ctx, cancel := context.WithTimeout(p.ctx, chatPageStep)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		p.t.Fatalf("%s: %s: %v", p.name, what, err)
@@ -136,11 +136,11 @@ func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // wait polls the JS function fn (called with args) until it returns true.
-func (p *page) wait(what, fn string, args ...any) {
+func (p *chatPage) wait(what, fn string, args ...any) {
 	p.t.Helper()
 	poll := chromedp.PollFunction[bool](fn,
 		chromedp.WithPollingInterval(50*time.Millisecond),
-		chromedp.WithPollingTimeout(pageStep-time.Second),
+		chromedp.WithPollingTimeout(chatPageStep-time.Second),
 		chromedp.WithPollingArgs(args...))
 	p.do(what, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := poll(ctx, t)
@@ -148,7 +148,7 @@ func (p *page) wait(what, fn string, args ...any) {
 	})
 }
 
-func (p *page) eval(expr string) string {
+func (p *chatPage) eval(expr string) string {
 	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
