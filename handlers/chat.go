@@ -74,6 +74,12 @@ type chatRoom struct {
 	history []ChatMessage
 }
 
+// historyCopy returns the room's history, empty rather than nil: clients
+// get [] for a room without messages (not null), as from a cluster.
+func (r *chatRoom) historyCopy() []ChatMessage {
+	return append(make([]ChatMessage, 0, len(r.history)), r.history...)
+}
+
 // ChatMessage is a message as clients receive it.
 type ChatMessage struct {
 	Username string `json:"username"`
@@ -120,11 +126,12 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 	c.users[s] = &chatUser{name: name, room: lobby}
 	r := c.rooms[lobby]
 	r.members = append(r.members, s)
-	history := slices.Clone(r.history)
+	history := r.historyCopy()
 	num := c.numUsersLocked()
 	c.mu.Unlock()
 	var rooms []RoomInfo
 	if c.cl != nil {
+		c.cl.countMu.Lock()
 		c.cl.writeOwn()
 		v := c.cl.view()
 		num, rooms, history = v.numUsers(), v.roomList(), c.cl.history(lobby)
@@ -137,6 +144,9 @@ func (c *chat) addUser(s *socketio.Socket, name string) {
 		"numUsers": num, "room": lobby, "rooms": rooms, "history": history,
 	})
 	_ = s.Broadcast().Emit("user joined", userEvent{Username: name, NumUsers: num})
+	if c.cl != nil {
+		c.cl.countMu.Unlock()
+	}
 	_ = s.To(lobby).Emit("user joined room", roomEvent{Username: name, Room: lobby})
 	c.announceRoom(lobby)
 	c.announceRooms()
@@ -233,7 +243,7 @@ func (c *chat) joinRoom(s *socketio.Socket, e *socketio.Event, name string) {
 	}
 	r := c.rooms[name]
 	users := c.namesLocked(r)
-	history := slices.Clone(r.history)
+	history := r.historyCopy()
 	who := u.name
 	c.mu.Unlock()
 	if c.cl != nil {
@@ -273,11 +283,15 @@ func (c *chat) disconnect(s *socketio.Socket, _ socketio.DisconnectReason) {
 	num := c.numUsersLocked()
 	c.mu.Unlock()
 	if c.cl != nil {
+		c.cl.countMu.Lock()
 		c.cl.writeOwn()
 		num = c.cl.view().numUsers()
 	}
 
 	_ = c.nsp.Emit("user left", userEvent{Username: u.name, NumUsers: num})
+	if c.cl != nil {
+		c.cl.countMu.Unlock()
+	}
 	_ = c.nsp.To(u.room).Emit("user left room", roomEvent{Username: u.name, Room: u.room})
 	c.announceRoom(u.room)
 	c.announceRooms()

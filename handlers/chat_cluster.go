@@ -96,6 +96,12 @@ type chatCluster struct {
 	// snapshot after the previous write's: a slow write never overwrites
 	// a newer list.
 	writeMu sync.Mutex
+	// countMu orders this node's "user joined" and "user left": each
+	// counts the users and is sent before the next change is counted, so
+	// that the last count a user gets is the latest. Without it, users
+	// leaving together (a node shutting down) could send an older, larger
+	// count last, and it would stay on every page.
+	countMu sync.Mutex
 
 	mu        sync.Mutex
 	dirty     map[string]bool // rooms to announce

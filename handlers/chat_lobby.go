@@ -65,11 +65,15 @@ func (l *ChatLobby) Enter(name string) {
 	num := c.numUsersLocked()
 	c.mu.Unlock()
 	if c.cl != nil {
+		c.cl.countMu.Lock()
 		c.cl.writeOwn()
 		num = c.cl.view().numUsers()
 	}
 
 	_ = c.nsp.Emit("user joined", userEvent{Username: name, NumUsers: num})
+	if c.cl != nil {
+		c.cl.countMu.Unlock()
+	}
 	_ = c.nsp.To(lobby).Emit("user joined room", roomEvent{Username: name, Room: lobby})
 	c.announceRoom(lobby)
 	c.announceRooms()
@@ -89,11 +93,15 @@ func (l *ChatLobby) Leave(name string) {
 	num := c.numUsersLocked()
 	c.mu.Unlock()
 	if c.cl != nil {
+		c.cl.countMu.Lock()
 		c.cl.writeOwn()
 		num = c.cl.view().numUsers()
 	}
 
 	_ = c.nsp.Emit("user left", userEvent{Username: name, NumUsers: num})
+	if c.cl != nil {
+		c.cl.countMu.Unlock()
+	}
 	_ = c.nsp.To(lobby).Emit("user left room", roomEvent{Username: name, Room: lobby})
 	c.announceRoom(lobby)
 	c.announceRooms()

@@ -202,3 +202,34 @@ func TestChatIgnoresUnnamedUsers(t *testing.T) {
 		t.Fatalf("got %q", msg.Message)
 	}
 }
+
+// TestChatEmptyHistoryIsAnArray: a room without messages has the history
+// [] in "login" and in the "join room" ack, not null, as on a cluster
+// (clients iterate over it).
+func TestChatEmptyHistoryIsAnArray(t *testing.T) {
+	url := testserver.Start(t, "default")
+	alice := dial(t, url)
+	_ = alice.Emit("add user", "alice")
+	e, err := alice.Expect(ctxT(t), "login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l struct{ History json.RawMessage }
+	if err := e.Arg(0, &l); err != nil {
+		t.Fatal(err)
+	}
+	if string(l.History) != "[]" {
+		t.Errorf("login history = %s, want []", l.History)
+	}
+	ack, err := alice.EmitWithAck(ctxT(t), "join room", "empty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j struct{ History json.RawMessage }
+	if err := json.Unmarshal(ack[0], &j); err != nil {
+		t.Fatal(err)
+	}
+	if string(j.History) != "[]" {
+		t.Errorf("join room ack history = %s, want []", j.History)
+	}
+}
