@@ -192,6 +192,10 @@ func TestHistoryAcrossNodes(t *testing.T) {
 	if err := alice.c.Emit("new message", "s1"); err != nil {
 		t.Fatal(err)
 	}
+	// A socket's events are handled in order: once alice's next question
+	// is answered, s1 is in the history.
+	var rooms any
+	alice.ask(&rooms, "list rooms")
 	bob.ask(&ack, "join room", "side")
 	if len(ack.History) != 1 || ack.History[0].Message != "s1" {
 		t.Errorf("bob joins side on B: history %+v, want alice's s1", ack.History)
