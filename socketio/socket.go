@@ -111,6 +111,9 @@ func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
 	s.mu.Unlock()
+	if r := s.nsp.rec; r != nil && r.store != nil {
+		r.changed(s)
+	}
 }
 
 // Emit sends an event to this client. Arguments are encoded as JSON;
