@@ -73,7 +73,7 @@ func TestRecoveryNodeKilled(t *testing.T) {
 // TestRecoveryTakeover: the client reconnects to B while A has not yet
 // seen its connection cut. B takes the session; A's late writes (a room
 // joined, the final state when A sees the cut) leave B's alone, and A
-// ends its stale socket once its refresh finds the session taken.
+// ends its stale socket once a write or a refresh finds the session taken.
 func TestRecoveryTakeover(t *testing.T) {
 	r := testserver.StartRedis(t)
 	rdb := redisClient(t, r.URL())
@@ -100,7 +100,6 @@ func TestRecoveryTakeover(t *testing.T) {
 	if v := rdb.Get(context.Background(), key).Val(); v != kept {
 		t.Fatal("A's late join overwrote the session B took")
 	}
-	redisstreams.SetKeepEvery(a.cluster, 100*time.Millisecond)
 	waitFor(t, "A ends its stale socket", func() bool { return a.socket(cl.ID) == nil })
 	if v := rdb.Get(context.Background(), key).Val(); v != kept {
 		t.Fatal("A's final persist overwrote the session B took")
@@ -109,6 +108,40 @@ func TestRecoveryTakeover(t *testing.T) {
 	if s == nil || slices.Contains(s.Rooms(), "late") {
 		t.Fatalf("socket on B: %v", s)
 	}
+	// Late, on A, for another client: the final state when A sees the
+	// cut of a connection whose session B took.
+	cl3 := dial(t, a, nil)
+	_ = b.srv.Of("/").Emit("m", 1)
+	off3 := lastOffset(t, expect(t, cl3, "m"))
+	key3 := "sio:session:" + cl3.PID
+	waitFor(t, "session kept", func() bool { return rdb.Exists(context.Background(), key3).Val() == 1 })
+	if dial(t, b, map[string]any{"pid": cl3.PID, "offset": off3}).ID != cl3.ID {
+		t.Fatal("not recovered")
+	}
+	var kept3 string
+	waitFor(t, "B keeps the session", func() bool {
+		kept3 = rdb.Get(context.Background(), key3).Val()
+		return kept3 != ""
+	})
+	_ = cl3.Close()
+	waitFor(t, "A sees the cut", func() bool { return a.socket(cl3.ID) == nil })
+	if v := rdb.Get(context.Background(), key3).Val(); v != kept3 {
+		t.Fatal("A's final persist overwrote the session B took")
+	}
+
+	// A third client, on A: nothing happens to it there after B took its
+	// session; A's next refresh finds it taken and ends the stale socket.
+	cl4 := dial(t, a, nil)
+	_ = b.srv.Of("/").Emit("m", 2)
+	off4 := lastOffset(t, expect(t, cl4, "m"))
+	waitFor(t, "session kept", func() bool { return rdb.Exists(context.Background(), "sio:session:"+cl4.PID).Val() == 1 })
+	if dial(t, b, map[string]any{"pid": cl4.PID, "offset": off4}).ID != cl4.ID {
+		t.Fatal("not recovered")
+	}
+	time.Sleep(100 * time.Millisecond) // B keeps it
+	redisstreams.SetKeepEvery(a.cluster, 100*time.Millisecond)
+	waitFor(t, "A's refresh ends its stale socket", func() bool { return a.socket(cl4.ID) == nil })
+
 	// Once taken, never again from what A wrote.
 	_ = cl2.Close()
 	waitFor(t, "B sees the cut", func() bool { return b.socket(cl.ID) == nil })
