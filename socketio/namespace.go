@@ -165,6 +165,9 @@ func (n *Namespace) connect(c *client, auth []byte) {
 		return
 	}
 	n.adapter.AddSocket(s)
+	if n.rec != nil && n.rec.store != nil {
+		n.rec.keep(s)
+	}
 	// Alone: what the connection handlers emit right away reaches the
 	// client in a later read, as from the Node server (see SendAlone).
 	if err := c.conn.SendAlone(c.encodeControl(PacketConnect, n.name, connectPayload(s))); err != nil {

@@ -46,6 +46,21 @@ type SessionStore interface {
 	ReplaySession(ctx context.Context, ss *StoredSession, offset string, maxPackets, maxBytes int, deliver func(missed []*Packet) error) error
 }
 
+// LiveSessionStore is a SessionStore that also keeps the sessions of the
+// sockets still connected, so that a node that dies without disconnecting
+// them (killed, or cut from the network) loses none: their clients
+// recover on the other nodes. KeepSession is called once a socket is
+// connected or recovered on this node; from then the store keeps the
+// socket's session (Socket.StoredSession) up to date until the socket is
+// removed from the adapter, PersistSession writing its final state when
+// the disconnect is recoverable. SessionChanged is called when the
+// socket's data is set (the adapter sees its rooms change).
+type LiveSessionStore interface {
+	SessionStore
+	KeepSession(s *Socket)
+	SessionChanged(s *Socket)
+}
+
 // StoredSession is a session as a SessionStore keeps it.
 type StoredSession struct {
 	SID, PID string
@@ -60,6 +75,9 @@ type StoredSession struct {
 	// (HasEventTokens false without a limit).
 	EventTokens    float64
 	HasEventTokens bool
+	// Socket is the socket the session is persisted from; nil for a
+	// session read from the store.
+	Socket *Socket
 }
 
 // ErrTooManyMissed is returned by a SessionStore's ReplaySession when the
@@ -86,7 +104,34 @@ func (r *recovery) useStore(st SessionStore) {
 // persistStored persists s's session in the store; the Go values stay in
 // this node's memory (persist), for a recovery on this node.
 func (r *recovery) persistStored(s *Socket, rooms []string) {
-	ss := &StoredSession{SID: s.id, PID: s.pid, Rooms: rooms}
+	ss := s.storedSession(rooms)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.store.PersistSession(ctx, ss, r.opts.MaxDisconnectionDuration); err != nil {
+		s.nsp.srv.log.Debug("socketio: session not persisted", "nsp", s.nsp.name, "err", err)
+	}
+}
+
+// keep hands a socket just connected or recovered to a LiveSessionStore.
+func (r *recovery) keep(s *Socket) {
+	if l, ok := r.store.(LiveSessionStore); ok && s.pid != "" {
+		l.KeepSession(s)
+	}
+}
+
+// changed tells a LiveSessionStore that s's data was set.
+func (r *recovery) changed(s *Socket) {
+	if l, ok := r.store.(LiveSessionStore); ok && s.pid != "" {
+		l.SessionChanged(s)
+	}
+}
+
+// StoredSession returns the socket's session as a SessionStore keeps it:
+// its rooms and data as they are now.
+func (s *Socket) StoredSession() *StoredSession { return s.storedSession(s.Rooms()) }
+
+func (s *Socket) storedSession(rooms []string) *StoredSession {
+	ss := &StoredSession{SID: s.id, PID: s.pid, Rooms: rooms, Socket: s}
 	s.mu.Lock()
 	data, values := s.data, len(s.values)
 	s.mu.Unlock()
@@ -99,11 +144,7 @@ func (r *recovery) persistStored(s *Socket, rooms []string) {
 	if s.events != nil {
 		ss.EventTokens, ss.HasEventTokens = s.events.Tokens(), true
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.store.PersistSession(ctx, ss, r.opts.MaxDisconnectionDuration); err != nil {
-		s.nsp.srv.log.Debug("socketio: session not persisted", "nsp", s.nsp.name, "err", err)
-	}
+	return ss
 }
 
 // prepareStored is prepare with a SessionStore.
@@ -198,6 +239,7 @@ func (r *recovery) restoreStored(s *Socket, ss *session, connect *engineio.Messa
 		added = true
 		r.a.AddSocket(s)
 		r.a.Join(s, ss.rooms...)
+		r.keep(s)
 		conn := s.client.conn
 		if err := conn.Post(false, connect); err != nil {
 			postErr = err

@@ -111,6 +111,12 @@ func (s *Socket) SetData(v any) {
 	s.mu.Lock()
 	s.data = v
 	s.mu.Unlock()
+	if s.nsp == nil { // a socket made by hand, in a test
+		return
+	}
+	if r := s.nsp.rec; r != nil && r.store != nil {
+		r.changed(s)
+	}
 }
 
 // Emit sends an event to this client. Arguments are encoded as JSON;

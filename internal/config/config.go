@@ -82,8 +82,8 @@ type Adapter struct {
 	// MaxLen trims the stream to about that many entries (MAXLEN ~): it
 	// bounds Redis's memory and how far back a client can recover.
 	MaxLen int64 `yaml:"max_len"`
-	// SessionKeyPrefix starts the Redis keys of disconnected clients'
-	// sessions (the reference's sessionKeyPrefix).
+	// SessionKeyPrefix starts the Redis keys of clients' sessions,
+	// connected or not (the reference's sessionKeyPrefix).
 	SessionKeyPrefix string `yaml:"session_key_prefix"`
 }
 

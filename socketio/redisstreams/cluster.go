@@ -131,6 +131,8 @@ type Cluster struct {
 	lastErr  atomic.Pointer[error]
 	closed   sync.Once
 	closeErr error
+
+	keep keeper // the sessions of connected sockets
 }
 
 const (
@@ -197,9 +199,11 @@ func New(opts Options) (*Cluster, error) {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.ps = c.rdb.Subscribe(c.ctx)
 	c.setDown(partReader, errors.New("redisstreams: not connected yet"), false)
-	c.wg.Add(2)
+	c.keep.socks, c.keep.kick = map[*socketio.Socket]*kept{}, make(chan struct{}, 1)
+	c.wg.Add(3)
 	go c.read()
 	go c.receive()
+	go c.keepLoop()
 	return c, nil
 }
 
@@ -210,6 +214,9 @@ func (c *Cluster) UID() string { return c.uid }
 // socketio.Options.NewAdapter.
 func (c *Cluster) NewAdapter(n *socketio.Namespace) socketio.Adapter {
 	a := newAdapter(c, n)
+	if ro, ok := n.RecoveryOptions(); ok {
+		c.keep.useRecovery(ro.MaxDisconnectionDuration)
+	}
 	c.mu.Lock()
 	c.adapters[n.Name()] = a
 	c.channels[a.public] = a

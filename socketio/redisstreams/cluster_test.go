@@ -29,6 +29,10 @@ type node struct {
 	// stop shuts the node down (its clients' sessions are persisted);
 	// the test's cleanup calls it too.
 	stop func()
+	// kill ends the node as a SIGKILL would, as far as the cluster
+	// sees: its Redis clients, then its connections, are cut, so that its
+	// disconnect path writes nothing.
+	kill func()
 }
 
 func startNode(t *testing.T, redisURL string, recovery bool, mods ...func(*socketio.Options)) *node {
@@ -81,6 +85,12 @@ func startNode(t *testing.T, redisURL string, recovery bool, mods ...func(*socke
 			_ = c.Close()
 			_ = rdb.Close()
 		})
+	}
+	n.kill = func() {
+		_ = rdb.Close()
+		_ = c.Close()
+		hs.CloseClientConnections()
+		n.stop()
 	}
 	t.Cleanup(n.stop)
 	waitFor(t, "node healthy", c.Healthy)

@@ -15,7 +15,7 @@
 //	channel prefix#nsp#    requests that expect answers (fetchSockets,
 //	                       serverSideEmit, broadcasts with acks): MessagePack
 //	channel prefix#nsp#uid# the answers, to the node that asked
-//	key sio:session:<pid>  a disconnected client's session, for recovery
+//	key sio:session:<pid>  a client's session, for recovery
 //
 // Each node reads the stream with XREAD BLOCK, in its own goroutine, and
 // skips its own entries, except its recoverable broadcasts (below). The
@@ -42,6 +42,21 @@
 // or acknowledged events), as with the reference. The replay is bounded by RecoveryOptions.MaxPackets and by
 // the engine's queue size; past either the client connects fresh. The
 // stream's MaxLen bounds how far back a client can recover.
+//
+// Unlike the reference, which stores a session only when its socket
+// disconnects, the adapter also keeps the sessions of connected sockets
+// (socketio.LiveSessionStore), so that a node that dies without
+// disconnecting them loses none: a session is written when its socket
+// connects or recovers, when it joins or leaves a room and when its data
+// is set (data mutated in place is as of the last write), with a TTL of
+// MaxDisconnectionDuration plus the refresh period, which one goroutine
+// per node refreshes, in pipelined batches, every MaxDisconnectionDuration/3
+// (between 1s and 30s). Every write after the first is a compare-and-set
+// against what the node wrote last: once a client reconnected elsewhere
+// and that node took the session, the old node, which may not have seen
+// the cut yet, never overwrites it, and ends its stale socket. So a
+// client with its private id takes over its session from a socket still
+// connected, where the reference would connect it fresh.
 //
 // What only a Switchboard node holds (values set with Socket.SetValue,
 // such as an auth layer's claims) stays on the node: see

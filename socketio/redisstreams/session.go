@@ -25,32 +25,52 @@ var _ socketio.SessionStore = (*Adapter)(nil)
 const ownKey = "switchboard"
 
 // PersistSession stores the session as the reference does: SET
-// <prefix><pid> <base64 MessagePack {sid, pid, rooms, data}> PX ttl.
+// <prefix><pid> <base64 MessagePack {sid, pid, rooms, data}> PX ttl. For a
+// session kept while its socket was connected (KeepSession), only if the
+// key still holds what this node wrote last: a node that notices a cut
+// late must not bring back a session another node already recovered.
 func (a *Adapter) PersistSession(ctx context.Context, ss *socketio.StoredSession, ttl time.Duration) error {
+	if !a.c.healthy.Load() {
+		return a.c.Err()
+	}
+	if ok, err := a.persistKept(ctx, ss, ttl); ok {
+		return err
+	}
+	v, err := a.encodeSession(ss, "")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.c.opts.RequestTimeout)
+	defer cancel()
+	return a.c.rdb.Set(ctx, a.c.opts.SessionKeyPrefix+ss.PID, v, ttl).Err()
+}
+
+// encodeSession is a session as stored: base64 MessagePack {sid, pid,
+// rooms, data} and, in a key the reference ignores, what only Switchboard
+// reads; owner names the socket a kept session was written for.
+func (a *Adapter) encodeSession(ss *socketio.StoredSession, owner string) (string, error) {
 	var data any
 	if len(ss.Data) > 0 {
 		var err error
 		if data, err = msgpack.FromJSON(ss.Data, nil); err != nil {
-			return err
+			return "", err
 		}
 	}
 	own := msgpack.Map{{Key: "nodeOnly", Value: ss.NodeOnly}}
 	if ss.HasEventTokens {
 		own = append(own, msgpack.Entry{Key: "eventTokens", Value: ss.EventTokens})
 	}
+	if owner != "" {
+		own = append(own, msgpack.Entry{Key: "owner", Value: owner})
+	}
 	b, err := msgpack.Append(nil, msgpack.Map{
 		{Key: "sid", Value: ss.SID}, {Key: "pid", Value: ss.PID}, {Key: "rooms", Value: adapterwire.NonNil(ss.Rooms)},
 		{Key: "data", Value: data}, {Key: ownKey, Value: own},
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
-	if !a.c.healthy.Load() {
-		return a.c.Err()
-	}
-	ctx, cancel := context.WithTimeout(ctx, a.c.opts.RequestTimeout)
-	defer cancel()
-	return a.c.rdb.Set(ctx, a.c.opts.SessionKeyPrefix+ss.PID, base64.StdEncoding.EncodeToString(b), ttl).Err()
+	return base64.StdEncoding.EncodeToString(b), nil
 }
 
 // TakeSession gets and deletes the session, as the reference does (with
