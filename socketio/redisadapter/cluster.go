@@ -105,6 +105,10 @@ type Cluster struct {
 	stats    struct{ outages, pubErrs, dropped, published, received atomic.Int64 }
 	closeErr error
 	closed   sync.Once
+	// closing, closed by Close, tells the publisher to publish what is
+	// queued and stop; flushed is closed when it has.
+	closing chan struct{}
+	flushed chan struct{}
 }
 
 type outMsg struct {
@@ -141,13 +145,15 @@ func New(opts Options) (*Cluster, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Cluster{
-		opts:   opts,
-		rdb:    opts.Client,
-		uid:    randomID(6),
-		log:    opts.Logger.With("component", "redisadapter"),
-		queue:  make(chan outMsg, opts.QueueSize),
-		byPatt: map[string]*Adapter{},
-		byChan: map[string]*Adapter{},
+		opts:    opts,
+		rdb:     opts.Client,
+		uid:     randomID(6),
+		log:     opts.Logger.With("component", "redisadapter"),
+		queue:   make(chan outMsg, opts.QueueSize),
+		byPatt:  map[string]*Adapter{},
+		byChan:  map[string]*Adapter{},
+		closing: make(chan struct{}),
+		flushed: make(chan struct{}),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.ps = c.rdb.Subscribe(c.ctx)
@@ -227,10 +233,15 @@ func (c *Cluster) Stats() Stats {
 	}
 }
 
-// Close stops the subscription and the publisher. It does not close the
+// Close publishes the messages still queued, for at most RequestTimeout,
+// then stops the subscription and the publisher; later messages are
+// dropped. A node shutting down thus still tells the other nodes what its
+// last disconnections sent (a chat's "user left"). It does not close the
 // Redis client, which the caller owns.
 func (c *Cluster) Close() error {
 	c.closed.Do(func() {
+		close(c.closing)
+		<-c.flushed
 		c.cancel()
 		c.closeErr = c.ps.Close()
 		c.wg.Wait()
@@ -328,7 +339,7 @@ func (c *Cluster) dispatch(m *redis.Message) {
 
 // send queues a message for publishing without blocking.
 func (c *Cluster) send(channel string, payload []byte) {
-	if !c.healthy.Load() {
+	if !c.healthy.Load() || c.isClosing() {
 		c.drop()
 		return
 	}
@@ -355,32 +366,55 @@ func (c *Cluster) drop() {
 	c.opts.Stats.Published(errDropped)
 }
 
-// publish sends queued messages in order.
+// publish sends queued messages in order until Close, then what is left.
 func (c *Cluster) publish() {
 	defer c.wg.Done()
+	defer close(c.flushed)
 	for {
 		select {
-		case <-c.ctx.Done():
-			return
-		case m := <-c.queue:
-			c.queued.Add(-int64(len(m.payload)))
-			if !c.healthy.Load() {
-				c.drop()
-				continue
-			}
+		case <-c.closing:
 			ctx, cancel := context.WithTimeout(c.ctx, c.opts.RequestTimeout)
-			err := c.rdb.Publish(ctx, m.channel, m.payload).Err()
-			cancel()
-			c.opts.Stats.Published(err)
-			if err != nil {
-				c.stats.pubErrs.Add(1)
-				if c.ctx.Err() == nil {
-					c.setDown(fmt.Errorf("redisadapter: publish: %w", err), true)
+			defer cancel()
+			for {
+				select {
+				case m := <-c.queue:
+					c.publishOne(ctx, m)
+				default:
+					return
 				}
-				continue
 			}
-			c.stats.published.Add(1)
+		case m := <-c.queue:
+			c.publishOne(c.ctx, m)
 		}
+	}
+}
+
+func (c *Cluster) publishOne(ctx context.Context, m outMsg) {
+	c.queued.Add(-int64(len(m.payload)))
+	if !c.healthy.Load() {
+		c.drop()
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
+	err := c.rdb.Publish(ctx, m.channel, m.payload).Err()
+	cancel()
+	c.opts.Stats.Published(err)
+	if err != nil {
+		c.stats.pubErrs.Add(1)
+		if c.ctx.Err() == nil {
+			c.setDown(fmt.Errorf("redisadapter: publish: %w", err), true)
+		}
+		return
+	}
+	c.stats.published.Add(1)
+}
+
+func (c *Cluster) isClosing() bool {
+	select {
+	case <-c.closing:
+		return true
+	default:
+		return false
 	}
 }
 
