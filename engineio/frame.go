@@ -111,6 +111,8 @@ type frameReader struct {
 	conn    net.Conn
 	timeout time.Duration
 	armed   bool
+	// wt: the stream framing of WebTransport, not WebSocket frames.
+	wt bool
 }
 
 // arm sets the deadline for the message under way, if not yet set. It is
@@ -141,6 +143,9 @@ func (fr *frameReader) need(n int) {
 // readMessage returns the next complete data message. Control frames found
 // on the way, including those between fragments, are passed to onCtl.
 func (fr *frameReader) readMessage() (data []byte, binary bool, err error) {
+	if fr.wt {
+		return fr.readWTMessage()
+	}
 	var (
 		started    bool
 		compressed bool

@@ -55,6 +55,12 @@ type Options struct {
 	// connect with transports: ["websocket"].
 	DisablePolling   bool
 	DisableWebSocket bool
+	// WebTransport says that the embedder serves WebTransport sessions
+	// (Server.ServeWebTransport, on a UDP port of its own): polling
+	// sessions then list "webtransport" among their upgrades, after
+	// "websocket", as the reference does when its transports include
+	// it. Clients probe both; where UDP is blocked, the WebSocket wins.
+	WebTransport bool
 	// CORS controls cross-origin polling requests and which Origins may
 	// open a WebSocket. The zero CORS is same-origin only, the safe
 	// choice; DefaultOptions allows every origin ("*"), which is fine

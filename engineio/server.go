@@ -81,6 +81,9 @@ func NewServer(accept func(*Session) SessionHandler, opts *Options) *Server {
 	if !s.opts.DisableWebSocket {
 		upgrades = append(upgrades, "websocket")
 	}
+	if s.opts.WebTransport {
+		upgrades = append(upgrades, "webtransport")
+	}
 	s.openPolling = s.openJSON(upgrades)
 	s.openWebSocket = s.openJSON([]string{})
 	return s
@@ -366,15 +369,17 @@ func (s *Server) newSession(hs *Handshake, id string, ws *wsConn, key string) *S
 	}
 	s.sessions[sess.id] = sess
 	s.mu.Unlock()
-	if ws != nil {
-		s.stats.handshakesWebSocket.Add(1)
-		s.stats.openWebSocket.Add(1)
-	} else {
+	switch {
+	case ws == nil:
 		s.stats.handshakesPolling.Add(1)
-		s.stats.openPolling.Add(1)
+	case ws.wt:
+		s.stats.handshakesWebTransport.Add(1)
+	default:
+		s.stats.handshakesWebSocket.Add(1)
 	}
+	s.stats.open(ws).Add(1)
 	if log := s.opts.Logger; log.Enabled(context.Background(), slog.LevelDebug) {
-		log.Debug("engineio: session opened", "transport", transportName(ws != nil), "remote", hs.RemoteAddr)
+		log.Debug("engineio: session opened", "transport", transportName(ws), "remote", hs.RemoteAddr)
 	}
 	return sess
 }
@@ -410,18 +415,14 @@ func (s *Server) handshakePolling(w http.ResponseWriter, hs *Handshake, key stri
 
 func (s *Server) remove(sess *Session) {
 	sess.mu.Lock()
-	ws := sess.ws != nil
+	ws := sess.ws
 	sess.mu.Unlock()
 	s.mu.Lock()
 	removed := s.sessions[sess.id] == sess
 	if removed {
 		delete(s.sessions, sess.id)
 		s.stats.fold(sess)
-		if ws {
-			s.stats.openWebSocket.Add(-1)
-		} else {
-			s.stats.openPolling.Add(-1)
-		}
+		s.stats.open(ws).Add(-1)
 	}
 	s.mu.Unlock()
 	if removed {
@@ -437,11 +438,16 @@ func (s *Server) Drain() {
 	s.mu.Unlock()
 }
 
-func transportName(ws bool) string {
-	if ws {
-		return "websocket"
+// transportName names the transport of a session whose connection is c
+// (nil for polling).
+func transportName(c *wsConn) string {
+	switch {
+	case c == nil:
+		return "polling"
+	case c.wt:
+		return "webtransport"
 	}
-	return "polling"
+	return "websocket"
 }
 
 // Close refuses new sessions and closes every open one with

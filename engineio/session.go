@@ -78,14 +78,11 @@ func (s *Session) ID() string { return s.id }
 // Handshake returns what the client sent when opening the session.
 func (s *Session) Handshake() *Handshake { return s.hs }
 
-// Transport returns "polling" or "websocket".
+// Transport returns "polling", "websocket" or "webtransport".
 func (s *Session) Transport() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ws != nil {
-		return "websocket"
-	}
-	return "polling"
+	return transportName(s.ws)
 }
 
 func (s *Session) startHeartbeat() {

@@ -15,12 +15,14 @@ import (
 
 // Stats is a snapshot of an engine's counters since it started.
 type Stats struct {
-	// OpenPolling and OpenWebSocket are the open sessions by transport.
-	OpenPolling, OpenWebSocket int64
-	// HandshakesPolling and HandshakesWebSocket count the sessions opened,
-	// by the transport of the handshake.
-	HandshakesPolling, HandshakesWebSocket uint64
-	// Upgrades counts completed polling -> WebSocket upgrades.
+	// OpenPolling, OpenWebSocket and OpenWebTransport are the open
+	// sessions by transport.
+	OpenPolling, OpenWebSocket, OpenWebTransport int64
+	// HandshakesPolling, HandshakesWebSocket and HandshakesWebTransport
+	// count the sessions opened, by the transport of the handshake.
+	HandshakesPolling, HandshakesWebSocket, HandshakesWebTransport uint64
+	// Upgrades counts completed upgrades from polling (to WebSocket or
+	// WebTransport).
 	Upgrades uint64
 	// Closes counts ended sessions by reason.
 	Closes map[CloseReason]uint64
@@ -86,9 +88,10 @@ func (s *Session) out() (msgs, bytes uint64) {
 // serverStats are the engine-wide counters. The traffic totals hold the
 // closed sessions' counts; open sessions are added at snapshot time.
 type serverStats struct {
-	openPolling, openWebSocket atomic.Int64
-	handshakesPolling          atomic.Uint64
-	handshakesWebSocket        atomic.Uint64
+	// Open sessions by transport: see open.
+	openPolling, openWebSocket, openWebTransport atomic.Int64
+	handshakesPolling                            atomic.Uint64
+	handshakesWebSocket, handshakesWebTransport  atomic.Uint64
 	upgrades                   atomic.Uint64
 	closes                     [len(closeReasons)]atomic.Uint64
 	rejections                 [len(limits)]atomic.Uint64
@@ -158,8 +161,8 @@ func (s *Server) Stats() Stats {
 		out.BytesOut += bytes
 	}
 	s.mu.RUnlock()
-	out.OpenPolling, out.OpenWebSocket = st.openPolling.Load(), st.openWebSocket.Load()
-	out.HandshakesPolling, out.HandshakesWebSocket = st.handshakesPolling.Load(), st.handshakesWebSocket.Load()
+	out.OpenPolling, out.OpenWebSocket, out.OpenWebTransport = st.openPolling.Load(), st.openWebSocket.Load(), st.openWebTransport.Load()
+	out.HandshakesPolling, out.HandshakesWebSocket, out.HandshakesWebTransport = st.handshakesPolling.Load(), st.handshakesWebSocket.Load(), st.handshakesWebTransport.Load()
 	out.Upgrades = st.upgrades.Load()
 	for i, r := range closeReasons {
 		out.Closes[r] = st.closes[i].Load()
@@ -170,4 +173,16 @@ func (s *Server) Stats() Stats {
 	out.VolatileDropped = st.volatileDropped.Load()
 	out.BroadcastRecipients = st.recipients.Load()
 	return out
+}
+
+// open returns the gauge of open sessions on c's transport (polling if
+// c is nil).
+func (st *serverStats) open(c *wsConn) *atomic.Int64 {
+	switch {
+	case c == nil:
+		return &st.openPolling
+	case c.wt:
+		return &st.openWebTransport
+	}
+	return &st.openWebSocket
 }

@@ -18,14 +18,17 @@ import (
 // opened or upgraded over it, and its reads. The frames it writes come from
 // the session's queue (Session.Send).
 
-// wsConn is one WebSocket connection. Writes come from the session's flush
-// goroutine and, rarely, from the reader (pongs, close replies, probes);
-// mu keeps their frames whole.
+// wsConn is one WebSocket connection, or one WebTransport stream (wt),
+// which carries the same packets with another framing (webtransport.go).
+// Writes come from the session's flush goroutine and, rarely, from the
+// reader (pongs, close replies, probes); mu keeps their frames whole.
 type wsConn struct {
 	conn net.Conn
-	raw  syscall.RawConn // for non-blocking writes; nil if conn has no descriptor
-	rw   rawWriter       // writes through raw; under mu
-	br   *bufio.Reader   // the handshake's reader, until the first idle moment
+	// wt: a WebTransport stream. Set once, at creation.
+	wt  bool
+	raw syscall.RawConn // for non-blocking writes; nil if conn has no descriptor
+	rw  rawWriter       // writes through raw; under mu
+	br  *bufio.Reader   // the handshake's reader, until the first idle moment
 
 	// eio3 and b64 select protocol v3 framing of binary messages; set
 	// once, before the connection is written to by anyone but accept.
@@ -49,6 +52,11 @@ type wsConn struct {
 // If a writer is busy for longer than closeLockWait (blocked on a full
 // socket), the frame is skipped: closing never waits for a slow client.
 func (c *wsConn) closeWith(code int, reason string) {
+	if c.wt {
+		// No close frame: the end of the stream, then of the session.
+		c.lingerClose()
+		return
+	}
 	sent := false
 	if c.lockWithin(closeLockWait) {
 		if !c.closed.Load() {
@@ -228,12 +236,21 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.eio3, c.b64 = s.eio3, r.URL.Query().Get("b64") != ""
+	s.serveUpgradeConn(c)
+}
+
+// serveUpgradeConn probes c, a WebSocket or a WebTransport stream that
+// wants to replace the polling transport, and reads it once upgraded.
+func (s *Session) serveUpgradeConn(c *wsConn) {
 	s.mu.Lock()
 	if s.ws != nil || s.probe != nil || s.state != stateOpen {
 		s.mu.Unlock()
-		if c.writeFrame([]byte{0x80 | opClose, 0}) == nil {
+		switch {
+		case c.wt:
+			c.close() // as the reference closes the WebTransport session
+		case c.writeFrame([]byte{0x80 | opClose, 0}) == nil:
 			c.lingerClose()
-		} else {
+		default:
 			c.close()
 		}
 		return
@@ -288,7 +305,7 @@ func (s *Session) probeWebSocket(c *wsConn) bool {
 			s.ws = c
 			s.srv.stats.upgrades.Add(1)
 			s.srv.stats.openPolling.Add(-1)
-			s.srv.stats.openWebSocket.Add(1)
+			s.srv.stats.open(c).Add(1)
 			select { // release a pending GET
 			case s.poll <- struct{}{}:
 			default:
@@ -433,7 +450,7 @@ func (s *Session) readBurst(c *wsConn, br *bufio.Reader) bool {
 // frames returns a reader of c's frames from br; a message must arrive
 // within timeout of its first byte (0: no deadline).
 func (c *wsConn) frames(br *bufio.Reader, max int64, timeout time.Duration) frameReader {
-	fr := frameReader{r: br, max: max, deflate: c.deflate, onCtl: c.onCtl, timeout: timeout}
+	fr := frameReader{r: br, max: max, deflate: c.deflate, onCtl: c.onCtl, timeout: timeout, wt: c.wt}
 	if timeout > 0 {
 		fr.conn = c.conn
 	}

@@ -490,10 +490,13 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 		}
 		return c.writeLocked(buf, timeout)
 	}
+	var wth [9]byte
 	for _, m := range msgs {
 		hdr, data := m.hdr[:m.hlen], m.data
 		if c.deflate {
 			hdr, data = c.frameParts(m)
+		} else if c.wt {
+			hdr = appendWTHeader(wth[:0], len(data), m.binary)
 		}
 		if len(data) > 32<<10 {
 			// Large payloads go out directly instead of through a copy.
@@ -556,6 +559,9 @@ func (c *wsConn) writeLocked(b []byte, timeout time.Duration) error {
 // writeMessage writes one message outside the queue (the upgrade probe's
 // answer).
 func (c *wsConn) writeMessage(m *Message) error {
+	if c.wt {
+		return c.writeFrame(append(appendWTHeader(nil, len(m.data), m.binary), m.data...))
+	}
 	return c.writeFrame(append(m.hdr[:m.hlen:m.hlen], m.data...))
 }
 
