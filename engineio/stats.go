@@ -92,13 +92,13 @@ type serverStats struct {
 	openPolling, openWebSocket, openWebTransport atomic.Int64
 	handshakesPolling                            atomic.Uint64
 	handshakesWebSocket, handshakesWebTransport  atomic.Uint64
-	upgrades                   atomic.Uint64
-	closes                     [len(closeReasons)]atomic.Uint64
-	rejections                 [len(limits)]atomic.Uint64
-	volatileDropped            atomic.Uint64
-	recipients                 atomic.Uint64
-	msgsIn, bytesIn            atomic.Uint64
-	msgsOut, bytesOut          atomic.Uint64
+	upgrades                                     atomic.Uint64
+	closes                                       [len(closeReasons)]atomic.Uint64
+	rejections                                   [len(limits)]atomic.Uint64
+	volatileDropped                              atomic.Uint64
+	recipients                                   atomic.Uint64
+	msgsIn, bytesIn                              atomic.Uint64
+	msgsOut, bytesOut                            atomic.Uint64
 }
 
 func (st *serverStats) closed(r CloseReason) {

@@ -279,4 +279,3 @@ func (fr *frameReader) readWTMessage() (data []byte, binaryData bool, err error)
 	}
 	return data, binaryData, nil
 }
-
