@@ -56,6 +56,10 @@ func run(ctx context.Context, path string, ready func(addr, metrics net.Addr)) e
 		return err
 	}
 	ln = a.Listener(ln)
+	if _, err := a.ServeWebTransport(ln.Addr()); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := a.HTTPServer(log)
 	log.Info("switchboard listening", "addr", ln.Addr().String(), "config", path)
 	msrv := a.MetricsServer(log)

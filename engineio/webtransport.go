@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 	"unicode/utf8"
 
@@ -121,7 +122,7 @@ func (s *Server) ServeWebTransport(r *http.Request, ws *webtransport.Session) {
 		c.close()
 		return
 	}
-	q := r.URL.Query()
+	q := wtQuery(r)
 	q.Set("sid", open.SID)
 	sess, rerr := s.findSession(r, q)
 	if rerr != nil {
@@ -133,11 +134,7 @@ func (s *Server) ServeWebTransport(r *http.Request, ws *webtransport.Session) {
 
 // handshakeWebTransport opens a new session over c.
 func (s *Server) handshakeWebTransport(r *http.Request, c *wsConn) {
-	q := r.URL.Query()
-	if q.Get("EIO") != "4" {
-		c.close()
-		return
-	}
+	q := wtQuery(r)
 	if s.opts.AllowRequest != nil && s.opts.AllowRequest(r) != nil {
 		c.close()
 		return
@@ -183,6 +180,17 @@ func (s *Server) handshakeWebTransport(r *http.Request, c *wsConn) {
 	}
 	sess.mu.Unlock()
 	go sess.readWebSocket(c)
+}
+
+// wtQuery is the query of a WebTransport session's request. The client
+// sends none (the reference server reads none): the protocol revision,
+// always 4 over WebTransport, is filled in.
+func wtQuery(r *http.Request) url.Values {
+	q := r.URL.Query()
+	if q.Get("EIO") == "" {
+		q.Set("EIO", "4")
+	}
+	return q
 }
 
 // wtStream is a WebTransport stream as a net.Conn: its session gives the

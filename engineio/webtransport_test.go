@@ -36,7 +36,7 @@ func (ts *testServer) serveWT() (string, *testcert.Cert) {
 	wts := ts.srv.WebTransportServer("", "/engine.io/", cert.ServerConfig())
 	go func() { _ = wts.Serve(pc) }()
 	ts.t.Cleanup(func() { _ = wts.Close() })
-	return "https://" + pc.LocalAddr().String() + "/engine.io/?EIO=4&transport=webtransport", cert
+	return "https://" + pc.LocalAddr().String() + "/engine.io/", cert // no query, as the browser client
 }
 
 func dialWT(t *testing.T, url string, cert *testcert.Cert) *wtClient {

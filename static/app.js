@@ -127,6 +127,15 @@
     var list = tp.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
     if (list.length) opts.transports = list;
   }
+  // ?cert_hash=<hex SHA-256 of the server's certificate>: trust a
+  // self-signed certificate (ECDSA, valid for less than two weeks) for
+  // WebTransport, as when trying it locally (see README, "WebTransport").
+  var ch = params.get("cert_hash");
+  if (ch && /^[0-9a-fA-F]{64}$/.test(ch)) {
+    var hash = new Uint8Array(32);
+    for (var i = 0; i < 32; i++) hash[i] = parseInt(ch.substr(2 * i, 2), 16);
+    opts.transportOptions = { webtransport: { serverCertificateHashes: [{ algorithm: "sha-256", value: hash }] } };
+  }
 
   if (typeof window.io !== "function") {
     setConn("disconnected");

@@ -39,6 +39,9 @@ type Config struct {
 	EngineIOEcho    *EngineIOEcho `yaml:"engineio_echo,omitempty"`
 	Limits          Limits        `yaml:"limits"`
 	RawWebSocket    *RawWebSocket `yaml:"raw_websocket,omitempty"`
+	// WebTransport serves Socket.IO over WebTransport (HTTP/3 over QUIC,
+	// on UDP) beside WebSocket and polling; absent = off.
+	WebTransport *WebTransport `yaml:"webtransport,omitempty"`
 	// Pprof serves Go's profiler at /debug/pprof/. Off by default: it
 	// exposes internals and can cost CPU; enable it only where the port
 	// is not public.
@@ -421,4 +424,17 @@ func (es Errors) Unwrap() []error {
 		out[i] = e
 	}
 	return out
+}
+
+// WebTransport configures the WebTransport endpoint. Browsers open it at
+// the page's host and port (in UDP) unless the page says otherwise, and
+// accept it only over TLS: there is no plain-text WebTransport.
+type WebTransport struct {
+	// Listen is the UDP address, host:port. Empty: listen's, so that the
+	// page's own host and port serve it.
+	Listen string `yaml:"listen"`
+	// CertFile and KeyFile are the TLS certificate (PEM, the chain after
+	// the leaf) and its private key. Required.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }

@@ -285,17 +285,17 @@ func TestParseErrors(t *testing.T) {
 		{"multiple documents", "listen: \":1\"\n---\nlisten: \":2\"\n", `config.yaml:2: multiple YAML documents; want exactly one`},
 		{"top level list", "- a\n", `config.yaml:1: top level: want a mapping of keys, got a list`},
 		{"top level scalar", "hello\n", `config.yaml:1: top level: want a mapping of keys, got string "hello"`},
-		{"unknown top key", "listen: \":1\"\nstatic_dir: x\nlistn: \":2\"\n", `config.yaml:3: unknown key "listn" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)`},
+		{"unknown top key", "listen: \":1\"\nstatic_dir: x\nlistn: \":2\"\n", `config.yaml:3: unknown key "listn" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, webtransport, pprof, adapter, metrics, admin_ui, api)`},
 		{"unknown nested key", "socketio:\n  path: /s/\n  ping_intervall: 1s\n", `config.yaml:3: socketio: unknown key "ping_intervall" (allowed: path, ping_interval, ping_timeout, connect_timeout, upgrade_timeout, max_payload, max_buffered_bytes, serve_client, transports, allow_eio3, cookie, cleanup_empty_child_namespaces, per_message_deflate, http_compression, connection_state_recovery, parser)`},
 		{"unknown namespace key", "namespaces:\n  - name: /\n    app: chat\n    room: x\n", `config.yaml:4: namespaces[0]: unknown key "room" (allowed: name, app, pattern, auth, relay, rooms, backend, server_side)`},
 		{"unknown echo key", "engineio_echo:\n  pth: /e/\n", `config.yaml:2: engineio_echo: unknown key "pth" (allowed: path)`},
 		{"duplicate key", "listen: \":1\"\nlog: {}\nlisten: \":2\"\n", `config.yaml:3: duplicate key "listen" (first at line 1)`},
 		{"duplicate nested key", "log:\n  level: info\n  level: warn\n", `config.yaml:3: log: duplicate key "level" (first at line 2)`},
-		{"anchor holder key", "base: &b {level: info}\n", `config.yaml:1: unknown key "base" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)`},
+		{"anchor holder key", "base: &b {level: info}\n", `config.yaml:1: unknown key "base" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, webtransport, pprof, adapter, metrics, admin_ui, api)`},
 		{"non-string key", "[a]: 1\n", `config.yaml:1: invalid key: want a string, got a list`},
-		{"null key", "~: 1\n", `config.yaml:1: unknown key "~" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)`},
+		{"null key", "~: 1\n", `config.yaml:1: unknown key "~" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, webtransport, pprof, adapter, metrics, admin_ui, api)`},
 		{"unknown key merged", "log:\n  <<: {colour: red}\n", `config.yaml:2: log: unknown key "colour" (allowed: level, format)`},
-		{"unknown key merged from a list", "a: &a {colour: red}\nlog:\n  <<: [{level: info}, *a]\n", "config.yaml:1: unknown key \"a\" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)\nconfig.yaml:1: log: unknown key \"colour\" (allowed: level, format)"},
+		{"unknown key merged from a list", "a: &a {colour: red}\nlog:\n  <<: [{level: info}, *a]\n", "config.yaml:1: unknown key \"a\" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, webtransport, pprof, adapter, metrics, admin_ui, api)\nconfig.yaml:1: log: unknown key \"colour\" (allowed: level, format)"},
 		{"same line, wrong one", "log: {level: [x], format: text}\nsocketio: {path: abc, max_payload: abc}\n", "config.yaml:1: log.level: want a string, got a list\nconfig.yaml:2: socketio.max_payload: want an integer, got string \"abc\""},
 		{"section not mapping", "socketio: 5\n", `config.yaml:1: socketio: want a mapping, got integer 5`},
 		{"section is list", "log:\n  - level\n", `config.yaml:2: log: want a mapping, got a list`},
@@ -432,7 +432,7 @@ func TestParseErrors(t *testing.T) {
 		{"echo root", "static_dir: \"\"\nsocketio:\n  path: /\nengineio_echo:\n  path: /e/\n", `config.yaml:5: engineio_echo.path: "/e/" overlaps socketio.path "/" (one is a prefix of the other)`},
 
 		// Several problems are all reported.
-		{"several", "listn: 1\nlog:\n  level: [5]\n", "config.yaml:1: unknown key \"listn\" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, pprof, adapter, metrics, admin_ui, api)\nconfig.yaml:3: log.level: want a string, got a list"},
+		{"several", "listn: 1\nlog:\n  level: [5]\n", "config.yaml:1: unknown key \"listn\" (allowed: listen, static_dir, shutdown_timeout, log, socketio, cors, namespaces, engineio_echo, limits, raw_websocket, webtransport, pprof, adapter, metrics, admin_ui, api)\nconfig.yaml:3: log.level: want a string, got a list"},
 		{"several validation", "log: {level: x, format: y}\n", "config.yaml:1: log.level: unknown level \"x\" (want debug, info, warn or error)\nconfig.yaml:1: log.format: unknown format \"y\" (want text or json)"},
 	}
 	seen := map[string]bool{}
@@ -886,5 +886,32 @@ func TestAliasExpansionBounded(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("Parse still busy after 20s")
+	}
+}
+
+// TestWebTransportSection: the section is off when absent; present, it
+// needs a certificate and key that load together, and names the key that
+// is wrong.
+func TestWebTransportSection(t *testing.T) {
+	c, err := Parse([]byte("listen: \":1\"\n"), "c.yaml", testApps)
+	if err != nil || c.WebTransport != nil {
+		t.Fatalf("absent: %+v %v", c.WebTransport, err)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.pem")
+	if err := os.WriteFile(bad, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"webtransport:\n  key_file: k.pem\n", `c.yaml:1: webtransport.cert_file: required: WebTransport needs a TLS certificate (PEM file)`},
+		{"webtransport:\n  cert_file: c.pem\n", `c.yaml:1: webtransport.key_file: required: the private key of cert_file (PEM file)`},
+		{"webtransport:\n  listen: nope\n  cert_file: " + bad + "\n  key_file: " + bad + "\n",
+			`c.yaml:2: webtransport.listen: invalid address "nope" (want host:port, e.g. ":8080" or "127.0.0.1:3000")` + "\n" +
+				`c.yaml:3: webtransport.cert_file: "` + bad + `" with "` + bad + `": tls: failed to find any PEM data in certificate input`},
+	} {
+		_, err := Parse([]byte(tc.in), "c.yaml", testApps)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q:\n got: %v\nwant: %s", tc.in, err, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/netip"
@@ -67,6 +68,7 @@ func validate(c *Config, apps []string, file string, lines map[string]int) Error
 	v.engineIOEcho(c)
 	v.limits(&c.Limits)
 	v.rawWebSocket(c)
+	v.webTransport(c.WebTransport)
 	v.adapter(&c.Adapter)
 	v.ops(c)
 	v.compression("socketio.per_message_deflate", c.SocketIO.PerMessageDeflate)
@@ -550,4 +552,27 @@ func checkExactPath(p string) string {
 		return fmt.Sprintf(`invalid path %s (no empty, "." or ".." segments)`, quote(p))
 	}
 	return ""
+}
+
+// webTransport checks the webtransport section, if present: the
+// certificate and key must load together.
+func (v *validator) webTransport(w *WebTransport) {
+	if w == nil {
+		return
+	}
+	if w.Listen != "" {
+		if msg := checkListen(w.Listen); msg != "" {
+			v.errorf("webtransport.listen", "%s", msg)
+		}
+	}
+	switch {
+	case w.CertFile == "":
+		v.errorf("webtransport.cert_file", "required: WebTransport needs a TLS certificate (PEM file)")
+	case w.KeyFile == "":
+		v.errorf("webtransport.key_file", "required: the private key of cert_file (PEM file)")
+	default:
+		if _, err := tls.LoadX509KeyPair(w.CertFile, w.KeyFile); err != nil {
+			v.errorf("webtransport.cert_file", "%s with %s: %v", quote(w.CertFile), quote(w.KeyFile), err)
+		}
+	}
 }

@@ -28,6 +28,7 @@ func engineOptions(cfg *config.Config, log *slog.Logger) engineio.Options {
 		BodyTimeout:      cfg.Limits.ReadBodyTimeout,
 		DisablePolling:   !slices.Contains(s.Transports, config.TransportPolling),
 		DisableWebSocket: !slices.Contains(s.Transports, config.TransportWebSocket),
+		WebTransport:     cfg.WebTransport != nil,
 		CORS:             engineio.CORS{Origins: cfg.CORS.Origins, Credentials: cfg.CORS.Credentials, Methods: cfg.CORS.Methods, Headers: cfg.CORS.Headers},
 		Limits: engineio.Limits{
 			MaxSessions:      limit(cfg.Limits.MaxConnections),

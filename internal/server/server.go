@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/quic-go/webtransport-go"
+
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/engineio/redisforward"
 	"github.com/switchboard/switchboard/handlers"
@@ -36,6 +38,7 @@ type Server struct {
 	redis   io.Closer
 	forward *redisforward.Forwarder // nil unless adapter.forward_sessions
 	conns   *connCap                // TCP connections per address, nil if no cap
+	wt      *webtransport.Server    // nil unless ServeWebTransport started it
 
 	ops              // metrics, health, Admin UI
 	rules []*nsRules // config-only rules per namespace
@@ -151,6 +154,9 @@ func (a *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	err = errors.Join(err, a.io.Close(ctx))
+	if a.wt != nil { // its sessions are closed: now the QUIC connections
+		err = errors.Join(err, a.wt.Close())
+	}
 	a.closeRules(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))

@@ -117,6 +117,10 @@ func ServeApp(t testing.TB, a *server.Server, wrap func(http.Handler) http.Handl
 	srv := httptest.NewUnstartedServer(hs.Handler)
 	srv.Config = hs
 	srv.Listener = a.Listener(srv.Listener)
+	// The webtransport section's endpoint, if any, on the same port in UDP.
+	if _, err := a.ServeWebTransport(srv.Listener.Addr()); err != nil {
+		t.Fatal(err)
+	}
 	serve.StartServer(t, srv, a.Shutdown)
 	return srv.URL
 }
