@@ -93,3 +93,76 @@ func TestWebTransportFallback(t *testing.T) {
 	u.send("still here " + stamp)
 	u.waitMessage("erin", "still here "+stamp)
 }
+
+// jsSocketIOOverWebTransport runs in a page of the conformance server: a
+// socket on WebTransport, one on WebSocket and one on polling, in one
+// room. The WebTransport socket sends events with binary to the room,
+// acknowledges the server and is acknowledged, then loses its connection:
+// it recovers (same id, room) with the room message it missed.
+const jsSocketIOOverWebTransport = `async (hash) => {
+	await new Promise((ok, fail) => { const s = document.createElement("script"); s.src = "/socket.io/socket.io.min.js"; s.onload = ok; s.onerror = fail; document.head.appendChild(s); });
+	const bytes = Uint8Array.from(hash.match(/../g).map((h) => parseInt(h, 16)));
+	const wtOpts = { webtransport: { serverCertificateHashes: [{ algorithm: "sha-256", value: bytes }] } };
+	const open = (transports) => new Promise((ok, fail) => {
+		const s = io({ transports, transportOptions: wtOpts, reconnectionDelay: 100, reconnectionDelayMax: 200 });
+		s.once("connect", () => ok(s));
+		s.once("connect_error", (e) => fail(new Error(transports + ": " + e.message)));
+	});
+	const wt = await open(["webtransport"]), ws = await open(["websocket"]), poll = await open(["polling"]);
+	const out = { transports: [wt, ws, poll].map((s) => s.io.engine.transport.name) };
+	for (const s of [wt, ws, poll]) if (!(await s.emitWithAck("join", "r"))) throw new Error("join refused");
+	// With recovery on, a broadcast's last argument is its offset (the
+	// client keeps it there, as from the Node server): not compared.
+	const strip = (a) => a.length && /^[\w-]+-\d+$/.test(a[a.length - 1]) ? a.slice(0, -1) : a;
+	const got = (s) => new Promise((ok) => s.once("room-message", (...a) => ok(strip(a))));
+	const [atWS, atPoll] = [got(ws), got(poll)];
+	wt.emit("to-room", "r", "text", new Uint8Array([1, 2, 3]));
+	const show = (a) => a.map((x) => x instanceof ArrayBuffer ? "bin:" + Array.from(new Uint8Array(x)) : x);
+	out.atWebSocket = show(await atWS);
+	out.atPolling = show(await atPoll);
+	out.ack = show(await new Promise((ok) => wt.emit("message-with-ack", 1, "two", new Uint8Array([4, 5]), (...a) => ok(a))));
+	wt.once("server-ack-request", (arg, cb) => cb("answered over " + wt.io.engine.transport.name));
+	const result = new Promise((ok) => wt.once("server-ack-result", (...a) => ok(strip(a))));
+	wt.emit("request-ack", "q");
+	out.serverAck = await result;
+	// Recovery: cut the connection, have the room get a message meanwhile.
+	const id = wt.id;
+	const back = new Promise((ok) => wt.once("connect", ok));
+	const missed = got(wt);
+	wt.io.engine.close();
+	ws.emit("to-room", "r", "while you were away");
+	await back;
+	out.recovered = wt.recovered && wt.id === id;
+	out.transportAfter = wt.io.engine.transport.name;
+	out.missed = show(await missed);
+	out.roomsAfter = (await wt.emitWithAck("whoami")).rooms.includes("r");
+	for (const s of [wt, ws, poll]) s.close();
+	return JSON.stringify(out);
+}`
+
+// TestSocketIOOverWebTransport: events with binary to a room with
+// WebSocket and polling members, acks both ways, and connection state
+// recovery, from a page whose socket is on WebTransport.
+func TestSocketIOOverWebTransport(t *testing.T) {
+	cert := testcert.New(t)
+	base := strings.TrimRight(testserver.Start(t, "conformance", testserver.RelaxedHeartbeat, func(c *config.Config) {
+		c.WebTransport = &config.WebTransport{CertFile: cert.CertFile, KeyFile: cert.KeyFile}
+		c.SocketIO.ConnectionStateRecovery.Enabled = true
+	}), "/")
+	u := newUser(t, startChromiumQUIC(t), "page")
+	dumpOnFailure(t, u)
+	u.do("open the server's origin", chromedp.Navigate(base+"/socket.io/"))
+	ctx, cancel := context.WithTimeout(u.ctx, 20*time.Second)
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string]("("+jsSocketIOOverWebTransport+")("+strconv.Quote(hex.EncodeToString(cert.Hash[:]))+")", chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"transports":["webtransport","websocket","polling"],` +
+		`"atWebSocket":["text","bin:1,2,3"],"atPolling":["text","bin:1,2,3"],` +
+		`"ack":[1,"two","bin:4,5"],"serverAck":["answered over webtransport"],` +
+		`"recovered":true,"transportAfter":"webtransport","missed":["while you were away"],"roomsAfter":true}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}

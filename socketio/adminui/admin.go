@@ -418,7 +418,7 @@ func (a *Admin) serverStats(aggregate bool) map[string]any {
 			}
 			events = append(events, e)
 		}
-		add("rawConnection", "", st.HandshakesPolling+st.HandshakesWebSocket-prev.HandshakesPolling-prev.HandshakesWebSocket)
+		add("rawConnection", "", st.HandshakesPolling+st.HandshakesWebSocket+st.HandshakesWebTransport-prev.HandshakesPolling-prev.HandshakesWebSocket-prev.HandshakesWebTransport)
 		for r, n := range st.Closes {
 			add("rawDisconnection", string(r), n-prev.Closes[r])
 		}
@@ -436,7 +436,7 @@ func (a *Admin) serverStats(aggregate bool) map[string]any {
 		"hostname":            a.hostname,
 		"pid":                 os.Getpid(),
 		"uptime":              time.Since(a.started).Seconds(),
-		"clientsCount":        st.OpenPolling + st.OpenWebSocket,
+		"clientsCount":        st.OpenPolling + st.OpenWebSocket + st.OpenWebTransport,
 		"pollingClientsCount": st.OpenPolling,
 		"aggregatedEvents":    events,
 		"namespaces":          namespaces,

@@ -135,8 +135,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descSessions, float64(e.OpenPolling), "polling")
 	gauge(descSessions, float64(e.OpenWebSocket), "websocket")
+	gauge(descSessions, float64(e.OpenWebTransport), "webtransport")
 	counter(descHandshakes, e.HandshakesPolling, "polling")
 	counter(descHandshakes, e.HandshakesWebSocket, "websocket")
+	counter(descHandshakes, e.HandshakesWebTransport, "webtransport")
 	counter(descUpgrades, e.Upgrades)
 	for _, r := range sortedKeys(e.Closes) {
 		counter(descEngineCloses, e.Closes[r], string(r))
