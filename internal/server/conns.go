@@ -9,7 +9,7 @@ import (
 )
 
 // connCap caps the open TCP connections per client address, at the
-// listener. The engine's per-address caps count sessions and bodies in
+// listener, and the QUIC connections of WebTransport (acceptQUIC). The engine's per-address caps count sessions and bodies in
 // flight; connections sending their headers (bounded in time by
 // read_header_timeout, not in number) or idle between requests are seen
 // by no handler, so one address could open them by the thousand. A
@@ -40,11 +40,16 @@ func newConnCap(max int, trusted []netip.Prefix, log *slog.Logger) *connCap {
 // connKey returns the key a peer counts against, and false for peers that
 // are not counted (trusted proxies, non-IP addresses).
 func (c *connCap) connKey(addr net.Addr) (netip.Prefix, bool) {
-	ta, ok := addr.(*net.TCPAddr)
-	if !ok {
+	var ip net.IP
+	switch ta := addr.(type) {
+	case *net.TCPAddr:
+		ip = ta.IP
+	case *net.UDPAddr: // QUIC (WebTransport)
+		ip = ta.IP
+	default:
 		return netip.Prefix{}, false
 	}
-	a, ok := netip.AddrFromSlice(ta.IP)
+	a, ok := netip.AddrFromSlice(ip)
 	if !ok {
 		return netip.Prefix{}, false
 	}

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
+	"github.com/quic-go/quic-go"
 	"github.com/quic-go/webtransport-go"
 
 	"github.com/switchboard/switchboard/engineio"
@@ -38,7 +40,10 @@ type Server struct {
 	redis   io.Closer
 	forward *redisforward.Forwarder // nil unless adapter.forward_sessions
 	conns   *connCap                // TCP connections per address, nil if no cap
-	wt      *webtransport.Server    // nil unless ServeWebTransport started it
+	// The WebTransport endpoint, nil unless ServeWebTransport started it.
+	wt         *webtransport.Server
+	wtListener *quic.EarlyListener
+	wtConn     net.PacketConn
 
 	ops              // metrics, health, Admin UI
 	rules []*nsRules // config-only rules per namespace
@@ -154,9 +159,7 @@ func (a *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	err = errors.Join(err, a.io.Close(ctx))
-	if a.wt != nil { // its sessions are closed: now the QUIC connections
-		err = errors.Join(err, a.wt.Close())
-	}
+	err = errors.Join(err, a.closeWebTransport()) // its sessions are closed: now the QUIC connections
 	a.closeRules(ctx)
 	if a.echo != nil {
 		err = errors.Join(err, a.echo.Close(ctx))
