@@ -27,6 +27,17 @@
 // connection, at the price of a somewhat worse ratio on small messages;
 // Options.HTTPCompression gzip- or deflate-encodes polling responses.
 //
+// WebTransport (HTTP/3 over QUIC), the reference's third transport, is
+// served by an HTTP/3 server of its own on a UDP port:
+// Server.WebTransportServer makes one, and Options.WebTransport makes
+// polling sessions offer the upgrade to it. A session's stream is served by
+// the WebSocket code, with the same queue, writers and limits:
+//
+//	srv := engineio.NewServer(accept, &engineio.Options{WebTransport: true})
+//	wts := srv.WebTransportServer(":8080", "/engine.io/", tlsConfig) // UDP
+//	go wts.ListenAndServe()
+//	http.ListenAndServe(":8080", srv) // TCP, same port number
+//
 // To shut down, call Server.Close, then the http.Server's Shutdown (the
 // Close documentation says why in that order).
 //
