@@ -85,6 +85,19 @@ func (s *Session) Transport() string {
 	return transportName(s.ws)
 }
 
+// begin starts a session whose open packet is written, on a WebSocket or
+// WebTransport stream: the heartbeat, the handler's OnOpen, then what
+// OnOpen queued.
+func (s *Session) begin() {
+	s.startHeartbeat()
+	s.opened()
+	s.mu.Lock()
+	if len(s.queue) > 0 {
+		s.kickLocked()
+	}
+	s.mu.Unlock()
+}
+
 func (s *Session) startHeartbeat() {
 	s.mu.Lock()
 	s.timer = time.AfterFunc(s.heartbeatDelay(), s.onTimer)

@@ -201,13 +201,7 @@ func (s *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, hs *
 		c.closeWith(closeGoingAway, "server shutting down")
 		return
 	}
-	sess.startHeartbeat()
-	sess.opened()
-	sess.mu.Lock()
-	if len(sess.queue) > 0 {
-		sess.kickLocked()
-	}
-	sess.mu.Unlock()
+	sess.begin()
 	sess.readWebSocket(c)
 }
 

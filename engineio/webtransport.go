@@ -172,13 +172,7 @@ func (s *Server) handshakeWebTransport(r *http.Request, c *wsConn) {
 		c.close()
 		return
 	}
-	sess.startHeartbeat()
-	sess.opened()
-	sess.mu.Lock()
-	if len(sess.queue) > 0 {
-		sess.kickLocked()
-	}
-	sess.mu.Unlock()
+	sess.begin()
 	go sess.readWebSocket(c)
 }
 
