@@ -3,6 +3,8 @@ package browser
 import (
 	"context"
 	"encoding/hex"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,6 +150,7 @@ func TestSocketIOOverWebTransport(t *testing.T) {
 	base := strings.TrimRight(testserver.Start(t, "conformance", testserver.RelaxedHeartbeat, func(c *config.Config) {
 		c.WebTransport = &config.WebTransport{CertFile: cert.CertFile, KeyFile: cert.KeyFile}
 		c.SocketIO.ConnectionStateRecovery.Enabled = true
+		c.Metrics.Enabled, c.Metrics.Listen = true, "" // scraped below
 	}), "/")
 	u := newUser(t, startChromiumQUIC(t), "page")
 	dumpOnFailure(t, u)
@@ -165,4 +168,25 @@ func TestSocketIOOverWebTransport(t *testing.T) {
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
+	// The metrics count the WebTransport session and its reconnection.
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if line := `switchboard_handshakes_total{transport="webtransport"} 2`; !strings.Contains(string(b), line+"\n") {
+		t.Fatalf("metrics lack %s:\n%s", line, grepLines(string(b), "transport="))
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

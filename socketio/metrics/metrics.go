@@ -38,7 +38,7 @@ var (
 	descSockets        = desc("sockets", "Connected Socket.IO sockets, by namespace and transport.", "namespace", "transport")
 	descSessions       = desc("engine_sessions", "Open Engine.IO connections, by transport.", "transport")
 	descHandshakes     = desc("handshakes_total", "Engine.IO connections opened, by the transport of their handshake.", "transport")
-	descUpgrades       = desc("upgrades_total", "Connections upgraded from long-polling to WebSocket.")
+	descUpgrades       = desc("upgrades_total", "Connections upgraded from long-polling to WebSocket or WebTransport.")
 	descEngineCloses   = desc("engine_closes_total", "Engine.IO connections closed, by reason.", "reason")
 	descConnects       = desc("connects_total", "Sockets accepted in a namespace.", "namespace")
 	descDisconnects    = desc("disconnects_total", "Sockets disconnected from a namespace, by reason.", "namespace", "reason")
