@@ -81,6 +81,38 @@ func TestChatOverWebTransport(t *testing.T) {
 	}
 }
 
+// TestChatOverWebTransportCluster: two nodes on one Redis (the pub/sub
+// adapter): a user on WebTransport on one node and a user on WebSocket on
+// the other see each other and each other's messages.
+func TestChatOverWebTransportCluster(t *testing.T) {
+	cert := testcert.New(t)
+	redis := testserver.StartRedis(t)
+	node := func() string {
+		return strings.TrimRight(testserver.Start(t, "default", testserver.RelaxedHeartbeat, func(c *config.Config) {
+			c.WebTransport = &config.WebTransport{CertFile: cert.CertFile, KeyFile: cert.KeyFile}
+			c.Adapter = config.Adapter{Type: config.AdapterRedis, URL: redis.URL(), KeyPrefix: "socket.io", RequestTimeout: 3 * time.Second}
+			c.Metrics.Listen = ""
+		}), "/")
+	}
+	a, b := node(), node()
+	browser := startChromiumQUIC(t)
+	hash := hex.EncodeToString(cert.Hash[:])
+	gina := newUser(t, browser, "gina")
+	hal := newUser(t, browser, "hal")
+	dumpOnFailure(t, gina, hal)
+	gina.login(a + "/?transports=webtransport&cert_hash=" + hash)
+	gina.waitJS("transport webtransport", jsTransportIs, "webtransport")
+	hal.login(b + "/?transports=websocket")
+	for _, u := range []*user{gina, hal} {
+		u.waitJS("both listed in #users", jsUsersInclude, []string{"gina", "hal"})
+	}
+	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
+	gina.send("from node a over webtransport " + stamp)
+	hal.waitMessage("gina", "from node a over webtransport "+stamp)
+	hal.send("from node b over websocket " + stamp)
+	gina.waitMessage("hal", "from node b over websocket "+stamp)
+}
+
 // TestWebTransportFallback: where WebTransport does not answer (UDP
 // blocked; here, nothing listens on the page's port in UDP), a page with
 // the default transports ends on WebSocket, as with the Node server.
