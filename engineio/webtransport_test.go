@@ -312,3 +312,27 @@ func FuzzWTFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// TestWebTransportSlowReader: a WebTransport client that stops reading is
+// closed after Options.WriteTimeout, as over WebSocket: QUIC's flow
+// control stops the writer, the write deadline ends it.
+func TestWebTransportSlowReader(t *testing.T) {
+	ts := newTestServer(t, &Options{WriteTimeout: 300 * time.Millisecond, MaxBufferedBytes: 64 << 20}, nil)
+	url, cert := ts.serveWT()
+	c := dialWT(t, url, cert)
+	c.send("0", false)
+	c.expect("0")
+	r := ts.session()
+	chunk := NewTextMessage([]byte(strings.Repeat("x", 64<<10)))
+	for range 400 { // 25 MiB, past every flow-control window; never read
+		if r.sess.Send(false, chunk) != nil {
+			break
+		}
+	}
+	if reason := r.waitClosed(t); reason != ReasonTransportError {
+		t.Fatalf("reason %s", reason)
+	}
+	if n := ts.srv.Stats().Rejections[LimitWriteTimeout]; n != 1 {
+		t.Fatalf("write_timeout rejections: %d", n)
+	}
+}
