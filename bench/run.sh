@@ -11,7 +11,10 @@
 # -hold 2m shortens the many-connections hold. The cluster group (fanout and
 # polling on one node, and on three behind haproxy with Redis, sticky and
 # not; ~3 min a round) runs only when asked for: -scenarios cluster. It needs
-# /usr/bin/redis-server and /usr/sbin/haproxy. Everything runs on 127.0.0.1
+# /usr/bin/redis-server and /usr/sbin/haproxy. The webtransport group (echo
+# and fanout over WebSocket and over WebTransport on Switchboard with its
+# webtransport section; ~1 min a round) runs only when asked for too:
+# -scenarios webtransport. Everything runs on 127.0.0.1
 # (and 127.0.0.2-3, the other load generator source addresses) only.
 set -euo pipefail
 

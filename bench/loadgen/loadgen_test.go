@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	appconfig "github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/testkit/testcert"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
 )
 
@@ -244,5 +246,41 @@ func TestClusterMeter(t *testing.T) {
 	// /proc counts in 10 ms ticks.
 	if client < 0.25 || server < 2*client-0.05 || r.InfraCPU < client-0.03 || r.InfraCPU > server || len(r.InfraCPUEach) != 1 || r.InfraCPUEach[0] != r.InfraCPU {
 		t.Errorf("CPU: server %.2f s (two nodes), infra %.2f s %v, client %.2f s", server, r.InfraCPU, r.InfraCPUEach, client)
+	}
+}
+
+// Over WebTransport, echo and fanout count as over WebSocket: every round
+// trip and every delivery, once and in order, against the app's
+// webtransport endpoint (the HTTP port, in UDP).
+func TestWebTransportEchoAndFanout(t *testing.T) {
+	cert := testcert.New(t)
+	cfg := defaultConfig()
+	cfg.URL = testserver.Start(t, "bench", func(c *appconfig.Config) {
+		c.WebTransport = &appconfig.WebTransport{CertFile: cert.CertFile, KeyFile: cert.KeyFile}
+	})
+	cfg.PID, cfg.Concurrency, cfg.Timeout = 0, 8, 30*time.Second
+	cfg.Transport, cfg.CA = transportWebTransport, cert.CertFile
+	cfg.C, cfg.Rounds = 4, 25
+	res, err := runEcho(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("echo: %v", err)
+	}
+	if res.Ops != 100 || res.Expected != 100 || !res.Clean() {
+		t.Errorf("echo: %d of %d round trips, lost %d, mismatched %d, errors %d (notes: %v)",
+			res.Ops, res.Expected, res.Lost, res.OutOfOrder, res.Errors, res.Notes)
+	}
+	cfg.N, cfg.K, cfg.W = 12, 40, 8
+	cfg.Payload = 300 // a 3-byte header each way
+	if res, err = runFanout(context.Background(), cfg); err != nil {
+		t.Fatalf("fanout: %v", err)
+	}
+	if res.Ops != 480 || res.Expected != 480 || !res.Clean() || res.P50Ms <= 0 {
+		t.Errorf("fanout: %d of %d deliveries, lost %d, duplicates %d, out of order %d, errors %d, p50 %v (notes: %v)",
+			res.Ops, res.Expected, res.Lost, res.Duplicates, res.OutOfOrder, res.Errors, res.P50Ms, res.Notes)
+	}
+	// The certificate matters: a client that trusts another one fails.
+	cfg.CA = testcert.New(t).CertFile
+	if _, err := runEcho(context.Background(), cfg); err == nil {
+		t.Error("echo worked with a client that does not trust the server's certificate")
 	}
 }

@@ -26,6 +26,11 @@
 // again (-slow-read: they do, a baseline); the counts are for the others,
 // and the server's RSS and its closing of the slow clients are reported.
 //
+// fanout and echo with -transport webtransport -ca cert.pem: the clients
+// speak the same Socket.IO over WebTransport (HTTP/3 over QUIC) to the
+// URL's port in UDP, each with its own QUIC connection; the payloads, the
+// counting and the measurement are those of WebSocket.
+//
 // With -pid, the server's CPU time (utime+stime from /proc/PID/stat) is read
 // before and after the measured phase. -json prints one JSON object.
 package main
@@ -69,6 +74,9 @@ type config struct {
 	SlowRead bool          // fanout: the slow group reads after all (baseline)
 	SendFor  time.Duration // fanout: stop sending after this long (0: never)
 	Pace     time.Duration // fanout, echo, polling: least time between one client's sends (0: no pause)
+
+	Transport string // fanout, echo: websocket or webtransport
+	CA        string // webtransport: PEM file of the server certificate to trust
 
 	Source  string        // local IP address to bind clients to
 	Procs   int           // hold: load generator processes (0: one per 9,500)
@@ -149,6 +157,8 @@ func main() {
 	flag.BoolVar(&cfg.SlowRead, "slow-read", false, "fanout: the -slow clients read after all (a baseline), still left out of the counts")
 	flag.DurationVar(&cfg.SendFor, "send-for", 0, "fanout: stop sending broadcasts after this long (0: send all k)")
 	flag.DurationVar(&cfg.Pace, "pace", 0, "fanout, echo, polling: least time between one client's sends, for a moderate load such as a soak (0: as fast as possible)")
+	flag.StringVar(&cfg.Transport, "transport", transportWebSocket, "fanout, echo: the clients' transport, websocket or webtransport (HTTP/3 over QUIC, to the URL's port in UDP)")
+	flag.StringVar(&cfg.CA, "ca", "", "webtransport: PEM file of the server certificate to trust")
 	flag.StringVar(&cfg.Source, "source", "", "local IP address for the clients' sockets (a loopback address); fanout, echo, polling: several, comma-separated, client i using the i-th modulo their number (a load balancer hashing the source address then spreads them)")
 	flag.IntVar(&cfg.Procs, "procs", 0, "hold: load generator processes to spread the connections over (0: one per 9,500)")
 	flag.IntVar(&cfg.Members, "members", cfg.Members, "hold: connections in the room that gets one broadcast per second")
@@ -178,6 +188,14 @@ func main() {
 			}
 		}
 	}
+	if cfg.Transport != transportWebSocket {
+		if *scenario != "fanout" && *scenario != "echo" {
+			fatalf("-transport %s: only the fanout and echo scenarios have it", cfg.Transport)
+		}
+		if cfg.Slow > 0 {
+			fatalf("-transport %s: -slow watches TCP connections, WebSocket only", cfg.Transport)
+		}
+	}
 	if *scenario == "hold" && cfg.Hold == 0 {
 		cfg.Hold = 10 * time.Minute
 	}
@@ -201,6 +219,9 @@ func main() {
 	res, err := run(ctx, cfg)
 	if err != nil {
 		fatalf("%s: %v", *scenario, err)
+	}
+	if cfg.Transport != transportWebSocket && res.Params != nil {
+		res.Params["transport"] = cfg.Transport
 	}
 	if cfg.Pace > 0 && res.Params != nil {
 		res.Params["pace_ms"] = float64(cfg.Pace) / 1e6

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// connectMany opens n WebSocket clients connected to "/", at most
-// concurrency handshakes at a time; with room != "" each joins it (and
-// waits for the ack). With tolerate, failed clients are counted and left
+// connectMany opens n clients (WebSocket, or cfg.Transport) connected to
+// "/", at most concurrency handshakes at a time; with room != "" each
+// joins it (and waits for the ack). With tolerate, failed clients are counted and left
 // out; otherwise the first failure is returned.
 func connectMany(ctx context.Context, cfg config, n, readBuf int, room string, tolerate bool) ([]*wsConn, int64, error) {
 	conns, failed, firstErr := connect(ctx, cfg, n, readBuf, room, tolerate)
@@ -30,11 +30,10 @@ func connectMany(ctx context.Context, cfg config, n, readBuf int, room string, t
 // cfg.Source too may list several addresses: client i binds to the i-th
 // mod len.
 func connect(ctx context.Context, cfg config, n, readBuf int, room string, tolerate bool) ([]*wsConn, int64, error) {
-	var urls []string
-	for _, u := range strings.Split(cfg.URL, ",") {
-		urls = append(urls, wsURL(u))
+	dial, err := dialer(cfg, readBuf)
+	if err != nil {
+		return nil, 0, err
 	}
-	sources := strings.Split(cfg.Source, ",")
 	conns := make([]*wsConn, n)
 	var (
 		failed   atomic.Int64
@@ -55,7 +54,7 @@ func connect(ctx context.Context, cfg config, n, readBuf int, room string, toler
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				c, err := dialWSFrom(ctx, urls[i%len(urls)], readBuf, sources[i%len(sources)])
+				c, err := dial(ctx, i)
 				if err == nil && room != "" {
 					if err = c.joinRoom(room); err != nil {
 						c.close()
@@ -86,6 +85,31 @@ func connect(ctx context.Context, cfg config, n, readBuf int, room string, toler
 		return nil, failed.Load(), firstErr
 	}
 	return out, failed.Load(), firstErr
+}
+
+// dialer returns the function that opens client i for connect, over
+// cfg.Transport.
+func dialer(cfg config, readBuf int) (func(ctx context.Context, i int) (*wsConn, error), error) {
+	urls := strings.Split(cfg.URL, ",")
+	switch cfg.Transport {
+	case "", transportWebSocket:
+		sources := strings.Split(cfg.Source, ",")
+		return func(ctx context.Context, i int) (*wsConn, error) {
+			return dialWSFrom(ctx, wsURL(urls[i%len(urls)]), readBuf, sources[i%len(sources)])
+		}, nil
+	case transportWebTransport:
+		if cfg.Source != "" {
+			return nil, errors.New("-source is for WebSocket clients only")
+		}
+		tr, err := newWTTransport(cfg.CA)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, i int) (*wsConn, error) {
+			return dialWT(ctx, tr, wtURL(urls[i%len(urls)]), readBuf)
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown transport %q (want %s or %s)", cfg.Transport, transportWebSocket, transportWebTransport)
 }
 
 func closeAll(conns []*wsConn) {

@@ -17,12 +17,14 @@ import (
 	"github.com/gobwas/ws"
 )
 
-// wsConn is a minimal Engine.IO v4 / Socket.IO v5 client over WebSocket.
-// One goroutine reads (readPacket); writes are serialized by wmu and built
-// in a scratch buffer, so sending allocates nothing.
+// wsConn is a minimal Engine.IO v4 / Socket.IO v5 client over WebSocket,
+// or with wt over a WebTransport stream (wtconn.go). One goroutine reads
+// (readPacket); writes are serialized by wmu and built in a scratch
+// buffer, so sending allocates nothing.
 type wsConn struct {
 	c  net.Conn
 	br *bufio.Reader
+	wt bool // a WebTransport stream: its framing, no masks, no control frames
 
 	rbuf []byte // payload of the last data frame (reader goroutine only)
 	hdr  [14]byte
@@ -188,6 +190,9 @@ func (c *wsConn) readPacket() ([]byte, error) {
 
 // readMessage returns the next data message, answering control frames.
 func (c *wsConn) readMessage() ([]byte, error) {
+	if c.wt {
+		return c.readWTMessage()
+	}
 	c.rbuf = c.rbuf[:0]
 	for {
 		h := c.hdr[:]
@@ -264,6 +269,14 @@ func (c *wsConn) writeText(payload []byte) error { return c.writeFrame(0x1, payl
 func (c *wsConn) writeFrame(op byte, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.wt {
+		if op != 0x1 {
+			return nil // WebTransport has no control frames
+		}
+		c.wbuf = appendWTText(c.wbuf[:0], payload)
+		_, err := c.c.Write(c.wbuf)
+		return err
+	}
 	b := c.wbuf[:0]
 	b = append(b, 0x80|op)
 	switch n := len(payload); {
@@ -285,7 +298,8 @@ func (c *wsConn) writeFrame(op byte, payload []byte) error {
 }
 
 // disconnect leaves like socket.io-client's disconnect(): a Socket.IO
-// DISCONNECT and a WebSocket close frame, then the TCP connection closes.
+// DISCONNECT and a WebSocket close frame (nothing more over WebTransport),
+// then the connection closes.
 func (c *wsConn) disconnect() {
 	_ = c.c.SetWriteDeadline(time.Now().Add(2 * time.Second))
 	_ = c.writeText([]byte("41"))
@@ -293,7 +307,8 @@ func (c *wsConn) disconnect() {
 	_ = c.c.Close()
 }
 
-// close drops the TCP connection without a goodbye.
+// close drops the connection (TCP, or the WebTransport session and its
+// QUIC connection) without a goodbye.
 func (c *wsConn) close() { _ = c.c.Close() }
 
 func jsonString(s string) string {

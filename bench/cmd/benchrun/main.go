@@ -45,6 +45,10 @@ type scenario struct {
 	// Mode is the deployment of a cluster scenario (modeSingle, …); ""
 	// for the others, which run on one server process.
 	Mode string
+	// Transport is the clients' transport in the webtransport group
+	// (transportWS or transportWT), whose server has the webtransport
+	// section on; "" elsewhere (WebSocket, and no such section).
+	Transport string
 }
 
 // Groups of the scenarios that are not core.
@@ -78,7 +82,7 @@ func scenarios(quick bool) []scenario {
 				Args: args("-scenario fanout -n 200 -k 3000 -w 50 -slow 5 -send-for 10s -settle 1s"), Warmup: fanoutWarmup},
 			{Key: "manyconns", Title: "many connections", Group: groupMany, Once: true, Timeout: 5 * time.Minute,
 				Args: args("-scenario hold -conns 4000 -procs 2 -members 100 -sample 10s -settle 1s -hold " + defaultHold(true).String())},
-		}, clusterScenarios(true)...)
+		}, append(clusterScenarios(true), wtScenarios(true)...)...)
 	}
 	return append([]scenario{
 		{Key: "fanout-w50", Title: "fanout, W=50", Args: args("-scenario fanout -n 1000 -k 2000 -w 50"), Warmup: fanoutWarmup},
@@ -102,7 +106,7 @@ func scenarios(quick bool) []scenario {
 		// processes (9,500 each, the second from 127.0.0.2).
 		{Key: "manyconns", Title: "many connections", Group: groupMany, Once: true, Timeout: defaultHold(false) + 10*time.Minute,
 			Args: args("-scenario hold -conns 19000 -procs 2 -members 100 -sample 10s -hold " + defaultHold(false).String())},
-	}, clusterScenarios(false)...)
+	}, append(clusterScenarios(false), wtScenarios(false)...)...)
 }
 
 // withHold returns sc with its hold duration set to d.
@@ -119,10 +123,11 @@ func withHold(sc scenario, d time.Duration) scenario {
 }
 
 // selected reports whether sc is chosen by the -scenarios list: names of
-// scenarios or groups ("core", "slowconsumer", "manyconns", "cluster"),
-// each including it, or with a leading "-", excluding it. With no
-// inclusions, everything not excluded is chosen but the opt-in scenarios
-// (cluster: it needs redis-server and haproxy).
+// scenarios or groups ("core", "slowconsumer", "manyconns", "cluster",
+// "webtransport"), each including it, or with a leading "-", excluding
+// it. With no inclusions, everything not excluded is chosen but the
+// opt-in scenarios (cluster: it needs redis-server and haproxy;
+// webtransport: Switchboard alone, a comparison of its transports).
 func selected(sc scenario, list []string) bool {
 	group := sc.Group
 	if group == "" {
@@ -233,6 +238,9 @@ type options struct {
 	servers        []string
 	fromResults    string
 	hold           time.Duration
+	// wtCert and wtKey are the webtransport group's certificate and key
+	// (PEM files), written by run when the group is selected.
+	wtCert, wtKey string
 }
 
 func main() {
@@ -248,7 +256,7 @@ func main() {
 	flag.StringVar(&o.nodeDir, "node-dir", "bench/node", "directory of the Node.js reference server")
 	flag.StringVar(&o.nodeBin, "node", "node", "node binary")
 	flag.StringVar(&o.nodeAdapterDir, "node-adapter-dir", "e2e/js", "cluster: directory whose node_modules has @socket.io/redis-adapter and redis, for the Node reference's nodes")
-	flag.StringVar(&only, "scenarios", "", "comma-separated scenarios or groups (core, slowconsumer, manyconns, cluster) to run; -name excludes one (default: all but cluster)")
+	flag.StringVar(&only, "scenarios", "", "comma-separated scenarios or groups (core, slowconsumer, manyconns, cluster, webtransport) to run; -name excludes one (default: all but cluster and webtransport)")
 	flag.DurationVar(&o.hold, "hold", 0, "manyconns: how long to hold the connections (default 10m, 30s with -quick)")
 	flag.StringVar(&servers, "servers", "switchboard,node", "servers to run, in this order within a round")
 	flag.StringVar(&o.fromResults, "from", "", "don't run anything: rebuild the report from these results JSON files (comma-separated: their runs are merged, the first one's header kept)")
@@ -327,6 +335,11 @@ func run(o options) error {
 	if len(list) == 0 {
 		return errors.New("no scenario selected")
 	}
+	if slices.ContainsFunc(list, func(s scenario) bool { return s.Group == groupWT }) {
+		if o.wtCert, o.wtKey, err = writeWTCert(o.resultsDir); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("benchrun: %d rounds x %d scenarios x %v on 127.0.0.1:%d; results in %s\n", o.rounds, len(list), o.servers, port, resultsFile)
 	for round := 1; round <= o.rounds; round++ {
 		for _, sc := range list {
@@ -334,7 +347,7 @@ func run(o options) error {
 				continue
 			}
 			for _, srv := range o.servers {
-				if clusterSkips(sc, srv) {
+				if skips(sc, srv) {
 					continue
 				}
 				r := Run{Round: round, Server: srv, Scenario: sc.Key, Started: time.Now().UTC(), src: rep.src}
@@ -511,6 +524,19 @@ func writeConfig(path string, port int) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
+// appendFile appends text to the file at path.
+func appendFile(path, text string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
 // errPortInUse: the server could not bind its port (taken by someone else
 // between our check and its start).
 var errPortInUse = errors.New("port in use")
@@ -606,7 +632,7 @@ func runOne(o options, srvName string, sc scenario, cfgPath string, portp *int, 
 	logPath := filepath.Join(o.resultsDir, "logs", fmt.Sprintf("%d-r%d-%s-%s.log", os.Getpid(), round, sc.Key, srvName))
 	var srv *server
 	for attempt := 0; ; attempt++ {
-		if !portFree(*portp) && o.port == 0 {
+		if (!portFree(*portp) || sc.Group == groupWT && !udpFree(*portp)) && o.port == 0 {
 			p, err := choosePort(0, *portp)
 			if err != nil {
 				return nil, err
@@ -615,6 +641,11 @@ func runOne(o options, srvName string, sc scenario, cfgPath string, portp *int, 
 		}
 		if err := writeConfig(cfgPath, *portp); err != nil {
 			return nil, err
+		}
+		if sc.Group == groupWT {
+			if err := appendFile(cfgPath, wtConfigSection(o.wtCert, o.wtKey)); err != nil {
+				return nil, err
+			}
 		}
 		var err error
 		srv, err = startServer(o, srvName, cfgPath, *portp, logPath)
@@ -630,11 +661,11 @@ func runOne(o options, srvName string, sc scenario, cfgPath string, portp *int, 
 	pid := srv.cmd.Process.Pid
 	common := []string{"-url", fmt.Sprintf("http://127.0.0.1:%d", port)}
 	if sc.Warmup != nil {
-		if _, err := loadgen(o, append(append(common, sc.Warmup...), "-pid", "0"), 0); err != nil {
+		if _, err := loadgen(o, append(withTransport(append(common, sc.Warmup...), sc, o.wtCert), "-pid", "0"), 0); err != nil {
 			return nil, fmt.Errorf("warmup: %w", err)
 		}
 	}
-	out, err := loadgen(o, append(append(common, sc.Args...), "-pid", strconv.Itoa(pid), "-json"), sc.Timeout)
+	out, err := loadgen(o, append(withTransport(append(common, sc.Args...), sc, o.wtCert), "-pid", strconv.Itoa(pid), "-json"), sc.Timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -292,11 +292,11 @@ func clusterScaling(b *mdBuilder, rep *Report, cells map[string]*clusterCell) {
 	b.w("\n\n")
 }
 
-// onlyCluster reports whether the cluster group is the only one outside
-// the core in rep.
-func onlyCluster(rep *Report) bool {
+// onlyOptIn reports whether the opt-in groups (cluster, webtransport) are
+// the only ones outside the core in rep.
+func onlyOptIn(rep *Report) bool {
 	for _, r := range rep.Runs {
-		if !isCore(r.Scenario) && !strings.HasPrefix(r.Scenario, "cluster-") {
+		if !isCore(r.Scenario) && !strings.HasPrefix(r.Scenario, "cluster-") && !strings.HasPrefix(r.Scenario, "webtransport-") {
 			return false
 		}
 	}

@@ -117,7 +117,7 @@ func argsOf(rep *Report, r *Run) []string {
 }
 
 func groupSections(rep *Report) string {
-	return slowSection(rep) + manySection(rep) + clusterSection(rep)
+	return slowSection(rep) + manySection(rep) + clusterSection(rep) + wtSection(rep)
 }
 
 func serverTitle(srv string) string {
@@ -177,7 +177,7 @@ func fmtDur(d time.Duration) string {
 // groupSummary prints the groups' results on the console.
 func groupSummary(rep *Report) {
 	keys := []string{"slowconsumer-base", "slowconsumer-slow", "manyconns"}
-	for _, sc := range clusterScenarios(rep.Quick) {
+	for _, sc := range append(clusterScenarios(rep.Quick), wtScenarios(rep.Quick)...) {
 		keys = append(keys, sc.Key)
 	}
 	for _, key := range keys {
