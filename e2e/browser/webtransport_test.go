@@ -26,6 +26,7 @@ func startWebTransport(t *testing.T, listen string) (base, hash string) {
 	cert := testcert.New(t)
 	base = testserver.Start(t, "default", testserver.RelaxedHeartbeat, func(c *config.Config) {
 		c.WebTransport = &config.WebTransport{Listen: listen, CertFile: cert.CertFile, KeyFile: cert.KeyFile}
+		c.Metrics.Listen = "" // scraped on the main listener
 	})
 	return strings.TrimRight(base, "/"), hex.EncodeToString(cert.Hash[:])
 }
@@ -79,6 +80,31 @@ func TestChatOverWebTransport(t *testing.T) {
 	for i, u := range all {
 		u.waitJS("still on "+users[i].transport, jsTransportIs, users[i].transport)
 	}
+	// The server sees them so too: the sockets by transport, from
+	// Socket.Transport, which the Admin UI's transport column shows.
+	metrics := scrape(t, base)
+	for _, line := range []string{
+		`switchboard_sockets{namespace="/",transport="webtransport"} 2`,
+		`switchboard_sockets{namespace="/",transport="websocket"} 1`,
+		`switchboard_sockets{namespace="/",transport="polling"} 1`,
+		`switchboard_engine_sessions{transport="webtransport"} 2`,
+	} {
+		if !strings.Contains(metrics, line+"\n") {
+			t.Errorf("metrics lack %s:\n%s", line, grepLines(metrics, "transport="))
+		}
+	}
+}
+
+// scrape returns the server's metrics.
+func scrape(t *testing.T, base string) string {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
 }
 
 // TestChatOverWebTransportCluster: two nodes on one Redis (the pub/sub
@@ -201,14 +227,9 @@ func TestSocketIOOverWebTransport(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 	// The metrics count the WebTransport session and its reconnection.
-	res, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if line := `switchboard_handshakes_total{transport="webtransport"} 2`; !strings.Contains(string(b), line+"\n") {
-		t.Fatalf("metrics lack %s:\n%s", line, grepLines(string(b), "transport="))
+	metrics := scrape(t, base)
+	if line := `switchboard_handshakes_total{transport="webtransport"} 2`; !strings.Contains(metrics, line+"\n") {
+		t.Fatalf("metrics lack %s:\n%s", line, grepLines(metrics, "transport="))
 	}
 }
 
