@@ -81,9 +81,9 @@ func (s *Server) WebTransportServer(addr, path string, tlsConf *tls.Config) *web
 // ServeWebTransport serves one WebTransport session, which the embedder's
 // webtransport.Server has just upgraded from r (a CONNECT request at the
 // engine's path). It returns once the client's first stream and open
-// packet have been read (within Options.UpgradeTimeout) and the Engine.IO
-// session opened or upgraded; the session then runs on its own
-// goroutines. Options.AllowRequest sees r, as it sees a handshake; the
+// packet have been read (within Options.UpgradeTimeout), and the
+// Engine.IO session opened or its upgrade begun; the session then runs on
+// its own goroutines. Options.AllowRequest sees r, as it sees a handshake; the
 // limits on sessions per address apply. Set Options.WebTransport so that
 // polling sessions offer the upgrade.
 func (s *Server) ServeWebTransport(r *http.Request, ws *webtransport.Session) {
@@ -129,7 +129,7 @@ func (s *Server) ServeWebTransport(r *http.Request, ws *webtransport.Session) {
 		c.close()
 		return
 	}
-	sess.serveUpgradeConn(c)
+	go sess.serveUpgradeConn(c) // the probe, then the stream's reads
 }
 
 // handshakeWebTransport opens a new session over c.
