@@ -490,13 +490,13 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 		}
 		return c.writeLocked(buf, timeout)
 	}
-	var wth [9]byte
+	if c.wt {
+		return c.writeWTLocked(buf, msgs, timeout)
+	}
 	for _, m := range msgs {
 		hdr, data := m.hdr[:m.hlen], m.data
 		if c.deflate {
 			hdr, data = c.frameParts(m)
-		} else if c.wt {
-			hdr = appendWTHeader(wth[:0], len(data), m.binary)
 		}
 		if len(data) > 32<<10 {
 			// Large payloads go out directly instead of through a copy.
@@ -514,6 +514,33 @@ func (c *wsConn) writeMessages(msgs []*Message, timeout time.Duration) error {
 		}
 		buf = append(buf, hdr...)
 		buf = append(buf, data...)
+		if len(buf) >= 32<<10 {
+			if err := c.writeLocked(buf, timeout); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	return c.writeLocked(buf, timeout)
+}
+
+// writeWTLocked is writeMessages for a WebTransport stream: each packet
+// with its stream header, large payloads written directly. It is a
+// function of its own so that WebSocket writes pay nothing for it.
+func (c *wsConn) writeWTLocked(buf []byte, msgs []*Message, timeout time.Duration) error {
+	for _, m := range msgs {
+		buf = appendWTHeader(buf, len(m.data), m.binary)
+		if len(m.data) > 32<<10 {
+			if err := c.writeLocked(buf, timeout); err != nil {
+				return err
+			}
+			buf = buf[:0]
+			if err := c.writeLocked(m.data, timeout); err != nil {
+				return err
+			}
+			continue
+		}
+		buf = append(buf, m.data...)
 		if len(buf) >= 32<<10 {
 			if err := c.writeLocked(buf, timeout); err != nil {
 				return err
