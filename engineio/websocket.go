@@ -223,20 +223,27 @@ func (s *Session) serveUpgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := accept(w, r, "", nil, s.srv.opts.PerMessageDeflate)
-	s.mu.Lock()
-	s.accepting--
-	s.mu.Unlock()
 	if err != nil {
+		s.mu.Lock()
+		s.accepting--
+		s.mu.Unlock()
 		return
 	}
 	c.eio3, c.b64 = s.eio3, r.URL.Query().Get("b64") != ""
-	s.serveUpgradeConn(c)
+	s.serveUpgradeConn(c, true)
 }
 
 // serveUpgradeConn probes c, a WebSocket or a WebTransport stream that
 // wants to replace the polling transport, and reads it once upgraded.
-func (s *Session) serveUpgradeConn(c *wsConn) {
+// accepted: c is a WebSocket counted in s.accepting, which is given back
+// in the same critical section that makes c the probe, so that a GET
+// never finds the session with neither (it would not wait for the
+// upgrade, and the client's upgrade packet may already be on its way).
+func (s *Session) serveUpgradeConn(c *wsConn, accepted bool) {
 	s.mu.Lock()
+	if accepted {
+		s.accepting--
+	}
 	if s.ws != nil || s.probe != nil || s.state != stateOpen {
 		s.mu.Unlock()
 		switch {

@@ -129,7 +129,7 @@ func (s *Server) ServeWebTransport(r *http.Request, ws *webtransport.Session) {
 		c.close()
 		return
 	}
-	go sess.serveUpgradeConn(c) // the probe, then the stream's reads
+	go sess.serveUpgradeConn(c, false) // the probe, then the stream's reads
 }
 
 // handshakeWebTransport opens a new session over c.
