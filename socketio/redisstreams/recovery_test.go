@@ -78,6 +78,9 @@ func TestRecoveryAcrossNodes(t *testing.T) {
 		}
 		off = lastOffset(t, e)
 	}
+	// The connection handler that records it may run after the client
+	// has its packets.
+	waitFor(t, "the socket recorded on B", func() bool { return b.socket(id) != nil })
 	s := b.socket(id)
 	if s == nil || !s.Recovered() || !slices.Contains(s.Rooms(), "r") {
 		t.Fatalf("socket on B: %v", s)
