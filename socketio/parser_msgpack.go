@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/switchboard/switchboard/engineio"
@@ -396,6 +397,13 @@ func (e *mpEncoder) value(v any, depth int) bool {
 		e.buf = msgpack.AppendInt(e.buf, t)
 	case float64:
 		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return false
+		}
+		if a := math.Abs(t); a >= 1<<53 && a < 1<<63 && strconv.FormatFloat(t, 'f', -1, 64) != strconv.FormatFloat(t, 'f', 0, 64) {
+			// The JSON route reads encoding/json's shortest text for t
+			// as an int64 (1.00000000000001e17 as 100000000000001000),
+			// not t's exact value (…0992): where the two differ, it
+			// decides. (Past int64 it reads the text as a float: t.)
 			return false
 		}
 		e.buf, _ = msgpack.Append(e.buf, t)
