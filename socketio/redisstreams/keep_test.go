@@ -56,6 +56,9 @@ func TestRecoveryNodeKilled(t *testing.T) {
 			t.Fatalf("missed packet %d: %s", i, e.Args)
 		}
 	}
+	// The connection handler that records it may run after the client
+	// has its packets.
+	waitFor(t, "the socket recorded on B", func() bool { return b.socket(cl.ID) != nil })
 	s := b.socket(cl.ID)
 	if s == nil || !s.Recovered() || !slices.Contains(s.Rooms(), "r") {
 		t.Fatalf("socket on B: %v", s)
@@ -104,6 +107,9 @@ func TestRecoveryTakeover(t *testing.T) {
 	if v := rdb.Get(context.Background(), key).Val(); v != kept {
 		t.Fatal("A's final persist overwrote the session B took")
 	}
+	// The connection handler that records it may run after the client
+	// has its packets.
+	waitFor(t, "the socket recorded on B", func() bool { return b.socket(cl.ID) != nil })
 	s := b.socket(cl.ID)
 	if s == nil || slices.Contains(s.Rooms(), "late") {
 		t.Fatalf("socket on B: %v", s)

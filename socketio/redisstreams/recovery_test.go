@@ -185,6 +185,7 @@ func TestRecoveryKeepsNodeValues(t *testing.T) {
 	if cl4.ID != cl3.ID {
 		t.Fatal("not recovered on its own node")
 	}
+	waitFor(t, "the socket recorded on A", func() bool { return a.socket(cl4.ID) != nil })
 	if s := a.socket(cl4.ID); s == nil || s.Value("claims") != "alice" {
 		t.Fatalf("values not restored: %v", s)
 	}
