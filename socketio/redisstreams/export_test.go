@@ -13,3 +13,10 @@ func SetKeepEvery(c *Cluster, d time.Duration) {
 	default:
 	}
 }
+
+// LastRead returns the id of the last stream entry c's reader delivered.
+func LastRead(c *Cluster) string {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	return c.last
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/internal/testkit/sioclient"
 	"github.com/switchboard/switchboard/internal/testkit/testserver"
 	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/redisstreams"
 )
 
 // lastOffset is the offset a client remembers: an event's last argument.
@@ -63,7 +64,7 @@ func TestRecoveryAcrossNodes(t *testing.T) {
 		_ = nspC.To("other").Emit("m", -i) // not for it
 	}
 	_ = nspC.Except("r").Emit("m", -10)
-	time.Sleep(100 * time.Millisecond) // let B read them: they are then in B's past
+	readAll(t, r.URL(), b) // they are then in B's past
 
 	cl2 := dial(t, b, map[string]any{"pid": pid, "offset": off})
 	if cl2.ID != id {
@@ -123,6 +124,9 @@ func TestRecoveryAcrossNodes(t *testing.T) {
 	for i := range 6 {
 		_ = nspC.To("r").Emit("m", fmt.Sprint("many", i))
 	}
+	// B replays up to what its reader has read, and delivers the rest
+	// live: only once it has read all six are they all missed packets.
+	readAll(t, r.URL(), b)
 	cl5 := dial(t, b, map[string]any{"pid": pid, "offset": off})
 	if cl5.ID == id {
 		t.Fatal("recovered past the cap of missed packets")
@@ -222,4 +226,17 @@ func TestRecoveryKeepsEventBucket(t *testing.T) {
 			t.Fatalf("join %d answered %s: the bucket was refilled or emptied by recovery", i, ans[0])
 		}
 	}
+}
+
+// readAll waits until n's reader has read the stream to its last entry.
+func readAll(t *testing.T, url string, n *node) {
+	t.Helper()
+	opts, _ := redis.ParseURL(url)
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	msgs, err := rdb.XRevRangeN(context.Background(), "socket.io", "+", "-", 1).Result()
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("the stream's last entry: %v %v", msgs, err)
+	}
+	waitFor(t, "the reader at "+msgs[0].ID, func() bool { return redisstreams.LastRead(n.cluster) == msgs[0].ID })
 }
