@@ -1,4 +1,5 @@
-// Package testcert makes the certificates tests serve WebTransport with:
+// Package testcert makes the certificates tests (and the benchmark) serve
+// WebTransport with:
 // ECDSA P-256, self-signed for 127.0.0.1 and localhost, valid for less than
 // two weeks, so that a browser accepts it through serverCertificateHashes
 // without a CA.
@@ -35,9 +36,20 @@ type Cert struct {
 // New generates a certificate, written to t's temporary directory.
 func New(t testing.TB) *Cert {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	dir := t.TempDir()
+	c, err := Write(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	return c
+}
+
+// Write generates a certificate and writes it and its key to certFile and
+// keyFile (the benchmark's WebTransport runs use it outside tests).
+func Write(certFile, keyFile string) (*Cert, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
 	}
 	now := time.Now()
 	tmpl := x509.Certificate{
@@ -53,32 +65,31 @@ func New(t testing.TB) *Cert {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	c := &Cert{
-		TLS:  tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
-		Pool: x509.NewCertPool(),
-		Hash: sha256.Sum256(der),
-	}
-	c.Pool.AddCert(leaf)
 	kb, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	dir := t.TempDir()
-	c.CertFile, c.KeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	write := func(name, typ string, b []byte) {
-		if err := os.WriteFile(name, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return nil, err
 	}
-	write(c.CertFile, "CERTIFICATE", der)
-	write(c.KeyFile, "EC PRIVATE KEY", kb)
-	return c
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		return nil, err
+	}
+	c := &Cert{
+		TLS:      tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf},
+		Pool:     x509.NewCertPool(),
+		Hash:     sha256.Sum256(der),
+		CertFile: certFile,
+		KeyFile:  keyFile,
+	}
+	c.Pool.AddCert(leaf)
+	return c, nil
 }
 
 // ServerConfig is a TLS configuration serving the certificate.
