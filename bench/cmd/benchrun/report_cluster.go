@@ -109,9 +109,11 @@ func cores(n int) string {
 	return fmt.Sprintf("%d cores", n)
 }
 
-func hasClusterRuns(rep *Report) bool {
+// hasRuns reports whether the report has runs of the group whose
+// scenarios start with prefix ("cluster-", "webtransport-").
+func hasRuns(rep *Report, prefix string) bool {
 	for _, r := range rep.Runs {
-		if strings.HasPrefix(r.Scenario, "cluster-") {
+		if strings.HasPrefix(r.Scenario, prefix) {
 			return true
 		}
 	}
@@ -120,7 +122,7 @@ func hasClusterRuns(rep *Report) bool {
 
 // clusterSection is the report's section on the cluster group.
 func clusterSection(rep *Report) string {
-	if !hasClusterRuns(rep) {
+	if !hasRuns(rep, "cluster-") {
 		return ""
 	}
 	cells := map[string]*clusterCell{} // by key + "/" + server

@@ -46,18 +46,9 @@ func wtCellOf(rep *Report, key string) *wtCell {
 	return c
 }
 
-func hasWTRuns(rep *Report) bool {
-	for _, r := range rep.Runs {
-		if strings.HasPrefix(r.Scenario, "webtransport-") {
-			return true
-		}
-	}
-	return false
-}
-
 // wtSection is the report's section on the webtransport group.
 func wtSection(rep *Report) string {
-	if !hasWTRuns(rep) {
+	if !hasRuns(rep, "webtransport-") {
 		return ""
 	}
 	cells := map[string]*wtCell{}
