@@ -292,18 +292,27 @@ func (s *Server) checkHandshake(r *http.Request, q url.Values, transport string,
 	if transport == "websocket" && !isWS {
 		return 0, errBadRequest
 	}
+	if err := s.mayOpen(r); err != nil {
+		return 0, err
+	}
+	return protocol, nil
+}
+
+// mayOpen refuses a new session that Options.AllowRequest refuses, or
+// that would open on a server shutting down; whatever its transport.
+func (s *Server) mayOpen(r *http.Request) *requestError {
 	if s.opts.AllowRequest != nil {
 		if err := s.opts.AllowRequest(r); err != nil {
-			return 0, errForbidden
+			return errForbidden
 		}
 	}
 	s.mu.RLock()
 	closed := s.closed
 	s.mu.RUnlock()
 	if closed {
-		return 0, errShuttingDown
+		return errShuttingDown
 	}
-	return protocol, nil
+	return nil
 }
 
 // admitClient takes an admission slot for the client under

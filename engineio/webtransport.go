@@ -135,14 +135,7 @@ func (s *Server) ServeWebTransport(r *http.Request, ws *webtransport.Session) {
 // handshakeWebTransport opens a new session over c.
 func (s *Server) handshakeWebTransport(r *http.Request, c *wsConn) {
 	q := wtQuery(r)
-	if s.opts.AllowRequest != nil && s.opts.AllowRequest(r) != nil {
-		c.close()
-		return
-	}
-	s.mu.RLock()
-	closed := s.closed
-	s.mu.RUnlock()
-	if closed {
+	if s.mayOpen(r) != nil {
 		c.close()
 		return
 	}
@@ -208,8 +201,8 @@ func (c wtStream) Close() error {
 }
 
 func newWTConn(ws *webtransport.Session, str *webtransport.Stream) *wsConn {
-	c := &wsConn{conn: wtStream{str, ws}, wt: true, br: bufio.NewReaderSize(wtStream{str, ws}, 4096)}
-	return c
+	conn := wtStream{str, ws}
+	return &wsConn{conn: conn, wt: true, br: bufio.NewReaderSize(conn, 4096)}
 }
 
 // Compile-time check: a wtStream is a net.Conn.
