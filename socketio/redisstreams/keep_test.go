@@ -28,25 +28,15 @@ func redisClient(t *testing.T, url string) *redis.Client {
 // rooms, data (set after it connected) and every broadcast it missed,
 // once, in order.
 func TestRecoveryNodeKilled(t *testing.T) {
-	r := testserver.StartRedis(t)
-	a, b, c := startNode(t, r.URL(), true), startNode(t, r.URL(), true), startNode(t, r.URL(), true)
-	cl := dial(t, a, nil)
-	join(t, cl, "r")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cl.EmitWithAck(ctx, "setData", map[string]any{"name": "ann"}); err != nil {
-		t.Fatal(err)
-	}
+	r, a, b, c, cl, off := threeNodesOneClient(t)
 	nspC := c.srv.Of("/")
-	_ = nspC.To("r").Emit("m", 0)
-	off := lastOffset(t, expect(t, cl, "m"))
-	time.Sleep(100 * time.Millisecond) // the keeper writes within a round trip
+	sessionHolds(t, r.URL(), cl.PID, "ann") // the keeper wrote it, with the data set after connect
 	a.kill()
 	for i := 1; i <= 3; i++ {
 		_ = nspC.To("r").Emit("m", i)
 		_ = nspC.To("other").Emit("m", -i)
 	}
-	time.Sleep(100 * time.Millisecond)
+	readAll(t, r.URL(), b)
 	cl2 := dial(t, b, map[string]any{"pid": cl.PID, "offset": off})
 	if cl2.ID != cl.ID {
 		t.Fatalf("id %s, want %s (not recovered)", cl2.ID, cl.ID)

@@ -1,7 +1,9 @@
 package redisstreams_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -43,18 +45,8 @@ func sessionKept(t *testing.T, url, pid string) {
 // data) and each missed packet once, in order, with its offset; then the
 // live ones. Also when A is gone, and not past the cap of missed packets.
 func TestRecoveryAcrossNodes(t *testing.T) {
-	r := testserver.StartRedis(t)
-	a, b, c := startNode(t, r.URL(), true), startNode(t, r.URL(), true), startNode(t, r.URL(), true)
-	cl := dial(t, a, nil)
-	join(t, cl, "r")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := cl.EmitWithAck(ctx, "setData", map[string]any{"name": "ann"}); err != nil {
-		t.Fatal(err)
-	}
+	r, a, b, c, cl, off := threeNodesOneClient(t)
 	nspC := c.srv.Of("/")
-	_ = nspC.To("r").Emit("m", 0)
-	off := lastOffset(t, expect(t, cl, "m"))
 	id, pid := cl.ID, cl.PID
 	_ = cl.Close()
 	sessionKept(t, r.URL(), pid)
@@ -239,4 +231,35 @@ func readAll(t *testing.T, url string, n *node) {
 		t.Fatalf("the stream's last entry: %v %v", msgs, err)
 	}
 	waitFor(t, "the reader at "+msgs[0].ID, func() bool { return redisstreams.LastRead(n.cluster) == msgs[0].ID })
+}
+
+// threeNodesOneClient starts Redis and three nodes with recovery, and a
+// client on the first (a) in room "r" with data {"name":"ann"} that got
+// one broadcast from the third (c), whose offset it returns.
+func threeNodesOneClient(t *testing.T) (r *testserver.Redis, a, b, c *node, cl *sioclient.Client, off string) {
+	t.Helper()
+	r = testserver.StartRedis(t)
+	a, b, c = startNode(t, r.URL(), true), startNode(t, r.URL(), true), startNode(t, r.URL(), true)
+	cl = dial(t, a, nil)
+	join(t, cl, "r")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := cl.EmitWithAck(ctx, "setData", map[string]any{"name": "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.srv.Of("/").To("r").Emit("m", 0)
+	return r, a, b, c, cl, lastOffset(t, expect(t, cl, "m"))
+}
+
+// sessionHolds waits until the session kept for pid holds text (a room,
+// a value of its data: msgpack keeps strings as they are).
+func sessionHolds(t *testing.T, url, pid, text string) {
+	t.Helper()
+	opts, _ := redis.ParseURL(url)
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	waitFor(t, "session kept with "+text, func() bool {
+		b, _ := base64.StdEncoding.DecodeString(rdb.Get(context.Background(), "sio:session:"+pid).Val())
+		return bytes.Contains(b, []byte(text))
+	})
 }
